@@ -1,0 +1,17 @@
+"""Claude Code post_tool_use hook shim: parse stdin, call model_strategy.hooks.post_tool_use, print its JSON.
+
+Never fails the user's session: model_strategy.hooks.run exits 0 whatever happens.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+
+try:
+    from model_strategy.hooks import post_tool_use, run
+except Exception as exc:  # a broken install must not break Claude Code either
+    print('{"systemMessage": "model-strategy: cannot load its code (%s); nothing changed"}' % type(exc).__name__)
+    sys.exit(0)
+
+sys.exit(run(post_tool_use))

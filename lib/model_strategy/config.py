@@ -1,0 +1,145 @@
+"""Configuration: shipped defaults < global file (data dir) < project file (``<project>/.claude/``).
+
+Each file is validated with pydantic (``models.Config``) -- but only when one of them changed: the
+merged, validated result is cached with the files' (mtime, size) signature, so a hook reads one small
+JSON file.  A bad file gives a one-line message naming the file and the field, and the plugin keeps
+running on that file's last good content (or without it).
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+
+from . import paths, store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+CACHE_SCHEMA = 1
+
+
+def _sources(cwd: str | None) -> list[str]:
+    out = [paths.defaults_file(), paths.global_config_file()]
+    proj = paths.project_config_file(cwd)
+    if proj is not None:
+        out.append(proj)
+    return out
+
+
+def _signature(files: list[str]) -> list[list[Any]]:
+    sig = []
+    for f in files:
+        try:
+            st = os.stat(f)
+            sig.append([str(f), st.st_mtime_ns, st.st_size])
+        except OSError:
+            sig.append([str(f), None, None])
+    return sig
+
+
+def _cache_path(files: list[str]) -> str:
+    key = f"{zlib.crc32('|'.join(files).encode()):08x}{len(''.join(files)):04x}"
+    return os.path.join(paths.data_dir(), "cache", f"config-{key}.json")
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load(cwd: str | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The effective configuration (a plain dict) and any new one-line warnings."""
+    files = _sources(cwd)
+    sig = _signature(files)
+    cache_file = _cache_path(files)
+    try:
+        cached = store.read_json(cache_file)
+    except store.StoreError:
+        cached = None
+    if isinstance(cached, dict) and cached.get("schema") == CACHE_SCHEMA and cached.get("sig") == sig:
+        return cached["config"], []
+    last_good = cached.get("last_good", {}) if isinstance(cached, dict) else {}
+    config, warnings, good = compile_config(files, last_good)
+    with store.locked(cache_file + ".lock"):
+        store.atomic_write_json(
+            cache_file, {"schema": CACHE_SCHEMA, "sig": sig, "config": config, "last_good": good}
+        )
+    return config, warnings
+
+
+def compile_config(
+    files: list[str], last_good: dict[str, Any]
+) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """Validate each file and the merge (slow path: imports pydantic)."""
+    import json
+
+    from pydantic import ValidationError
+
+    from .models import Config
+
+    warnings: list[str] = []
+    merged: dict[str, Any] = {}
+    good: dict[str, Any] = {}
+    for f in files:
+        try:
+            with open(f, encoding="utf-8") as fh:
+                text = fh.read()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            warnings.append(f"config {f}: cannot read ({exc.strerror}); ignored")
+            continue
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("the file must hold a JSON object")
+            Config.model_validate(deep_merge(merged, data))
+        except (ValueError, ValidationError) as exc:
+            fallback = last_good.get(str(f))
+            kept = "its last good version" if fallback is not None else "defaults for it"
+            warnings.append(f"config {f}: {_one_line(exc)} — using {kept}")
+            if fallback is not None:
+                merged = deep_merge(merged, fallback)
+                good[str(f)] = fallback
+            continue
+        merged = deep_merge(merged, data)
+        good[str(f)] = data
+    config = Config.model_validate(merged).model_dump(mode="json", by_alias=True)
+    return config, warnings, good
+
+
+def _one_line(exc: Exception) -> str:
+    import json
+
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        loc = ".".join(str(p) for p in first.get("loc", ())) or "(top level)"
+        msg = first.get("msg", "invalid")
+        value = first.get("input")
+        shown = f" (got {json.dumps(value)[:40]})" if isinstance(value, (str, int, float)) else ""
+        return f"{loc}: {msg}{shown}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    return str(exc).splitlines()[0]
+
+
+def write_global(update: dict[str, Any]) -> str:
+    """Merge ``update`` into the global config file (validated first); used by ``budget set``."""
+    from .models import Config
+
+    path = paths.global_config_file()
+    with store.locked(path + ".lock"):
+        current = store.read_json(path, {}) or {}
+        new = deep_merge(current, update)
+        base = store.read_json(paths.defaults_file(), {}) or {}
+        Config.model_validate(deep_merge(base, new))
+        store.atomic_write_json(path, new, indent=2)
+    return path

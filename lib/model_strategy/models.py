@@ -1,0 +1,165 @@
+"""Strict pydantic models for the plugin's own data: configuration, decisions, records, roll-ups.
+
+The hooks write plain dicts (pydantic costs ~250 ms to import, more than a hook's whole budget);
+these models are the schema those dicts must satisfy -- tests validate everything the hot path
+writes against them, and commands validate what they read.  Money is ``Decimal``, serialised as a
+string.  Claude Code's own payloads are read leniently in ``payload.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Tier = Literal["haiku", "sonnet", "opus", "fable"]
+Choice = Literal["haiku", "sonnet", "opus", "fable", "auto"]
+Profile = Literal["FAST", "BALANCED", "QUALITY"]
+Policy = Literal["warn", "downgrade", "haiku_only", "deny"]
+Level = Literal["ok", "info", "warning", "critical", "exceeded"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# ---------------------------------------------------------------- configuration
+
+
+class Complexity(Strict):
+    simple_below: float = Field(0.35, ge=0, le=1)
+    complex_from: float = Field(0.7, ge=0, le=1)
+
+
+class Thresholds(Strict):
+    info: int = Field(50, ge=1, le=1000)
+    warning: int = Field(75, ge=1, le=1000)
+    critical: int = Field(90, ge=1, le=1000)
+    exceeded: int = Field(100, ge=1, le=1000)
+
+
+class Policies(Strict):
+    info: Policy = "warn"
+    warning: Policy = "downgrade"
+    critical: Policy = "downgrade"
+    exceeded: Policy = "haiku_only"
+
+
+class Budgets(Strict):
+    daily_usd: Decimal | None = Field(Decimal("10"), ge=0)
+    weekly_usd: Decimal | None = Field(Decimal("50"), ge=0)
+    monthly_usd: Decimal | None = Field(Decimal("200"), ge=0)
+    thresholds: Thresholds = Thresholds()
+    policy: Policies = Policies()
+    week_start: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+    timezone: str = "local"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value in ("local", "UTC"):
+            return value
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+
+class Config(Strict):
+    schema_: int = Field(1, alias="schema")
+    profile: Profile = "BALANCED"
+    override_explicit_model: bool = False
+    max_tier: Tier = "opus"
+    min_tier: Tier = "haiku"
+    agents: dict[str, Choice] = {}
+    agent_patterns: dict[str, Choice] = {}
+    complexity: Complexity = Complexity()
+    budgets: Budgets = Budgets()
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# ---------------------------------------------------------------- decisions and records
+
+
+class Decision(Strict):
+    tool_use_id: str
+    ts: datetime
+    agent_type: str
+    requested: str | None
+    chosen: str
+    source: Literal["explicit", "agent", "complexity", "budget", "default"]
+    profile: Profile
+    confidence: float = Field(ge=0, le=1)
+    complexity: float = Field(ge=0, le=1)
+    reasons: list[str]
+    budget_level: Level = "ok"
+    denied: bool = False
+    prompt_hash: str
+    background: bool = False
+
+
+class Tokens(Strict):
+    input: int = Field(0, ge=0)
+    output: int = Field(0, ge=0)
+    cache_read: int = Field(0, ge=0)
+    cache_write_5m: int = Field(0, ge=0)
+    cache_write_1h: int = Field(0, ge=0)
+    web_search: int = Field(0, ge=0)
+
+
+class ModelUsage(Tokens):
+    requests: int = Field(ge=0)
+    cost_usd: Decimal = Field(ge=0)
+
+
+class AgentRecord(Strict):
+    schema_: Literal[1] = Field(alias="schema")
+    id: str
+    kind: Literal["subagent", "main"]
+    ts: datetime
+    started: datetime | None = None
+    session_id: str
+    project: str | None = None
+    agent_id: str
+    agent_type: str
+    tool_use_id: str | None = None
+    background: bool | None = None
+    model_requested: str | None = None
+    model_actual: str | None = None
+    model_mismatch: bool = False
+    tokens: Tokens
+    requests: int = Field(ge=0)
+    cost_usd: Decimal = Field(ge=0)
+    models: dict[str, ModelUsage]
+    duration_ms: int | None = Field(None, ge=0)
+    decision: Decision | None = None
+    source: Literal["SubagentStop", "PostToolUse", "Stop", "scan"]
+    price_source: str
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Bucket(Strict):
+    cost_usd: Decimal = Decimal(0)
+    records: int = 0
+    requests: int = 0
+    tokens: Tokens = Tokens()
+
+
+class MonthlyRollup(Strict):
+    schema_: Literal[1] = Field(alias="schema")
+    month: str
+    updated: datetime
+    total: Bucket
+    by_model: dict[str, Bucket]
+    by_agent_type: dict[str, Bucket]
+    by_day: dict[str, Bucket]
+    by_project: dict[str, Bucket]
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)

@@ -1,0 +1,112 @@
+"""Lenient readers for Claude Code's hook payloads.
+
+Claude Code adds and drops fields between versions, so nothing here rejects unknown fields or
+insists on optional ones: each accessor returns a typed value or a default.  (pydantic would do the
+same job but costs more to import than a hook may take; see ``models.py``.)
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+try:  # hashlib loads OpenSSL (~5 ms); the builtin module is enough for one digest
+    from _sha256 import sha256
+except ImportError:  # pragma: no cover - other interpreters
+    from hashlib import sha256
+
+SUBAGENT_TOOLS = ("Agent", "Task")
+
+
+class BadPayload(ValueError):
+    pass
+
+
+class Payload:
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            raise BadPayload(f"hook input must be a JSON object, got {type(raw).__name__}")
+        self.raw = raw
+
+    def str(self, key: str, default: str = "") -> str:
+        value = self.raw.get(key)
+        return value if isinstance(value, str) else default
+
+    def dict(self, key: str) -> dict[str, Any]:
+        value = self.raw.get(key)
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def event(self) -> str:
+        return self.str("hook_event_name")
+
+    @property
+    def session_id(self) -> str:
+        return self.str("session_id") or os.environ.get("CLAUDE_CODE_SESSION_ID", "") or "unknown-session"
+
+    @property
+    def cwd(self) -> str | None:
+        return self.str("cwd") or None
+
+    @property
+    def project(self) -> str | None:
+        return os.environ.get("CLAUDE_PROJECT_DIR") or self.cwd
+
+    @property
+    def tool_name(self) -> str:
+        return self.str("tool_name")
+
+    @property
+    def is_subagent_tool(self) -> bool:
+        return self.tool_name in SUBAGENT_TOOLS
+
+    @property
+    def tool_input(self) -> dict[str, Any]:
+        return self.dict("tool_input")
+
+    @property
+    def tool_response(self) -> dict[str, Any]:
+        return self.dict("tool_response")
+
+    @property
+    def tool_use_id(self) -> str | None:
+        return self.str("tool_use_id") or None
+
+    def subagent_transcript(self, agent_id: str) -> str | None:
+        """Where Claude Code keeps an agent's transcript: ``<session transcript>/subagents/agent-<id>.jsonl``."""
+        explicit = self.str("agent_transcript_path")
+        if explicit:
+            return explicit
+        main = self.str("transcript_path")
+        if not main or not agent_id:
+            return None
+        base = main[:-6] if main.endswith(".jsonl") else main
+        return os.path.join(base, "subagents", f"agent-{agent_id}.jsonl")
+
+
+def prompt_hash(prompt: Any) -> str:
+    """A short digest of a spawn's prompt: joins a spawn to its agent without storing the text."""
+    text = prompt if isinstance(prompt, str) else ""
+    return sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def first_user_text(entries_head: list[dict[str, Any]]) -> str | None:
+    """The first user message of a transcript (an agent's prompt)."""
+    for entry in entries_head:
+        if entry.get("type") != "user":
+            continue
+        msg = entry.get("message")
+        content = msg.get("content") if isinstance(msg, dict) else None
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            texts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
+            if texts:
+                return "\n".join(texts) if len(texts) > 1 else texts[0]
+        return None
+    return None

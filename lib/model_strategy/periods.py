@@ -1,0 +1,86 @@
+"""Budget periods (day, week, month) in the user's timezone, DST-aware.
+
+``timezone`` is ``UTC``, an IANA name (zoneinfo) or ``local``: the C library's local time (``TZ`` or
+/etc/localtime) through ``time.mktime``/``localtime``, which keeps DST right without importing
+zoneinfo on the hot path.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import timezone as dt_timezone
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+PERIODS = ("day", "week", "month")
+_ZONES: dict[str, tzinfo] = {}
+_EPOCH = datetime(1970, 1, 1)
+
+
+class LocalTime(tzinfo):
+    """The system's local time zone, as the C library knows it (DST included)."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        if dt is None:
+            return timedelta(seconds=_time.localtime().tm_gmtoff)
+        stamp = _time.mktime((dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, 0, 0, -1))
+        return timedelta(seconds=_time.localtime(stamp).tm_gmtoff)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def tzname(self, dt: datetime | None) -> str:
+        return _time.tzname[0]
+
+    def fromutc(self, dt: datetime) -> datetime:
+        stamp = (dt.replace(tzinfo=None) - _EPOCH).total_seconds()
+        return dt + timedelta(seconds=_time.localtime(stamp).tm_gmtoff)
+
+
+def zone(name: str) -> tzinfo:
+    """``UTC``, an IANA name, or ``local``."""
+    if name not in _ZONES:
+        if name == "UTC":
+            _ZONES[name] = dt_timezone.utc
+        elif name == "local":
+            _ZONES[name] = LocalTime()
+        else:
+            from zoneinfo import ZoneInfo
+
+            _ZONES[name] = ZoneInfo(name)
+    return _ZONES[name]
+
+
+def _midnight(d: date, tz: tzinfo) -> datetime:
+    return datetime.combine(d, time(0), tzinfo=tz)
+
+
+def bounds(period: str, when: datetime, tz: tzinfo, week_start: str = "monday") -> tuple[datetime, datetime]:
+    """[start, end) of the period containing ``when`` (aware), as aware datetimes in ``tz``."""
+    local = when.astimezone(tz)
+    d = local.date()
+    if period == "day":
+        start, end = d, d + timedelta(days=1)
+    elif period == "week":
+        offset = (d.weekday() - WEEKDAYS.index(week_start)) % 7
+        start = d - timedelta(days=offset)
+        end = start + timedelta(days=7)
+    elif period == "month":
+        start = d.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1)
+    else:
+        raise ValueError(f"unknown period {period!r}")
+    return _midnight(start, tz), _midnight(end, tz)
+
+
+def key(period: str, when: datetime, tz: tzinfo, week_start: str = "monday") -> str:
+    start, _ = bounds(period, when, tz, week_start)
+    if period == "day":
+        return start.date().isoformat()
+    if period == "week":
+        return f"week-of-{start.date().isoformat()}"
+    return start.strftime("%Y-%m")
+
+
+def end_label(period: str) -> str:
+    return {"day": "midnight", "week": "the end of the week", "month": "the end of the month"}[period]

@@ -1,0 +1,300 @@
+"""Prices for Claude requests, from the ``genai-prices`` package.
+
+genai-prices takes ~0.45 s to import, longer than a hook may run, so the hot path uses a compact
+snapshot derived from it (``build_snapshot``) and cached in the data dir.  The snapshot keeps
+genai-prices' own matching clauses, tiers and dated prices, and ``price_request`` follows the
+package's arithmetic; tests compare the two on generated usage.  A user override file
+(``<data dir>/prices.override.json``) replaces prices per model.
+
+Standard library only at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+
+from . import paths, store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+SNAPSHOT_SCHEMA = 1
+PRICE_KEYS = (
+    "input_mtok",
+    "output_mtok",
+    "cache_read_mtok",
+    "cache_write_mtok",
+    "cache_write_1h_mtok",
+    "web_searches_kcount",
+)
+PROVIDER = "anthropic"
+_MTOK = Decimal(1_000_000)
+_K = Decimal(1000)
+
+
+class UnknownModel(LookupError):
+    pass
+
+
+# ---------------------------------------------------------------- snapshot (slow path)
+
+
+def _clause_to_json(clause: Any) -> dict[str, Any]:
+    for attr in ("equals", "starts_with", "ends_with", "contains", "regex"):
+        if hasattr(clause, attr):
+            return {attr: getattr(clause, attr)}
+    if hasattr(clause, "or_"):
+        return {"or": [_clause_to_json(c) for c in clause.or_]}
+    if hasattr(clause, "and_"):
+        return {"and": [_clause_to_json(c) for c in clause.and_]}
+    raise ValueError(f"unknown genai-prices clause {clause!r}")
+
+
+def _price_to_json(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "tiers"):
+        return {"base": str(value.base), "tiers": [[t.start, str(t.price)] for t in value.tiers]}
+    return str(value)
+
+
+def _model_price_to_json(mp: Any) -> dict[str, Any]:
+    out = {}
+    for key in PRICE_KEYS:
+        val = getattr(mp, key, None)
+        if val is not None:
+            out[key] = _price_to_json(val)
+    return out
+
+
+def build_snapshot(provider_id: str = PROVIDER) -> dict[str, Any]:
+    """Derive the compact snapshot from the installed genai-prices."""
+    import genai_prices
+    from genai_prices import data_snapshot
+
+    snap = data_snapshot.get_snapshot()
+    provider = next(p for p in snap.providers if p.id == provider_id)
+    models = []
+    for m in provider.models:
+        if isinstance(m.prices, list):
+            prices = [
+                {
+                    "start": str(c.constraint.start_date) if c.constraint is not None else None,
+                    "prices": _model_price_to_json(c.prices),
+                }
+                for c in m.prices
+            ]
+        else:
+            prices = [{"start": None, "prices": _model_price_to_json(m.prices)}]
+        models.append(
+            {
+                "id": m.id,
+                "name": m.name,
+                "match": _clause_to_json(m.match),
+                "context_window": m.context_window,
+                "prices": prices,
+            }
+        )
+    return {
+        "schema": SNAPSHOT_SCHEMA,
+        "source": "genai-prices",
+        "genai_prices_version": genai_prices.__version__,
+        "provider": provider_id,
+        "models": models,
+    }
+
+
+def snapshot_path() -> str:
+    return os.path.join(paths.data_dir(), "cache", "prices.json")
+
+
+def ensure_snapshot(force: bool = False) -> dict[str, Any]:
+    """Load the cached snapshot, (re)building it when missing, broken or from another genai-prices."""
+    path = snapshot_path()
+    if not force:
+        try:
+            data = store.read_json(path)
+        except store.StoreError:
+            data = None
+        if isinstance(data, dict) and data.get("schema") == SNAPSHOT_SCHEMA:
+            if not _installed_version_differs(data.get("genai_prices_version")):
+                return data
+    data = build_snapshot()
+    with store.locked(path + ".lock"):
+        store.atomic_write_json(path, data)
+    return data
+
+
+def _installed_version_differs(version: Any) -> bool:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return bool(dist_version("genai-prices") != version)
+    except PackageNotFoundError:
+        return False
+
+
+# ---------------------------------------------------------------- matching and arithmetic (hot path)
+
+
+def _match(clause: dict[str, Any], ref: str) -> bool:
+    if "equals" in clause:
+        return ref == clause["equals"].lower()
+    if "starts_with" in clause:
+        return ref.startswith(clause["starts_with"].lower())
+    if "ends_with" in clause:
+        return ref.endswith(clause["ends_with"].lower())
+    if "contains" in clause:
+        return clause["contains"].lower() in ref
+    if "or" in clause:
+        return any(_match(c, ref) for c in clause["or"])
+    if "and" in clause:
+        return all(_match(c, ref) for c in clause["and"])
+    if "regex" in clause:
+        import re  # lazily: most lookups resolve before a regex clause is reached
+
+        return re.search(clause["regex"], ref) is not None
+    return False
+
+
+def _unit(price: Any, total_input: int) -> Decimal:
+    """genai-prices' threshold ("cliff") tiers: the highest tier whose start the total input exceeds."""
+    if isinstance(price, dict):
+        chosen = price["base"]
+        for start, tier_price in reversed(price["tiers"]):
+            if total_input > start:
+                chosen = tier_price
+                break
+        return Decimal(chosen)
+    return Decimal(price)
+
+
+class PriceTable:
+    """Model lookup plus per-request pricing over a snapshot and optional overrides."""
+
+    def __init__(self, snapshot: dict[str, Any], overrides: dict[str, Any] | None = None) -> None:
+        self.snapshot = snapshot
+        self.overrides = {k.lower(): v for k, v in (overrides or {}).items()}
+        self._cache: dict[str, dict[str, Any] | None] = {}
+
+    @property
+    def version(self) -> str:
+        return f"genai-prices {self.snapshot.get('genai_prices_version', '?')}"
+
+    def find(self, model_ref: str) -> dict[str, Any] | None:
+        ref = model_ref.lower()
+        if ref not in self._cache:
+            self._cache[ref] = next((m for m in self.snapshot["models"] if _match(m["match"], ref)), None)
+        return self._cache[ref]
+
+    def prices_for(self, model_ref: str, date_iso: str | None = None) -> dict[str, Any]:
+        ref = model_ref.lower()
+        override = self.overrides.get(ref)
+        if override is None:
+            override = next((v for k, v in self.overrides.items() if k.endswith("*") and ref.startswith(k[:-1])), None)
+        model = self.find(ref)
+        if model is None and override is None:
+            raise UnknownModel(f"no price for model {model_ref!r} in {self.version} or the override file")
+        chosen: dict[str, Any] = {}
+        if model is not None:
+            options = model["prices"]
+            chosen = options[0]["prices"]
+            day = (date_iso or "9999-12-31")[:10]
+            for option in reversed(options):
+                if option["start"] is None or option["start"] <= day:
+                    chosen = option["prices"]
+                    break
+        if override:
+            chosen = {**chosen, **override}
+        return chosen
+
+    def price_request(self, model_ref: str, usage: dict[str, int], date_iso: str | None = None) -> Decimal:
+        """Price one API request.  ``usage`` holds Anthropic's counts: ``input`` (uncached),
+        ``output``, ``cache_read``, ``cache_write_5m``, ``cache_write_1h``, ``web_search``."""
+        p = self.prices_for(model_ref, date_iso)
+        uncached = usage.get("input", 0)
+        cache_read = usage.get("cache_read", 0)
+        cw5 = usage.get("cache_write_5m", 0)
+        cw1 = usage.get("cache_write_1h", 0)
+        total_input = uncached + cache_read + cw5 + cw1
+        cost = Decimal(0)
+        if "input_mtok" in p:
+            cost += _unit(p["input_mtok"], total_input) * uncached / _MTOK
+        if "output_mtok" in p:
+            cost += _unit(p["output_mtok"], total_input) * usage.get("output", 0) / _MTOK
+        if "cache_read_mtok" in p:
+            cost += _unit(p["cache_read_mtok"], total_input) * cache_read / _MTOK
+        write_price = p.get("cache_write_mtok")
+        if write_price is not None:
+            cost += _unit(write_price, total_input) * cw5 / _MTOK
+        write_1h = p.get("cache_write_1h_mtok", write_price)
+        if write_1h is not None:
+            cost += _unit(write_1h, total_input) * cw1 / _MTOK
+        if "web_searches_kcount" in p and usage.get("web_search"):
+            cost += _unit(p["web_searches_kcount"], total_input) * usage["web_search"] / _K
+        return cost
+
+
+def override_path() -> str:
+    return os.path.join(paths.data_dir(), "prices.override.json")
+
+
+def load_overrides(warnings: list[str]) -> dict[str, Any]:
+    """The user's price overrides: ``{"models": {"<model id or prefix*>": {"input_mtok": "3", ...}}}``."""
+    path = override_path()
+    try:
+        data = store.read_json(path, {})
+    except store.StoreError as exc:
+        warnings.append(f"{exc}; price overrides ignored")
+        return {}
+    models = data.get("models", {}) if isinstance(data, dict) else None
+    if not isinstance(models, dict):
+        warnings.append(f"{path}: expected {{\"models\": {{...}}}}; price overrides ignored")
+        return {}
+    clean: dict[str, Any] = {}
+    for model, prices in models.items():
+        if not isinstance(prices, dict):
+            warnings.append(f"{path}: models.{model} must be an object; ignored")
+            continue
+        bad = [k for k, v in prices.items() if k not in PRICE_KEYS or not _is_price(v)]
+        if bad:
+            warnings.append(f"{path}: models.{model}.{bad[0]} is not a known price key with a number; ignored")
+            continue
+        clean[model] = {k: str(v) for k, v in prices.items()}
+    return clean
+
+
+def _is_price(value: Any) -> bool:
+    try:
+        return Decimal(str(value)) >= 0
+    except ArithmeticError:
+        return False
+
+
+_TABLE: PriceTable | None = None
+
+
+def table(warnings: list[str] | None = None) -> PriceTable:
+    """The process-wide price table (snapshot + overrides)."""
+    global _TABLE
+    if _TABLE is None:
+        sink: list[str] = [] if warnings is None else warnings
+        path = snapshot_path()
+        try:
+            snap = store.read_json(path)
+        except store.StoreError:
+            snap = None
+        if not isinstance(snap, dict) or snap.get("schema") != SNAPSHOT_SCHEMA:
+            snap = ensure_snapshot(force=True)
+        _TABLE = PriceTable(snap, load_overrides(sink) if os.path.exists(override_path()) else {})
+    return _TABLE
+
+
+def reset() -> None:
+    global _TABLE
+    _TABLE = None
+
+

@@ -1,0 +1,132 @@
+"""What an agent really used: the sum of its transcript's assistant entries.
+
+Claude Code writes one transcript entry per content block, so one API response can appear several
+times; entries are deduplicated by ``message.id`` + ``requestId`` (keeping the largest count of each
+kind, since counts only grow while a response streams).  Each request is priced on its own, so
+long-context tiers apply per request as the API bills them.
+
+Standard library only (hot path).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .fastjson import loads
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+
+
+def tokens_from_api_usage(u: dict[str, Any]) -> dict[str, int]:
+    """Anthropic ``usage`` → our token kinds (``input`` is the uncached input)."""
+
+    def num(v: Any) -> int:
+        return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
+
+    cache_write = num(u.get("cache_creation_input_tokens"))
+    split = u.get("cache_creation") if isinstance(u.get("cache_creation"), dict) else {}
+    w1h = num(split.get("ephemeral_1h_input_tokens"))
+    w5m = num(split.get("ephemeral_5m_input_tokens"))
+    if w1h + w5m != cache_write:  # no split reported (or an odd one): the rest is 5-minute writes
+        w5m = max(cache_write - w1h, 0)
+    stu = u.get("server_tool_use") if isinstance(u.get("server_tool_use"), dict) else {}
+    return {
+        "input": num(u.get("input_tokens")),
+        "output": num(u.get("output_tokens")),
+        "cache_read": num(u.get("cache_read_input_tokens")),
+        "cache_write_5m": w5m,
+        "cache_write_1h": w1h,
+        "web_search": num(stu.get("web_search_requests")),
+    }
+
+
+class TranscriptUsage:
+    """Requests found in a transcript, keyed by (message id, request id)."""
+
+    def __init__(self, skip_sidechain: bool = False) -> None:
+        self.skip_sidechain = skip_sidechain
+        self.requests: dict[tuple[str, str], dict[str, Any]] = {}
+        self.first_ts: str | None = None
+        self.last_ts: str | None = None
+        self.bad_lines = 0
+        self.first_prompt: str | None = None
+        self.entries = 0
+
+    def add_entry(self, entry: dict[str, Any]) -> None:
+        ts = entry.get("timestamp")
+        if isinstance(ts, str):
+            self.first_ts = ts if self.first_ts is None or ts < self.first_ts else self.first_ts
+            self.last_ts = ts if self.last_ts is None or ts > self.last_ts else self.last_ts
+        self.entries += 1
+        if entry.get("type") == "user" and self.first_prompt is None:
+            from .payload import first_user_text
+
+            self.first_prompt = first_user_text([entry]) or ""
+        if entry.get("type") != "assistant" or (self.skip_sidechain and entry.get("isSidechain") is True):
+            return
+        msg = entry.get("message")
+        if not isinstance(msg, dict) or not isinstance(msg.get("usage"), dict):
+            return
+        model = msg.get("model")
+        if not isinstance(model, str) or not model or model.startswith("<"):  # "<synthetic>" error stubs
+            return
+        key = (str(msg.get("id") or entry.get("uuid") or ""), str(entry.get("requestId") or ""))
+        tokens = tokens_from_api_usage(msg["usage"])
+        seen = self.requests.get(key)
+        if seen is None:
+            self.requests[key] = {"model": model, "ts": ts, "tokens": tokens}
+        else:
+            for kind, value in tokens.items():
+                if value > seen["tokens"][kind]:
+                    seen["tokens"][kind] = value
+
+    def feed_lines(self, lines: list[bytes] | list[str]) -> None:
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                entry = loads(line)
+            except ValueError:
+                self.bad_lines += 1
+                continue
+            if isinstance(entry, dict):
+                self.add_entry(entry)
+
+    def by_model(self, table: Any) -> dict[str, dict[str, Any]]:
+        """Per model: request count, token sums and priced cost (Decimal)."""
+        out: dict[str, dict[str, Any]] = {}
+        for req in self.requests.values():
+            row = out.setdefault(req["model"], {"requests": 0, "cost": Decimal(0), **dict.fromkeys(TOKEN_KINDS, 0),
+                                                "web_search": 0})
+            row["requests"] += 1
+            for kind, value in req["tokens"].items():
+                row[kind] += value
+            row["cost"] += table.price_request(req["model"], req["tokens"], req["ts"])
+        return out
+
+
+def read_transcript(path: str, start: int = 0, main_thread: bool = False) -> tuple[TranscriptUsage, int]:
+    """Sum a transcript from byte ``start``; returns the usage and the offset after the last
+    complete line (a line still being written is left for the next call).  ``main_thread`` skips
+    sidechain (subagent) entries, which are recorded per agent."""
+    usage = TranscriptUsage(skip_sidechain=main_thread)
+    with open(path, "rb") as fh:
+        if start:
+            fh.seek(start)
+        data = fh.read()
+    end = data.rfind(b"\n") + 1
+    usage.feed_lines(data[:end].splitlines())
+    return usage, start + end
+
+
+def totals(by_model: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Sum per-model rows into one (tokens, requests, cost)."""
+    total: dict[str, Any] = {"requests": 0, "cost": Decimal(0), **dict.fromkeys(TOKEN_KINDS, 0), "web_search": 0}
+    for row in by_model.values():
+        for key in total:
+            total[key] += row.get(key, 0)
+    return total

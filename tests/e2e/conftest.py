@@ -1,0 +1,95 @@
+"""Fixtures for the offline real-client tests.
+
+* ``claude_bin``  – path of the real client; skips locally when absent, **fails** when ``CI=true``.
+* ``fake_api``    – factory: ``fake_api(scenario, **kw) -> FakeAPI`` (started; stopped at teardown).
+* ``e2e_home`` / ``e2e_project`` – fresh HOME and project dir (with README.md) under tmp_path.
+* ``claude_env``  – a :class:`ClaudeEnv` bundling the above with a ``run(prompt, api=..., ...)`` method.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fakeapi import FakeAPI  # noqa: E402
+from harness import ClaudeRun, find_claude, make_home, make_project, run_claude  # noqa: E402
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: drives the real Claude Code client against the offline fake API")
+
+
+@pytest.fixture(scope="session")
+def claude_bin() -> str:
+    path = find_claude()
+    if not path:
+        msg = (
+            "Claude Code client not found: set CLAUDE_BIN, or run "
+            "`npm install --prefix .cache/cc @anthropic-ai/claude-code@2.1.332`, or put `claude` on PATH."
+        )
+        if _in_ci():
+            pytest.fail("CI=true and real-client e2e tests cannot run: " + msg, pytrace=False)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture
+def fake_api(tmp_path: Path) -> Iterator[Callable[..., FakeAPI]]:
+    started: list[FakeAPI] = []
+
+    def factory(scenario: Mapping[str, Any] | None = None, **kw: Any) -> FakeAPI:
+        kw.setdefault("log_path", tmp_path / f"fakeapi-{len(started)}.jsonl")
+        api = FakeAPI(scenario, **kw).start()
+        started.append(api)
+        return api
+
+    yield factory
+    for api in started:
+        api.stop()
+
+
+@pytest.fixture
+def e2e_project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "project")
+
+
+@pytest.fixture
+def e2e_home(tmp_path: Path, e2e_project: Path) -> Path:
+    return make_home(tmp_path / "home", project_dirs=[e2e_project])
+
+
+@dataclass
+class ClaudeEnv:
+    claude: str
+    home: Path
+    project_dir: Path
+    tmp_path: Path
+
+    def run(self, prompt: str, *, api: Any, plugin_dir: Any = None, **kw: Any) -> ClaudeRun:
+        kw.setdefault("timeout", 60)
+        return run_claude(
+            prompt,
+            plugin_dir=plugin_dir,
+            api=api,
+            project_dir=self.project_dir,
+            home=self.home,
+            claude=self.claude,
+            **kw,
+        )
+
+
+@pytest.fixture
+def claude_env(claude_bin: str, e2e_home: Path, e2e_project: Path, tmp_path: Path) -> ClaudeEnv:
+    return ClaudeEnv(claude=claude_bin, home=e2e_home, project_dir=e2e_project, tmp_path=tmp_path)

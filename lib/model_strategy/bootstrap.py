@@ -75,20 +75,24 @@ def build(data: Path, root: Path, log=print) -> Path:  # type: ignore[no-untyped
     return target
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Build the venv unless ready.  ``--wait``: wait for a setup already running (foreground use)."""
+    wait = "--wait" in (sys.argv[1:] if argv is None else argv)
     data, root = _data(), _root()
     import fcntl
 
     lock = os.open(data / "bootstrap.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except BlockingIOError:
         print("model-strategy: another setup is already running")
+        os.close(lock)
         return 0
     try:
         if venv_state(data, root) == "ready":
             return 0
         build(data, root)
+        (data / "bootstrap.failed").unlink(missing_ok=True)
         return 0
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"model-strategy: setup failed: {exc}", file=sys.stderr)

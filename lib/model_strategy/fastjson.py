@@ -51,12 +51,15 @@ def loads(text: str | bytes) -> Any:
     start = len(text) - len(text.lstrip(_WS))
     try:
         obj, end = _scanner(text, start)
-    except StopIteration as exc:
-        raise JSONDecodeError(f"Expecting value: char {exc.value}") from None
-    except ValueError as exc:  # _json raises json.JSONDecodeError when json is importable
-        raise JSONDecodeError(str(exc)) from None
+    except (StopIteration, ValueError, SystemError):
+        # Error path only: let the json package say precisely what is wrong.  (_json's own error
+        # reporting imports json.decoder and can fail in a fresh interpreter.)
+        import json
+
+        json.loads(text)
+        raise JSONDecodeError("invalid JSON") from None  # pragma: no cover - json accepted it
     if text[end:].strip(_WS):
-        raise JSONDecodeError(f"Extra data: char {end}")
+        raise JSONDecodeError(f"Extra data: line 1 column {end + 1} (char {end})")
     return obj
 
 

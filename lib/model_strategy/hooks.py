@@ -7,6 +7,7 @@ user's session (the traceback goes to ``<data dir>/errors.log``).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -190,7 +191,7 @@ def _log_error(name: str) -> str:
 
         from . import paths
 
-        log = paths.data_dir() / "errors.log"
+        log = os.path.join(paths.data_dir(), "errors.log")
         with open(log, "a", encoding="utf-8") as fh:
             fh.write(f"--- {iso(utcnow())} {name}\n{traceback.format_exc()}")
         return f"; details in {log}"

@@ -52,11 +52,12 @@ def zone(name: str) -> tzinfo:
 
 
 def _midnight(d: date, tz: tzinfo) -> datetime:
-    return datetime.combine(d, time(0), tzinfo=tz)
+    """Local midnight of ``d`` as a UTC instant (so differences are real durations across DST)."""
+    return datetime.combine(d, time(0), tzinfo=tz).astimezone(dt_timezone.utc)
 
 
 def bounds(period: str, when: datetime, tz: tzinfo, week_start: str = "monday") -> tuple[datetime, datetime]:
-    """[start, end) of the period containing ``when`` (aware), as aware datetimes in ``tz``."""
+    """[start, end) of the period containing ``when`` (aware), as UTC instants."""
     local = when.astimezone(tz)
     d = local.date()
     if period == "day":
@@ -74,7 +75,7 @@ def bounds(period: str, when: datetime, tz: tzinfo, week_start: str = "monday") 
 
 
 def key(period: str, when: datetime, tz: tzinfo, week_start: str = "monday") -> str:
-    start, _ = bounds(period, when, tz, week_start)
+    start = bounds(period, when, tz, week_start)[0].astimezone(tz)
     if period == "day":
         return start.date().isoformat()
     if period == "week":

@@ -215,24 +215,27 @@ class PriceTable:
         """Price one API request.  ``usage`` holds Anthropic's counts: ``input`` (uncached),
         ``output``, ``cache_read``, ``cache_write_5m``, ``cache_write_1h``, ``web_search``."""
         p = self.prices_for(model_ref, date_iso)
-        uncached = usage.get("input", 0)
         cache_read = usage.get("cache_read", 0)
         cw5 = usage.get("cache_write_5m", 0)
         cw1 = usage.get("cache_write_1h", 0)
-        total_input = uncached + cache_read + cw5 + cw1
-        cost = Decimal(0)
-        if "input_mtok" in p:
-            cost += _unit(p["input_mtok"], total_input) * uncached / _MTOK
-        if "output_mtok" in p:
-            cost += _unit(p["output_mtok"], total_input) * usage.get("output", 0) / _MTOK
+        total_input = usage.get("input", 0) + cache_read + cw5 + cw1
+        # genai-prices' decomposition: a kind without its own price is charged as its parent
+        # (1h cache writes as cache writes, cache reads/writes as input).
+        leaves: dict[str, int] = {}
+        if "cache_write_1h_mtok" in p:
+            leaves["cache_write_1h_mtok"] = cw1
+        if "cache_write_mtok" in p:
+            leaves["cache_write_mtok"] = cw5 + cw1 - leaves.get("cache_write_1h_mtok", 0)
         if "cache_read_mtok" in p:
-            cost += _unit(p["cache_read_mtok"], total_input) * cache_read / _MTOK
-        write_price = p.get("cache_write_mtok")
-        if write_price is not None:
-            cost += _unit(write_price, total_input) * cw5 / _MTOK
-        write_1h = p.get("cache_write_1h_mtok", write_price)
-        if write_1h is not None:
-            cost += _unit(write_1h, total_input) * cw1 / _MTOK
+            leaves["cache_read_mtok"] = cache_read
+        if "input_mtok" in p:
+            leaves["input_mtok"] = total_input - sum(leaves.values())
+        if "output_mtok" in p:
+            leaves["output_mtok"] = usage.get("output", 0)
+        cost = Decimal(0)
+        for key, count in leaves.items():
+            if count:
+                cost += _unit(p[key], total_input) * count / _MTOK
         if "web_searches_kcount" in p and usage.get("web_search"):
             cost += _unit(p["web_searches_kcount"], total_input) * usage["web_search"] / _K
         return cost

@@ -22,7 +22,8 @@ and a *Turn* is::
 
 (``content`` may also be a plain string; a Turn may also be a callable ``f(request_info) -> Turn``.)
 
-Which conversation a request belongs to is decided by the *first user message* of the request:
+Which conversation a request belongs to is decided by the *opening* of the request's conversation
+(the non-assistant messages before the first assistant message, i.e. the first user prompt):
 
 * it contains ``[[SUB:<key>]]``      -> subagent script ``<key>``
 * it contains ``[[SCENARIO:<name>]]`` -> main script of scenario ``<name>``
@@ -182,6 +183,31 @@ def first_user_text(body: Mapping[str, Any]) -> str:
     return ""
 
 
+def opening_text(body: Mapping[str, Any]) -> str:
+    """Text of the non-assistant messages before the first assistant message (the conversation's
+    opening prompt, plus whatever reminders the client put around it).  Used for routing."""
+    out = []
+    for m in body.get("messages") or []:
+        if m.get("role") == "assistant":
+            break
+        out.append(_text_of(m.get("content")))
+    return "\n".join(out)
+
+
+def all_user_text(body: Mapping[str, Any]) -> str:
+    """Text of every non-assistant message of a request (``user`` incl. tool results, and the
+    mid-conversation ``system``-role messages Claude Code 2.1.332 sends, e.g. hook additionalContext),
+    joined by newlines."""
+    return "\n".join(_text_of(m.get("content")) for m in body.get("messages") or [] if m.get("role") != "assistant")
+
+
+def last_user_text(body: Mapping[str, Any]) -> str:
+    for m in reversed(body.get("messages") or []):
+        if m.get("role") == "user":
+            return _text_of(m.get("content"))
+    return ""
+
+
 def system_text(body: Mapping[str, Any]) -> str:
     s = body.get("system")
     return _text_of(s) if not isinstance(s, str) else s
@@ -288,10 +314,17 @@ class FakeAPI:
             out = [r for r in out if str(r.get("matched", "")).startswith(matched)]
         return out
 
-    def scripted(self, conversation: str) -> list[dict[str, Any]]:
-        """Requests served from a script: ``"main"`` or a subagent key like ``"A"``."""
+    def scripted(self, conversation: str, *, include_extra: bool = False) -> list[dict[str, Any]]:
+        """Requests served from a script: ``"main"`` or a subagent key like ``"A"``.
+
+        With ``include_extra`` also the requests of that conversation served past the end of its
+        script (``extra_main`` / ``extra_sub``)."""
         want = "main" if conversation == "main" else f"sub:{conversation}"
-        return [r for r in self.messages_requests() if r.get("conversation") == want]
+        return [
+            r
+            for r in self.messages_requests()
+            if r.get("conversation") == want and (include_extra or r.get("matched") == want)
+        ]
 
     def unknown_paths(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r.get("kind") == "unknown"]
@@ -333,7 +366,7 @@ class FakeAPI:
 
     def choose(self, body: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """Pick the turn for a messages request.  Returns (turn, match-info)."""
-        first = first_user_text(body)
+        first = opening_text(body)
         n_asst = count_assistant(body)
         has_tools = bool(body.get("tools"))
         sub = SUB_RE.search(first)
@@ -540,7 +573,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "n_messages": len(body.get("messages") or []),
                 "tools": tool_names(body),
                 "first_user_text": first[:4000],
-                "last_user_text": _text_of((body.get("messages") or [{}])[-1].get("content"))[:4000],
+                "last_user_text": last_user_text(body)[:4000],
+                "user_text": all_user_text(body)[:200000],
+                "roles": [m.get("role") for m in body.get("messages") or []],
                 "system_head": system_text(body)[:300],
                 "max_tokens": body.get("max_tokens"),
                 "thinking": body.get("thinking"),

@@ -1,0 +1,55 @@
+"""Shared fixtures: every test gets its own data dir; nothing touches the user's ~/.claude."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT.parent / "shared" / "claude-code-samples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+sys.path.insert(0, str(ROOT / "lib"))
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    monkeypatch.setenv("MODEL_STRATEGY_DATA_DIR", str(d))
+    monkeypatch.setenv("CLAUDE_PLUGIN_ROOT", str(ROOT))
+    monkeypatch.delenv("CLAUDE_PLUGIN_DATA", raising=False)
+    monkeypatch.delenv("CLAUDE_PROJECT_DIR", raising=False)
+    # a shared, pre-built price snapshot makes tests fast (building one imports genai-prices)
+    snap = _shared_snapshot()
+    (d / "cache").mkdir()
+    shutil.copy(snap, d / "cache" / "prices.json")
+    from model_strategy import pricing
+
+    pricing.reset()
+    yield d
+    pricing.reset()
+
+
+_SNAP: Path | None = None
+
+
+def _shared_snapshot() -> Path:
+    global _SNAP
+    if _SNAP is None:
+        import json
+        import tempfile
+
+        from model_strategy import pricing
+
+        _SNAP = Path(tempfile.mkdtemp(prefix="ms-prices-")) / "prices.json"
+        _SNAP.write_text(json.dumps(pricing.build_snapshot()))
+    return _SNAP
+
+
+@pytest.fixture
+def samples() -> Path:
+    """Real payloads captured from Claude Code 2.1.332 (frozen copies live in tests/fixtures)."""
+    return FIXTURES / "claude-code-2.1.332"

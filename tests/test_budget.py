@@ -1,0 +1,175 @@
+"""Budget periods, thresholds, policies and forecasts."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model_strategy import budget, paths, periods
+from model_strategy.archive import Archive
+
+DEFAULTS: dict[str, Any] = json.loads(open(paths.defaults_file()).read())
+UTC = timezone.utc
+
+
+def cfg(**budgets: Any) -> dict[str, Any]:
+    c = copy.deepcopy(DEFAULTS)
+    c["budgets"].update({"timezone": "UTC", **budgets})
+    return c
+
+
+# ------------------------------------------------------------------ periods
+
+
+def test_week_and_month_bounds() -> None:
+    tz = periods.zone("UTC")
+    thu = datetime(2026, 11, 26, 15, tzinfo=UTC)
+    assert periods.bounds("week", thu, tz)[0] == datetime(2026, 11, 23, tzinfo=UTC)
+    assert periods.bounds("week", thu, tz, "sunday")[0] == datetime(2026, 11, 22, tzinfo=UTC)
+    assert periods.bounds("month", thu, tz) == (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
+    assert periods.bounds("month", datetime(2026, 12, 31, 23, tzinfo=UTC), tz)[1] == datetime(2027, 1, 1, tzinfo=UTC)
+    assert periods.key("week", thu, tz) == "week-of-2026-11-23"
+
+
+def test_dst_day_is_23_hours_in_new_york() -> None:
+    tz = periods.zone("America/New_York")
+    start, end = periods.bounds("day", datetime(2026, 3, 8, 12, tzinfo=UTC), tz)
+    assert (end - start) == timedelta(hours=23)
+    start, end = periods.bounds("day", datetime(2026, 11, 1, 12, tzinfo=UTC), tz)
+    assert (end - start) == timedelta(hours=25)
+
+
+def test_local_zone_follows_tz_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        local = periods.LocalTime()
+        start, end = periods.bounds("day", datetime(2026, 3, 29, 12, tzinfo=UTC), local)
+        assert end - start == timedelta(hours=23)
+        assert start == datetime(2026, 3, 28, 23, tzinfo=UTC)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+@settings(max_examples=300, deadline=None)
+@given(when=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC)),
+       zone=st.sampled_from(["UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata"]),
+       period=st.sampled_from(periods.PERIODS), week_start=st.sampled_from(periods.WEEKDAYS))
+def test_period_contains_instant_and_tiles_time(when: datetime, zone: str, period: str, week_start: str) -> None:
+    tz = periods.zone(zone)
+    start, end = periods.bounds(period, when, tz, week_start)
+    assert start <= when < end
+    assert periods.bounds(period, end, tz, week_start)[0] == end  # the next period starts where this ends
+    assert start.astimezone(tz).hour == 0 and start.astimezone(tz).minute == 0
+    if period == "week":
+        assert start.astimezone(tz).date().weekday() == periods.WEEKDAYS.index(week_start)
+
+
+def test_local_zone_matches_zoneinfo_for_same_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        local, named = periods.LocalTime(), ZoneInfo("America/New_York")
+        for day in range(0, 365, 3):
+            when = datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(days=day)
+            for p in periods.PERIODS:
+                assert periods.bounds(p, when, local) == periods.bounds(p, when, named)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+# ------------------------------------------------------------------ thresholds and policy
+
+
+@pytest.mark.parametrize(("pct", "level"), [(0, "ok"), (49.99, "ok"), (50, "info"), (75, "warning"),
+                                            (89, "warning"), (90, "critical"), (100, "exceeded"), (250, "exceeded")])
+def test_levels(pct: float, level: str) -> None:
+    assert budget.level_for(Decimal(str(pct)), DEFAULTS["budgets"]["thresholds"]) == level
+
+
+def spend(amount: str, when: datetime, c: dict[str, Any]) -> list[str]:
+    archive = Archive()
+    with archive.transaction():
+        return budget.add_spend(archive, c, when, Decimal(amount))
+
+
+def test_threshold_warning_once_per_period() -> None:
+    c = cfg(daily_usd="10")
+    t = datetime(2026, 11, 26, 9, tzinfo=UTC)
+    assert spend("4.00", t, c) == []
+    (line,) = spend("3.80", t + timedelta(hours=1), c)
+    assert line.startswith("daily budget 78% ($7.80 of $10.00) — forecast $")
+    assert line.endswith("by midnight; new agents drop one tier (opus→sonnet→haiku)")
+    assert spend("0.10", t + timedelta(hours=2), c) == []  # still warning: not again
+    (line,) = spend("1.50", t + timedelta(hours=3), c)
+    assert line.startswith("daily budget 94%")
+    assert spend("0.01", t + timedelta(days=1), c) == []  # new day: totals reset
+
+
+def test_policy_downgrade_haiku_only_and_deny() -> None:
+    c = cfg(daily_usd="10")
+    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    spend("8.00", now, c)
+    d = {"chosen": "opus", "reasons": [], "source": "agent"}
+    v = budget.apply_policy(d, c, Archive(), now)
+    assert d["chosen"] == "sonnet" and d["source"] == "budget" and "→ sonnet" in v["note"]
+    spend("2.50", now, c)
+    d = {"chosen": "sonnet", "reasons": []}
+    budget.apply_policy(d, c, Archive(), now)
+    assert d["chosen"] == "haiku"
+    c["budgets"]["policy"]["exceeded"] = "deny"
+    v = budget.apply_policy({"chosen": "haiku", "reasons": []}, c, Archive(), now)
+    assert v["deny"] and "daily budget 105% ($10.50 of $10.00)" in v["reason"]
+
+
+def test_no_budget_no_policy() -> None:
+    c = cfg(daily_usd=None, weekly_usd=None, monthly_usd=None)
+    spend("1000", datetime(2026, 11, 26, tzinfo=UTC), c)
+    assert budget.apply_policy({"chosen": "opus", "reasons": []}, c, Archive()) == {}
+
+
+def test_forecast_ignores_idle_hours() -> None:
+    """$1/h for 4 busy hours in 2 days of otherwise idle time: the rate is discounted."""
+    c = cfg(daily_usd="100")
+    start = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    for h in (0, 1, 24, 25):
+        spend("1.00", start + timedelta(hours=h), c)
+    now = start + timedelta(hours=26)  # 11:00 on the 25th
+    day = budget.status(Archive(), c, now)[0]
+    assert day["burn_per_active_hour_usd"] == Decimal(1)
+    assert day["active_share"] == Decimal(4) / Decimal(26)
+    assert day["forecast_usd"] == Decimal(2) + Decimal(4) / Decimal(26) * 13
+    assert day["runs_out_at"] is None  # not before midnight at that pace
+
+
+def test_runs_out_time() -> None:
+    c = cfg(daily_usd="10")
+    t = datetime(2026, 11, 26, 8, tzinfo=UTC)
+    for h in range(4):
+        spend("2.00", t + timedelta(hours=h), c)
+    st = budget.status(Archive(), c, t + timedelta(hours=4))[0]
+    assert st["runs_out_at"] == "2026-11-26T13:00:00.000Z"  # $2 left at $2/h
+
+
+def test_totals_file_is_small_and_o1() -> None:
+    c = cfg()
+    t = datetime(2026, 11, 1, tzinfo=UTC)
+    for i in range(2000):
+        spend("0.01", t + timedelta(minutes=20 * i), c)
+    size = (Archive().root and len(open(f"{Archive().root}/totals.json").read()))
+    assert size < 12_000
+    assert date(2026, 11, 28) == (t + timedelta(minutes=20 * 1999)).date()

@@ -1,0 +1,92 @@
+"""Model selection: agent map, complexity, profile, explicit models."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model_strategy import paths, selector
+
+DEFAULTS: dict[str, Any] = json.loads(open(paths.defaults_file()).read())
+
+
+def cfg(**changes: Any) -> dict[str, Any]:
+    c = copy.deepcopy(DEFAULTS)
+    c.update(changes)
+    return c
+
+
+def spawn(agent: str = "general-purpose", description: str = "", prompt: str = "", **extra: Any) -> dict[str, Any]:
+    return {"subagent_type": agent, "description": description, "prompt": prompt, **extra}
+
+
+@pytest.mark.parametrize(("tool_input", "expected"), [
+    (spawn("Explore", "Find config files", "search the repo for config files"), "haiku"),
+    (spawn("general-purpose", "Find config files", "search the repo for config files"), "haiku"),
+    (spawn("general-purpose", "Refactor parser", "refactor the parser module and fix the tests"), "sonnet"),
+    (spawn("general-purpose", "Security review", "review the auth architecture for vulnerabilities "
+                                                 "and race conditions; design a migration plan"), "opus"),
+    (spawn("Plan", "Plan the release", "plan the next release"), "opus"),
+    (spawn("code-reviewer", "Review PR", "review the diff"), "sonnet"),
+    (spawn("security-auditor", "Audit", "audit dependencies"), "opus"),
+    (spawn("test-runner", "Run tests", "run the test suite and report failures"), "haiku"),
+])
+def test_balanced_choices(tool_input: dict[str, Any], expected: str) -> None:
+    assert selector.decide(tool_input, cfg())["chosen"] == expected
+
+
+def test_profiles_shift_one_tier() -> None:
+    task = spawn("general-purpose", "Refactor parser", "refactor the parser module")
+    assert selector.decide(task, cfg(profile="FAST"))["chosen"] == "haiku"
+    assert selector.decide(task, cfg(profile="BALANCED"))["chosen"] == "sonnet"
+    assert selector.decide(task, cfg(profile="QUALITY"))["chosen"] == "opus"
+    high = selector.decide(task, cfg(profile="QUALITY", max_tier="sonnet"))
+    assert high["chosen"] == "sonnet"
+
+
+def test_explicit_model_respected_unless_configured() -> None:
+    task = spawn("Explore", "find", "find files", model="opus")
+    d = selector.decide(task, cfg())
+    assert d["chosen"] == "opus" and d["source"] == "explicit" and d["confidence"] == 1.0
+    d = selector.decide(task, cfg(override_explicit_model=True))
+    assert d["chosen"] == "haiku" and "config overrides explicit models" in d["reasons"][0]
+
+
+def test_decision_has_reasons_and_summary() -> None:
+    d = selector.decide(spawn("Explore", "Find config files", "search the repo"), cfg())
+    assert d["reasons"] and all(isinstance(r, str) for r in d["reasons"])
+    assert d["summary"] == "simple search" and 0.5 <= d["confidence"] <= 0.97
+
+
+@pytest.mark.parametrize(("pattern", "text", "ok"), [
+    ("*review*", "code-reviewer", True), ("*review*", "reviewer", True), ("*review*", "rev", False),
+    ("test-*", "test-runner", True), ("test-*", "my-test-runner", False), ("a*b*c", "axxbyyc", True),
+    ("a*b*c", "acb", False), ("exact", "exact", True), ("*", "", True), ("a*a", "a", False),
+])
+def test_wildcard_match(pattern: str, text: str, ok: bool) -> None:
+    import fnmatch
+
+    assert selector.wildcard_match(pattern, text) is ok is fnmatch.fnmatchcase(text, pattern)
+
+
+@settings(max_examples=200, deadline=None)
+@given(agent=st.text(max_size=30), description=st.text(max_size=200), prompt=st.text(max_size=3000),
+       profile=st.sampled_from(["FAST", "BALANCED", "QUALITY"]))
+def test_any_input_gives_a_valid_decision(agent: str, description: str, prompt: str, profile: str) -> None:
+    d = selector.decide(spawn(agent or "x", description, prompt), cfg(profile=profile))
+    assert d["chosen"] in ("haiku", "sonnet", "opus")
+    assert 0 <= d["complexity"] <= 1 and 0.5 <= d["confidence"] <= 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=500))
+def test_more_complex_words_never_lower_the_tier(prompt: str) -> None:
+    base = selector.decide(spawn("general-purpose", "", prompt), cfg())
+    harder = selector.decide(spawn("general-purpose", "", prompt + " architecture security race condition"),
+                             cfg())
+    assert selector.TIERS.index(harder["chosen"]) >= selector.TIERS.index(base["chosen"])

@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 try:
     from model_strategy.hooks import post_tool_use, run
 except Exception as exc:  # a broken install must not break Claude Code either
-    print('{"systemMessage": "model-strategy: cannot load its code (%s); nothing changed"}' % type(exc).__name__)
+    print('{"systemMessage": "model-strategy: cannot load its code (' + type(exc).__name__ + '); nothing changed"}')
     sys.exit(0)
 
 sys.exit(run(post_tool_use))

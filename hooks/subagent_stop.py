@@ -9,9 +9,9 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 
 try:
-    from model_strategy.hooks import subagent_stop, run
+    from model_strategy.hooks import run, subagent_stop
 except Exception as exc:  # a broken install must not break Claude Code either
-    print('{"systemMessage": "model-strategy: cannot load its code (%s); nothing changed"}' % type(exc).__name__)
+    print('{"systemMessage": "model-strategy: cannot load its code (' + type(exc).__name__ + '); nothing changed"}')
     sys.exit(0)
 
 sys.exit(run(subagent_stop))

@@ -6,6 +6,7 @@ import copy
 import json
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from model_strategy import budget, paths, periods
 from model_strategy.archive import Archive
 
-DEFAULTS: dict[str, Any] = json.loads(open(paths.defaults_file()).read())
+DEFAULTS: dict[str, Any] = json.loads(Path(paths.defaults_file()).read_text())
 UTC = timezone.utc
 
 
@@ -170,6 +171,6 @@ def test_totals_file_is_small_and_o1() -> None:
     t = datetime(2026, 11, 1, tzinfo=UTC)
     for i in range(2000):
         spend("0.01", t + timedelta(minutes=20 * i), c)
-    size = (Archive().root and len(open(f"{Archive().root}/totals.json").read()))
+    size = len(Path(Archive().root, "totals.json").read_text())
     assert size < 12_000
     assert date(2026, 11, 28) == (t + timedelta(minutes=20 * 1999)).date()

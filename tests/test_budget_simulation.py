@@ -8,7 +8,7 @@ from decimal import Decimal
 from sessionlab import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from simulate_month import simulate  # noqa: E402
+from simulate_month import simulate
 
 
 def test_downgrades_save_money_and_haiku_only_caps_the_damage() -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sessionlab import AGENT_A, AGENT_B, ROOT, Session, venv_python
 
 from model_strategy.archive import Archive
+from sessionlab import AGENT_A, AGENT_B, ROOT, Session, venv_python
 
 RUN = str(ROOT / "hooks" / "run")
 

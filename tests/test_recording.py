@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sessionlab import AGENT_A, AGENT_B, Session
 
 from model_strategy import hooks
 from model_strategy.archive import Archive
 from model_strategy.models import AgentRecord, Decision, MonthlyRollup
+from sessionlab import AGENT_A, AGENT_B, Session
 
 
 def call(handler: Any, payload: dict[str, Any] | str) -> dict[str, Any] | None:

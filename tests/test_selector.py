@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from model_strategy import paths, selector
 
-DEFAULTS: dict[str, Any] = json.loads(open(paths.defaults_file()).read())
+DEFAULTS: dict[str, Any] = json.loads(Path(paths.defaults_file()).read_text())
 
 
 def cfg(**changes: Any) -> dict[str, Any]:

@@ -58,7 +58,8 @@ class Archive:
         data = store.read_json_or_quarantine(self.sessions_file, None, self.warnings)
         if not data or data.get("schema") != SCHEMA_VERSION or not isinstance(data.get("sessions"), dict):
             return {"schema": SCHEMA_VERSION, "sessions": {}}
-        return data
+        sessions: dict[str, Any] = data
+        return sessions
 
     def save_sessions(self, data: dict[str, Any]) -> None:
         now = utcnow()
@@ -75,7 +76,7 @@ class Archive:
 
     @staticmethod
     def session(data: dict[str, Any], session_id: str, project: str | None) -> dict[str, Any]:
-        state = data["sessions"].get(session_id)
+        state: dict[str, Any] | None = data["sessions"].get(session_id)
         if state is None:
             state = data["sessions"][session_id] = {
                 "started": iso(utcnow()), "project": project, "decisions": {}, "links": {},
@@ -148,6 +149,6 @@ def add_to_bucket(bucket: dict[str, Any], row: dict[str, Any], records: int | No
     bucket["records"] = bucket.get("records", 0) + (records if records is not None else 1)
     bucket["requests"] = bucket.get("requests", 0) + row.get("requests", 0)
     tokens = bucket.setdefault("tokens", {})
-    src = row["tokens"] if "tokens" in row else row
+    src = row.get("tokens", row)
     for kind in ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "web_search"):
         tokens[kind] = tokens.get(kind, 0) + src.get(kind, 0)

@@ -12,8 +12,8 @@ projection for a period is ``spent + rate × active share × hours left``; the b
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 import os
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from . import SCHEMA_VERSION, periods, store
@@ -23,6 +23,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+FORECAST_METHOD = ("spend per active hour over the last 7 days × share of hours active × hours left "
+                   "in the period, added to what is spent")
 LEVELS = ("info", "warning", "critical", "exceeded")
 TIERS = ("haiku", "sonnet", "opus", "fable")
 WINDOW = timedelta(days=7)
@@ -62,15 +64,16 @@ def load_totals(archive: Archive, cfg: dict[str, Any], now: datetime) -> dict[st
     data = store.read_json_or_quarantine(_totals_path(archive), None, archive.warnings)
     if not data or data.get("schema") != SCHEMA_VERSION:
         data = {"schema": SCHEMA_VERSION, "periods": {}, "hours": {}}
+    totals: dict[str, Any] = data
     b = _budgets(cfg)
     tz = periods.zone(b.get("timezone", "local"))
     week_start = b.get("week_start", "monday")
     for period in periods.PERIODS:
         k = periods.key(period, now, tz, week_start)
-        cur = data["periods"].get(period)
+        cur = totals["periods"].get(period)
         if not cur or cur.get("key") != k:
-            data["periods"][period] = {"key": k, "cost_usd": "0", "records": 0, "warned": []}
-    return data
+            totals["periods"][period] = {"key": k, "cost_usd": "0", "records": 0, "warned": []}
+    return totals
 
 
 def add_spend(archive: Archive, cfg: dict[str, Any], when: datetime, cost: Decimal) -> list[str]:

@@ -31,14 +31,14 @@ class _Context:
     object_pairs_hook = None
     parse_float = float
     parse_int = int
-    memo: dict[str, str] = {}
+    memo: dict[str, str] = {}  # noqa: RUF012 - the attribute _json reads
 
     @staticmethod
     def parse_constant(name: str) -> float:
         return {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}[name]
 
 
-_scanner = _json.make_scanner(_Context()) if _json else None
+_scanner = _json.make_scanner(_Context()) if _json else None  # type: ignore[arg-type]
 
 
 def loads(text: str | bytes) -> Any:

@@ -55,7 +55,7 @@ def pre_tool_use(p: Payload) -> dict[str, Any] | None:
         data = archive.load_sessions()
         state = archive.session(data, p.session_id, p.project)
         # bring the main thread's spend up to date so the budget reflects it
-        archive.notices += budget.ingest_main(p.str("transcript_path"), p.session_id, p.project, state,
+        archive.notices += budget.ingest_main(p.text("transcript_path"), p.session_id, p.project, state,
                                               archive, cfg)
         verdict = budget.apply_policy(decision, cfg, archive)
         state["decisions"][tuid] = {
@@ -120,7 +120,7 @@ def post_tool_use(p: Payload) -> dict[str, Any] | None:
 def subagent_stop(p: Payload) -> dict[str, Any] | None:
     from . import recorder
 
-    agent_id = p.str("agent_id")
+    agent_id = p.text("agent_id")
     if not agent_id:
         return _message(None, ["SubagentStop input has no agent_id; usage not recorded"])
     archive = Archive()
@@ -128,7 +128,7 @@ def subagent_stop(p: Payload) -> dict[str, Any] | None:
     archive.warnings += warnings
     try:
         record = recorder.record_agent(
-            p, agent_id=agent_id, agent_type=p.str("agent_type"), source="SubagentStop",
+            p, agent_id=agent_id, agent_type=p.text("agent_type"), source="SubagentStop",
             archive=archive, cfg=cfg, transcript_path=p.subagent_transcript(agent_id))
     except FileNotFoundError:
         return _message(None, [f"no transcript for agent {agent_id}; its usage was not recorded"])
@@ -148,7 +148,7 @@ def stop(p: Payload) -> dict[str, Any] | None:
 
     archive = Archive()
     cfg, warnings = config_mod.load(p.cwd)
-    lines = budget.record_main_thread(p.str("transcript_path"), p.session_id, p.project, archive, cfg)
+    lines = budget.record_main_thread(p.text("transcript_path"), p.session_id, p.project, archive, cfg)
     return _message(None, [*warnings, *archive.warnings, *lines])
 
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 try:  # hashlib loads OpenSSL (~5 ms); the builtin module is enough for one digest
-    from _sha256 import sha256
+    from _sha256 import sha256  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - other interpreters
     from hashlib import sha256
 
@@ -33,25 +33,25 @@ class Payload:
             raise BadPayload(f"hook input must be a JSON object, got {type(raw).__name__}")
         self.raw = raw
 
-    def str(self, key: str, default: str = "") -> str:
+    def text(self, key: str, default: str = "") -> str:
         value = self.raw.get(key)
         return value if isinstance(value, str) else default
 
-    def dict(self, key: str) -> dict[str, Any]:
+    def obj(self, key: str) -> dict[str, Any]:
         value = self.raw.get(key)
         return value if isinstance(value, dict) else {}
 
     @property
     def event(self) -> str:
-        return self.str("hook_event_name")
+        return self.text("hook_event_name")
 
     @property
     def session_id(self) -> str:
-        return self.str("session_id") or os.environ.get("CLAUDE_CODE_SESSION_ID", "") or "unknown-session"
+        return self.text("session_id") or os.environ.get("CLAUDE_CODE_SESSION_ID", "") or "unknown-session"
 
     @property
     def cwd(self) -> str | None:
-        return self.str("cwd") or None
+        return self.text("cwd") or None
 
     @property
     def project(self) -> str | None:
@@ -59,7 +59,7 @@ class Payload:
 
     @property
     def tool_name(self) -> str:
-        return self.str("tool_name")
+        return self.text("tool_name")
 
     @property
     def is_subagent_tool(self) -> bool:
@@ -67,22 +67,22 @@ class Payload:
 
     @property
     def tool_input(self) -> dict[str, Any]:
-        return self.dict("tool_input")
+        return self.obj("tool_input")
 
     @property
     def tool_response(self) -> dict[str, Any]:
-        return self.dict("tool_response")
+        return self.obj("tool_response")
 
     @property
     def tool_use_id(self) -> str | None:
-        return self.str("tool_use_id") or None
+        return self.text("tool_use_id") or None
 
     def subagent_transcript(self, agent_id: str) -> str | None:
         """Where Claude Code keeps an agent's transcript: ``<session transcript>/subagents/agent-<id>.jsonl``."""
-        explicit = self.str("agent_transcript_path")
+        explicit = self.text("agent_transcript_path")
         if explicit:
             return explicit
-        main = self.str("transcript_path")
+        main = self.text("transcript_path")
         if not main or not agent_id:
             return None
         base = main[:-6] if main.endswith(".jsonl") else main
@@ -92,7 +92,8 @@ class Payload:
 def prompt_hash(prompt: Any) -> str:
     """A short digest of a spawn's prompt: joins a spawn to its agent without storing the text."""
     text = prompt if isinstance(prompt, str) else ""
-    return sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
+    digest: str = sha256(text.encode("utf-8", "replace")).hexdigest()
+    return digest[:16]
 
 
 def first_user_text(entries_head: list[dict[str, Any]]) -> str | None:

@@ -81,7 +81,7 @@ def build_snapshot(provider_id: str = PROVIDER) -> dict[str, Any]:
         if isinstance(m.prices, list):
             prices = [
                 {
-                    "start": str(c.constraint.start_date) if c.constraint is not None else None,
+                    "start": str(getattr(c.constraint, "start_date", None) or "") or None,
                     "prices": _model_price_to_json(c.prices),
                 }
                 for c in m.prices
@@ -118,9 +118,9 @@ def ensure_snapshot(force: bool = False) -> dict[str, Any]:
             data = store.read_json(path)
         except store.StoreError:
             data = None
-        if isinstance(data, dict) and data.get("schema") == SNAPSHOT_SCHEMA:
-            if not _installed_version_differs(data.get("genai_prices_version")):
-                return data
+        fresh = isinstance(data, dict) and data.get("schema") == SNAPSHOT_SCHEMA
+        if fresh and not _installed_version_differs(data.get("genai_prices_version")):
+            return data  # type: ignore[no-any-return]
     data = build_snapshot()
     with store.locked(path + ".lock"):
         store.atomic_write_json(path, data)
@@ -132,7 +132,7 @@ def _installed_version_differs(version: Any) -> bool:
     from importlib.metadata import version as dist_version
 
     try:
-        return bool(dist_version("genai-prices") != version)
+        return str(dist_version("genai-prices")) != str(version)
     except PackageNotFoundError:
         return False
 
@@ -142,13 +142,13 @@ def _installed_version_differs(version: Any) -> bool:
 
 def _match(clause: dict[str, Any], ref: str) -> bool:
     if "equals" in clause:
-        return ref == clause["equals"].lower()
+        return ref == str(clause["equals"]).lower()
     if "starts_with" in clause:
-        return ref.startswith(clause["starts_with"].lower())
+        return ref.startswith(str(clause["starts_with"]).lower())
     if "ends_with" in clause:
-        return ref.endswith(clause["ends_with"].lower())
+        return ref.endswith(str(clause["ends_with"]).lower())
     if "contains" in clause:
-        return clause["contains"].lower() in ref
+        return str(clause["contains"]).lower() in ref
     if "or" in clause:
         return any(_match(c, ref) for c in clause["or"])
     if "and" in clause:

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
@@ -179,7 +180,7 @@ def _effective_key(prices: dict[str, Any], kind: str) -> str | None:
     return next((k for k in chain if k in prices), None)
 
 
-def cost(prices: dict[str, Any], tokens: dict[str, int], per_request_input: int | Decimal | None = None) -> Decimal:
+def cost(prices: dict[str, Any], tokens: Mapping[str, Any], per_request_input: int | Decimal | None = None) -> Decimal:
     """Price token counts.  ``tokens`` uses Anthropic's kinds (``input`` = uncached input).
     ``per_request_input`` is the total input of one request, which selects long-context tiers;
     by default the counts are taken to be a single request."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+
 from . import fastjson
 
 TYPE_CHECKING = False
@@ -100,7 +101,7 @@ def atomic_write_json(path: str, obj: Any, *, indent: int | None = None) -> None
             fh.write("\n")
         os.replace(tmp, path)
     except BaseException:
-        try:
+        try:  # noqa: SIM105 - contextlib is not imported on the hot path
             os.unlink(tmp)
         except FileNotFoundError:
             pass
@@ -156,7 +157,7 @@ def read_json_or_quarantine(path: str, default: Any, warnings: list[str]) -> Any
 def iter_jsonl(path: str, errors: list[str] | None = None) -> Iterator[dict[str, Any]]:
     """Yield each JSON object line of ``path``; bad lines are skipped and counted in ``errors``."""
     try:
-        fh = open(path, "rb")
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
     except FileNotFoundError:
         return
     name = os.path.basename(path)

@@ -28,12 +28,14 @@ def tokens_from_api_usage(u: dict[str, Any]) -> dict[str, int]:
         return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
 
     cache_write = num(u.get("cache_creation_input_tokens"))
-    split = u.get("cache_creation") if isinstance(u.get("cache_creation"), dict) else {}
+    cc = u.get("cache_creation")
+    split: dict[str, Any] = cc if isinstance(cc, dict) else {}
     w1h = num(split.get("ephemeral_1h_input_tokens"))
     w5m = num(split.get("ephemeral_5m_input_tokens"))
     if w1h + w5m != cache_write:  # no split reported (or an odd one): the rest is 5-minute writes
         w5m = max(cache_write - w1h, 0)
-    stu = u.get("server_tool_use") if isinstance(u.get("server_tool_use"), dict) else {}
+    tools = u.get("server_tool_use")
+    stu: dict[str, Any] = tools if isinstance(tools, dict) else {}
     return {
         "input": num(u.get("input_tokens")),
         "output": num(u.get("output_tokens")),

@@ -98,7 +98,8 @@ def apply_modifiers(profile: dict[str, Any], text: str, volume: bool = True) -> 
         per_day = _number(m.group(1), m.group(2)) * _PER_DAY[m.group(3)]
         if per_day > 0:
             profile["volume"]["requests_per_day"] = round(per_day, 2)
-            overrides["volume"] = f"{per_day:,.4g} requests/day (from '{m.group(0)}')"
+            overrides["volume"] = f"{per_day:,.0f} requests/day (from '{m.group(0)}')" if per_day >= 10 \
+                else f"{per_day:.2g} requests/day (from '{m.group(0)}')"
     t = _TOKENS.search(low)
     if t:
         tokens = int(_number(t.group(1), t.group(2)))

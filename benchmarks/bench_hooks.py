@@ -1,0 +1,166 @@
+"""Hook latency, whole process as Claude Code runs it (hooks/run → the plugin's Python).
+
+Prints medians and ratios against baselines measured in the same run; asserts nothing.
+
+    python benchmarks/bench_hooks.py [--runs 40] [--records 200000]
+
+Targets (issue #3/#4): PreToolUse median ≤ 60 ms and ≤ 4× `python3 -c pass`; recording hook median
+≤ 80 ms and, with 200k records already in this month's archive, ≤ 1.15× the empty case; the budget
+check adds ≤ 10 ms and stays flat with 200k records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "tests" / "fixtures" / "claude-code-2.1.332"
+sys.path.insert(0, str(ROOT / "lib"))
+
+
+def python_for_hooks() -> str:
+    return os.environ.get("MODEL_STRATEGY_PYTHON") or sys.executable
+
+
+def timed(cmd: list[str], stdin: bytes, env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, input=stdin, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return (time.perf_counter() - t0) * 1000
+
+
+def median_ms(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
+    fn(0)  # warm-up (bytecode cache, page cache)
+    return statistics.median(fn(i) for i in range(1, runs + 1))
+
+
+def make_env(data: Path) -> dict[str, str]:
+    env = dict(os.environ, MODEL_STRATEGY_DATA_DIR=str(data), MODEL_STRATEGY_PYTHON=python_for_hooks(),
+               CLAUDE_PLUGIN_ROOT=str(ROOT))
+    env.pop("CLAUDE_PROJECT_DIR", None)
+    return env
+
+
+def prepare(data: Path, records: int, budgets: bool) -> None:
+    from model_strategy import pricing
+
+    data.mkdir(parents=True, exist_ok=True)
+    os.environ["MODEL_STRATEGY_DATA_DIR"] = str(data)
+    pricing.ensure_snapshot()
+    if not budgets:
+        (data / "config.json").write_text(json.dumps({"budgets": {"daily_usd": None, "weekly_usd": None,
+                                                                  "monthly_usd": None}}))
+    if records:
+        fill_month(data, records)
+
+
+def fill_month(data: Path, n: int) -> None:
+    """n records spread over this month's daily files, plus its roll-up (as the hooks would leave)."""
+    from model_strategy.archive import Archive, add_to_bucket
+
+    now = datetime.now(timezone.utc)
+    days = max(1, now.day)
+    template = {
+        "schema": 1, "kind": "subagent", "session_id": "bench", "project": "/p", "agent_type": "Explore",
+        "tool_use_id": None, "background": True, "model_requested": "haiku", "model_actual": "claude-haiku-5-5",
+        "model_mismatch": False, "tokens": {"input": 3000, "output": 600, "cache_read": 9000,
+                                            "cache_write_5m": 300, "cache_write_1h": 0, "web_search": 0},
+        "requests": 3, "cost_usd": "0.00075", "models": {}, "duration_ms": 1200, "decision": None,
+        "source": "SubagentStop", "price_source": "genai-prices", "started": None,
+    }
+    archive = Archive(str(data))
+    (data / "daily").mkdir(exist_ok=True)
+    month: dict = {"schema": 1, "month": now.strftime("%Y-%m"), "updated": now.isoformat(), "total": {},
+                   "by_model": {}, "by_agent_type": {}, "by_day": {}, "by_project": {}}
+    per_day = n // days
+    for d in range(1, days + 1):
+        day = now.replace(day=d)
+        lines = []
+        for i in range(per_day if d < days else n - per_day * (days - 1)):
+            rec = dict(template, id=f"bench:{d}:{i}", agent_id=f"a{d}x{i}", ts=day.isoformat())
+            lines.append(json.dumps(rec))
+        with open(archive.daily_file(day.date()), "a") as fh:
+            fh.write("\n".join(lines) + "\n")
+        add_to_bucket(month["by_day"].setdefault(day.date().isoformat(), {}),
+                      {"cost_usd": "0.00075", "requests": 3, "tokens": template["tokens"]})
+    add_to_bucket(month["total"], {"cost_usd": str(0.00075 * n), "requests": 3 * n, "tokens": template["tokens"]})
+    (data / "monthly").mkdir(exist_ok=True)
+    (data / "monthly" / f"{month['month']}.json").write_text(json.dumps(month))
+
+
+def pre_payload(i: int, transcript: Path) -> bytes:
+    p = json.loads((SAMPLES / "hook-PreToolUse.json").read_text())
+    p["tool_use_id"] = f"toolu_bench_{i}"
+    p["transcript_path"] = str(transcript)
+    return json.dumps(p).encode()
+
+
+def stop_payload(i: int, agent_transcript: Path) -> bytes:
+    p = json.loads((SAMPLES / "hook-SubagentStop.json").read_text())
+    p["agent_id"] = f"agent{i:06d}"
+    p["agent_transcript_path"] = str(agent_transcript)
+    p["transcript_path"] = "/nonexistent.jsonl"
+    return json.dumps(p).encode()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=40)
+    ap.add_argument("--records", type=int, default=200_000)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="ms-bench-"))
+    run = [str(ROOT / "hooks" / "run")]
+    agent_transcript = tmp / "agent.jsonl"
+    shutil.copy(SAMPLES / "transcript-subagent-2.jsonl", agent_transcript)
+    main_transcript = tmp / "main.jsonl"
+    shutil.copy(SAMPLES / "transcript-main.jsonl", main_transcript)
+
+    py = python_for_hooks()
+    base_env = dict(os.environ)
+    shim = shutil.which("python3") or sys.executable
+    b_shim = median_ms(lambda i: timed([shim, "-c", "pass"], b"", base_env), args.runs)
+    b_py = median_ms(lambda i: timed([py, "-s", "-c", "pass"], b"", base_env), args.runs)
+
+    results: dict[str, float] = {}
+    for name, records, budgets in [("empty", 0, True), ("empty-nobudget", 0, False),
+                                   ("full", args.records, True), ("full-nobudget", args.records, False)]:
+        data = tmp / name
+        t0 = time.perf_counter()
+        prepare(data, records, budgets)
+        setup = time.perf_counter() - t0
+        env = make_env(data)
+        results[f"pre-{name}"] = median_ms(
+            lambda i, env=env: timed([*run, "pre_tool_use"], pre_payload(i, main_transcript), env), args.runs)
+        results[f"rec-{name}"] = median_ms(
+            lambda i, env=env: timed([*run, "subagent_stop"], stop_payload(i, agent_transcript), env), args.runs)
+        if records:
+            print(f"(prepared {records:,} records this month in {setup:.1f}s)")
+
+    print(f"\nbaselines: python3 -c pass (shim {shim}) {b_shim:.1f} ms; hook interpreter -c pass {b_py:.1f} ms")
+    print(f"{'hook':<34}{'median ms':>10}{'× python3':>11}{'× interp':>10}")
+    for key, ms in results.items():
+        print(f"{key:<34}{ms:>10.1f}{ms / b_shim:>11.2f}{ms / b_py:>10.2f}")
+    print("\ntargets")
+    pre = results["pre-empty"]
+    print(f"  PreToolUse median {pre:.1f} ms (≤ 60) and {pre / b_shim:.2f}× python3 -c pass (≤ 4)")
+    rec, rec_full = results["rec-empty"], results["rec-full"]
+    print(f"  recording median {rec:.1f} ms (≤ 80); with {args.records:,} records {rec_full:.1f} ms = "
+          f"{rec_full / rec:.2f}× empty (≤ 1.15)")
+    cost = results["pre-empty"] - results["pre-empty-nobudget"]
+    cost_full = results["pre-full"] - results["pre-full-nobudget"]
+    print(f"  budget check in PreToolUse: +{cost:.1f} ms empty, +{cost_full:.1f} ms with {args.records:,} records "
+          f"(≤ 10); PreToolUse full/empty = {results['pre-full'] / pre:.2f}×")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

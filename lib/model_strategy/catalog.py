@@ -9,6 +9,7 @@ or the installed genai-prices changes.  A warm load is one JSON read (standard l
 from __future__ import annotations
 
 import os
+import typing
 from typing import Any
 
 from . import paths, rates, store
@@ -17,6 +18,7 @@ CACHE_SCHEMA = 1
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 CATALOG_FILE = os.path.join(DATA_DIR, "catalog.json")
 USECASES_FILE = os.path.join(DATA_DIR, "usecases.json")
+CATEGORIES = ("frontier-reasoning", "balanced", "fast-economy", "specialised")  # = specs.Category
 _MEMO: dict[str, Any] = {}
 
 
@@ -62,13 +64,18 @@ def build() -> dict[str, Any]:
 
     from .specs import CatalogFile, UseCaseFile
 
-    try:
-        with open(CATALOG_FILE, encoding="utf-8") as fh:
-            cat = CatalogFile.model_validate(json.load(fh))
-        with open(USECASES_FILE, encoding="utf-8") as fh:
-            ucs = UseCaseFile.model_validate(json.load(fh))
-    except (OSError, ValueError, ValidationError) as exc:
-        raise CatalogError(f"model-strategy data file invalid: {str(exc).splitlines()[0]}") from None
+    loaded = []
+    for path, schema in ((CATALOG_FILE, CatalogFile), (USECASES_FILE, UseCaseFile)):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                loaded.append(schema.model_validate(json.load(fh)))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first.get("loc", ())) or "(top level)"
+            raise CatalogError(f"{path}: {loc}: {first.get('msg', 'invalid')}") from None
+        except (OSError, ValueError) as exc:
+            raise CatalogError(f"{path}: {str(exc).splitlines()[0]}") from None
+    cat, ucs = typing.cast("CatalogFile", loaded[0]), typing.cast("UseCaseFile", loaded[1])
     snapshot = data_snapshot.get_snapshot()
     cards = {}
     for m in cat.models:

@@ -40,7 +40,7 @@ def caching(catalog: Catalog, rows: list[dict[str, Any]], day: str) -> dict[str,
     if hi <= 0:
         return None
     return {"name": "Prompt caching", "low": lo, "high": hi, "complexity": "low",
-            "applies_to": ", ".join(hit_now),
+            "applies_to": hit_now,
             "how": f"raise the cache hit rate halfway to / all the way to {TARGET_HIT:.0%}",
             "prerequisites": "stable prompt prefix (system prompt, CLAUDE.md, tool list); keep sessions "
                              "alive instead of restarting; long pauses need the 1 h cache"}
@@ -63,7 +63,7 @@ def batching(catalog: Catalog, rows: list[dict[str, Any]], day: str) -> dict[str
         names.append(r["name"])
     if hi <= 0:
         return None
-    return {"name": "Batch API", "low": lo, "high": hi, "complexity": "medium", "applies_to": ", ".join(names),
+    return {"name": "Batch API", "low": lo, "high": hi, "complexity": "medium", "applies_to": names,
             "how": "send half / all of these jobs through the batch API (genai-prices batch rates)",
             "prerequisites": "results within 24 h are acceptable; headless jobs (not interactive "
                              "Claude Code sessions); idempotent job handling"}
@@ -78,14 +78,14 @@ def smaller_models(catalog: Catalog, rows: list[dict[str, Any]], day: str,
         if hi <= 0:
             return None
         return {"name": "Route to smaller models", "low": hi / 2, "high": hi, "complexity": "low",
-                "applies_to": ", ".join(sorted({i["what"] for i in evidence if i["saving_usd"] > 0})),
+                "applies_to": sorted({i["what"] for i in evidence if i["saving_usd"] > 0}),
                 "how": "move the agent types the roadmap lists (half / all of their runs)",
                 "prerequisites": "model-strategy hooks active; agents or agent_patterns in .claude/model-strategy.json"}
     lo = hi = Decimal(0)
     names = []
     for r in rows:
         lower = r.get("lower")
-        if not lower or r["complexity"] == "simple":
+        if not lower or r["complexity"] == "simple" or r["usecase"] == "interactive-coding":
             continue
         cheaper = rates.cost(_price(catalog, lower, day), r["tokens"], r["per_request_input"])
         diff = r["cost"] - cheaper
@@ -97,7 +97,7 @@ def smaller_models(catalog: Catalog, rows: list[dict[str, Any]], day: str,
     if hi <= 0:
         return None
     return {"name": "Route to smaller models", "low": lo, "high": hi, "complexity": "low",
-            "applies_to": ", ".join(names), "how": "20-40% of requests are simple enough for one tier down",
+            "applies_to": names, "how": "20-40% of requests are simple enough for one tier down",
             "prerequisites": "model-strategy hooks active (complexity routing); spot-check the results"}
 
 
@@ -115,7 +115,7 @@ def trimming(catalog: Catalog, rows: list[dict[str, Any]], day: str) -> dict[str
         names.append(f"{r['name']} ({r['per_request_input'] / 1000:.0f}k/request)")
     if hi <= 0:
         return None
-    return {"name": "Context trimming", "low": lo, "high": hi, "complexity": "medium", "applies_to": ", ".join(names),
+    return {"name": "Context trimming", "low": lo, "high": hi, "complexity": "medium", "applies_to": names,
             "how": "10-25% fewer fresh input tokens per request",
             "prerequisites": "/compact or /clear between tasks; narrower file reads; a shorter CLAUDE.md"}
 
@@ -126,7 +126,7 @@ def fine_tuning(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         return None
     base = sum((r["cost"] for r in fit), Decimal(0))
     return {"name": "Fine-tuning a small model", "low": base * Decimal("0.2"), "high": base * Decimal("0.5"),
-            "complexity": "high", "applies_to": ", ".join(r["name"] for r in fit),
+            "complexity": "high", "applies_to": [r["name"] for r in fit],
             "how": "a fine-tuned small model replaces few-shot prompts (shorter inputs, smaller tier)",
             "prerequisites": ">= 1,000 labelled examples and an eval set; a vendor that fine-tunes small "
                              "models; API workloads only (Claude Code cannot use fine-tuned models)"}

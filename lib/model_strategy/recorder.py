@@ -57,6 +57,7 @@ def record_agent(p: Payload, *, agent_id: str, agent_type: str, source: str,
     if not transcript_path:
         raise FileNotFoundError(f"no transcript path for agent {agent_id}")
     transcript, _ = read_transcript(transcript_path)  # parse outside the lock
+    tool_use_id = tool_use_id or _meta_tool_use_id(transcript_path)
     table = pricing.table(archive.warnings)
     by_model = transcript.by_model(table)
     total = totals(by_model)
@@ -111,6 +112,19 @@ def record_agent(p: Payload, *, agent_id: str, agent_type: str, source: str,
         state["agents"] = state.get("agents", 0) + 1
         archive.save_sessions(data)
     return record
+
+
+def _meta_tool_use_id(transcript_path: str) -> str | None:
+    """Claude Code keeps ``agent-<id>.meta.json`` beside the agent transcript, with ``toolUseId``."""
+    from . import store
+
+    base = transcript_path[:-6] if transcript_path.endswith(".jsonl") else transcript_path
+    try:
+        meta = store.read_json(base + ".meta.json")
+    except (store.StoreError, OSError):
+        return None
+    value = meta.get("toolUseId") if isinstance(meta, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _same_model(requested: str, actual: str) -> bool:

@@ -18,6 +18,10 @@ from .catalog import Catalog
 Report = dict[str, Any]
 
 
+class BadInput(ValueError):
+    """Bad command-line input; the message is the one line shown to the user."""
+
+
 class Context:
     """What every report needs: the day, the catalog, the configuration and (lazily) the records."""
 
@@ -70,7 +74,7 @@ def profiles(ctx: Context, text: str) -> list[dict[str, Any]]:
     elif per_uc:
         found = usecases.portfolio(sorted(per_uc, key=lambda u: -per_uc[u]["cost"]), ucs, "records")
     else:
-        found = usecases.portfolio(usecases.DEFAULT_PORTFOLIO, ucs, "default")
+        found = usecases.portfolio(usecases.DEFAULT_PORTFOLIO, ucs, "portfolio")
     out = []
     for prof in found:
         row = per_uc.get(prof["id"])

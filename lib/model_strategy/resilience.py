@@ -66,8 +66,8 @@ def vendor_risk(catalog: Catalog, spend: dict[str, Decimal], basis: str) -> dict
         mitigations.append("Headless runs: claude -p --fallback-model sonnet,haiku (tried when the main "
                            "model is busy or unavailable).")
     if top["share"] >= Decimal("0.6"):
-        mitigations.append("API workloads: keep a tested path to another vendor (see the chains above) "
-                           "behind the same prompts and evals.")
+        mitigations.append("API workloads: keep a tested path to another vendor's model behind the same "
+                           "prompts and evals.")
     if top_model[1] and total and top_model[1] / total >= Decimal("0.7"):
         mitigations.append(f"{top_model[0]} carries {top_model[1] / total:.0%} of spend: a price change or "
                            "outage there moves everything; route simple work to a smaller tier.")

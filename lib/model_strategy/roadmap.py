@@ -57,7 +57,7 @@ def build(catalog: Catalog, recs: list[dict[str, Any]], profiles: list[dict[str,
     scale = analytics.scale_to_month(summary)
     spend = summary["cost"] * scale
     _previous_generation(catalog, summary, scale, spend, day, gaps, items)
-    _overkill(catalog, summary, scale, spend, day, cfg, items)
+    _overkill(catalog, summary, scale, spend, day, cfg, recs, items)
     _tiers(catalog, summary, day, gaps)
     if summary["mismatches"]:
         share = Decimal(summary["mismatches"]) / summary["records"]
@@ -96,18 +96,22 @@ def _previous_generation(catalog: Catalog, summary: dict[str, Any], scale: Decim
 
 
 def _overkill(catalog: Catalog, summary: dict[str, Any], scale: Decimal, spend: Decimal, day: str,
-              cfg: dict[str, Any], items: list[dict[str, Any]]) -> None:
-    sonnet = catalog.aliases.get("sonnet")
-    if not sonnet:
-        return
+              cfg: dict[str, Any], recs: list[dict[str, Any]], items: list[dict[str, Any]]) -> None:
+    """Agent types that routinely ran on opus/fable although their task complexity was below the
+    "complex" threshold -- moved to their use case's recommended model when that is a lower tier."""
+    primary = {rec["usecase"]: rec["primary"] for rec in recs}
     for agent, over in sorted(summary["overkill"].items()):
+        uc = summary["by_agent"][agent]["usecase"]
+        target = primary.get(uc)
+        if target is None or analytics.tier_of(target) in ("opus", "fable", None):
+            continue  # not asked about, or the use case does need the top tiers
         if over["records"] < 3 or over["records"] * 2 < over["agent_records"]:
             continue  # not routine
         actual = sum((row_cost for _, _, _, row_cost in over["rows"]), Decimal(0)) * scale
-        after = analytics.reprice_rows(over["rows"], catalog, sonnet, day, summary["thresholds"]) * scale
+        after = analytics.reprice_rows(over["rows"], catalog, target, day, summary["thresholds"]) * scale
         if after >= actual:
             continue
-        items.append({"what": f"agent type {agent}", "from": "opus/fable", "to": sonnet,
+        items.append({"what": f"agent type {agent}", "usecase": uc, "from": "opus/fable", "to": target,
                       "urgency": urgency(actual - after, spend), "saving_usd": actual - after,
                       "why": f"{over['records']} of {over['agent_records']} runs scored below "
                              f"complex ({cfg.get('complexity', {}).get('complex_from', 0.7)}) yet ran on opus/fable"})
@@ -142,8 +146,12 @@ def _move(catalog: Catalog, summary: dict[str, Any], rec: dict[str, Any], scale:
     actual = sum(costs.values(), Decimal(0)) * scale
     after = analytics.reprice(summary, catalog, rec["primary"], day, keys) * scale
     up = catalog.models[rec["primary"]]["quality"] > catalog.models[dominant]["quality"]
-    items.append({"what": rec["name"], "from": dominant, "to": rec["primary"],
-                  "urgency": urgency(actual - after, spend) if after < actual else ("this month" if up else "next quarter"),
+    if after >= actual and not up:
+        return
+    if any(i.get("usecase") == rec["usecase"] and i["to"] == rec["primary"] for i in items):
+        return  # the agent-type evidence already covers this use case
+    items.append({"what": rec["name"], "usecase": rec["usecase"], "from": dominant, "to": rec["primary"],
+                  "urgency": urgency(actual - after, spend) if after < actual else "next quarter",
                   "saving_usd": actual - after,
                   "why": "meets the quality floor at lower cost" if after < actual
-                  else "stronger model for this work (costs more)"})
+                  else f"{rec['complexity']} work: evaluate {rec['primary']} on a sample first (costs more)"})

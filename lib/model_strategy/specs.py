@@ -21,8 +21,6 @@ Need = Literal["critical", "important", "relaxed"]
 Sensitivity = Literal["low", "medium", "high"]
 Complexity = Literal["simple", "moderate", "complex"]
 
-CATEGORIES: tuple[str, ...] = ("frontier-reasoning", "balanced", "fast-economy", "specialised")
-LATENCIES: tuple[str, ...] = ("fastest", "fast", "moderate", "slow")
 
 
 class Strict(BaseModel):

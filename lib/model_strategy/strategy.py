@@ -79,6 +79,9 @@ def routing(profile: dict[str, Any]) -> tuple[str, str]:
         return "cost-optimised", "no one is waiting: batch/off-peak pricing and the smallest adequate model"
     if cx == "simple" and cost == "high" and per_day >= 200:
         return "cascade", "high volume of simple requests: small model first, escalate only when it fails a check"
+    if "main-thread" in profile.get("agent_patterns", ()):
+        return "complexity-based", ("you pick the main thread's model: /model opus for hard problems, "
+                                    "/model sonnet for routine edits (the plugin routes subagents only)")
     if profile["claude_code"] and cx != "simple":
         return "complexity-based", "tasks vary in difficulty: route each spawn by its complexity (the plugin's selector)"
     return "single model", "uniform requests: one model keeps behaviour predictable"
@@ -123,22 +126,22 @@ def recommend(catalog: Catalog, profile: dict[str, Any], day: str) -> dict[str, 
         margin = (best["utility"] - eligible[1]["utility"]) if len(eligible) > 1 else 1.0
         runner = eligible[1]["model"] if len(eligible) > 1 else None
         m = catalog.models[best["model"]]
-        reasons.append(f"quality {m['quality']}/10 meets the {profile['complexity']} floor "
-                       f"({QUALITY_FLOOR[profile['complexity']]}); {m['latency']} latency fits a "
-                       f"{profile['latency']} need")
-        if best["fit"]:
-            reasons.append(f"strengths match: {', '.join(best['fit'])}")
+        fit = f"; strengths: {', '.join(best['fit'])}" if best["fit"] else ""
+        reasons.append(f"quality {m['quality']}/10 (floor {QUALITY_FLOOR[profile['complexity']]} for "
+                       f"{profile['complexity']} work), latency {m['latency']} (need: {profile['latency']}){fit}")
         reasons.append(f"${best['cost']:.4f} per request at list prices"
                        + (f"; next best {runner} at ${eligible[1]['cost']:.4f}" if runner else ""))
         skipped = [r for r in ranked if r["why_not"] and r["cost"] < best["cost"]]
         if skipped:
-            reasons.append(f"cheaper {skipped[0]['model']} ruled out: {skipped[0]['why_not']}")
+            near = max(skipped, key=lambda r: r["cost"])
+            reasons.append(f"cheaper {near['model']} ruled out: {near['why_not']}")
     chain = fallback_chain(catalog, profile, best["model"], day)
     route, route_why = routing(profile)
     margin_factor = min(1.0, 0.55 + max(margin, 0.0) / 2)
     confidence = round(max(0.3, min(0.95, 0.5 * float(profile["match_confidence"]) + 0.5 * margin_factor)), 2)
     return {
-        "usecase": profile["id"], "name": profile["name"], "primary": best["model"],
+        "usecase": profile["id"], "name": profile["name"], "complexity": profile["complexity"],
+        "primary": best["model"],
         "alias": catalog.alias_of(best["model"]), "fallback": chain[0]["model"] if chain else None,
         "chain": chain, "routing": route, "routing_why": route_why, "confidence": confidence,
         "reasons": reasons, "cost_per_request": best["cost"],

@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +21,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fakeapi import FakeAPI  # noqa: E402
-from harness import ClaudeRun, find_claude, make_home, make_project, run_claude  # noqa: E402
+from fakeapi import FakeAPI
+from harness import (
+    ClaudeRun,
+    claude_version,
+    expected_claude_version,
+    find_claude,
+    make_home,
+    make_project,
+    run_claude,
+)
 
 
 def _in_ci() -> bool:
@@ -42,7 +52,28 @@ def claude_bin() -> str:
         if _in_ci():
             pytest.fail("CI=true and real-client e2e tests cannot run: " + msg, pytrace=False)
         pytest.skip(msg)
+    expected = expected_claude_version()
+    try:
+        got = claude_version(path).split()[0]
+    except (OSError, subprocess.SubprocessError, IndexError) as e:
+        pytest.fail(f"cannot run `{path} --version`: {e!r}", pytrace=False)
+    if expected and got != expected:
+        warnings.warn(
+            f"Claude Code {got} at {path}, but tests/e2e facts were pinned against {expected}; "
+            "failures may be client behaviour changes (see tests/e2e/FACTS.md)",
+            stacklevel=1,
+        )
     return path
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    path = find_claude()
+    if not path:
+        return "claude: not found"
+    try:
+        return f"claude: {path} ({claude_version(path)}; facts pinned to {expected_claude_version()})"
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"claude: {path} (version check failed: {e!r})"
 
 
 @pytest.fixture

@@ -114,7 +114,9 @@ def text_turn(text: str, u: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "usage": dict(u or usage())}
 
 
-def tool_turn(*blocks: Mapping[str, Any], u: Mapping[str, Any] | None = None, text: str | None = None) -> dict[str, Any]:
+def tool_turn(
+    *blocks: Mapping[str, Any], u: Mapping[str, Any] | None = None, text: str | None = None
+) -> dict[str, Any]:
     content: list[dict[str, Any]] = []
     if text:
         content.append({"type": "text", "text": text})
@@ -271,7 +273,9 @@ class FakeAPI:
 
         self._server = ThreadingHTTPServer((self.host, self._port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fakeapi", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fakeapi", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -357,7 +361,7 @@ class FakeAPI:
         if scenario_name is not None:
             sc = self._scenario_for(scenario_name)
             if sc is not None and sc.get("subagents"):
-                return sc["subagents"]
+                return dict(sc["subagents"])
         merged: dict[str, Any] = {}
         for sc in [self.scenario, *self.scenarios.values()]:
             if sc:
@@ -383,8 +387,8 @@ class FakeAPI:
                     info["matched"] = f"sub:{key}"
                     return self._resolve(script[n_asst], body, info), info
                 info["matched"] = "extra_sub"
-                sc = self._scenario_for(info["scenario"] or "") or {}
-                extra = sc.get("extra_sub") or self.extra_sub_turn or DEFAULT_EXTRA_SUB_TURN
+                sub_sc = self._scenario_for(info["scenario"] or "") or {}
+                extra = sub_sc.get("extra_sub") or self.extra_sub_turn or DEFAULT_EXTRA_SUB_TURN
                 return self._resolve(extra, body, info), info
         if scen and has_tools and not sub:
             sc = self._scenario_for(scen.group(1))
@@ -403,14 +407,14 @@ class FakeAPI:
     def _resolve(self, turn: Any, body: Mapping[str, Any], info: Mapping[str, Any]) -> dict[str, Any]:
         if callable(turn):
             turn = turn({"body": body, **info})
-        turn = copy.deepcopy(dict(turn))
-        content = turn.get("content", [])
+        out: dict[str, Any] = copy.deepcopy(dict(turn))
+        content = out.get("content", [])
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
-        turn["content"] = content
-        turn.setdefault("stop_reason", "tool_use" if any(b.get("type") == "tool_use" for b in content) else "end_turn")
-        turn.setdefault("usage", usage())
-        return turn
+        out["content"] = content
+        out.setdefault("stop_reason", "tool_use" if any(b.get("type") == "tool_use" for b in content) else "end_turn")
+        out.setdefault("usage", usage())
+        return out
 
 
 def _full_usage(u: Mapping[str, Any]) -> dict[str, Any]:
@@ -540,7 +544,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as e:
             entry["error"] = f"bad json: {e}"
             self.fake._log(entry)
-            self._send_json(400, {"type": "error", "error": {"type": "invalid_request_error", "message": "bad json"}}, req_id)
+            self._send_json(
+                400, {"type": "error", "error": {"type": "invalid_request_error", "message": "bad json"}}, req_id
+            )
             return
         try:
             turn, info = self.fake.choose(body)
@@ -612,28 +618,70 @@ class _Handler(BaseHTTPRequestHandler):
         start_usage = dict(u)
         start_usage["output_tokens"] = 1
         events: list[tuple[str, dict[str, Any]]] = [
-            ("message_start", {"type": "message_start", "message": {**message, "content": [], "stop_reason": None, "usage": start_usage}})
+            (
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {**message, "content": [], "stop_reason": None, "usage": start_usage},
+                },
+            )
         ]
         for i, b in enumerate(message["content"]):
             if b.get("type") == "text":
-                events.append(("content_block_start", {"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}))
+                events.append(
+                    (
+                        "content_block_start",
+                        {"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}},
+                    )
+                )
                 for chunk in _chunks(b.get("text", ""), 40):
-                    events.append(("content_block_delta", {"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": chunk}}))
+                    events.append(
+                        (
+                            "content_block_delta",
+                            {"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": chunk}},
+                        )
+                    )
             elif b.get("type") == "tool_use":
                 events.append(
                     (
                         "content_block_start",
-                        {"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": b["id"], "name": b["name"], "input": {}}},
+                        {
+                            "type": "content_block_start",
+                            "index": i,
+                            "content_block": {"type": "tool_use", "id": b["id"], "name": b["name"], "input": {}},
+                        },
                     )
                 )
                 js = json.dumps(b.get("input", {}))
                 for chunk in _chunks(js, 60):
-                    events.append(("content_block_delta", {"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": chunk}}))
+                    events.append(
+                        (
+                            "content_block_delta",
+                            {
+                                "type": "content_block_delta",
+                                "index": i,
+                                "delta": {"type": "input_json_delta", "partial_json": chunk},
+                            },
+                        )
+                    )
             else:  # pass any other block through whole
                 events.append(("content_block_start", {"type": "content_block_start", "index": i, "content_block": b}))
             events.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
-        delta_usage = {k: u[k] for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens") if k in u}
-        events.append(("message_delta", {"type": "message_delta", "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None}, "usage": delta_usage}))
+        delta_usage = {
+            k: u[k]
+            for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
+            if k in u
+        }
+        events.append(
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                    "usage": delta_usage,
+                },
+            )
+        )
         events.append(("message_stop", {"type": "message_stop"}))
         try:
             for name, data in events:

@@ -15,6 +15,7 @@ probe; ``CLAUDE_CODE_TMPDIR`` relocates ``/tmp/claude-<uid>/`` (task output file
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -31,8 +32,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ALLOWED_TOOLS = "Agent Read"
 
 #: env vars of the outer environment that must never leak into the client under test
-_SCRUB_PREFIXES = ("ANTHROPIC_", "CLAUDE", "AWS_", "GOOGLE_", "VERTEX", "OTEL_")
-_SCRUB_EXACT = {"DISABLE_TELEMETRY", "DISABLE_AUTOUPDATER", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"}
+#: (MODEL_STRATEGY_* too: the plugin under test gets its data dir only if a test passes it explicitly)
+_SCRUB_PREFIXES = ("ANTHROPIC_", "CLAUDE", "AWS_", "GOOGLE_", "VERTEX", "OTEL_", "MODEL_STRATEGY_")
+_SCRUB_EXACT = {
+    "DISABLE_TELEMETRY",
+    "DISABLE_AUTOUPDATER",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "ALL_PROXY",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -52,11 +62,19 @@ def find_claude() -> str | None:
     return shutil.which("claude")
 
 
+def expected_claude_version() -> str | None:
+    """The client version the facts/tests were pinned against (``tests/e2e/CLAUDE_CODE_VERSION``)."""
+    f = Path(__file__).resolve().parent / "CLAUDE_CODE_VERSION"
+    return f.read_text().strip() if f.exists() else None
+
+
 def claude_version(claude: str | None = None, timeout: float = 30) -> str:
     claude = claude or find_claude()
     if not claude:
         raise FileNotFoundError("claude not found")
-    out = subprocess.run([claude, "--version"], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    out = subprocess.run(
+        [claude, "--version"], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
     return out.stdout.strip()
 
 
@@ -65,7 +83,9 @@ def claude_version(claude: str | None = None, timeout: float = 30) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def make_home(path: Path | str, *, project_dirs: Iterable[Path | str] = (), settings: Mapping[str, Any] | None = None) -> Path:
+def make_home(
+    path: Path | str, *, project_dirs: Iterable[Path | str] = (), settings: Mapping[str, Any] | None = None
+) -> Path:
     """Create a fresh HOME for the client.
 
     An empty directory is already enough for ``-p`` (no onboarding, trust dialog skipped in print mode);
@@ -109,11 +129,7 @@ def make_env(
     disable_nonessential: bool = True,
 ) -> dict[str, str]:
     """A minimal, scrubbed environment for the client (no credentials of the outer env leak in)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(_SCRUB_PREFIXES) and k not in _SCRUB_EXACT
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB_PREFIXES) and k not in _SCRUB_EXACT}
     env.update(
         {
             "HOME": str(home),
@@ -157,7 +173,9 @@ class ClaudeRun:
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out and bool(self.result) and not self.result.get("is_error")
+        return (
+            self.returncode == 0 and not self.timed_out and self.result is not None and not self.result.get("is_error")
+        )
 
     @property
     def results(self) -> list[dict[str, Any]]:
@@ -168,7 +186,11 @@ class ClaudeRun:
         return [self.result] if self.result else []
 
     def system_events(self, subtype: str | None = None) -> list[dict[str, Any]]:
-        return [e for e in self.events or [] if e.get("type") == "system" and (subtype is None or e.get("subtype") == subtype)]
+        return [
+            e
+            for e in self.events or []
+            if e.get("type") == "system" and (subtype is None or e.get("subtype") == subtype)
+        ]
 
     def hook_responses(self, event: str | None = None) -> list[dict[str, Any]]:
         return [e for e in self.system_events("hook_response") if event is None or e.get("hook_event") == event]
@@ -312,10 +334,8 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)  # the group created by start_new_session for this child only
     except (ProcessLookupError, PermissionError):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             proc.kill()
-        except ProcessLookupError:
-            pass
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,10 +348,8 @@ def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         line = line.strip()
         if line:
-            try:
+            with contextlib.suppress(ValueError):
                 out.append(json.loads(line))
-            except ValueError:
-                pass
     return out
 
 
@@ -368,7 +386,8 @@ _PROBE_SCRIPT = textwrap.dedent(
             return {{"path": p, "exists": os.path.exists(p), "error": repr(e)}}
         asst = [x for x in lines if x.get("type") == "assistant"]
         return {{"path": p, "exists": True, "n_lines": len(lines), "n_assistant": len(asst),
-                 "message_ids": sorted({{(x.get("message") or {{}}).get("id") for x in asst}} - {{None}})}}
+                 "message_ids": sorted({{(x.get("message") or {{}}).get("id") for x in asst}} - {{None}}),
+                 "has_cost_state": any(x.get("type") == "cost-state" for x in lines)}}
 
     raw = sys.stdin.read()
     try:
@@ -379,11 +398,24 @@ _PROBE_SCRIPT = textwrap.dedent(
     rec["_env"] = {{k: v for k, v in os.environ.items() if k.startswith("CLAUDE")}}
     rec["_time"] = time.time()
     rec["_pid"] = os.getpid()
+    rec["_cwd"] = os.getcwd()
+    pdata = os.environ.get("CLAUDE_PLUGIN_DATA")
+    rec["_plugin_data_exists"] = bool(pdata) and os.path.isdir(pdata)
+    if data.get("transcript_path") and data.get("hook_event_name") in ("Stop", "SubagentStop", "PostToolUse"):
+        rec["_transcript"] = snap(data["transcript_path"])
     if data.get("agent_transcript_path"):
         rec["_agent_transcript"] = snap(data["agent_transcript_path"])
+    if data.get("agent_id") and str(data.get("transcript_path", "")).endswith(".jsonl"):
+        meta = data["transcript_path"][:-6] + "/subagents/agent-" + data["agent_id"] + ".meta.json"
+        try:
+            with open(meta, encoding="utf-8") as fh:
+                rec["_agent_meta"] = json.load(fh)
+        except Exception as e:
+            rec["_agent_meta"] = {{"error": repr(e)}}
     tr = data.get("tool_response")
     if isinstance(tr, dict) and tr.get("agentId") and str(data.get("transcript_path", "")).endswith(".jsonl"):
-        rec["_agent_transcript_derived"] = snap(data["transcript_path"][:-6] + "/subagents/agent-" + tr["agentId"] + ".jsonl")
+        derived = data["transcript_path"][:-6] + "/subagents/agent-" + tr["agentId"] + ".jsonl"
+        rec["_agent_transcript_derived"] = snap(derived)
     with open(LOG, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(rec) + "\n")
 
@@ -403,7 +435,8 @@ _PROBE_SCRIPT = textwrap.dedent(
     if act.get("set_model"):
         ti = dict(data.get("tool_input") or {{}})
         ti["model"] = act["set_model"]
-        out = {{"hookSpecificOutput": {{"hookEventName": "PreToolUse", "permissionDecision": "allow", "updatedInput": ti}}}}
+        out = {{"hookSpecificOutput": {{"hookEventName": "PreToolUse", "permissionDecision": "allow",
+                                       "updatedInput": ti}}}}
     if act.get("json") is not None:
         out = dict(out or {{}})
         out.update(act["json"])
@@ -486,7 +519,9 @@ def make_probe_plugin(
             indent=2,
         )
     )
-    (root / "hooks" / "probe_hook.py").write_text(_PROBE_SCRIPT.format(log=str(log_path), actions_file=str(actions_path)))
+    (root / "hooks" / "probe_hook.py").write_text(
+        _PROBE_SCRIPT.format(log=str(log_path), actions_file=str(actions_path))
+    )
     evs = dict(PROBE_EVENTS if events is None else events)
     cmd = f'{python} "${{CLAUDE_PLUGIN_ROOT}}/hooks/probe_hook.py"'
     hooks: dict[str, list[dict[str, Any]]] = {}

@@ -68,16 +68,38 @@ def _assemble(events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
 
 
 def _req(first_user: str, n_assistant: int = 0, model: str = "claude-opus-5-5", stream: bool = True) -> dict[str, Any]:
-    msgs: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": "<system-reminder>x</system-reminder>"}, {"type": "text", "text": first_user}]}]
+    msgs: list[dict[str, Any]] = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "<system-reminder>x</system-reminder>"},
+                {"type": "text", "text": first_user},
+            ],
+        }
+    ]
     for i in range(n_assistant):
         msgs.append({"role": "assistant", "content": [{"type": "text", "text": f"a{i}"}]})
         msgs.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": "r"}]})
-    return {"model": model, "messages": msgs, "max_tokens": 100, "stream": stream, "tools": [{"name": "Agent"}, {"name": "Read"}]}
+    return {
+        "model": model,
+        "messages": msgs,
+        "max_tokens": 100,
+        "stream": stream,
+        "tools": [{"name": "Agent"}, {"name": "Read"}],
+    }
 
 
 SCENARIO = {
-    "main": [tool_turn(agent_call("A", "look", model="haiku", run_in_background=False), agent_call("B", "other"), u=usage(500, 50)), text_turn("final")],
-    "subagents": {"A": [tool_turn(read_call(), u=usage(1000, 200, 3000, 100, 7)), text_turn("A done")], "B": [text_turn("B done")]},
+    "main": [
+        tool_turn(
+            agent_call("A", "look", model="haiku", run_in_background=False), agent_call("B", "other"), u=usage(500, 50)
+        ),
+        text_turn("final"),
+    ],
+    "subagents": {
+        "A": [tool_turn(read_call(), u=usage(1000, 200, 3000, 100, 7)), text_turn("A done")],
+        "B": [text_turn("B done")],
+    },
 }
 
 

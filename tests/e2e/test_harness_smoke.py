@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from fakeapi import agent_call, read_call, text_turn, tool_turn, usage
 from harness import assistant_entries, make_probe_plugin
 
@@ -144,6 +143,11 @@ def test_foreground_subagent_three_turns(claude_env, fake_api, tmp_path: Path) -
     derived = post["_agent_transcript_derived"]
     assert derived["exists"] and derived["n_assistant"] == 3
     assert derived["path"] == stop["agent_transcript_path"]
+    # <session>/subagents/agent-<id>.meta.json links the agent to the PreToolUse tool_use_id (absent at SubagentStart)
+    pre = probe.records("PreToolUse")[0]
+    assert stop["_agent_meta"]["toolUseId"] == pre["tool_use_id"] == post["tool_use_id"]
+    assert stop["_agent_meta"]["model"] == "haiku" and stop["_agent_meta"]["requestShape"] == "foreground"
+    assert "error" in probe.records("SubagentStart")[0]["_agent_meta"]
     # PostToolUse usage covers the agent's LAST turn only
     assert post["tool_response"]["usage"]["input_tokens"] == 1200
     assert post["tool_response"]["resolvedModel"] == HAIKU
@@ -169,7 +173,12 @@ def test_background_subagent_two_turns(claude_env, fake_api, tmp_path: Path) -> 
                 tool_turn(agent_call("B", "review", model="haiku", run_in_background=True), u=usage(500, 50)),
                 text_turn("launched; waiting", usage(600, 60)),
             ],
-            "subagents": {"B": [tool_turn(read_call(), u=usage(2000, 300, 500)), text_turn("subagent B done", usage(2000, 300, 500))]},
+            "subagents": {
+                "B": [
+                    tool_turn(read_call(), u=usage(2000, 300, 500)),
+                    text_turn("subagent B done", usage(2000, 300, 500)),
+                ]
+            },
         },
         extra_main_turn=text_turn("all done", usage(11, 5)),
     )
@@ -245,9 +254,15 @@ def test_three_parallel_subagents(claude_env, fake_api, tmp_path: Path) -> None:
     for p in posts:
         aid = p["tool_response"]["agentId"]
         i_stop = next(i for i, r in enumerate(recs) if r["hook_event_name"] == "SubagentStop" and r["agent_id"] == aid)
-        i_post = next(i for i, r in enumerate(recs) if r["hook_event_name"] == "PostToolUse" and (r.get("tool_response") or {}).get("agentId") == aid)
+        i_post = next(
+            i
+            for i, r in enumerate(recs)
+            if r["hook_event_name"] == "PostToolUse" and (r.get("tool_response") or {}).get("agentId") == aid
+        )
         assert i_stop < i_post
-        assert p["_agent_transcript_derived"]["n_assistant"] == len(api.scripted({"claude-haiku-5-5": "X", SONNET: "Y", MAIN: "Z"}[p["tool_response"]["resolvedModel"]]))
+        assert p["_agent_transcript_derived"]["n_assistant"] == len(
+            api.scripted({"claude-haiku-5-5": "X", SONNET: "Y", MAIN: "Z"}[p["tool_response"]["resolvedModel"]])
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,7 +283,7 @@ def test_pretooluse_updated_input_routes_subagent_to_haiku(claude_env, fake_api,
     assert "model" not in probe.records("PreToolUse")[0]["tool_input"]
     assert {r["model"] for r in api.scripted("A")} == {HAIKU}
     assert {r["model"] for r in api.scripted("main")} == {MAIN}
-    post = [r for r in probe.records("PostToolUse") if r["tool_name"] == "Agent"][0]
+    post = next(r for r in probe.records("PostToolUse") if r["tool_name"] == "Agent")
     assert post["tool_input"]["model"] == "haiku"  # PostToolUse sees the *updated* input
     assert post["tool_response"]["resolvedModel"] == HAIKU
     assert_model_usage_matches(run.result, api)
@@ -279,7 +294,12 @@ def test_hook_system_message_is_a_stream_event(claude_env, fake_api, tmp_path: P
         tmp_path / "probe",
         actions={"PreToolUse": {"tool": "Agent", "set_model": "haiku", "system_message": "PROBE: routed to haiku"}},
     )
-    api = fake_api({"main": [tool_turn(agent_call("A", "x", run_in_background=False)), text_turn("final")], "subagents": {"A": [text_turn("A done")]}})
+    api = fake_api(
+        {
+            "main": [tool_turn(agent_call("A", "x", run_in_background=False)), text_turn("final")],
+            "subagents": {"A": [text_turn("A done")]},
+        }
+    )
     run = claude_env.run("[[SCENARIO:sysmsg]] go", api=api, plugin_dir=probe.root, output="stream-json")
     assert run.ok, run.describe()
     infos = [e for e in run.system_events("informational") if "PROBE: routed to haiku" in e.get("content", "")]
@@ -302,7 +322,10 @@ def test_model_aliases_resolve(claude_env, fake_api, tmp_path: Path) -> None:
     aliases = {"H": "haiku", "S": "sonnet", "O": "opus", "F": "fable"}
     api = fake_api(
         {
-            "main": [tool_turn(*[agent_call(k, "x", model=m, run_in_background=False) for k, m in aliases.items()]), text_turn("final")],
+            "main": [
+                tool_turn(*[agent_call(k, "x", model=m, run_in_background=False) for k, m in aliases.items()]),
+                text_turn("final"),
+            ],
             "subagents": {k: [text_turn(f"{k} done")] for k in aliases},
         }
     )
@@ -348,7 +371,21 @@ def test_client_cost_long_context_tier_and_1h_cache(claude_env, fake_api) -> Non
 @pytest.mark.parametrize(
     "name, action, timeouts, subagent_ran, expect",
     [
-        ("deny", {"json": {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny", "permissionDecisionReason": "PROBE: too expensive"}}}, None, False, "PreToolUse:Agent hook error: PROBE: too expensive"),
+        (
+            "deny",
+            {
+                "json": {
+                    "hookSpecificOutput": {
+                        "hookEventName": "PreToolUse",
+                        "permissionDecision": "deny",
+                        "permissionDecisionReason": "PROBE: too expensive",
+                    }
+                }
+            },
+            None,
+            False,
+            "PreToolUse:Agent hook error: PROBE: too expensive",
+        ),
         ("exit2", {"stderr": "PROBE: blocked by exit 2", "exit": 2}, None, False, "PROBE: blocked by exit 2"),
         ("not-json", {"stdout": "this is not json", "set_model": None}, None, True, None),
         ("exit1", {"stderr": "PROBE: crashed", "exit": 1}, None, True, None),
@@ -357,8 +394,15 @@ def test_client_cost_long_context_tier_and_1h_cache(claude_env, fake_api) -> Non
     ],
 )
 def test_pretooluse_failure_modes(claude_env, fake_api, tmp_path, name, action, timeouts, subagent_ran, expect) -> None:
-    probe = make_probe_plugin(tmp_path / "probe", actions={"PreToolUse": {"tool": "Agent", **action}}, timeouts=timeouts)
-    api = fake_api({"main": [tool_turn(agent_call("A", "x", run_in_background=False)), text_turn("final")], "subagents": {"A": [text_turn("A done")]}})
+    probe = make_probe_plugin(
+        tmp_path / "probe", actions={"PreToolUse": {"tool": "Agent", **action}}, timeouts=timeouts
+    )
+    api = fake_api(
+        {
+            "main": [tool_turn(agent_call("A", "x", run_in_background=False)), text_turn("final")],
+            "subagents": {"A": [text_turn("A done")]},
+        }
+    )
     run = claude_env.run(f"[[SCENARIO:{name}]] go", api=api, plugin_dir=probe.root, output="stream-json")
     assert run.ok, run.describe()
     assert run.result["result"] == "final"
@@ -427,7 +471,10 @@ def test_project_command_and_allowed_tools(claude_env, fake_api, tmp_path: Path)
     probe = make_probe_plugin(tmp_path / "probe")
     (probe.root / "s.py").write_text("print('SCRIPT RAN')\n")
     probe.add_command("noperm", "---\ndescription: no allowed-tools\n---\n!`python3 ${CLAUDE_PLUGIN_ROOT}/s.py`\n")
-    probe.add_command("failing", "---\ndescription: fails\nallowed-tools: Bash(python3:*)\n---\n!`python3 -c 'import sys; sys.exit(3)'`\n")
+    probe.add_command(
+        "failing",
+        "---\ndescription: fails\nallowed-tools: Bash(python3:*)\n---\n!`python3 -c 'import sys; sys.exit(3)'`\n",
+    )
     cmd = claude_env.project_dir / ".claude" / "commands" / "x.md"
     cmd.parent.mkdir(parents=True)
     cmd.write_text("---\ndescription: x\n---\nProject command X args=$ARGUMENTS\n!`echo PROJX`\n")
@@ -450,7 +497,11 @@ def test_plugin_validate_strict_offline(claude_env, tmp_path: Path) -> None:
     env = {"HOME": str(claude_env.home), "PATH": "/usr/bin:/bin"}
     out = subprocess.run(
         [claude_env.claude, "plugin", "validate", "--strict", "--json", str(probe.root)],
-        capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
     report = json.loads(out.stdout)
     assert out.returncode == 0 and report["success"] is True, out.stdout
@@ -464,6 +515,95 @@ def test_plugin_validate_strict_offline(claude_env, tmp_path: Path) -> None:
     manifest.write_text(json.dumps(m))
     out = subprocess.run(
         [claude_env.claude, "plugin", "validate", "--strict", "--json", str(probe.root)],
-        capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
     assert out.returncode == 1 and json.loads(out.stdout)["success"] is False
+
+
+def test_other_hook_outputs(claude_env, fake_api, tmp_path: Path) -> None:
+    """SessionStart plain stdout reaches the model; Stop exit 1 is only a notification;
+    SubagentStop exit 2 blocks the subagent from stopping (it is asked for more turns)."""
+    probe = make_probe_plugin(
+        tmp_path / "probe",
+        actions={
+            "SessionStart": {"stdout": "PROBE session context"},
+            "Stop": {"stderr": "PROBE stop failed", "exit": 1},
+        },
+    )
+    scenario = {
+        "main": [tool_turn(agent_call("A", "x", run_in_background=False)), text_turn("final")],
+        "subagents": {"A": [text_turn("A done")]},
+    }
+    api = fake_api(scenario)
+    run = claude_env.run("[[SCENARIO:other]] go", api=api, plugin_dir=probe.root, output="stream-json")
+    assert run.ok, run.describe()
+    main0 = api.scripted("main")[0]
+    assert "SessionStart:startup hook success: PROBE session context" in main0["user_text"]
+    assert "system" in main0["roles"]  # delivered as a mid-conversation system-role message
+    assert all("PROBE session context" not in r["user_text"] for r in api.scripted("A"))  # not in subagents
+    assert [e for e in run.system_events("notification") if e.get("key") == "stop-hook-error"]
+    assert run.result["result"] == "final"
+
+    probe.set_actions({"SubagentStop": {"stderr": "PROBE keep going", "exit": 2}})
+    api = fake_api(scenario)
+    run = claude_env.run("[[SCENARIO:other2]] go", api=api, plugin_dir=probe.root, output="stream-json")
+    assert run.ok, run.describe()
+    extra = api.messages_requests("extra_sub")
+    assert len(extra) >= 1
+    assert "Stop hook feedback:" in extra[0]["user_text"] and "PROBE keep going" in extra[0]["user_text"]
+    assert run.result["result"] == "final"  # gives up eventually; the main thread still finishes
+
+
+def test_agent_defaults_to_background(claude_env, fake_api, tmp_path: Path) -> None:
+    """In 2.1.332 an Agent call without ``run_in_background`` is launched in the background."""
+    probe = make_probe_plugin(tmp_path / "probe")
+    api = fake_api(
+        {"main": [tool_turn(agent_call("A", "x")), text_turn("launched")], "subagents": {"A": [text_turn("A done")]}}
+    )
+    run = claude_env.run("[[SCENARIO:default-bg]] go", api=api, plugin_dir=probe.root)
+    assert run.ok, run.describe()
+    stats = run.result["subagent_stats"]
+    assert stats["requested"]["unset"] == 1 and stats["started_in_background"] == 1
+    post = next(r for r in probe.records("PostToolUse") if r["tool_name"] == "Agent")
+    assert "run_in_background" not in post["tool_input"]
+    assert post["tool_response"]["status"] == "async_launched"
+    assert run.result["result"] == "all done"  # json output = the last result (after the task notification)
+    assert len(api.messages_requests("extra_main")) == 1
+
+
+@pytest.mark.parametrize(
+    "updated, expect",
+    [
+        ("full-model-id", 'Invalid option: expected one of \\"sonnet\\"|\\"opus\\"|\\"haiku\\"|\\"fable\\"'),
+        ("model-only", "The required parameter `description` is missing"),
+    ],
+)
+def test_updated_input_is_schema_validated(claude_env, fake_api, tmp_path: Path, updated: str, expect: str) -> None:
+    """updatedInput REPLACES the tool input and is validated: only aliases are accepted for ``model``
+    and all original fields must be echoed back; otherwise the Agent call fails (no subagent runs)."""
+    if updated == "full-model-id":
+        action: dict[str, Any] = {"tool": "Agent", "set_model": HAIKU}
+    else:
+        hso = {"hookEventName": "PreToolUse", "permissionDecision": "allow", "updatedInput": {"model": "haiku"}}
+        action = {"tool": "Agent", "json": {"hookSpecificOutput": hso}}
+    probe = make_probe_plugin(tmp_path / "probe", actions={"PreToolUse": action})
+    api = fake_api(
+        {
+            "main": [tool_turn(agent_call("A", "x", run_in_background=False)), text_turn("final")],
+            "subagents": {"A": [text_turn("A done")]},
+        }
+    )
+    run = claude_env.run(f"[[SCENARIO:{updated}]] go", api=api, plugin_dir=probe.root)
+    assert run.ok, run.describe()
+    assert not api.scripted("A")
+    tool_result = api.scripted("main")[1]["body"]["messages"][-1]["content"][0]
+    assert tool_result["is_error"] is True
+    assert tool_result["content"].startswith(
+        "PreToolUse hook for Agent returned updatedInput that failed schema validation"
+    )
+    assert expect.replace("\\", "") in tool_result["content"].replace("\\", "")
+    assert not [r for r in probe.records("PostToolUse") if r["tool_name"] == "Agent"]

@@ -1,0 +1,196 @@
+"""``model-strategy`` command line (what the slash commands run).
+
+    model-strategy [--plugin-data DIR] report [use case ...]     the /model-strategy report
+    model-strategy compare [model ...]                            side by side + last 30 days re-priced
+    model-strategy cost [monthly budget] [use case ...]           monthly cost and optimisations
+    model-strategy fallback [use case ...]                        chains, retries, vendor risk
+    model-strategy catalog [--vendor V] [--category C]            the model catalog
+    model-strategy dashboard                                      usage, spend, routing savings
+    model-strategy install-shortcut [--project DIR] [--force]     make plain /model-strategy work
+    model-strategy budget ... | statusline                        budgets (budget_cli)
+
+Each report takes ``--json`` and ``--width N``.  Exit codes: 0 ok, 1 internal problem, 2 bad input
+(one line on stderr).  ``--plugin-data`` is the ``${CLAUDE_PLUGIN_DATA}`` Claude Code gives the
+hooks; slash commands pass it because their shell does not have it.  It also marks a slash-command
+run: Claude Code aborts a command whose ``!`` script exits non-zero (the model never sees why), so
+there a problem is printed on stdout as the same one line, with exit 0, for Claude to explain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from decimal import Decimal, InvalidOperation
+from typing import Any, NoReturn
+
+PROG = "model-strategy"
+REPORTS = ("report", "compare", "cost", "fallback", "catalog", "dashboard")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        from .reports import BadInput
+
+        raise BadInput(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Model strategy for Claude Code work.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def report(name: str, help_: str, words: str | None) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_)
+        if words:
+            sp.add_argument("words", nargs="*", help=words)
+        sp.add_argument("--json", action="store_true", help="print the report as JSON")
+        sp.add_argument("--width", type=int, default=100, help="columns (default 100)")
+        return sp
+
+    report("report", "use-case analysis, recommendation, cost, resilience, roadmap", "use case, free text")
+    report("compare", "compare models; re-price your last 30 days on each", "model ids or aliases")
+    report("cost", "monthly cost vs budget, and optimisations", "[monthly budget in USD] [use case]")
+    report("fallback", "fallback chains, retry settings, vendor risk", "use case, free text")
+    cat = report("catalog", "list the model catalog", "vendor and/or category, e.g. openai fast-economy")
+    cat.add_argument("--vendor")
+    cat.add_argument("--category")
+    cat.add_argument("--refresh", action="store_true", help="rebuild the cached catalog and prices")
+    report("dashboard", "usage summary from the archives", None)
+    inst = sub.add_parser("install-shortcut", help="write a /model-strategy command into ~/.claude/commands")
+    inst.add_argument("--project", help="write into PROJECT/.claude/commands instead (this machine's paths)")
+    inst.add_argument("--force", action="store_true", help="replace a model-strategy.md not written by us")
+    uninst = sub.add_parser("uninstall-shortcut", help="remove the shortcut written by install-shortcut")
+    uninst.add_argument("--project")
+    sub.add_parser("budget", help="budget status and settings", add_help=False)
+    sub.add_parser("statusline", help="one-line budget status for the status line")
+    return p
+
+
+def _split(argv: list[str]) -> list[str]:
+    """Slash commands pass ``"$ARGUMENTS"`` as one quoted word: split the words of text commands."""
+    if argv and argv[0] in REPORTS:
+        return [argv[0], *(w for a in argv[1:] for w in a.split())]
+    return argv
+
+
+def _budget_arg(words: list[str]) -> tuple[Decimal | None, list[str]]:
+    from .reports import BadInput
+
+    if not words:
+        return None, words
+    raw = words[0].replace(",", "").lstrip("$").removesuffix("/month").removesuffix("/mo")
+    if not raw[:1].isdigit():
+        return None, words
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise BadInput(f"monthly budget must be an amount in USD, e.g. 300 (got {words[0]!r})") from None
+    if not value.is_finite() or value <= 0:
+        raise BadInput(f"monthly budget must be a positive amount in USD, e.g. 300 (got {words[0]!r})")
+    return value, words[1:]
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(_jsonable(v) for v in obj)
+    return obj
+
+
+def build(args: argparse.Namespace) -> tuple[str, dict[str, Any], list[str]]:
+    """(renderer name, report data, warnings) for a report command."""
+    from . import catalog, comparison, config, dashboard, reports
+    from .archive import Archive
+
+    cat = catalog.load(refresh=bool(getattr(args, "refresh", False)))
+    cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
+    ctx = reports.Context(cat, cfg, Archive(), reports.today_utc(), warnings)
+    words = list(getattr(args, "words", []) or [])
+    if args.command == "report":
+        data = reports.strategy_report(ctx, " ".join(words))
+    elif args.command == "cost":
+        budget, rest = _budget_arg(words)
+        data = reports.cost_report(ctx, budget, " ".join(rest))
+    elif args.command == "fallback":
+        data = reports.fallback_report(ctx, " ".join(words))
+    elif args.command == "compare":
+        data = comparison.compare_report(ctx, words)
+    elif args.command == "catalog":
+        vendor, category = comparison.catalog_filters(ctx, words, args.vendor, args.category)
+        data = comparison.catalog_report(ctx, vendor, category)
+    else:
+        data = dashboard.dashboard_report(ctx)
+    return args.command, data, ctx.warnings
+
+
+def render(name: str, data: dict[str, Any], warnings: list[str], width: int) -> None:
+    from . import render as r
+    from . import render_usage as ru
+
+    fn = {"report": r.strategy, "cost": r.cost, "fallback": r.fallback, "compare": ru.compare,
+          "catalog": ru.catalog, "dashboard": ru.dashboard}[name]
+    sys.stdout.write(r.to_text(fn(data, warnings), width))
+
+
+def _remember_root(plugin_data: str) -> None:
+    from . import shortcut
+
+    try:
+        shortcut.remember_root(plugin_data)
+    except OSError:
+        pass  # best effort: the shortcut falls back to the root written at install time
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .catalog import CatalogError
+    from .reports import BadInput
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    slash = argv[:1] == ["--plugin-data"]
+    if len(argv) >= 2 and slash:
+        if argv[1]:
+            os.environ["CLAUDE_PLUGIN_DATA"] = argv[1]
+            _remember_root(argv[1])
+        argv = argv[2:]
+    if argv[:1] == ["budget"]:
+        from .budget_cli import main as budget_main  # type: ignore[import-not-found,unused-ignore]
+
+        return int(budget_main(argv[1:]))
+    if argv[:1] == ["statusline"]:
+        from .budget_cli import statusline  # type: ignore[import-not-found,unused-ignore]
+
+        return int(statusline())
+    try:
+        args = _parser().parse_args(_split(argv))
+        if args.command in ("install-shortcut", "uninstall-shortcut"):
+            from . import shortcut
+
+            done = shortcut.install(args.project, args.force) if args.command == "install-shortcut" \
+                else shortcut.uninstall(args.project)
+            print(done)
+            return 0
+        if args.width < 40:
+            raise BadInput(f"--width must be at least 40 (got {args.width})")
+        name, data, warnings = build(args)
+    except (BadInput, CatalogError, OSError) as exc:  # one line, never a traceback in the user's prompt
+        if slash:  # Claude Code drops a `!` command's output on a non-zero exit: tell the model instead
+            print(f"{PROG}: {exc}")
+            return 0
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, BadInput) else 1
+    if args.json:
+        import json
+
+        print(json.dumps(_jsonable({**data, "warnings": warnings}), indent=1, ensure_ascii=False))
+    else:
+        render(name, data, warnings, args.width)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

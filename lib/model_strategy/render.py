@@ -1,0 +1,275 @@
+"""Rich rendering of the strategy reports (report, cost, fallback) -- the only modules that import
+rich are this one and ``render_usage``.  Layout targets 100 columns; plain text when not a terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+BLOCKS = " ▏▎▍▌▋▊▉█"
+
+
+def console(width: int, record: bool = False) -> Console:
+    return Console(width=width, force_terminal=False, color_system=None, record=record, highlight=False,
+                   soft_wrap=False, emoji=False)
+
+
+def usd(x: Decimal | float | None, places: int = 2) -> str:
+    if x is None:
+        return "n/a"
+    d = Decimal(str(x))
+    sign = "-" if d < 0 else ""
+    return f"{sign}${abs(d):,.{places}f}"
+
+
+def usd_small(x: Decimal | None) -> str:
+    if x is None:
+        return "n/a"
+    return usd(x, 4) if abs(x) < 1 else usd(x, 2)
+
+
+def pct(x: Decimal | float | None, places: int = 0) -> str:
+    return "n/a" if x is None else f"{Decimal(str(x)) * 100:.{places}f}%"
+
+
+def tok(n: Decimal | int | float | None) -> str:
+    if n is None:
+        return "n/a"
+    v = float(n)
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= size:
+            return f"{v / size:.{0 if abs(v) >= 100 * size else 1}f}{suffix}".replace(".0" + suffix, suffix)
+    return f"{v:.0f}"
+
+
+def num(n: Decimal | float | int) -> str:
+    v = float(n)
+    return f"{v:,.0f}" if v >= 10 or v == int(v) else f"{v:.1f}"
+
+
+def bar(value: Decimal | float, top: Decimal | float, width: int = 20) -> str:
+    if not top or value <= 0:
+        return ""
+    eighths = int(round(float(value) / float(top) * width * 8))
+    full, rest = divmod(min(eighths, width * 8), 8)
+    return "█" * full + (BLOCKS[rest] if rest else "")
+
+
+def table(title: str | None = None, **kw: Any) -> Table:
+    return Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+                 show_edge=False, **kw)
+
+
+def header(r: dict[str, Any]) -> RenderableType:
+    lines = Text()
+    lines.append(r["title"], style="bold")
+    if r.get("query"):
+        lines.append(f" — {r['query']}")
+    lines.append(f"\nPrices: {r['prices']} at {r['as_of']} list prices · catalog {r['catalog_as_of']}")
+    lines.append(f"\nBasis: {r['basis']}")
+    return lines
+
+
+def bullets(items: Iterable[str], indent: int = 2) -> Table:
+    """A bullet list with a hanging indent."""
+    grid = Table.grid(padding=(0, 1), pad_edge=False)
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    for item in items:
+        grid.add_row(" " * (indent - 1) + "•", item)
+    return grid
+
+
+def to_text(parts: Iterable[RenderableType], width: int) -> str:
+    """Render to plain text without the trailing blanks rich pads lines with."""
+    con = console(width)
+    with con.capture() as cap:
+        for part in parts:
+            con.print(part)
+    return "\n".join(line.rstrip() for line in cap.get().splitlines()) + "\n"
+
+
+def notes(r: dict[str, Any], warnings: list[str] | None = None) -> RenderableType:
+    lines = list(r.get("notes", [])) + [f"warning: {w}" for w in warnings or []]
+    return Group(Text("Notes", style="bold"), bullets(lines)) if lines else Text("")
+
+
+def model_label(model: str | None, alias: str | None = None) -> str:
+    if not model:
+        return "-"
+    return f"{alias} ({model})" if alias else model
+
+
+def budget_line(total: Decimal, budget: Decimal | None, source: str = "") -> Text:
+    if budget is None:
+        return Text("No monthly budget set (budgets.monthly_usd, or pass one: /model-strategy:cost 300).")
+    share = total / budget if budget else Decimal(0)
+    verdict = "within budget" if total <= budget else f"over by {usd(total - budget)}"
+    src = f" ({source})" if source else ""
+    return Text(f"Budget {usd(budget)}/month{src}: projected {usd(total)} = {pct(share)} — {verdict}",
+                style="bold")
+
+
+def usecase_table(rows: list[dict[str, Any]]) -> Table:
+    t = table("Recommendations")
+    for col, kw in (("Use case", {"ratio": 4}), ("Primary", {"ratio": 5}), ("Fallback", {"ratio": 4}),
+                    ("Routing", {"ratio": 3}), ("Conf.", {"justify": "right"})):
+        t.add_column(col, overflow="fold", **kw)
+    for r in rows:
+        primary = r["primary"] + (f" ({r['alias']})" if r["alias"] else "")
+        t.add_row(r["name"], primary, r["fallback"] or "-", r["routing"], pct(r["confidence"]))
+    return t
+
+
+DETAILS = 4
+
+
+def usecase_details(rows: list[dict[str, Any]]) -> RenderableType:
+    """Why, for the use cases that cost the most (all of them when there are few)."""
+    shown = sorted(rows, key=lambda r: -r["monthly_cost"])[:DETAILS]
+    parts: list[RenderableType] = []
+    for r in [r for r in rows if r in shown]:
+        v = r["volume"]
+        head = Text(f"{r['name']}: ", style="bold")
+        head.append(f"{r['workload']}, {r['latency']} latency need, {r['cost_sensitivity']} cost "
+                    f"sensitivity, {r['complexity']} work")
+        if r["matched_by"] == "keywords":
+            head.append(f" (matched '{r['query']}', {pct(r['match_confidence'])})")
+        elif r["matched_by"] == "default":
+            head.append(f" (no known use case in '{r['query']}': general profile, low confidence)")
+        items = [f"volume ({r['volume_source']}): {num(v['requests_per_day'])} requests/day, "
+                 f"{tok(v['input_tokens'])} in / {tok(v['output_tokens'])} out per request, "
+                 f"{pct(v['cached_share'])} read from cache"]
+        items += [f"{k.replace('_', ' ')}: {why}" for k, why in r["overrides"].items() if k != "volume"]
+        items += r["reasons"]
+        items.append(f"routing: {r['routing']} — {r['routing_why']}")
+        parts += [head, bullets(items)]
+    if len(rows) > len(shown):
+        rest = ", ".join(r["name"] for r in rows if r not in shown)
+        parts.append(Text(f"Details for the other use cases ({rest}): /model-strategy <use case>."))
+    return Group(*parts)
+
+
+def cost_summary(rows: list[dict[str, Any]], total: Decimal, budget: Decimal | None) -> RenderableType:
+    t = table("Monthly cost on the recommended primary (30-day month)")
+    for col, kw in (("Use case", {"ratio": 4}), ("Requests", {"justify": "right"}),
+                    ("Per request", {"justify": "right"}), ("Per month", {"justify": "right"}),
+                    ("Recorded", {"justify": "right"}), ("", {"ratio": 2, "no_wrap": True})):
+        t.add_column(col, overflow="fold", **kw)
+    t.columns[4].header = "Recorded/mo"
+    top = max((r["monthly_cost"] for r in rows), default=Decimal(0))
+    for r in rows:
+        t.add_row(r["name"], num(r["monthly_requests"]), usd_small(r["cost_per_request"]), usd(r["monthly_cost"]),
+                  usd(r["recorded_monthly_cost"]) if r["recorded_monthly_cost"] is not None else "-",
+                  bar(r["monthly_cost"], top, 16))
+    t.add_section()
+    recorded = [r["recorded_monthly_cost"] for r in rows if r["recorded_monthly_cost"] is not None]
+    t.add_row("Total", "", "", usd(total), usd(sum(recorded, Decimal(0))) if recorded else "", "")
+    return Group(t, budget_line(total, budget, "config budgets.monthly_usd"))
+
+
+def vendor_risk(v: dict[str, Any]) -> RenderableType:
+    shares = ", ".join(f"{row['vendor']} {pct(row['share'])}" for row in v["vendors"]) or "no spend"
+    head = Text(f"Vendor risk: {v['risk']}", style="bold")
+    head.append(f" — {shares} of {v['basis']} ({usd(v['total_usd'])}); top model {v['top_model']} "
+                f"{pct(v['top_model_share'])}")
+    return Group(head, bullets(v["mitigations"]))
+
+
+def roadmap(rm: dict[str, Any]) -> RenderableType:
+    parts: list[RenderableType] = []
+    if rm["items"]:
+        t = table("Upgrade roadmap")
+        for col, kw in (("When", {"no_wrap": True}), ("What", {"ratio": 3}), ("Move", {"ratio": 4}),
+                        ("Saves/mo", {"justify": "right"}), ("Why", {"ratio": 5})):
+            t.add_column(col, overflow="fold", **kw)
+        for i in rm["items"]:
+            t.add_row(i["urgency"], i["what"], f"{i['from']} → {i['to']}", usd(i["saving_usd"]), i["why"])
+        parts += [t, Text("")] if rm["gaps"] else [t]
+    if rm["gaps"]:
+        t = table("Capability gaps")
+        t.add_column("Severity", no_wrap=True)
+        t.add_column("Area", ratio=2, overflow="fold")
+        t.add_column("Gap", ratio=6, overflow="fold")
+        order = ("high", "medium", "low")
+        for g in sorted(rm["gaps"], key=lambda g: order.index(g["severity"])):
+            t.add_row(g["severity"], g["area"], g["gap"])
+        parts.append(t)
+    return Group(*parts) if parts else Text("No gaps or upgrades found.")
+
+
+def strategy(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
+    return [header(r), Text(""), usecase_table(r["usecases"]), Text(""), usecase_details(r["usecases"]),
+            Text(""), cost_summary(r["usecases"], r["total_monthly"], r["budget"]), Text(""),
+            vendor_risk(r["vendor_risk"]), Text(""), roadmap(r["roadmap"]), Text(""), notes(r, warnings)]
+
+
+def cost(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
+    t = table("Monthly cost per use case (30-day month)")
+    for col, kw in (("Use case", {"ratio": 4}), ("Model", {"ratio": 3}), ("Requests", {"justify": "right"}),
+                    ("Tokens", {"justify": "right"}), ("Per month", {"justify": "right"}),
+                    ("", {"ratio": 2, "no_wrap": True})):
+        t.add_column(col, overflow="fold", **kw)
+    top = max((row["cost"] for row in r["rows"]), default=Decimal(0))
+    for row in r["rows"]:
+        tokens = sum(row["tokens"].values(), Decimal(0))
+        src = "" if row["volume_source"] == "records" else " *"
+        t.add_row(row["name"] + src, row["model"], num(row["requests"]), tok(tokens), usd(row["cost"]),
+                  bar(row["cost"], top, 16))
+    t.add_section()
+    t.add_row("Total", "", "", "", usd(r["total"]), "")
+    parts: list[RenderableType] = [header(r), Text(""), t]
+    if any(row["volume_source"] != "records" for row in r["rows"]):
+        parts.append(Text("* assumed volume (no records for this use case)"))
+    parts.append(budget_line(r["total"], r["budget"], r["budget_source"]))
+    if r.get("recorded_monthly") is not None:
+        parts.append(Text(f"Recorded spend scaled to a month: {usd(r['recorded_monthly'])}; cache hit rate "
+                          f"{pct(r.get('cache_hit_rate'))}"))
+    o = table("Optimisations (estimated monthly saving)")
+    for col, kw in (("Optimisation", {"ratio": 2}), ("Saves/mo", {"justify": "right", "no_wrap": True}),
+                    ("Effort", {"no_wrap": True}), ("How / prerequisites", {"ratio": 6})):
+        o.add_column(col, overflow="fold", **kw)
+    for opt in r["optimisations"]:
+        applies = opt["applies_to"]
+        shown = ", ".join(applies[:3]) + (f" +{len(applies) - 3} more" if len(applies) > 3 else "")
+        o.add_row(opt["name"], f"{usd(opt['low'], 0)}–{usd(opt['high'], 0)}", opt["complexity"],
+                  f"{opt['how']}. For: {shown}. Needs: {opt['prerequisites']}.")
+    parts += [Text(""), o if r["optimisations"] else Text("No optimisation applies.")]
+    if r["not_applicable"]:
+        parts.append(bullets(r["not_applicable"]))
+    return [*parts, Text(""), notes(r, warnings)]
+
+
+def fallback(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
+    parts: list[RenderableType] = [header(r), Text("")]
+    t = table("Fallback chains")
+    t.add_column("Use case", ratio=3, overflow="fold")
+    t.add_column("Chain (in order)", ratio=8, overflow="fold")
+    for c in r["chains"]:
+        steps = []
+        for i, s in enumerate(c["steps"]):
+            where = "" if s["claude_code"] or not c["claude_code"] else " [API/gateway only]"
+            steps.append(f"{i + 1}. {model_label(s['model'], s['alias'])} — {s['kind']}{where}")
+        t.add_row(c["name"], "\n".join(steps))
+    parts.append(t)
+    seen: list[str] = []
+    lines = []
+    for c in r["chains"]:
+        if c["workload"] in seen:
+            continue
+        seen.append(c["workload"])
+        pol = c["policy"]
+        lines.append(f"{c['workload']}: {pol['retries']} retries, backoff {pol['backoff']}; timeout "
+                     f"{pol['timeout']}; breaker: {pol['breaker']}; switch {pol['switch']}")
+    p = Group(Text("Retry and circuit-breaker settings", style="bold"), bullets(lines))
+    retry_on = r["chains"][0]["policy"]["retry_on"] if r["chains"] else ""
+    parts += [Text(""), p, Text(f"Retry on: {retry_on}."), Text(""), vendor_risk(r["vendor_risk"]), Text(""),
+              notes(r, warnings)]
+    return parts

@@ -1,0 +1,110 @@
+"""The slash commands in the real Claude Code client (offline, fake API): the report produced by the
+``!`` command must reach the prompt the API receives.
+
+Runs ``claude -p "/model-strategy:<command> ..." --plugin-dir <repo>`` with the plugin's hooks active
+(``MODEL_STRATEGY_PYTHON`` points them and the launcher at the test venv).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+PY = os.environ.get("MODEL_STRATEGY_PYTHON") or sys.executable
+TODAY = "2026-11-26"
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    d = tmp_path / "ms-data"
+    d.mkdir()
+    return d
+
+
+def plugin_env(data: Path) -> dict[str, str]:
+    return {"MODEL_STRATEGY_PYTHON": PY, "MODEL_STRATEGY_DATA_DIR": str(data), "MODEL_STRATEGY_TODAY": TODAY}
+
+
+def prompt_of(api, n_before: int) -> str:
+    reqs = api.messages_requests()
+    assert len(reqs) > n_before, "no request reached the fake API"
+    return str(reqs[-1]["user_text"])
+
+
+def test_plugin_command_report_reaches_the_prompt(claude_env, fake_api, data: Path) -> None:
+    api = fake_api({"main": []})
+    run = claude_env.run("/model-strategy:model-strategy code review", api=api, plugin_dir=REPO,
+                         env=plugin_env(data))
+    assert run.ok, run.describe()
+    prompt = prompt_of(api, 0)
+    assert "<command-name>/model-strategy:model-strategy</command-name>" in prompt
+    assert "Model strategy — code review" in prompt
+    assert "Recommendations" in prompt and "claude-sonnet-5-5 (sonnet)" in prompt
+    assert "Basis: assumptions" in prompt
+    assert "Summarise it for the user" in prompt  # the command's instructions follow the report
+
+
+def test_dashboard_and_compare_use_the_records(claude_env, fake_api, data: Path) -> None:
+    env = {**os.environ, **plugin_env(data), "PYTHONPATH": f"{REPO / 'lib'}:{REPO / 'tests'}"}
+    script = ("import synthrecords, datetime; from model_strategy import catalog; "
+              "from model_strategy.archive import Archive; "
+              f"synthrecords.generate(Archive(), catalog.load(), datetime.date.fromisoformat('{TODAY}'), 10, (5, 8))")
+    subprocess.run([PY, "-c", script], check=True, env=env, timeout=120)
+    api = fake_api({"main": []})
+    run = claude_env.run("/model-strategy:dashboard", api=api, plugin_dir=REPO, env=plugin_env(data))
+    assert run.ok, run.describe()
+    prompt = prompt_of(api, 0)
+    assert "Usage dashboard" in prompt and "Spend by model (last 30 days)" in prompt
+    assert "routing saved" in prompt
+    n = len(api.messages_requests())
+    run = claude_env.run("/model-strategy:compare sonnet gpt-6.1-sol", api=api, plugin_dir=REPO,
+                         env=plugin_env(data))
+    assert run.ok, run.describe()
+    prompt = prompt_of(api, n)
+    assert "Your last 30 days" in prompt and "gpt-6.1-sol" in prompt
+
+
+def test_bad_input_is_explained_not_aborted(claude_env, fake_api, data: Path) -> None:
+    api = fake_api({"main": []})
+    run = claude_env.run("/model-strategy:compare gpt-99", api=api, plugin_dir=REPO, env=plugin_env(data))
+    assert run.ok, run.describe()
+    assert "model-strategy: unknown model 'gpt-99'" in prompt_of(api, 0)
+
+
+def test_arguments_with_quotes_and_shell_characters(claude_env, fake_api, data: Path) -> None:
+    api = fake_api({"main": []})
+    run = claude_env.run("/model-strategy:model-strategy what's best for code review; echo INJECTED", api=api,
+                         plugin_dir=REPO, env=plugin_env(data))
+    assert run.ok, run.describe()
+    prompt = prompt_of(api, 0)
+    assert "Model strategy — what's best for code review; echo INJECTED" in prompt
+    assert "\nINJECTED\n" not in prompt
+
+
+def test_plain_model_strategy_via_the_installed_shortcut(claude_env, fake_api, data: Path) -> None:
+    env = {**os.environ, **plugin_env(data), "HOME": str(claude_env.home)}
+    out = subprocess.run([str(REPO / "bin" / "model-strategy"), "install-shortcut"], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    api = fake_api({"main": []})
+    run = claude_env.run("/model-strategy code review", api=api, env=plugin_env(data))  # no --plugin-dir
+    assert run.ok, run.describe()
+    prompt = prompt_of(api, 0)
+    assert "<command-name>/model-strategy</command-name>" in prompt
+    assert "Model strategy — code review" in prompt and "Recommendations" in prompt
+    n = len(api.messages_requests())  # and with the plugin loaded too (no clash with /model-strategy:*)
+    run = claude_env.run("/model-strategy code review", api=api, plugin_dir=REPO, env=plugin_env(data))
+    assert run.ok, run.describe()
+    assert "Model strategy — code review" in prompt_of(api, n)
+
+
+def test_synthetic_generator_date_is_today() -> None:
+    assert date.fromisoformat(TODAY)  # keeps the fixed "today" of these tests explicit

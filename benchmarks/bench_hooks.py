@@ -142,6 +142,9 @@ def main() -> None:
             lambda i, env=env: timed([*run, "pre_tool_use"], pre_payload(i, main_transcript), env), args.runs)
         results[f"rec-{name}"] = median_ms(
             lambda i, env=env: timed([*run, "subagent_stop"], stop_payload(i, agent_transcript), env), args.runs)
+        if budgets:
+            results[f"statusline-{name}"] = median_ms(
+                lambda i, env=env: timed([*run, "statusline"], b"{}", env), args.runs)
         if records:
             print(f"(prepared {records:,} records this month in {setup:.1f}s)")
 
@@ -157,6 +160,8 @@ def main() -> None:
           f"{rec_full / rec:.2f}× empty (≤ 1.15)")
     cost = results["pre-empty"] - results["pre-empty-nobudget"]
     cost_full = results["pre-full"] - results["pre-full-nobudget"]
+    print(f"  statusline median {results['statusline-empty']:.1f} ms, {results['statusline-full']:.1f} ms with "
+          f"{args.records:,} records")
     print(f"  budget check in PreToolUse: +{cost:.1f} ms empty, +{cost_full:.1f} ms with {args.records:,} records "
           f"(≤ 10); PreToolUse full/empty = {results['pre-full'] / pre:.2f}×")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from sessionlab import ROOT
 
 from model_strategy import bootstrap
+from sessionlab import ROOT
 
 
 def test_venv_state_tracks_requirements(tmp_path: Path) -> None:

@@ -145,13 +145,16 @@ def reprice_rows(rows: list[tuple[str, int, dict[str, Any], Decimal]], catalog: 
 
 
 def by_usecase(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per use case: recorded cost, requests, records, token sums and the model mix (by cost)."""
+    """Per use case: recorded cost, requests, records, token sums and the model mix (requests per
+    model, and the dominant model: the one that served most requests)."""
     out: dict[str, dict[str, Any]] = {}
     for (uc, _agent, model_id, _band), b in summary["buckets"].items():
         row = out.setdefault(uc, {**_new_bucket(), "models": {}, "agents": set()})
         _add(row, b, b["cost"], b["records"])
-        row["models"][model_id] = row["models"].get(model_id, Decimal(0)) + b["cost"]
+        row["models"][model_id] = row["models"].get(model_id, 0) + b["requests"]
         row["agents"].add(_agent)
+    for row in out.values():
+        row["dominant"] = max(row["models"], key=lambda m: (row["models"][m], m))
     return out
 
 

@@ -113,6 +113,13 @@ def start_background() -> None:
 def check_on_session_start() -> list[str]:
     """SessionStart: rebuild a stale venv in the background and refresh the price snapshot."""
     lines: list[str] = []
+    data = _data()
+    try:  # the /model-strategy shortcut launcher runs the root recorded here (it moves on updates)
+        root_file = data / "plugin-root"
+        if not root_file.exists() or root_file.read_text().strip() != str(_root()):
+            root_file.write_text(f"{_root()}\n")
+    except OSError:
+        pass
     if not os.environ.get("MODEL_STRATEGY_PYTHON") and venv_state() == "stale":
         start_background()
         lines.append("requirements changed: rebuilding the Python environment in the background")

@@ -10,7 +10,7 @@ import os
 import sys
 from decimal import Decimal, InvalidOperation
 
-from . import budget, config
+from . import budget, config, paths
 from .archive import Archive, utcnow
 
 TYPE_CHECKING = False
@@ -112,8 +112,11 @@ def _set(args: list[str]) -> str:
     return f"model-strategy: saved {' '.join(args)} in {path}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, slash: bool = False) -> int:
+    """``slash``: run from a slash command, where Claude Code drops the output of a failing command,
+    so errors go to stdout with exit 0 (the model then explains them)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    err = sys.stdout if slash else sys.stderr
     if argv and argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0
@@ -121,9 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(_set(argv[1:]))
         except (ValueError, IndexError) as exc:
-            print(f"model-strategy: {_one_line(exc)}", file=sys.stderr)
-            print(USAGE, file=sys.stderr)
-            return 2
+            print(f"model-strategy: {_one_line(exc)}", file=err)
+            print(USAGE, file=err)
+            return 0 if slash else 2
         return 0
     as_json = "--json" in argv
     width = 100
@@ -131,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             width = int(argv[argv.index("--width") + 1])
         except (IndexError, ValueError):
-            print("model-strategy: --width needs a number", file=sys.stderr)
-            return 2
+            print("model-strategy: --width needs a number", file=err)
+            return 0 if slash else 2
     data = report_data(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
     if as_json:
         import json
@@ -149,6 +152,49 @@ def _one_line(exc: Exception) -> str:
         first = errors()[0]
         return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
     return str(exc).splitlines()[0]
+
+
+def install_statusline(settings_path: str | None = None) -> str:
+    """Point Claude Code's ``statusLine`` at ``hooks/run statusline`` (absolute paths, this data dir)."""
+    import json
+    import shlex
+
+    from . import store
+
+    settings_path = settings_path or os.path.join(os.path.expanduser("~"), ".claude", "settings.json")
+    command = (f"MODEL_STRATEGY_DATA_DIR={shlex.quote(paths.data_dir())} "
+               f"{shlex.quote(os.path.join(paths.plugin_root(), 'hooks', 'run'))} statusline")
+    with store.locked(settings_path + ".lock"):
+        try:
+            settings = store.read_json(settings_path, {}) or {}
+        except store.StoreError as exc:
+            raise ValueError(f"{exc}; fix it first, nothing was changed") from None
+        if not isinstance(settings, dict):
+            raise ValueError(f"{settings_path}: expected a JSON object; nothing was changed")
+        previous = settings.get("statusLine")
+        settings["statusLine"] = {"type": "command", "command": command}
+        os.makedirs(os.path.dirname(settings_path), exist_ok=True)
+        with open(settings_path + ".tmp", "w", encoding="utf-8") as fh:
+            json.dump(settings, fh, indent=2)
+            fh.write("\n")
+        os.replace(settings_path + ".tmp", settings_path)
+    note = f" (replaced {json.dumps(previous)})" if previous and previous != settings["statusLine"] else ""
+    return f"model-strategy: statusLine set in {settings_path}{note}; it shows from the next session"
+
+
+def install_statusline_main(argv: list[str]) -> int:
+    settings = None
+    if argv[:1] == ["--settings"] and len(argv) == 2:
+        settings = argv[1]
+    elif argv:
+        print("usage: model-strategy install-statusline [--settings FILE]", file=sys.stderr)
+        return 2
+    try:
+        print(install_statusline(settings))
+    except (ValueError, OSError) as exc:
+        print(f"model-strategy: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def statusline(stdin: Any = None) -> int:

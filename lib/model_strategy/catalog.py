@@ -182,6 +182,3 @@ class Catalog:
         for mid in self.cards:
             starts |= rates.tier_starts(self.prices(mid, day))
         return sorted(starts)
-
-    def usecase(self, uid: str) -> dict[str, Any] | None:
-        return next((u for u in self.usecases if u["id"] == uid), None)

@@ -8,6 +8,7 @@
     model-strategy dashboard                                      usage, spend, routing savings
     model-strategy install-shortcut [--project DIR] [--force]     make plain /model-strategy work
     model-strategy budget ... | statusline                        budgets (budget_cli)
+    model-strategy install-statusline [--settings FILE]            point Claude Code's statusLine here
 
 Each report takes ``--json`` and ``--width N``.  Exit codes: 0 ok, 1 internal problem, 2 bad input
 (one line on stderr).  ``--plugin-data`` is the ``${CLAUDE_PLUGIN_DATA}`` Claude Code gives the
@@ -137,13 +138,13 @@ def render(name: str, data: dict[str, Any], warnings: list[str], width: int) -> 
     sys.stdout.write(r.to_text(fn(data, warnings), width))
 
 
-def _remember_root(plugin_data: str) -> None:
-    from . import shortcut
+def _remember_root() -> None:
+    import contextlib
 
-    try:
-        shortcut.remember_root(plugin_data)
-    except OSError:
-        pass  # best effort: the shortcut falls back to the root written at install time
+    from . import paths, shortcut
+
+    with contextlib.suppress(OSError):  # best effort: the shortcut falls back to its install-time root
+        shortcut.remember_root(paths.data_dir())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,16 +156,20 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) >= 2 and slash:
         if argv[1]:
             os.environ["CLAUDE_PLUGIN_DATA"] = argv[1]
-            _remember_root(argv[1])
+            _remember_root()
         argv = argv[2:]
     if argv[:1] == ["budget"]:
         from .budget_cli import main as budget_main  # type: ignore[import-not-found,unused-ignore]
 
-        return int(budget_main(argv[1:]))
+        return int(budget_main([w for a in argv[1:] for w in a.split()], slash=slash))
     if argv[:1] == ["statusline"]:
         from .budget_cli import statusline  # type: ignore[import-not-found,unused-ignore]
 
         return int(statusline())
+    if argv[:1] == ["install-statusline"]:
+        from .budget_cli import install_statusline_main
+
+        return install_statusline_main(argv[1:])
     try:
         args = _parser().parse_args(_split(argv))
         if args.command in ("install-shortcut", "uninstall-shortcut"):

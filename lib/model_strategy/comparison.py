@@ -61,6 +61,7 @@ def catalog_report(ctx: Context, vendor: str | None, category: str | None) -> Re
                  key=lambda m: (cat.models[m]["vendor"] != "Anthropic", cat.models[m]["vendor"],
                                 cat.models[m]["status"] != "current", -cat.models[m]["quality"]))
     out = ctx.header("Model catalog")
+    out["basis"] = None  # the catalog does not depend on the records
     out["filters"] = {"vendor": vendor, "category": category}
     out["source"] = cat.source
     out["models"] = [{**{k: cat.models[m][k] for k in ("id", "vendor", "name", "category", "status", "context_window",

@@ -54,6 +54,8 @@ def budgets(ctx: Context) -> list[dict[str, Any]]:
 def dashboard_report(ctx: Context) -> Report:
     s = ctx.summary
     out = ctx.header("Usage dashboard")
+    if not s["records"]:
+        out["basis"] = "no usage records yet"
     out["window"] = {"start": s["start"], "end": s["end"], "records": s["records"], "requests": s["requests"],
                      "cost": s["cost"], "cache_hit_rate": s["cache_hit_rate"], "tokens": s["tokens"]}
     month = ctx.today.strftime("%Y-%m")

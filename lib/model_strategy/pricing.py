@@ -79,12 +79,13 @@ def build_snapshot(provider_id: str = PROVIDER) -> dict[str, Any]:
     models = []
     for m in provider.models:
         if isinstance(m.prices, list):
-            prices = [
+            prices = [  # dated prices; time-of-day windows (none for Anthropic) are not modelled
                 {
                     "start": str(getattr(c.constraint, "start_date", None) or "") or None,
                     "prices": _model_price_to_json(c.prices),
                 }
                 for c in m.prices
+                if c.constraint is None or hasattr(c.constraint, "start_date")
             ]
         else:
             prices = [{"start": None, "prices": _model_price_to_json(m.prices)}]

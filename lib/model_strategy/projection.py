@@ -44,25 +44,6 @@ def monthly_cost(catalog: Catalog, model_id: str, profile: dict[str, Any], day: 
     return cost_per_request(catalog, model_id, profile, day, batch) * monthly_requests(profile)
 
 
-def tokens_per_month(profile: dict[str, Any]) -> Decimal:
-    v = profile["volume"]
-    return monthly_requests(profile) * (v["input_tokens"] + v["output_tokens"])
-
-
-def observed(uc_row: dict[str, Any], scale: Decimal) -> dict[str, Any]:
-    """A recorded use case as monthly figures: cost, requests, tokens and cache hit rate."""
-    cacheable = uc_row["input"] + uc_row["cache_read"] + uc_row["cache_write_5m"] + uc_row["cache_write_1h"]
-    return {
-        "cost": uc_row["cost"] * scale,
-        "requests": Decimal(uc_row["requests"]) * scale,
-        "records": uc_row["records"],
-        "tokens": (cacheable + uc_row["output"]) * scale,
-        "input_per_request": (Decimal(cacheable) / uc_row["requests"]) if uc_row["requests"] else Decimal(0),
-        "cache_hit_rate": (Decimal(uc_row["cache_read"]) / cacheable) if cacheable else Decimal(0),
-        "models": uc_row["models"],
-    }
-
-
 def profile_from_records(profile: dict[str, Any], uc_row: dict[str, Any], days_covered: int) -> dict[str, Any]:
     """The profile with its volume replaced by what the records show (per-request averages)."""
     reqs = uc_row["requests"]

@@ -101,13 +101,13 @@ def clause_json(clause: Any) -> dict[str, Any]:
 def matches(clause: dict[str, Any], ref: str) -> bool:
     """genai-prices' matching of a model reference (lower-cased) against a clause."""
     if "equals" in clause:
-        return ref == clause["equals"].lower()
+        return ref == str(clause["equals"]).lower()
     if "starts_with" in clause:
-        return ref.startswith(clause["starts_with"].lower())
+        return ref.startswith(str(clause["starts_with"]).lower())
     if "ends_with" in clause:
-        return ref.endswith(clause["ends_with"].lower())
+        return ref.endswith(str(clause["ends_with"]).lower())
     if "contains" in clause:
-        return clause["contains"].lower() in ref
+        return str(clause["contains"]).lower() in ref
     if "or" in clause:
         return any(matches(c, ref) for c in clause["or"])
     if "and" in clause:
@@ -115,7 +115,7 @@ def matches(clause: dict[str, Any], ref: str) -> bool:
     if "regex" in clause:
         import re
 
-        return re.search(clause["regex"], ref) is not None
+        return re.search(str(clause["regex"]), ref) is not None
     return False
 
 

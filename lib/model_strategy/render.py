@@ -57,7 +57,7 @@ def num(n: Decimal | float | int) -> str:
 def bar(value: Decimal | float, top: Decimal | float, width: int = 20) -> str:
     if not top or value <= 0:
         return ""
-    eighths = int(round(float(value) / float(top) * width * 8))
+    eighths = round(float(value) / float(top) * width * 8)
     full, rest = divmod(min(eighths, width * 8), 8)
     return "█" * full + (BLOCKS[rest] if rest else "")
 
@@ -73,7 +73,8 @@ def header(r: dict[str, Any]) -> RenderableType:
     if r.get("query"):
         lines.append(f" — {r['query']}")
     lines.append(f"\nPrices: {r['prices']} at {r['as_of']} list prices · catalog {r['catalog_as_of']}")
-    lines.append(f"\nBasis: {r['basis']}")
+    if r.get("basis"):
+        lines.append(f"\nBasis: {r['basis']}")
     return lines
 
 
@@ -233,8 +234,10 @@ def cost(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
         parts.append(Text(f"Recorded spend scaled to a month: {usd(r['recorded_monthly'])}; cache hit rate "
                           f"{pct(r.get('cache_hit_rate'))}"))
     o = table("Optimisations (estimated monthly saving)")
-    for col, kw in (("Optimisation", {"ratio": 2}), ("Saves/mo", {"justify": "right", "no_wrap": True}),
-                    ("Effort", {"no_wrap": True}), ("How / prerequisites", {"ratio": 6})):
+    cols: list[tuple[str, dict[str, Any]]] = [
+        ("Optimisation", {"ratio": 2}), ("Saves/mo", {"justify": "right", "no_wrap": True}),
+        ("Effort", {"no_wrap": True}), ("How / prerequisites", {"ratio": 6})]
+    for col, kw in cols:
         o.add_column(col, overflow="fold", **kw)
     for opt in r["optimisations"]:
         applies = opt["applies_to"]

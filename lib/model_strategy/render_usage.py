@@ -10,7 +10,6 @@ from rich.text import Text
 
 from .render import bar, bullets, header, notes, num, pct, table, tok, usd, usd_small
 
-
 SHORT_CATEGORY = {"frontier-reasoning": "frontier", "balanced": "balanced", "fast-economy": "economy",
                   "specialised": "special"}
 
@@ -107,13 +106,14 @@ def dashboard(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     if not w["records"]:
         parts.append(Text("No agent records yet. They appear after Claude Code runs subagents with the "
                           "model-strategy hooks active."))
-        return [*parts, _budgets(r), notes(r, warnings)]
+        return [*parts, Text(""), _budgets(r), notes(r, warnings)]
     parts.append(Text(f"Last 30 days: {usd(w['cost'])} over {w['records']:,} agents and {w['requests']:,} "
                       f"requests ({tok(sum(w['tokens'].values()))} tokens, {pct(w['cache_hit_rate'])} of input "
                       f"from cache). Month to date: {usd(r['month_to_date'])}.", style="bold"))
     m = table("Spend by model (last 30 days)")
-    for col, kw in (("Model", {"ratio": 3}), ("Agents", {"justify": "right"}), ("Requests", {"justify": "right"}),
-                    ("Cost", {"justify": "right"}), ("Share", {"justify": "right"}), ("", {"ratio": 3, "no_wrap": True})):
+    for col, kw in (("Model", {"ratio": 3}), ("Agents", {"justify": "right"}),
+                    ("Requests", {"justify": "right"}), ("Cost", {"justify": "right"}),
+                    ("Share", {"justify": "right"}), ("", {"ratio": 3, "no_wrap": True})):
         m.add_column(col, overflow="fold", **kw)
     for row in r["by_model"]:
         m.add_row(row["model"], num(row["records"]), num(row["requests"]), usd(row["cost"]), pct(row["share"]),
@@ -123,7 +123,8 @@ def dashboard(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
                     ("Cost", {"justify": "right"}), ("Per agent", {"justify": "right"})):
         a.add_column(col, overflow="fold", **kw)
     for row in r["by_agent"][:10]:
-        a.add_row(row["agent_type"], row["usecase"], num(row["records"]), usd(row["cost"]), usd_small(row["per_agent"]))
+        a.add_row(row["agent_type"], row["usecase"], num(row["records"]), usd(row["cost"]),
+                  usd_small(row["per_agent"]))
     d = table("Spend by day (UTC)")
     d.add_column("Day", no_wrap=True)
     d.add_column("Cost", justify="right")

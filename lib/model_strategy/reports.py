@@ -90,15 +90,14 @@ def _current_model(ctx: Context, uc: str, fallback: str) -> str:
     row = analytics.by_usecase(ctx.summary).get(uc) if ctx.has_records else None
     if not row or not row["models"]:
         return fallback
-    dominant = max(row["models"], key=lambda m: row["models"][m])
-    return ctx.catalog.match(dominant) or fallback
+    return ctx.catalog.match(row["dominant"]) or fallback
 
 
 def _usecase_rows(ctx: Context, profs: list[dict[str, Any]], recs: list[dict[str, Any]]) -> list[Report]:
     per_uc = analytics.by_usecase(ctx.summary) if ctx.has_records else {}
     scale = analytics.scale_to_month(ctx.summary) if ctx.has_records else Decimal(0)
     rows = []
-    for prof, rec in zip(profs, recs):
+    for prof, rec in zip(profs, recs, strict=True):
         row = per_uc.get(prof["id"])
         rows.append({
             **{k: prof[k] for k in ("id", "name", "query", "matched_by", "match_confidence", "workload",
@@ -151,7 +150,7 @@ def _cost_rows(ctx: Context, profs: list[dict[str, Any]], recs: list[dict[str, A
     per_uc = analytics.by_usecase(ctx.summary) if ctx.has_records else {}
     scale = analytics.scale_to_month(ctx.summary) if ctx.has_records else Decimal(0)
     rows = []
-    for prof, rec in zip(profs, recs):
+    for prof, rec in zip(profs, recs, strict=True):
         row = per_uc.get(prof["id"]) if prof.get("volume_source") == "records" else None
         lower = next((s["model"] for s in rec["chain"] if s["kind"].startswith("same vendor")), None)
         base = {"usecase": prof["id"], "name": prof["name"], "workload": prof["workload"],

@@ -54,9 +54,9 @@ def vendor_risk(catalog: Catalog, spend: dict[str, Decimal], basis: str) -> dict
         by_vendor[vendor] = by_vendor.get(vendor, Decimal(0)) + usd
         by_model[mid or model_id] = by_model.get(mid or model_id, Decimal(0)) + usd
     total = sum(by_vendor.values(), Decimal(0))
-    rows = [{"vendor": v, "usd": usd, "share": (usd / total) if total else Decimal(0)}
-            for v, usd in sorted(by_vendor.items(), key=lambda kv: -kv[1])]
-    top = rows[0] if rows else {"vendor": "-", "share": Decimal(0)}
+    rows: list[dict[str, Any]] = [{"vendor": v, "usd": usd, "share": (usd / total) if total else Decimal(0)}
+                                  for v, usd in sorted(by_vendor.items(), key=lambda kv: -kv[1])]
+    top: dict[str, Any] = rows[0] if rows else {"vendor": "-", "share": Decimal(0)}
     top_model = max(by_model.items(), key=lambda kv: kv[1]) if by_model else ("-", Decimal(0))
     risk = level(top["share"]) if total else "unknown"
     mitigations = []
@@ -87,10 +87,11 @@ def _vendor_guess(model_id: str) -> str:
     return "other"
 
 
-def chains(catalog: Catalog, recommendations: list[dict[str, Any]], profiles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def chains(catalog: Catalog, recommendations: list[dict[str, Any]],
+           profiles: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per use case: primary then its fallbacks, each with vendor, price ratio and where it applies."""
     out = []
-    for rec, prof in zip(recommendations, profiles):
+    for rec, prof in zip(recommendations, profiles, strict=True):
         steps = [{"model": rec["primary"], "kind": "primary"}, *rec["chain"]]
         for step in steps:
             m = catalog.models[step["model"]]

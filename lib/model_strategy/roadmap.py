@@ -119,7 +119,7 @@ def _overkill(catalog: Catalog, summary: dict[str, Any], scale: Decimal, spend: 
 
 def _tiers(catalog: Catalog, summary: dict[str, Any], day: str, gaps: list[dict[str, Any]]) -> None:
     """Records on a model with long-context tiers whose prompts crossed a threshold."""
-    for (uc, agent, model_id, band), b in summary["buckets"].items():
+    for (_uc, agent, model_id, band), b in summary["buckets"].items():
         mid = catalog.match(model_id)
         if not mid or band == 0:
             continue
@@ -136,14 +136,16 @@ def _move(catalog: Catalog, summary: dict[str, Any], rec: dict[str, Any], scale:
     keys = [k for k in summary["buckets"] if k[0] == rec["usecase"]]
     if not keys:
         return
-    costs: dict[str, Decimal] = {}
+    reqs: dict[str, int] = {}
     for k in keys:
         mid = catalog.match(k[2]) or k[2]
-        costs[mid] = costs.get(mid, Decimal(0)) + summary["buckets"][k]["cost"]
-    dominant = max(costs, key=lambda m: costs[m])
+        reqs[mid] = reqs.get(mid, 0) + summary["buckets"][k]["requests"]
+    dominant = max(reqs, key=lambda m: (reqs[m], m))
     if dominant == rec["primary"] or dominant not in catalog.models:
         return
-    actual = sum(costs.values(), Decimal(0)) * scale
+    if catalog.models[dominant].get("successor") == rec["primary"]:
+        return  # the previous-generation item covers it
+    actual = sum((summary["buckets"][k]["cost"] for k in keys), Decimal(0)) * scale
     after = analytics.reprice(summary, catalog, rec["primary"], day, keys) * scale
     up = catalog.models[rec["primary"]]["quality"] > catalog.models[dominant]["quality"]
     if after >= actual and not up:

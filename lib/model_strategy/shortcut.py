@@ -40,7 +40,8 @@ exec "$root/bin/model-strategy" --plugin-data "$data" "$@"
 
 
 def commands_dir(project: str | None) -> str:
-    base = os.path.join(os.path.abspath(project), ".claude") if project else os.path.join(os.path.expanduser("~"), ".claude")
+    home = os.path.expanduser("~")
+    base = os.path.join(os.path.abspath(project), ".claude") if project else os.path.join(home, ".claude")
     return os.path.join(base, "commands")
 
 
@@ -70,11 +71,30 @@ def _body() -> str:
     return "\n".join(line for line in lines if not line.startswith("!`")).strip() + "\n"
 
 
+def install_data_dir() -> tuple[str, str]:
+    """The plugin's data dir for the shortcut, and a hint when it had to be guessed.  Inside Claude
+    Code (``/model-strategy:shortcut``) it is known; from a shell, an existing
+    ``~/.claude/plugins/data/model-strategy*`` dir with records or a venv is taken when there is one."""
+    if os.environ.get(paths.DATA_ENV) or os.environ.get("CLAUDE_PLUGIN_DATA"):
+        return paths.data_dir(), ""
+    base = os.path.join(os.path.expanduser("~"), ".claude", "plugins", "data")
+    try:
+        names = sorted(os.listdir(base))
+    except OSError:
+        names = []
+    found = [os.path.join(base, n) for n in names if n.startswith(paths.PLUGIN_NAME)
+             and any(os.path.exists(os.path.join(base, n, m)) for m in ("daily", "venv", "plugin-root"))]
+    if len(found) == 1:
+        return found[0], ""
+    return paths.data_dir(), ("; to be sure it reads the plugin's own records, run /model-strategy:shortcut "
+                              "inside Claude Code")
+
+
 def install(project: str | None = None, force: bool = False) -> str:
     from .reports import BadInput
 
     root = os.path.abspath(paths.plugin_root())
-    data = paths.data_dir()
+    data, hint = install_data_dir()
     for value in (root, data):
         if _UNSAFE & set(value):
             raise BadInput(f"cannot write a shortcut for a path containing quotes, $, ` or \\: {value}")
@@ -88,7 +108,7 @@ def install(project: str | None = None, force: bool = False) -> str:
     remember_root(data, root)
     os.makedirs(folder, exist_ok=True)
     _write(dest, COMMAND.format(launcher=launcher, marker=MARKER, body=_body()))
-    return f"installed /model-strategy: {dest} (runs {launcher})"
+    return f"installed /model-strategy: {dest} (runs {launcher}){hint}"
 
 
 def uninstall(project: str | None = None) -> str:

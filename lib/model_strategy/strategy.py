@@ -42,15 +42,17 @@ def why_not(model: dict[str, Any], profile: dict[str, Any], quality: bool = True
     if model["max_output_tokens"] is not None and v["output_tokens"] > model["max_output_tokens"]:
         return f"output limit {model['max_output_tokens']:,}"
     if quality and model["quality"] < QUALITY_FLOOR[profile["complexity"]]:
-        return f"quality {model['quality']} below {QUALITY_FLOOR[profile['complexity']]} for {profile['complexity']} work"
+        floor = QUALITY_FLOOR[profile["complexity"]]
+        return f"quality {model['quality']} below {floor} for {profile['complexity']} work"
     if model["latency"] not in LATENCY_OK[profile["latency"]]:
         return f"{model['latency']} latency for a {profile['latency']} latency need"
     return None
 
 
-def rank(catalog: Catalog, profile: dict[str, Any], day: str, pool: list[str] | None = None) -> list[dict[str, Any]]:
+def rank(catalog: Catalog, profile: dict[str, Any], day: str,
+         pool: list[str] | None = None) -> list[dict[str, Any]]:
     """Every candidate with its cost per request, eligibility and utility, best first."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for mid in pool if pool is not None else candidates(catalog, profile):
         m = catalog.models[mid]
         rows.append({"model": mid, "why_not": why_not(m, profile),
@@ -83,7 +85,8 @@ def routing(profile: dict[str, Any]) -> tuple[str, str]:
         return "complexity-based", ("you pick the main thread's model: /model opus for hard problems, "
                                     "/model sonnet for routine edits (the plugin routes subagents only)")
     if profile["claude_code"] and cx != "simple":
-        return "complexity-based", "tasks vary in difficulty: route each spawn by its complexity (the plugin's selector)"
+        return "complexity-based", ("tasks vary in difficulty: route each spawn by its complexity "
+                                    "(the plugin's selector)")
     return "single model", "uniform requests: one model keeps behaviour predictable"
 
 

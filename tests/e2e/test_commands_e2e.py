@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -90,21 +89,20 @@ def test_arguments_with_quotes_and_shell_characters(claude_env, fake_api, data: 
 
 
 def test_plain_model_strategy_via_the_installed_shortcut(claude_env, fake_api, data: Path) -> None:
-    env = {**os.environ, **plugin_env(data), "HOME": str(claude_env.home)}
-    out = subprocess.run([str(REPO / "bin" / "model-strategy"), "install-shortcut"], capture_output=True, text=True,
-                         env=env, timeout=60)
-    assert out.returncode == 0, out.stderr
+    """/model-strategy:shortcut installs a user command; then plain /model-strategy works, with or
+    without the plugin loaded."""
     api = fake_api({"main": []})
+    run = claude_env.run("/model-strategy:shortcut", api=api, plugin_dir=REPO, env=plugin_env(data))
+    assert run.ok, run.describe()
+    cmd = claude_env.home / ".claude" / "commands" / "model-strategy.md"
+    assert f"installed /model-strategy: {cmd}" in prompt_of(api, 0)
+    n = len(api.messages_requests())
     run = claude_env.run("/model-strategy code review", api=api, env=plugin_env(data))  # no --plugin-dir
     assert run.ok, run.describe()
-    prompt = prompt_of(api, 0)
+    prompt = prompt_of(api, n)
     assert "<command-name>/model-strategy</command-name>" in prompt
     assert "Model strategy — code review" in prompt and "Recommendations" in prompt
-    n = len(api.messages_requests())  # and with the plugin loaded too (no clash with /model-strategy:*)
+    n = len(api.messages_requests())
     run = claude_env.run("/model-strategy code review", api=api, plugin_dir=REPO, env=plugin_env(data))
     assert run.ok, run.describe()
     assert "Model strategy — code review" in prompt_of(api, n)
-
-
-def test_synthetic_generator_date_is_today() -> None:
-    assert date.fromisoformat(TODAY)  # keeps the fixed "today" of these tests explicit

@@ -1,0 +1,85 @@
+"""`model-strategy budget`, `budget set`, the statusline and its installer."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from model_strategy import budget, budget_cli, config
+from model_strategy.archive import Archive
+from sessionlab import ROOT, venv_python
+
+
+def bin_run(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(data.parent), "MODEL_STRATEGY_PYTHON": venv_python(),
+           "MODEL_STRATEGY_DATA_DIR": str(data)}
+    return subprocess.run([str(ROOT / "bin" / "model-strategy"), *args], capture_output=True, text=True, env=env,
+                          timeout=60)
+
+
+def spend(amount: str) -> None:
+    cfg, _ = config.load(None)
+    archive = Archive()
+    with archive.transaction():
+        budget.add_spend(archive, cfg, datetime.now(timezone.utc), Decimal(amount))
+
+
+def test_set_then_status_json(data_dir: Path) -> None:
+    assert bin_run("budget", "set", "daily", "20", data=data_dir).returncode == 0
+    assert bin_run("budget", "set", "policy", "exceeded", "deny", data=data_dir).returncode == 0
+    spend("5")
+    out = bin_run("budget", "--json", data=data_dir)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    day = data["periods"][0]
+    assert day["budget_usd"] == "20" and day["percent"] == 25.0 and day["level"] == "ok"
+    assert data["policy"]["exceeded"] == "deny"
+
+
+@pytest.mark.parametrize("args", [["set", "daily", "lots"], ["set", "daily", "-3"], ["set", "policy", "x", "deny"],
+                                  ["set", "timezone", "Mars/Base"], ["set", "nonsense", "1"]])
+def test_bad_settings_are_one_line_and_change_nothing(data_dir: Path, args: list[str]) -> None:
+    out = bin_run("budget", *args, data=data_dir)
+    assert out.returncode == 2 and out.stderr.startswith("model-strategy: ")
+    assert not (data_dir / "config.json").exists()
+
+
+def test_slash_mode_reports_errors_on_stdout(data_dir: Path) -> None:
+    out = bin_run("--plugin-data", str(data_dir), "budget", "set daily lots", data=data_dir)
+    assert out.returncode == 0 and out.stdout.startswith("model-strategy: budget amount must be a number")
+
+
+def test_status_table_renders_levels(data_dir: Path) -> None:
+    spend("8")
+    text = budget_cli.render(budget_cli.report_data(), 100)
+    assert "│ day (" in text and "$8.00" in text and "warning" in text and "downgrade" in text
+    assert max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_statusline_line(data_dir: Path) -> None:
+    spend("9.5")
+    out = io.StringIO()
+    import contextlib
+
+    with contextlib.redirect_stdout(out):
+        budget_cli.statusline(io.StringIO("{}"))
+    assert out.getvalue() == "model-strategy $9.50 today · 95% of $10 · day critical 95%\n"
+
+
+def test_install_statusline_keeps_other_settings(tmp_path: Path, data_dir: Path) -> None:
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"model": "opus", "statusLine": {"type": "command", "command": "old"}}))
+    msg = budget_cli.install_statusline(str(settings))
+    data = json.loads(settings.read_text())
+    assert data["model"] == "opus" and "hooks/run" in data["statusLine"]["command"]
+    assert "replaced" in msg
+    settings.write_text("{broken")
+    with pytest.raises(ValueError, match="nothing was changed"):
+        budget_cli.install_statusline(str(settings))
+    assert settings.read_text() == "{broken"

@@ -1,0 +1,184 @@
+"""The ``bin/model-strategy`` launcher end to end (subprocesses), bad input, and the plain
+``/model-strategy`` shortcut."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model_strategy import shortcut
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "bin" / "model-strategy"
+PY = os.environ.get("MODEL_STRATEGY_PYTHON") or sys.executable
+
+
+def env_for(data_dir: Path, home: Path | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "MODEL_STRATEGY_"))}
+    env.update(MODEL_STRATEGY_PYTHON=PY, MODEL_STRATEGY_DATA_DIR=str(data_dir), MODEL_STRATEGY_TODAY="2026-11-26")
+    if home is not None:
+        env["HOME"] = str(home)
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], data_dir: Path, cwd: Path, exe: Path = BIN, **kw: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=60, cwd=cwd,
+                          env=env_for(data_dir, **kw))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["report", "code review"], "Model strategy — code review"),
+    (["report", "code review, 500 PRs a day"], "500 requests/day"),  # "$ARGUMENTS" arrives as one word
+    (["report", ""], "Interactive coding"),
+    (["compare", "sonnet opus"], "claude-opus-5-5"),
+    (["cost", "250"], "Budget $250.00/month (argument)"),
+    (["cost", "$250"], "Budget $250.00/month (argument)"),
+    (["fallback", "support chat"], "Fallback chains"),
+    (["catalog", "--vendor", "google"], "gemini-4-argon"),
+    (["catalog", "anthropic frontier"], "claude-fable-5-2"),
+    (["dashboard"], "No agent records yet"),
+])
+def test_commands(args: list[str], expect: str, data_dir: Path, tmp_path: Path) -> None:
+    p = run(args, data_dir, tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert expect in p.stdout
+    assert p.stderr == ""
+    assert max(len(line) for line in p.stdout.splitlines()) <= 100
+
+
+def test_json_and_width(data_dir: Path, tmp_path: Path) -> None:
+    p = run(["compare", "haiku", "--json"], data_dir, tmp_path)
+    assert p.returncode == 0 and json.loads(p.stdout)["models"][0]["id"] == "claude-haiku-5-5"
+    p = run(["catalog", "--width", "70"], data_dir, tmp_path)
+    assert max(len(line) for line in p.stdout.splitlines()) <= 70
+
+
+@pytest.mark.parametrize("args, message", [
+    (["compare", "gpt-99"], "unknown model 'gpt-99'"),
+    (["cost", "0"], "positive amount"),
+    (["cost", "12abc"], "amount in USD"),
+    (["catalog", "--vendor", "acme"], "unknown vendor 'acme'"),
+    (["catalog", "wat"], "neither a vendor"),
+    (["report", "--width", "10"], "--width must be at least 40"),
+    (["report", "--bogus"], "unrecognized arguments: --bogus"),
+    (["nonsense"], "invalid choice"),
+])
+def test_bad_input_is_one_line_exit_2(args: list[str], message: str, data_dir: Path, tmp_path: Path) -> None:
+    p = run(args, data_dir, tmp_path)
+    assert p.returncode == 2
+    assert p.stdout == ""
+    assert len(p.stderr.strip().splitlines()) == 1 and message in p.stderr
+    assert p.stderr.startswith("model-strategy: ")
+
+
+def test_slash_command_errors_reach_the_model(data_dir: Path, tmp_path: Path) -> None:
+    """With --plugin-data (slash commands) bad input is one stdout line and exit 0."""
+    p = run(["--plugin-data", str(tmp_path / "pd"), "compare", "gpt-99"], data_dir, tmp_path)
+    assert p.returncode == 0 and p.stderr == ""
+    assert p.stdout.strip().splitlines() == [
+        "model-strategy: unknown model 'gpt-99'; see /model-strategy:catalog for ids and aliases"]
+
+
+def test_python_dash_m(data_dir: Path, tmp_path: Path) -> None:
+    env = env_for(data_dir, PYTHONPATH=str(ROOT / "lib"))
+    p = subprocess.run([PY, "-m", "model_strategy.cli", "catalog", "openai"], capture_output=True, text=True,
+                       timeout=60, cwd=tmp_path, env=env)
+    assert p.returncode == 0 and "gpt-6-astra" in p.stdout
+
+
+def test_plugin_data_argument_selects_the_data_dir(data_dir: Path, tmp_path: Path) -> None:
+    plugin_data = tmp_path / "plugin-data"
+    env = env_for(data_dir)
+    del env["MODEL_STRATEGY_DATA_DIR"]  # as in a slash command: only ${CLAUDE_PLUGIN_DATA} is known
+    p = subprocess.run([str(BIN), "--plugin-data", str(plugin_data), "catalog", "xai"], capture_output=True,
+                       text=True, timeout=60, cwd=tmp_path, env=env)
+    assert p.returncode == 0, p.stderr
+    assert (plugin_data / "cache" / "catalog.json").exists()
+    assert (plugin_data / "plugin-root").read_text().strip() == str(ROOT)
+
+
+# ---------------------------------------------------------------- the plain /model-strategy shortcut
+
+
+def test_install_shortcut_writes_a_user_command(data_dir: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    p = run(["install-shortcut"], data_dir, tmp_path, HOME=str(home))
+    assert p.returncode == 0, p.stderr
+    cmd = home / ".claude" / "commands" / "model-strategy.md"
+    text = cmd.read_text()
+    launcher = data_dir / "shortcut" / "model-strategy"
+    assert f'allowed-tools: Bash("{launcher}":*)' in text
+    assert f'!`"{launcher}" report "$ARGUMENTS"`' in text
+    assert shortcut.MARKER in text and "Summarise" in text
+    assert "${CLAUDE_PLUGIN_ROOT}" not in text  # user commands get no plugin variables
+    # the launcher runs the plugin from anywhere, as Claude Code's ! command would
+    out = subprocess.run([str(launcher), "report", "code review"], capture_output=True, text=True, timeout=60,
+                         cwd=tmp_path, env=env_for(data_dir))
+    assert out.returncode == 0, out.stderr
+    assert "Model strategy — code review" in out.stdout
+    # idempotent; a foreign file is left alone unless --force
+    assert run(["install-shortcut"], data_dir, tmp_path, HOME=str(home)).returncode == 0
+    cmd.write_text("my own command\n")
+    p = run(["install-shortcut"], data_dir, tmp_path, HOME=str(home))
+    assert p.returncode == 2 and "--force" in p.stderr and cmd.read_text() == "my own command\n"
+    assert run(["uninstall-shortcut"], data_dir, tmp_path, HOME=str(home)).returncode == 2
+    assert run(["install-shortcut", "--force"], data_dir, tmp_path, HOME=str(home)).returncode == 0
+    assert run(["uninstall-shortcut"], data_dir, tmp_path, HOME=str(home)).returncode == 0
+    assert not cmd.exists()
+
+
+def test_shell_install_finds_the_plugin_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a shell (no CLAUDE_PLUGIN_DATA) the one installed plugin's data dir is found."""
+    monkeypatch.delenv("MODEL_STRATEGY_DATA_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    real = tmp_path / ".claude" / "plugins" / "data" / "model-strategy-acme"
+    (real / "daily").mkdir(parents=True)
+    (tmp_path / ".claude" / "plugins" / "data" / "other-plugin" / "daily").mkdir(parents=True)
+    assert shortcut.install_data_dir() == (str(real), "")
+    out = shortcut.install()
+    assert out.endswith(f"(runs {real / 'shortcut' / 'model-strategy'})")
+    (tmp_path / ".claude" / "plugins" / "data" / "model-strategy-inline" / "venv").mkdir(parents=True)
+    _, hint = shortcut.install_data_dir()  # two candidates: the default, with a hint
+    assert "run /model-strategy:shortcut inside Claude Code" in hint
+
+
+def test_project_shortcut(data_dir: Path, tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    p = run(["install-shortcut", "--project", str(proj)], data_dir, tmp_path)
+    assert p.returncode == 0
+    assert (proj / ".claude" / "commands" / "model-strategy.md").exists()
+
+
+def test_launcher_follows_the_recorded_plugin_root(data_dir: Path, tmp_path: Path) -> None:
+    """After a plugin update the recorded root wins over the root written at install time."""
+    shortcut.install(str(tmp_path / "proj"))
+    launcher = data_dir / "shortcut" / "model-strategy"
+    fake = tmp_path / "newer-plugin" / "bin"
+    fake.mkdir(parents=True)
+    (fake / "model-strategy").write_text('#!/bin/sh\necho "newer $*"\n')
+    (fake / "model-strategy").chmod(0o755)
+    shortcut.remember_root(str(data_dir), str(tmp_path / "newer-plugin"))
+    out = subprocess.run([str(launcher), "report"], capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == f"newer --plugin-data {data_dir} report"
+    (data_dir / "plugin-root").write_text("/nowhere\n")  # a removed version: back to the install-time root
+    out = subprocess.run([str(launcher), "catalog", "meta"], capture_output=True, text=True, timeout=60,
+                         env=env_for(data_dir))
+    assert out.returncode == 0 and "muse-wonder-1.0" in out.stdout
+
+
+def test_plugin_commands_are_wired_the_same_way() -> None:
+    for md in sorted((ROOT / "commands").glob("*.md")):
+        text = md.read_text()
+        assert text.startswith("---\ndescription: "), md
+        assert 'allowed-tools: Bash("${CLAUDE_PLUGIN_ROOT}/bin/model-strategy":*)' in text, md
+        bang = [line for line in text.splitlines() if line.startswith("!`")]
+        assert len(bang) == 1 and bang[0].startswith(
+            '!`"${CLAUDE_PLUGIN_ROOT}/bin/model-strategy" --plugin-data "${CLAUDE_PLUGIN_DATA}" '), md
+    names = {p.stem for p in (ROOT / "commands").glob("*.md")}
+    assert {"model-strategy", "compare", "cost", "fallback", "catalog", "dashboard", "shortcut"} <= names

@@ -1,0 +1,121 @@
+"""Golden output of every report at 100 columns, with and without records, and their JSON form.
+
+Regenerate after an intended change with ``MODEL_STRATEGY_UPDATE_GOLDEN=1 pytest tests/test_reports.py``
+and review the diff.  The goldens pin the catalog, the use-case profiles and genai-prices' prices.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import synthrecords
+from model_strategy import catalog, cli
+from model_strategy.archive import Archive
+
+GOLDEN = Path(__file__).parent / "golden"
+TODAY = "2026-11-26"
+UPDATE = os.environ.get("MODEL_STRATEGY_UPDATE_GOLDEN") == "1"
+
+CASES = {
+    "report_code_review_norecords": (False, ["report", "code review"]),
+    "report_portfolio_norecords": (False, ["report"]),
+    "report_records": (True, ["report"]),
+    "report_text_records": (True, ["report", "code review, 500 PRs a day, cheap"]),
+    "cost_norecords": (False, ["cost", "150"]),
+    "cost_records": (True, ["cost", "300"]),
+    "fallback_norecords": (False, ["fallback", "code review, classification"]),
+    "fallback_records": (True, ["fallback"]),
+    "compare_records": (True, ["compare"]),
+    "compare_norecords": (False, ["compare", "sonnet gpt-6.1-sol gemini-3.8-flash"]),
+    "catalog_all": (False, ["catalog"]),
+    "catalog_filtered": (False, ["catalog", "openai economy"]),
+    "dashboard_records": (True, ["dashboard"]),
+    "dashboard_norecords": (False, ["dashboard"]),
+}
+
+
+@pytest.fixture
+def env(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MODEL_STRATEGY_TODAY", TODAY)
+    monkeypatch.chdir(tmp_path)
+    return data_dir
+
+
+def _records() -> None:
+    synthrecords.generate(Archive(), catalog.load(), date.fromisoformat(TODAY), days=40, per_day=(6, 12), seed=11)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden(name: str, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records, argv = CASES[name]
+    if records:
+        _records()
+    code, out, err = run([*argv, "--width", "100"], capsys)
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 100
+    path = GOLDEN / f"{name}.txt"
+    if UPDATE:
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(out)
+    assert out == path.read_text(), f"{name} differs from {path} (MODEL_STRATEGY_UPDATE_GOLDEN=1 to regenerate)"
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_other_widths_fit(width: int, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _records()
+    for argv in (["report"], ["cost", "300"], ["compare"], ["dashboard"], ["catalog"], ["fallback"]):
+        code, out, _ = run([*argv, "--width", str(width)], capsys)
+        assert code == 0
+        assert max(len(line) for line in out.splitlines()) <= width, argv
+
+
+@pytest.mark.parametrize("argv", [["report", "code review"], ["cost", "300"], ["fallback"], ["compare"],
+                                  ["catalog"], ["dashboard"]])
+def test_json_reports(argv: list[str], env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _records()
+    code, out, _ = run([*argv, "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["prices"].startswith("genai-prices ") and data["from_records"] is True
+    assert data["as_of"] == TODAY and "warnings" in data
+
+
+def test_report_numbers_add_up(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _records()
+    _, out, _ = run(["report", "--json"], capsys)
+    r = json.loads(out)
+    rows = r["usecases"]
+    assert Decimal(r["total_monthly"]) == sum(Decimal(u["monthly_cost"]) for u in rows)
+    for u in rows:
+        assert Decimal(u["monthly_cost"]) == Decimal(u["cost_per_request"]) * Decimal(u["monthly_requests"])
+        assert u["primary"] in catalog.load().models
+    _, out, _ = run(["cost", "300", "--json"], capsys)
+    c = json.loads(out)
+    assert Decimal(c["total"]) == sum(Decimal(x["cost"]) for x in c["rows"])
+    assert Decimal(c["total"]) == pytest.approx(Decimal(c["recorded_monthly"]))  # all use cases from records
+    assert c["budget"] == "300" and c["budget_source"] == "argument"
+    for o in c["optimisations"]:
+        assert 0 < Decimal(o["low"]) <= Decimal(o["high"]) < Decimal(c["total"])
+
+
+def test_dashboard_routing_saving(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _records()
+    _, out, _ = run(["dashboard", "--json"], capsys)
+    d = json.loads(out)
+    rt = d["routing"]
+    assert rt["main_model"] == "claude-opus-5-5"
+    assert Decimal(rt["saved"]) == Decimal(rt["on_main_model"]) - Decimal(rt["subagent_cost"]) > 0
+    assert sum(rt["decisions"].values()) > 0
+    assert sum(Decimal(m["cost"]) for m in d["by_model"]) == Decimal(d["window"]["cost"])

@@ -119,3 +119,23 @@ def test_launcher_without_environment_fails_open_and_starts_setup(lab: Session, 
     assert "bootstrap.py" in marker.read_text()
     code, out, _ = run_hook("post_tool_use", lab.payload("PostToolUse-foreground"), env=env, python=None)
     assert code == 0 and out is None  # recording hooks stay quiet while setting up
+
+
+def test_unknown_event_is_one_line() -> None:
+    code, out, err = run_hook("bogus", "{}")
+    assert code == 0 and err == "" and out == {"systemMessage": "model-strategy: unknown hook event 'bogus'"}
+
+
+def test_unloadable_package_fails_open(tmp_path: Path) -> None:
+    """A broken install (here: no lib/ beside the shim) still exits 0 with one line."""
+    import shutil
+
+    (tmp_path / "hooks").mkdir()
+    shutil.copy(ROOT / "hooks" / "run", tmp_path / "hooks" / "run")
+    shutil.copy(ROOT / "hooks" / "hook.py", tmp_path / "hooks" / "hook.py")
+    env = {**os.environ, "MODEL_STRATEGY_PYTHON": venv_python(), "CLAUDE_PLUGIN_ROOT": str(tmp_path)}
+    proc = subprocess.run([str(tmp_path / "hooks" / "run"), "pre_tool_use"], input="{}", capture_output=True,
+                          text=True, env=env, timeout=30, cwd=tmp_path)
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout) == {"systemMessage": "model-strategy: cannot load its code "
+                                                        "(ModuleNotFoundError); nothing changed"}

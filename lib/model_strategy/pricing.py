@@ -14,13 +14,13 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 
-from . import paths, store
+from . import paths, rates, store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-SNAPSHOT_SCHEMA = 1
+SNAPSHOT_SCHEMA = 2
 PRICE_KEYS = (
     "input_mtok",
     "output_mtok",
@@ -30,7 +30,6 @@ PRICE_KEYS = (
     "web_searches_kcount",
 )
 PROVIDER = "anthropic"
-_MTOK = Decimal(1_000_000)
 _K = Decimal(1000)
 
 
@@ -38,66 +37,15 @@ class UnknownModel(LookupError):
     pass
 
 
-# ---------------------------------------------------------------- snapshot (slow path)
-
-
-def _clause_to_json(clause: Any) -> dict[str, Any]:
-    for attr in ("equals", "starts_with", "ends_with", "contains", "regex"):
-        if hasattr(clause, attr):
-            return {attr: getattr(clause, attr)}
-    if hasattr(clause, "or_"):
-        return {"or": [_clause_to_json(c) for c in clause.or_]}
-    if hasattr(clause, "and_"):
-        return {"and": [_clause_to_json(c) for c in clause.and_]}
-    raise ValueError(f"unknown genai-prices clause {clause!r}")
-
-
-def _price_to_json(value: Any) -> Any:
-    if value is None:
-        return None
-    if hasattr(value, "tiers"):
-        return {"base": str(value.base), "tiers": [[t.start, str(t.price)] for t in value.tiers]}
-    return str(value)
-
-
-def _model_price_to_json(mp: Any) -> dict[str, Any]:
-    out = {}
-    for key in PRICE_KEYS:
-        val = getattr(mp, key, None)
-        if val is not None:
-            out[key] = _price_to_json(val)
-    return out
-
-
 def build_snapshot(provider_id: str = PROVIDER) -> dict[str, Any]:
-    """Derive the compact snapshot from the installed genai-prices."""
+    """Derive the compact snapshot (one ``rates`` card per model) from the installed genai-prices."""
     import genai_prices
     from genai_prices import data_snapshot
 
     snap = data_snapshot.get_snapshot()
     provider = next(p for p in snap.providers if p.id == provider_id)
-    models = []
-    for m in provider.models:
-        if isinstance(m.prices, list):
-            prices = [  # dated prices; time-of-day windows (none for Anthropic) are not modelled
-                {
-                    "start": str(getattr(c.constraint, "start_date", None) or "") or None,
-                    "prices": _model_price_to_json(c.prices),
-                }
-                for c in m.prices
-                if c.constraint is None or hasattr(c.constraint, "start_date")
-            ]
-        else:
-            prices = [{"start": None, "prices": _model_price_to_json(m.prices)}]
-        models.append(
-            {
-                "id": m.id,
-                "name": m.name,
-                "match": _clause_to_json(m.match),
-                "context_window": m.context_window,
-                "prices": prices,
-            }
-        )
+    models = [{"id": m.id, "name": m.name, "context_window": m.context_window,
+               **rates.extract(provider_id, m.id, snap)} for m in provider.models]
     return {
         "schema": SNAPSHOT_SCHEMA,
         "source": "genai-prices",
@@ -138,39 +86,7 @@ def _installed_version_differs(version: Any) -> bool:
         return False
 
 
-# ---------------------------------------------------------------- matching and arithmetic (hot path)
-
-
-def _match(clause: dict[str, Any], ref: str) -> bool:
-    if "equals" in clause:
-        return ref == str(clause["equals"]).lower()
-    if "starts_with" in clause:
-        return ref.startswith(str(clause["starts_with"]).lower())
-    if "ends_with" in clause:
-        return ref.endswith(str(clause["ends_with"]).lower())
-    if "contains" in clause:
-        return str(clause["contains"]).lower() in ref
-    if "or" in clause:
-        return any(_match(c, ref) for c in clause["or"])
-    if "and" in clause:
-        return all(_match(c, ref) for c in clause["and"])
-    if "regex" in clause:
-        import re  # lazily: most lookups resolve before a regex clause is reached
-
-        return re.search(clause["regex"], ref) is not None
-    return False
-
-
-def _unit(price: Any, total_input: int) -> Decimal:
-    """genai-prices' threshold ("cliff") tiers: the highest tier whose start the total input exceeds."""
-    if isinstance(price, dict):
-        chosen = price["base"]
-        for start, tier_price in reversed(price["tiers"]):
-            if total_input > start:
-                chosen = tier_price
-                break
-        return Decimal(chosen)
-    return Decimal(price)
+# ---------------------------------------------------------------- lookup and arithmetic (hot path)
 
 
 class PriceTable:
@@ -188,7 +104,7 @@ class PriceTable:
     def find(self, model_ref: str) -> dict[str, Any] | None:
         ref = model_ref.lower()
         if ref not in self._cache:
-            self._cache[ref] = next((m for m in self.snapshot["models"] if _match(m["match"], ref)), None)
+            self._cache[ref] = next((m for m in self.snapshot["models"] if rates.matches(m["match"], ref)), None)
         return self._cache[ref]
 
     def prices_for(self, model_ref: str, date_iso: str | None = None) -> dict[str, Any]:
@@ -201,13 +117,7 @@ class PriceTable:
             raise UnknownModel(f"no price for model {model_ref!r} in {self.version} or the override file")
         chosen: dict[str, Any] = {}
         if model is not None:
-            options = model["prices"]
-            chosen = options[0]["prices"]
-            day = (date_iso or "9999-12-31")[:10]
-            for option in reversed(options):
-                if option["start"] is None or option["start"] <= day:
-                    chosen = option["prices"]
-                    break
+            chosen = rates.at(model, (date_iso or "9999-12-31")[:10])
         if override:
             chosen = {**chosen, **override}
         return chosen
@@ -216,29 +126,9 @@ class PriceTable:
         """Price one API request.  ``usage`` holds Anthropic's counts: ``input`` (uncached),
         ``output``, ``cache_read``, ``cache_write_5m``, ``cache_write_1h``, ``web_search``."""
         p = self.prices_for(model_ref, date_iso)
-        cache_read = usage.get("cache_read", 0)
-        cw5 = usage.get("cache_write_5m", 0)
-        cw1 = usage.get("cache_write_1h", 0)
-        total_input = usage.get("input", 0) + cache_read + cw5 + cw1
-        # genai-prices' decomposition: a kind without its own price is charged as its parent
-        # (1h cache writes as cache writes, cache reads/writes as input).
-        leaves: dict[str, int] = {}
-        if "cache_write_1h_mtok" in p:
-            leaves["cache_write_1h_mtok"] = cw1
-        if "cache_write_mtok" in p:
-            leaves["cache_write_mtok"] = cw5 + cw1 - leaves.get("cache_write_1h_mtok", 0)
-        if "cache_read_mtok" in p:
-            leaves["cache_read_mtok"] = cache_read
-        if "input_mtok" in p:
-            leaves["input_mtok"] = total_input - sum(leaves.values())
-        if "output_mtok" in p:
-            leaves["output_mtok"] = usage.get("output", 0)
-        cost = Decimal(0)
-        for key, count in leaves.items():
-            if count:
-                cost += _unit(p[key], total_input) * count / _MTOK
+        cost = rates.cost(p, usage)
         if "web_searches_kcount" in p and usage.get("web_search"):
-            cost += _unit(p["web_searches_kcount"], total_input) * usage["web_search"] / _K
+            cost += Decimal(p["web_searches_kcount"]) * usage["web_search"] / _K
         return cost
 
 

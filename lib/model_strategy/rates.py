@@ -41,9 +41,12 @@ def _price_json(value: Any) -> Any:
     return str(value)
 
 
+EXTRA_KEYS = ("web_searches_kcount",)  # kept on the card; priced by ``pricing`` (per 1000 searches)
+
+
 def _prices_json(mp: Any) -> dict[str, Any]:
     out = {}
-    for key in GP_KEYS.values():
+    for key in (*GP_KEYS.values(), *EXTRA_KEYS):
         val = _price_json(getattr(mp, key, None))
         if val is not None:
             out[key] = val

@@ -1,0 +1,30 @@
+"""Claude Code hook shim: ``hook.py <event>`` parses stdin, calls ``model_strategy.hooks.<event>`` and
+prints its JSON (``statusline`` prints one line of text instead).
+
+Never fails the user's session: ``model_strategy.hooks.run`` exits 0 whatever happens, and so does
+this file when the package itself cannot be loaded.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+EVENTS = ("pre_tool_use", "post_tool_use", "subagent_stop", "stop", "session_start")
+event = sys.argv[1] if len(sys.argv) > 1 else ""
+
+try:
+    if event == "statusline":
+        from model_strategy.budget_cli import statusline
+
+        sys.exit(statusline())
+    from model_strategy import hooks
+except Exception as exc:  # a broken install must not break Claude Code either
+    reason = type(exc).__name__
+    print(f"model-strategy: status unavailable ({reason})" if event == "statusline" else
+          '{"systemMessage": "model-strategy: cannot load its code (' + reason + '); nothing changed"}')
+    sys.exit(0)
+
+if event not in EVENTS:
+    print('{"systemMessage": "model-strategy: unknown hook event ' + repr(event)[:40].replace('"', "'") + '"}')
+    sys.exit(0)
+sys.exit(hooks.run(getattr(hooks, event)))

@@ -161,8 +161,11 @@ def install_statusline(settings_path: str | None = None) -> str:
 
     from . import store
 
+    from .shortcut import install_data_dir
+
     settings_path = settings_path or os.path.join(os.path.expanduser("~"), ".claude", "settings.json")
-    command = (f"MODEL_STRATEGY_DATA_DIR={shlex.quote(paths.data_dir())} "
+    data, hint = install_data_dir()
+    command = (f"MODEL_STRATEGY_DATA_DIR={shlex.quote(data)} "
                f"{shlex.quote(os.path.join(paths.plugin_root(), 'hooks', 'run'))} statusline")
     with store.locked(settings_path + ".lock"):
         try:
@@ -179,21 +182,22 @@ def install_statusline(settings_path: str | None = None) -> str:
             fh.write("\n")
         os.replace(settings_path + ".tmp", settings_path)
     note = f" (replaced {json.dumps(previous)})" if previous and previous != settings["statusLine"] else ""
-    return f"model-strategy: statusLine set in {settings_path}{note}; it shows from the next session"
+    return f"model-strategy: statusLine set in {settings_path}{note}; it shows from the next session{hint}"
 
 
-def install_statusline_main(argv: list[str]) -> int:
+def install_statusline_main(argv: list[str], slash: bool = False) -> int:
     settings = None
+    err = sys.stdout if slash else sys.stderr
     if argv[:1] == ["--settings"] and len(argv) == 2:
         settings = argv[1]
     elif argv:
-        print("usage: model-strategy install-statusline [--settings FILE]", file=sys.stderr)
-        return 2
+        print("usage: model-strategy install-statusline [--settings FILE]", file=err)
+        return 0 if slash else 2
     try:
         print(install_statusline(settings))
     except (ValueError, OSError) as exc:
-        print(f"model-strategy: {_one_line(exc)}", file=sys.stderr)
-        return 1
+        print(f"model-strategy: {_one_line(exc)}", file=err)
+        return 0 if slash else 1
     return 0
 
 

@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["install-statusline"]:
         from .budget_cli import install_statusline_main
 
-        return install_statusline_main(argv[1:])
+        return install_statusline_main(argv[1:], slash=slash)
     try:
         args = _parser().parse_args(_split(argv))
         if args.command in ("install-shortcut", "uninstall-shortcut"):

@@ -160,7 +160,6 @@ def install_statusline(settings_path: str | None = None) -> str:
     import shlex
 
     from . import store
-
     from .shortcut import install_data_dir
 
     settings_path = settings_path or os.path.join(os.path.expanduser("~"), ".claude", "settings.json")

@@ -60,14 +60,21 @@ def render(data: dict[str, Any], width: int = 100) -> str:
     from rich.table import Table
 
     console = Console(width=width, record=True, file=io.StringIO(), force_terminal=False, color_system=None)
-    table = Table(title=f"Budgets ({data['timezone']}, weeks start {data['week_start']})", expand=False)
+    from rich import box
+
+    table = Table(title=f"Budgets ({data['timezone']} time, weeks start {data['week_start']})", expand=False,
+                  box=box.SIMPLE_HEAD)
     for col, justify in [("Period", "left"), ("Spent", "right"), ("Budget", "right"), ("Used", "right"),
                          ("Level", "left"), ("Forecast", "right"), ("Runs out", "left"), ("Policy", "left")]:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for r in data["periods"]:
         pct = "—" if r["percent"] is None else f"{r['percent']:.0f}%"
-        out = r["runs_out_at"][:16].replace("T", " ") + "Z" if r["runs_out_at"] else "—"
-        table.add_row(f"{r['period']} ({r['key']})", _money(Decimal(r["spent_usd"])),
+        if r["level"] == "exceeded":
+            out = "spent"
+        else:
+            out = r["runs_out_at"][5:16].replace("T", " ") + "Z" if r["runs_out_at"] else "—"
+        label = r["key"].replace("week-of-", "")
+        table.add_row(f"{r['period']} {label}", _money(Decimal(r["spent_usd"])),
                       _money(None if r["budget_usd"] is None else Decimal(r["budget_usd"])), pct, r["level"],
                       _money(Decimal(r["forecast_usd"])), out, r["policy"])
     console.print(table)

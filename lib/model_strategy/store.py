@@ -40,7 +40,7 @@ class StoreError(ValueError):
 class locked:
     """``with locked(path):`` -- an exclusive inter-process lock on ``path`` (created if missing)."""
 
-    def __init__(self, lock_path: str, timeout: float = 15.0) -> None:
+    def __init__(self, lock_path: str, timeout: float = 5.0) -> None:  # well inside hook timeouts
         self.path = lock_path
         self.timeout = timeout
         self.fd = -1

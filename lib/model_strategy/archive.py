@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from . import SCHEMA_VERSION, paths, store
+from .usage import RECORD_KINDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -150,5 +151,5 @@ def add_to_bucket(bucket: dict[str, Any], row: dict[str, Any], records: int | No
     bucket["requests"] = bucket.get("requests", 0) + row.get("requests", 0)
     tokens = bucket.setdefault("tokens", {})
     src = row.get("tokens", row)
-    for kind in ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "web_search"):
+    for kind in RECORD_KINDS:
         tokens[kind] = tokens.get(kind, 0) + src.get(kind, 0)

@@ -122,13 +122,14 @@ def _rate(data: dict[str, Any], now: datetime) -> tuple[Decimal, Decimal]:
     return sum(active.values(), Decimal(0)) / len(active), share
 
 
-def period_status(data: dict[str, Any], cfg: dict[str, Any], period: str, now: datetime) -> dict[str, Any]:
+def period_status(data: dict[str, Any], cfg: dict[str, Any], period: str, now: datetime,
+                  burn: tuple[Decimal, Decimal] | None = None) -> dict[str, Any]:
     b = _budgets(cfg)
     tz = periods.zone(b.get("timezone", "local"))
     start, end = periods.bounds(period, now, tz, b.get("week_start", "monday"))
     spent = Decimal(data["periods"][period]["cost_usd"])
     limit = _limit(b, period)
-    rate, share = _rate(data, now)
+    rate, share = burn or _rate(data, now)
     hours_left = max(Decimal(0), Decimal((end - now).total_seconds()) / 3600)
     forecast = spent + rate * share * hours_left
     pct = spent * 100 / limit if limit else None
@@ -153,7 +154,8 @@ def period_status(data: dict[str, Any], cfg: dict[str, Any], period: str, now: d
 def status(archive: Archive, cfg: dict[str, Any], now: datetime | None = None) -> list[dict[str, Any]]:
     now = now or utcnow()
     data = load_totals(archive, cfg, now)
-    return [period_status(data, cfg, p, now) for p in periods.PERIODS]
+    burn = _rate(data, now)  # the same for every period
+    return [period_status(data, cfg, p, now, burn) for p in periods.PERIODS]
 
 
 _NAMES = {"day": "daily", "week": "weekly", "month": "monthly"}
@@ -204,7 +206,7 @@ def ingest_main(transcript_path: str, session_id: str, project: str | None, stat
     """Record the main thread's new API requests from the session transcript (incremental:
     only bytes after the remembered offset are parsed).  Call inside the archive transaction."""
     from . import pricing
-    from .usage import read_transcript, totals
+    from .usage import priced, read_transcript
 
     if not transcript_path or not os.path.exists(transcript_path):
         return []
@@ -221,26 +223,17 @@ def ingest_main(transcript_path: str, session_id: str, project: str | None, stat
                 tail_keys=[list(k) for k in (list(seen) + list(usage.requests))[-40:]])
     if not usage.requests:
         return []
-    table = pricing.table(archive.warnings)
-    by_model = usage.by_model(table)
-    total = totals(by_model)
+    fields, cost = priced(usage, pricing.table(archive.warnings))
     now = utcnow()
     record = {
         "schema": SCHEMA_VERSION, "id": f"{session_id}:main:{offset}", "kind": "main", "ts": iso(now),
         "started": usage.first_ts, "session_id": session_id, "project": project, "agent_id": "main",
-        "agent_type": "main-thread", "tool_use_id": None, "background": None,
-        "model_requested": None, "model_actual": max(by_model, key=lambda m: by_model[m]["requests"]),
-        "model_mismatch": False,
-        "tokens": {k: total[k] for k in ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h",
-                                         "web_search")},
-        "requests": total["requests"], "cost_usd": str(total["cost"]),
-        "models": {m: {**{k: v for k, v in row.items() if k != "cost"}, "cost_usd": str(row["cost"])}
-                   for m, row in by_model.items()},
-        "duration_ms": None, "decision": None, "source": "Stop", "price_source": table.version,
+        "agent_type": "main-thread", "tool_use_id": None, "background": None, "model_requested": None,
+        "model_mismatch": False, "duration_ms": None, "decision": None, "source": "Stop", **fields,
     }
     archive.append_record(record)
-    state["main_cost_usd"] = str(Decimal(state.get("main_cost_usd", "0")) + total["cost"])
-    return add_spend(archive, cfg, now, total["cost"])
+    state["main_cost_usd"] = str(Decimal(state.get("main_cost_usd", "0")) + cost)
+    return add_spend(archive, cfg, now, cost)
 
 
 def record_main_thread(transcript_path: str, session_id: str, project: str | None, archive: Archive,

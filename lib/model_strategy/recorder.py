@@ -4,7 +4,8 @@ Claude Code reports an agent through several hooks: PostToolUse(Agent) -- with u
 API turn only, or ``async_launched`` and no usage for background spawns -- and SubagentStop, with
 the agent's transcript.  Whichever arrives first with a readable transcript records the agent from
 the transcript's sum; the others find it in the session state and stop.  The record is joined to
-the PreToolUse decision by tool_use_id, else by the prompt's digest, else by agent type.
+the PreToolUse decision by tool_use_id (from the hook or the agent's ``.meta.json``), else by the
+prompt's digest, else by agent type.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal
 from . import SCHEMA_VERSION, budget, pricing, selector
 from .archive import Archive, iso, parse_ts, utcnow
 from .payload import Payload, prompt_hash
-from .usage import TranscriptUsage, read_transcript, totals
+from .usage import TranscriptUsage, priced, read_transcript
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,9 +59,7 @@ def record_agent(p: Payload, *, agent_id: str, agent_type: str, source: str,
         raise FileNotFoundError(f"no transcript path for agent {agent_id}")
     transcript, _ = read_transcript(transcript_path)  # parse outside the lock
     tool_use_id = tool_use_id or _meta_tool_use_id(transcript_path)
-    table = pricing.table(archive.warnings)
-    by_model = transcript.by_model(table)
-    total = totals(by_model)
+    fields, cost = priced(transcript, pricing.table(archive.warnings))
 
     with archive.transaction():
         data = archive.load_sessions()
@@ -73,7 +72,7 @@ def record_agent(p: Payload, *, agent_id: str, agent_type: str, source: str,
         decision = _join_decision(state, agent_id, tool_use_id, transcript, agent_type)
         tuid = tool_use_id or state["links"].get(agent_id) or (decision or {}).get("tool_use_id")
         requested = (decision or {}).get("chosen")
-        actual = max(by_model, key=lambda m: by_model[m]["requests"]) if by_model else None
+        actual = fields["model_actual"]
         mismatch = bool(requested and actual and not _same_model(requested, actual))
         now = utcnow()
         started = transcript.first_ts
@@ -92,23 +91,16 @@ def record_agent(p: Payload, *, agent_id: str, agent_type: str, source: str,
             "tool_use_id": tuid,
             "background": (decision or {}).get("background"),
             "model_requested": requested,
-            "model_actual": actual,
             "model_mismatch": mismatch,
-            "tokens": {k: total[k] for k in ("input", "output", "cache_read", "cache_write_5m",
-                                             "cache_write_1h", "web_search")},
-            "requests": total["requests"],
-            "cost_usd": str(total["cost"]),
-            "models": {m: {**{k: v for k, v in row.items() if k != "cost"}, "cost_usd": str(row["cost"])}
-                       for m, row in by_model.items()},
             "duration_ms": duration_ms,
             "decision": decision,
             "source": source,
-            "price_source": table.version,
+            **fields,
         }
         archive.append_record(record)
-        archive.notices += budget.add_spend(archive, cfg, now, total["cost"])
+        archive.notices += budget.add_spend(archive, cfg, now, cost)
         state["recorded"][agent_id] = {"id": record["id"], "tool_use_id": tuid, "cost_usd": record["cost_usd"]}
-        state["cost_usd"] = str(Decimal(state.get("cost_usd", "0")) + total["cost"])
+        state["cost_usd"] = str(Decimal(state.get("cost_usd", "0")) + cost)
         state["agents"] = state.get("agents", 0) + 1
         archive.save_sessions(data)
     return record

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+RECORD_KINDS = (*TOKEN_KINDS, "web_search")  # the ``tokens`` of a record
 
 
 def tokens_from_api_usage(u: dict[str, Any]) -> dict[str, int]:
@@ -127,8 +128,25 @@ def read_transcript(path: str, start: int = 0, main_thread: bool = False) -> tup
 
 def totals(by_model: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Sum per-model rows into one (tokens, requests, cost)."""
-    total: dict[str, Any] = {"requests": 0, "cost": Decimal(0), **dict.fromkeys(TOKEN_KINDS, 0), "web_search": 0}
+    total: dict[str, Any] = {"requests": 0, "cost": Decimal(0), **dict.fromkeys(RECORD_KINDS, 0)}
     for row in by_model.values():
         for key in total:
             total[key] += row.get(key, 0)
     return total
+
+
+def priced(usage: TranscriptUsage, table: Any) -> tuple[dict[str, Any], Decimal]:
+    """The usage part of a record (tokens, requests, cost, per-model rows, the model that ran most)
+    and its cost as a Decimal."""
+    by_model = usage.by_model(table)
+    total = totals(by_model)
+    fields = {
+        "model_actual": max(by_model, key=lambda m: by_model[m]["requests"]) if by_model else None,
+        "tokens": {k: total[k] for k in RECORD_KINDS},
+        "requests": total["requests"],
+        "cost_usd": str(total["cost"]),
+        "models": {m: {**{k: v for k, v in row.items() if k != "cost"}, "cost_usd": str(row["cost"])}
+                   for m, row in by_model.items()},
+        "price_source": table.version,
+    }
+    return fields, total["cost"]

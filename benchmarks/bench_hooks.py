@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -130,23 +131,28 @@ def main() -> None:
     b_shim = median_ms(lambda i: timed([shim, "-c", "pass"], b"", base_env), args.runs)
     b_py = median_ms(lambda i: timed([py, "-s", "-c", "pass"], b"", base_env), args.runs)
 
-    results: dict[str, float] = {}
-    for name, records, budgets in [("empty", 0, True), ("empty-nobudget", 0, False),
-                                   ("full", args.records, True), ("full-nobudget", args.records, False)]:
+    setups = [("empty", 0, True), ("empty-nobudget", 0, False),
+              ("full", args.records, True), ("full-nobudget", args.records, False)]
+    cases: dict[str, Callable[[int], float]] = {}
+    for name, records, budgets in setups:
         data = tmp / name
         t0 = time.perf_counter()
         prepare(data, records, budgets)
-        setup = time.perf_counter() - t0
-        env = make_env(data)
-        results[f"pre-{name}"] = median_ms(
-            lambda i, env=env: timed([*run, "pre_tool_use"], pre_payload(i, main_transcript), env), args.runs)
-        results[f"rec-{name}"] = median_ms(
-            lambda i, env=env: timed([*run, "subagent_stop"], stop_payload(i, agent_transcript), env), args.runs)
-        if budgets:
-            results[f"statusline-{name}"] = median_ms(
-                lambda i, env=env: timed([*run, "statusline"], b"{}", env), args.runs)
         if records:
-            print(f"(prepared {records:,} records this month in {setup:.1f}s)")
+            print(f"(prepared {records:,} records this month in {time.perf_counter() - t0:.1f}s)")
+        env = make_env(data)
+        cases[f"pre-{name}"] = lambda i, e=env: timed([*run, "pre_tool_use"], pre_payload(i, main_transcript), e)
+        cases[f"rec-{name}"] = lambda i, e=env: timed([*run, "subagent_stop"], stop_payload(i, agent_transcript), e)
+        if budgets:
+            cases[f"statusline-{name}"] = lambda i, e=env: timed([*run, "statusline"], b"{}", e)
+    # interleaved: run i of every case before run i+1 of any, so drift on the machine hits all alike
+    samples: dict[str, list[float]] = {key: [] for key in cases}
+    for i in range(args.runs + 1):
+        for key, fn in cases.items():
+            ms = fn(i)
+            if i:  # run 0 warms bytecode and page caches
+                samples[key].append(ms)
+    results = {key: statistics.median(values) for key, values in samples.items()}
 
     print(f"\nbaselines: python3 -c pass (shim {shim}) {b_shim:.1f} ms; hook interpreter -c pass {b_py:.1f} ms")
     print(f"{'hook':<34}{'median ms':>10}{'× python3':>11}{'× interp':>10}")

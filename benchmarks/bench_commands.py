@@ -48,8 +48,8 @@ def timed(cmd: list[str], env: dict[str, str], runs: int) -> list[float]:
 def generate(data: Path) -> int:
     os.environ["MODEL_STRATEGY_DATA_DIR"] = str(data)
     import synthrecords
-    from model_strategy import catalog
-    from model_strategy.archive import Archive
+    from model_strategy.commands import catalog
+    from model_strategy.runtime.archive import Archive
 
     return synthrecords.generate(Archive(), catalog.load(), TODAY, days=365, per_day=(50, 200), seed=2026)
 

@@ -52,7 +52,7 @@ def make_env(data: Path) -> dict[str, str]:
 
 
 def prepare(data: Path, records: int, budgets: bool) -> None:
-    from model_strategy import pricing
+    from model_strategy.runtime import pricing
 
     data.mkdir(parents=True, exist_ok=True)
     os.environ["MODEL_STRATEGY_DATA_DIR"] = str(data)
@@ -66,7 +66,7 @@ def prepare(data: Path, records: int, budgets: bool) -> None:
 
 def fill_month(data: Path, n: int) -> None:
     """n records spread over this month's daily files, plus its roll-up (as the hooks would leave)."""
-    from model_strategy.archive import Archive, add_to_bucket
+    from model_strategy.runtime.archive import Archive, add_to_bucket
 
     now = datetime.now(timezone.utc)
     days = max(1, now.day)

@@ -34,8 +34,8 @@ WORK = [  # (agent type, description, prompt, input tokens range, output tokens 
 
 def simulate(spawns: int = 5000, days: int = 30, monthly: str = "200", exceeded: str = "haiku_only",
              seed: int = 7) -> dict[str, Any]:
-    from model_strategy import budget, paths, pricing, selector
-    from model_strategy.archive import Archive
+    from model_strategy.runtime import budget, paths, pricing, selector
+    from model_strategy.runtime.archive import Archive
 
     rng = random.Random(seed)
     with open(paths.defaults_file()) as fh:

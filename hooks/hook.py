@@ -1,7 +1,7 @@
-"""Claude Code hook shim: ``hook.py <event>`` parses stdin, calls ``model_strategy.hooks.<event>`` and
+"""Claude Code hook shim: ``hook.py <event>`` parses stdin, calls ``model_strategy.runtime.hooks.<event>`` and
 prints its JSON (``statusline`` prints one line of text instead).
 
-Never fails the user's session: ``model_strategy.hooks.run`` exits 0 whatever happens, and so does
+Never fails the user's session: ``model_strategy.runtime.hooks.run`` exits 0 whatever happens, and so does
 this file when the package itself cannot be loaded.
 """
 
@@ -14,10 +14,10 @@ event = sys.argv[1] if len(sys.argv) > 1 else ""
 
 try:
     if event == "statusline":
-        from model_strategy.budget_cli import statusline
+        from model_strategy.commands.budget_cli import statusline
 
         sys.exit(statusline())
-    from model_strategy import hooks
+    from model_strategy.runtime import hooks
 except Exception as exc:  # a broken install must not break Claude Code either
     reason = type(exc).__name__
     print(f"model-strategy: status unavailable ({reason})" if event == "statusline" else

@@ -31,7 +31,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     snap = _shared_snapshot()
     (d / "cache").mkdir()
     shutil.copy(snap, d / "cache" / "prices.json")
-    from model_strategy import pricing
+    from model_strategy.runtime import pricing
 
     pricing.reset()
     yield d
@@ -47,7 +47,7 @@ def _shared_snapshot() -> Path:
         import json
         import tempfile
 
-        from model_strategy import pricing
+        from model_strategy.runtime import pricing
 
         _SNAP = Path(tempfile.mkdtemp(prefix="ms-prices-")) / "prices.json"
         _SNAP.write_text(json.dumps(pricing.build_snapshot()))

@@ -13,9 +13,10 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from model_strategy import SCHEMA_VERSION, rates
-from model_strategy.archive import Archive, iso
-from model_strategy.catalog import Catalog
+from model_strategy import SCHEMA_VERSION
+from model_strategy.commands.catalog import Catalog
+from model_strategy.runtime import rates
+from model_strategy.runtime.archive import Archive, iso
 
 # agent type -> (weight, tier chosen, decision source, complexity range, input/request range, requests range)
 AGENTS: dict[str, tuple[float, str, str, tuple[float, float], tuple[int, int], tuple[int, int]]] = {

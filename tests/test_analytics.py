@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import synthrecords
-from model_strategy import analytics, catalog, store
-from model_strategy.archive import Archive
+from model_strategy.commands import analytics, catalog
 from model_strategy.models import AgentRecord
+from model_strategy.runtime import store
+from model_strategy.runtime.archive import Archive
 
 CAT = catalog.Catalog(catalog.build())  # built in memory: nothing written at collection time
 TODAY = date(2026, 11, 26)
@@ -86,7 +87,7 @@ def test_overkill_finds_routine_opus_on_simple_work(archive: Archive) -> None:
 
 
 def test_roadmap_moves_previous_generation_and_overkill(archive: Archive) -> None:
-    from model_strategy import roadmap, strategy, usecases
+    from model_strategy.commands import roadmap, strategy, usecases
 
     s = analytics.summarise(archive, CAT, TODAY)
     per_uc = analytics.by_usecase(s)

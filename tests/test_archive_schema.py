@@ -12,9 +12,10 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from model_strategy import SCHEMA_VERSION, budget, config
-from model_strategy.archive import Archive
+from model_strategy import SCHEMA_VERSION
 from model_strategy.models import AgentRecord, Decision, MonthlyRollup
+from model_strategy.runtime import budget, config
+from model_strategy.runtime.archive import Archive
 
 FROZEN = Path(__file__).parent / "fixtures" / "archive-v1"
 

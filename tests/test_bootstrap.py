@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from model_strategy import bootstrap
+from model_strategy.runtime import bootstrap
 from sessionlab import ROOT
 
 
@@ -34,7 +34,7 @@ def test_first_run_builds_the_environment_then_hooks_use_it(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if k not in ("MODEL_STRATEGY_PYTHON", "PYTHONPATH")}
     env.update(MODEL_STRATEGY_DATA_DIR=str(data), CLAUDE_PLUGIN_ROOT=str(ROOT))
     base = shutil.which("python3") or sys.executable
-    proc = subprocess.run([base, str(ROOT / "lib" / "model_strategy" / "bootstrap.py"), "--wait"],
+    proc = subprocess.run([base, str(ROOT / "lib" / "model_strategy" / "runtime" / "bootstrap.py"), "--wait"],
                           env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     assert bootstrap.venv_state(data, ROOT) == "ready"
@@ -47,6 +47,6 @@ def test_first_run_builds_the_environment_then_hooks_use_it(tmp_path: Path) -> N
     assert hook.returncode == 0 and hook.stderr == ""
     assert json.loads(hook.stdout)["hookSpecificOutput"]["updatedInput"]["model"] == "haiku"
     # and a second run is a no-op
-    again = subprocess.run([base, str(ROOT / "lib" / "model_strategy" / "bootstrap.py")], env=env,
+    again = subprocess.run([base, str(ROOT / "lib" / "model_strategy" / "runtime" / "bootstrap.py")], env=env,
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and "creating" not in again.stdout

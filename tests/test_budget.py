@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_strategy import budget, paths, periods
-from model_strategy.archive import Archive
+from model_strategy.runtime import budget, paths, periods
+from model_strategy.runtime.archive import Archive
 
 DEFAULTS: dict[str, Any] = json.loads(Path(paths.defaults_file()).read_text())
 UTC = timezone.utc

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from model_strategy import budget, budget_cli, config
-from model_strategy.archive import Archive
+from model_strategy.commands import budget_cli
+from model_strategy.runtime import budget, config
+from model_strategy.runtime.archive import Archive
 from sessionlab import ROOT, venv_python
 
 

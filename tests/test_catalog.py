@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_strategy import catalog, rates, specs
+from model_strategy.commands import catalog, specs
+from model_strategy.runtime import rates
 
 DAYS = ("2026-09-01", "2026-11-26", "2027-01-15")
 CAT = catalog.Catalog(catalog.build())  # built in memory: nothing written at collection time

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from model_strategy import shortcut
+from model_strategy.commands import shortcut
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "bin" / "model-strategy"
@@ -87,7 +87,7 @@ def test_slash_command_errors_reach_the_model(data_dir: Path, tmp_path: Path) ->
 
 def test_python_dash_m(data_dir: Path, tmp_path: Path) -> None:
     env = env_for(data_dir, PYTHONPATH=str(ROOT / "lib"))
-    p = subprocess.run([PY, "-m", "model_strategy.cli", "catalog", "openai"], capture_output=True, text=True,
+    p = subprocess.run([PY, "-m", "model_strategy.commands.cli", "catalog", "openai"], capture_output=True, text=True,
                        timeout=60, cwd=tmp_path, env=env)
     assert p.returncode == 0 and "gpt-6-astra" in p.stdout
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from model_strategy.archive import Archive
+from model_strategy.runtime.archive import Archive
 from sessionlab import AGENT_A, AGENT_B, ROOT, Session, venv_python
 
 RUN = str(ROOT / "hooks" / "run")

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from model_strategy import hooks
-from model_strategy.archive import Archive
 from model_strategy.models import AgentRecord, Decision, MonthlyRollup
+from model_strategy.runtime import hooks
+from model_strategy.runtime.archive import Archive
 from sessionlab import AGENT_A, AGENT_B, Session
 
 

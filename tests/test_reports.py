@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import synthrecords
-from model_strategy import catalog, cli
-from model_strategy.archive import Archive
+from model_strategy.commands import catalog, cli
+from model_strategy.runtime.archive import Archive
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = "2026-11-26"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_strategy import paths, selector
+from model_strategy.runtime import paths, selector
 
 DEFAULTS: dict[str, Any] = json.loads(Path(paths.defaults_file()).read_text())
 

@@ -23,8 +23,8 @@ def prefill(data: Path, spent: str, budgets: dict[str, object]) -> None:
     old = os.environ.get("MODEL_STRATEGY_DATA_DIR")
     os.environ["MODEL_STRATEGY_DATA_DIR"] = str(data)
     try:
-        from model_strategy import budget, config
-        from model_strategy.archive import Archive
+        from model_strategy.runtime import budget, config
+        from model_strategy.runtime.archive import Archive
 
         cfg, warnings = config.load(None)
         assert warnings == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from . import rates
+from ..runtime import rates
 from .catalog import Catalog
 
 TARGET_HIT = Decimal("0.90")

@@ -9,7 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from . import analytics, rates
+from ..runtime import rates
+from . import analytics
 from .reports import Context, Report
 
 DAY_BARS = 14
@@ -40,7 +41,7 @@ def routing_savings(ctx: Context) -> dict[str, Any]:
 
 
 def budgets(ctx: Context) -> list[dict[str, Any]]:
-    from . import budget, store
+    from ..runtime import budget, store
 
     try:
         rows = budget.status(ctx.archive, ctx.cfg)

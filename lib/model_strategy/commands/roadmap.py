@@ -11,7 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from . import analytics, rates
+from ..runtime import rates
+from . import analytics
 from .catalog import Catalog
 
 TIER_ORDER = ("haiku", "sonnet", "opus", "fable")

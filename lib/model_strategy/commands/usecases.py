@@ -11,7 +11,7 @@ import copy
 import re
 from typing import Any
 
-from .selector import wildcard_match
+from ..runtime.selector import wildcard_match
 
 DEFAULT_PORTFOLIO = ("interactive-coding", "code-review", "code-generation", "codebase-search",
                      "test-writing", "planning")

@@ -16,7 +16,8 @@ import os
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from . import SCHEMA_VERSION, paths, store
+from .. import SCHEMA_VERSION
+from . import paths, store
 from .usage import RECORD_KINDS
 
 TYPE_CHECKING = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from . import rates
+from ..runtime import rates
 from .catalog import Catalog
 
 DAYS_PER_MONTH = 30

@@ -82,7 +82,7 @@ def compile_config(
 
     from pydantic import ValidationError
 
-    from .models import Config
+    from ..models import Config
 
     warnings: list[str] = []
     merged: dict[str, Any] = {}
@@ -133,7 +133,7 @@ def _one_line(exc: Exception) -> str:
 
 def write_global(update: dict[str, Any]) -> str:
     """Merge ``update`` into the global config file (validated first); used by ``budget set``."""
-    from .models import Config
+    from ..models import Config
 
     path = paths.global_config_file()
     with store.locked(path + ".lock"):

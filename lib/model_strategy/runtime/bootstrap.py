@@ -22,7 +22,7 @@ MARKER = ".model-strategy-ready"
 
 def _root() -> Path:
     env = os.environ.get("CLAUDE_PLUGIN_ROOT")
-    return Path(env) if env else Path(__file__).resolve().parent.parent.parent
+    return Path(env) if env else Path(__file__).resolve().parents[3]
 
 
 def _data() -> Path:
@@ -61,7 +61,7 @@ def build(data: Path, root: Path, log=print) -> Path:  # type: ignore[no-untyped
     subprocess.run([str(py), "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q",
                     "-r", str(root / "requirements.txt")], check=True)
     env = dict(os.environ, PYTHONPATH=str(root / "lib"), MODEL_STRATEGY_DATA_DIR=str(data))
-    subprocess.run([str(py), "-c", "from model_strategy import pricing; pricing.ensure_snapshot(force=True)"],
+    subprocess.run([str(py), "-c", "from model_strategy.runtime import pricing; pricing.ensure_snapshot(force=True)"],
                    check=True, env=env)
     (work / MARKER).write_text(digest + "\n")
     if target.exists():

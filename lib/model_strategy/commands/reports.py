@@ -11,8 +11,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from ..runtime.archive import Archive
 from . import analytics, optimise, projection, resilience, roadmap, strategy, usecases
-from .archive import Archive
 from .catalog import Catalog
 
 Report = dict[str, Any]

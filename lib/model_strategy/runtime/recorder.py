@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from . import SCHEMA_VERSION, budget, pricing, selector
+from .. import SCHEMA_VERSION
+from . import budget, pricing, selector
 from .archive import Archive, iso, parse_ts, utcnow
 from .payload import Payload, prompt_hash
 from .usage import TranscriptUsage, priced, read_transcript

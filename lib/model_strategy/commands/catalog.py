@@ -12,10 +12,10 @@ import os
 import typing
 from typing import Any
 
-from . import paths, rates, store
+from ..runtime import paths, rates, store
 
 CACHE_SCHEMA = 1
-DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 CATALOG_FILE = os.path.join(DATA_DIR, "catalog.json")
 USECASES_FILE = os.path.join(DATA_DIR, "usecases.json")
 CATEGORIES = ("frontier-reasoning", "balanced", "fast-economy", "specialised")  # = specs.Category

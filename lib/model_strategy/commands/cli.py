@@ -105,8 +105,9 @@ def _jsonable(obj: Any) -> Any:
 
 def build(args: argparse.Namespace) -> tuple[str, dict[str, Any], list[str]]:
     """(renderer name, report data, warnings) for a report command."""
-    from . import catalog, comparison, config, dashboard, reports
-    from .archive import Archive
+    from ..runtime import config
+    from ..runtime.archive import Archive
+    from . import catalog, comparison, dashboard, reports
 
     cat = catalog.load(refresh=bool(getattr(args, "refresh", False)))
     cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
@@ -141,7 +142,8 @@ def render(name: str, data: dict[str, Any], warnings: list[str], width: int) -> 
 def _remember_root() -> None:
     import contextlib
 
-    from . import paths, shortcut
+    from ..runtime import paths
+    from . import shortcut
 
     with contextlib.suppress(OSError):  # best effort: the shortcut falls back to its install-time root
         shortcut.remember_root(paths.data_dir())

@@ -10,8 +10,8 @@ import os
 import sys
 from decimal import Decimal, InvalidOperation
 
-from . import budget, config, paths
-from .archive import Archive, utcnow
+from ..runtime import budget, config, paths
+from ..runtime.archive import Archive, utcnow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ def install_statusline(settings_path: str | None = None) -> str:
     import json
     import shlex
 
-    from . import store
+    from ..runtime import store
     from .shortcut import install_data_dir
 
     settings_path = settings_path or os.path.join(os.path.expanduser("~"), ".claude", "settings.json")

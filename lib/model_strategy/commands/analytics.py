@@ -14,8 +14,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from . import rates, selector, usecases
-from .archive import Archive
+from ..runtime import rates, selector
+from ..runtime.archive import Archive
+from . import usecases
 from .catalog import Catalog
 
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")

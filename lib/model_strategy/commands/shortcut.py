@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 
-from . import paths
+from ..runtime import paths
 
 MARKER = "<!-- model-strategy shortcut v1 -->"
 NAME = "model-strategy.md"

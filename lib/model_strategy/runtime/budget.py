@@ -16,7 +16,8 @@ import os
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from . import SCHEMA_VERSION, periods, store
+from .. import SCHEMA_VERSION
+from . import periods, store
 from .archive import Archive, iso, parse_ts, utcnow
 
 TYPE_CHECKING = False

@@ -9,7 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from . import analytics, projection, rates, usecases
+from ..runtime import rates
+from . import analytics, projection, usecases
 from .catalog import CATEGORIES
 from .reports import BadInput, Context, Report
 

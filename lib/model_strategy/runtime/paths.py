@@ -17,7 +17,7 @@ def plugin_root() -> str:
     env = os.environ.get("CLAUDE_PLUGIN_ROOT")
     if env:
         return env
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def data_dir() -> str:

@@ -1,0 +1,1 @@
+"""The commands: strategy, reports and rendering (pydantic, rich, genai-prices allowed)."""

@@ -1,0 +1,1 @@
+"""The hook runtime: what runs on every spawn.  Standard library only (see ``hooks.py``)."""

@@ -35,7 +35,7 @@ WORK = [  # (agent type, description, prompt, input tokens range, output tokens 
 def simulate(spawns: int = 5000, days: int = 30, monthly: str = "200", exceeded: str = "haiku_only",
              seed: int = 7) -> dict[str, Any]:
     from model_strategy.runtime import budget, paths, pricing, selector
-    from model_strategy.runtime.archive import Archive
+    from model_strategy.runtime.ledger import Ledger
 
     rng = random.Random(seed)
     with open(paths.defaults_file()) as fh:
@@ -44,7 +44,7 @@ def simulate(spawns: int = 5000, days: int = 30, monthly: str = "200", exceeded:
     cfg["budgets"].update(timezone="UTC", daily_usd=None, weekly_usd=None, monthly_usd=monthly)
     cfg["budgets"]["policy"]["exceeded"] = exceeded
     table = pricing.table()
-    archive = Archive()
+    archive = Ledger()
     start = datetime(2026, 11, 1, tzinfo=timezone.utc)
     step = timedelta(days=days) / spawns
     spent = baseline = Decimal(0)

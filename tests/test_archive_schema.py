@@ -15,7 +15,7 @@ from pathlib import Path
 from model_strategy import SCHEMA_VERSION
 from model_strategy.models import AgentRecord, Decision, MonthlyRollup
 from model_strategy.runtime import budget, config
-from model_strategy.runtime.archive import Archive
+from model_strategy.runtime.ledger import Ledger
 
 FROZEN = Path(__file__).parent / "fixtures" / "archive-v1"
 
@@ -38,7 +38,7 @@ def test_current_code_reads_and_extends_frozen_archive(data_dir: Path) -> None:
     for item in FROZEN.iterdir():
         dest = data_dir / item.name
         shutil.copytree(item, dest) if item.is_dir() else shutil.copy(item, dest)
-    archive = Archive()
+    archive = Ledger()
     errors: list[str] = []
     records = list(archive.iter_records(errors=errors))
     assert errors == [] and len(records) == 3

@@ -13,7 +13,7 @@ import pytest
 
 from model_strategy.commands import budget_cli
 from model_strategy.runtime import budget, config
-from model_strategy.runtime.archive import Archive
+from model_strategy.runtime.ledger import Ledger
 from sessionlab import ROOT, venv_python
 
 
@@ -26,7 +26,7 @@ def bin_run(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
 
 def spend(amount: str) -> None:
     cfg, _ = config.load(None)
-    archive = Archive()
+    archive = Ledger()
     with archive.transaction():
         budget.add_spend(archive, cfg, datetime.now(timezone.utc), Decimal(amount))
 

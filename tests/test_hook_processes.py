@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from model_strategy.runtime.archive import Archive
+from model_strategy.runtime.ledger import Ledger
 from sessionlab import AGENT_A, AGENT_B, ROOT, Session, venv_python
 
 RUN = str(ROOT / "hooks" / "run")
@@ -56,7 +56,7 @@ def test_full_sequence_of_processes_records_each_agent_once(lab: Session) -> Non
     ]:
         code, _, err = run_hook(event, payload)
         assert code == 0 and err == "", (event, err)
-    recs = list(Archive().iter_records())
+    recs = list(Ledger().iter_records())
     assert sorted((r["kind"], r["agent_id"]) for r in recs) == [
         ("main", "main"), ("subagent", AGENT_B), ("subagent", AGENT_A)]
 

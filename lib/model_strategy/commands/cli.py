@@ -106,12 +106,12 @@ def _jsonable(obj: Any) -> Any:
 def build(args: argparse.Namespace) -> tuple[str, dict[str, Any], list[str]]:
     """(renderer name, report data, warnings) for a report command."""
     from ..runtime import config
-    from ..runtime.archive import Archive
+    from ..runtime.ledger import Ledger
     from . import catalog, comparison, dashboard, reports
 
     cat = catalog.load(refresh=bool(getattr(args, "refresh", False)))
     cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
-    ctx = reports.Context(cat, cfg, Archive(), reports.today_utc(), warnings)
+    ctx = reports.Context(cat, cfg, Ledger(), reports.today_utc(), warnings)
     words = list(getattr(args, "words", []) or [])
     if args.command == "report":
         data = reports.strategy_report(ctx, " ".join(words))

@@ -140,6 +140,16 @@ class Ledger:
     def locked(self) -> bool:
         return self._depth > 0
 
+    def settle(self, wait: float = 5.0) -> None:
+        """For commands: merge what hooks parked in the spool before reading (a busy lock is noted)."""
+        if not self.spool_names():
+            return
+        try:
+            with self.transaction(wait=wait):
+                pass
+        except store.LockTimeout:
+            self.warnings.append("the ledger is busy; records parked in the spool are not shown yet")
+
     # ------------------------------------------------------------------ reading the ledger
 
     def scan(self, day: str, start: int = 0, errors: list[str] | None = None,
@@ -454,8 +464,13 @@ class Ledger:
                 self.warnings.append(f"{path}: did not match the ledger; rebuilt from it")
                 data = {"schema": schema, "key": key, "since": since, "covered": {}, "data": fresh()}
                 changed = True
-        if changed and self.locked:
-            store.atomic_write_json(path, data)
+        if changed:  # a consistent snapshot (offsets match content), so saving needs no lock
+            try:
+                store.atomic_write_json(path, data)
+            except OSError as exc:
+                if self.locked:
+                    raise
+                self.warnings.append(f"could not save {path} ({exc.strerror}); it is rebuilt next time")
         result: dict[str, Any] = data["data"]
         return result
 

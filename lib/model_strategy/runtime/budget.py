@@ -257,6 +257,9 @@ def notices(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None,
             lines.append(line(st))
             changed = True
     if changed and ledger.locked:
+        from .ledger import crash_point
+
+        crash_point("before-notices")
         store.atomic_write_json(_notices_path(ledger), data)
     return lines
 

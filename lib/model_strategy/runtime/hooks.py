@@ -209,7 +209,10 @@ def run(handler: Handler, stdin: Any = None, stdout: Any = None) -> int:
     stdout = stdout or sys.stdout
     name = getattr(handler, "__name__", "hook")
     try:
-        raw = stdin.read()
+        buf = getattr(stdin, "buffer", None)
+        raw = buf.read() if buf is not None else stdin.read()
+        if isinstance(raw, bytes):  # bytes Claude Code sent that are not UTF-8 survive as escapes
+            raw = raw.decode("utf-8", "surrogateescape")
         try:
             payload = Payload(loads(raw))
         except (ValueError, BadPayload) as exc:

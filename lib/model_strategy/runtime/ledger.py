@@ -30,7 +30,7 @@ import os
 import time
 from datetime import datetime, timezone
 
-from . import paths, records, store
+from . import fastjson, paths, records, store
 from .fastjson import loads
 
 TYPE_CHECKING = False
@@ -40,6 +40,17 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .records import Record
+
+_CRASH_AT = os.environ.get("MODEL_STRATEGY_CRASH_AT", "")  # tests: die by SIGKILL at a named point
+
+
+def crash_point(name: str) -> None:
+    """Kill this process at ``name`` when the crash tests ask for it (a no-op otherwise)."""
+    if name == _CRASH_AT:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
 
 LOCK_WAIT = 2.0  # seconds a hook waits for the lock before it spools (hook timeouts are 15-30 s)
 SPOOL_MERGE_LIMIT = 400  # spool files merged per transaction (the rest by the next one)
@@ -124,9 +135,15 @@ class Ledger:
             lock = store.locked(self.path("archive.lock"), timeout=getattr(self, "_wait", LOCK_WAIT))
             lock.__enter__()
             self._lock = lock
+            self._depth = 1
             self._index.clear()  # other processes may have appended since
-            self._migrate_v1_sessions()
-            self.merge_spool()
+            try:
+                self._migrate_v1_sessions()
+                self.merge_spool()
+            except BaseException:
+                self.__exit__()
+                raise
+            return self
         self._depth += 1
         return self
 
@@ -257,6 +274,10 @@ class Ledger:
         self._index[day] = data
         return data
 
+    def forget(self) -> None:
+        """Drop the indexes held in memory (they are read again, and caught up, on next use)."""
+        self._index.clear()
+
     def has_id(self, day: str, record_id: str) -> bool:
         return (b"\ni" + digest(record_id).encode() + b"\n") in self.index(day)
 
@@ -275,6 +296,7 @@ class Ledger:
             return False
         index = self.index(day)
         end = store.append_jsonl(self.day_file(day), rec)
+        crash_point("after-append")
         add = b"i" + digest(rec["id"]).encode() + b"\n"
         for key in rec.get("request_keys") or ():
             add += b"k" + key.encode() + b"\n"
@@ -283,6 +305,7 @@ class Ledger:
             store.append_bytes(self._index_path(day), bytes(add))
         except OSError:
             pass  # the index catches up from the day file next time
+        crash_point("after-index")
         index += add
         return True
 
@@ -406,7 +429,7 @@ class Ledger:
             data = None
         ok = (isinstance(data, dict) and data.get("schema") == schema and data.get("key") == key
               and isinstance(data.get("covered"), dict) and isinstance(data.get("data"), dict)
-              and (data.get("since") or "") <= (since or ""))
+              and (data.get("since") or "") <= (since or "") and data.get("crc") == _crc(data))
         if ok and valid is not None:
             try:
                 ok = valid(data["data"])
@@ -465,6 +488,7 @@ class Ledger:
                 data = {"schema": schema, "key": key, "since": since, "covered": {}, "data": fresh()}
                 changed = True
         if changed:  # a consistent snapshot (offsets match content), so saving needs no lock
+            data["crc"] = _crc(data)
             try:
                 store.atomic_write_json(path, data)
             except OSError as exc:
@@ -514,6 +538,15 @@ def add_to_bucket(bucket: dict[str, Any], row: Any, records: int | None = None) 
     src = row.get("tokens", row)
     for kind in RECORD_KINDS:
         tokens[kind] = tokens.get(kind, 0) + int(src.get(kind, 0))
+
+
+def _crc(cache: dict[str, Any]) -> int:
+    """A checksum over a cache's offsets and content: one edited or damaged into other values (still
+    valid JSON) is rebuilt from the ledger instead of being trusted."""
+    import zlib
+
+    body = {"covered": cache.get("covered"), "data": cache.get("data"), "since": cache.get("since")}
+    return zlib.crc32(fastjson.encode(body))
 
 
 def _valid_session(state: Any) -> bool:

@@ -34,13 +34,13 @@ def _signature(files: list[str]) -> list[list[Any]]:
         try:
             st = os.stat(f)
             sig.append([str(f), st.st_mtime_ns, st.st_size])
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a path the file system cannot encode
             sig.append([str(f), None, None])
     return sig
 
 
 def _cache_path(files: list[str]) -> str:
-    key = f"{zlib.crc32('|'.join(files).encode()):08x}{len(''.join(files)):04x}"
+    key = f"{zlib.crc32('|'.join(files).encode('utf-8', 'surrogatepass')):08x}{len(''.join(files)):04x}"
     return os.path.join(paths.data_dir(), "cache", f"config-{key}.json")
 
 

@@ -415,11 +415,12 @@ class Ledger:
     def fold(self, name: str, since: str | None, until: str | None, fresh: Callable[[], dict[str, Any]],
              add: Callable[[dict[str, Any], Record], None], schema: int, key: Any = None,
              prune: Callable[[dict[str, Any], str], None] | None = None,
-             valid: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+             valid: Callable[[dict[str, Any]], bool | str] | None = None) -> dict[str, Any]:
         """A cache file ``name`` folded from the records of the day files in [since, until]: loaded,
-        checked (schema, shape, ``key``, each day file's offset), caught up with what was appended
-        since, rebuilt from the ledger when it cannot be trusted, and saved when it changed (only
-        under the lock).  When ``since`` moves forward, ``prune`` drops what fell out of the window."""
+        checked (schema, shape, ``key``, checksum, each day file's offset, then ``valid``, which may
+        bring it up to date and answers True, "changed" or False to rebuild), caught up with what was
+        appended since, rebuilt from the ledger when it cannot be trusted, and saved when it changed.
+        When ``since`` moves forward, ``prune`` drops what fell out of the window."""
         path = self.path(name)
         days = self.days(since, until)
         try:
@@ -430,12 +431,14 @@ class Ledger:
         ok = (isinstance(data, dict) and data.get("schema") == schema and data.get("key") == key
               and isinstance(data.get("covered"), dict) and isinstance(data.get("data"), dict)
               and (data.get("since") or "") <= (since or "") and data.get("crc") == _crc(data))
+        changed = False
         if ok and valid is not None:
             try:
-                ok = valid(data["data"])
+                verdict = valid(data["data"])
             except (ValueError, TypeError, KeyError, ArithmeticError, AttributeError):
-                ok = False
-        changed = False
+                verdict = False
+            ok = verdict is not False
+            changed = verdict == "changed"
         if ok:
             assert isinstance(data, dict)
             if since and data.get("since") != since:

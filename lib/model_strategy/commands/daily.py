@@ -14,7 +14,8 @@ schema or made with other band / complexity thresholds (its ``key``).  A day hol
   unknown), total duration;
 * ``sessions`` -- per session: records, cost, project, first and last timestamp;
 * ``top`` -- the day's most expensive subagent runs (the top of a window is among the days' tops);
-* ``mismatch`` -- runs whose model differed from the one chosen, by (chosen, actual);
+* ``mismatch`` -- runs whose model differed from the one chosen, by (chosen, actual): runs, cost,
+  unpriced requests;
 * ``decisions`` -- routing decisions by source.
 
 Cube rows are lists (``ROW``); money is a Decimal string.  A record that cannot be read is counted
@@ -154,9 +155,10 @@ class Folder:
             data["decisions"][src] = data["decisions"].get(src, 0) + 1
         if rec.get("model_mismatch"):
             mkey = f"{rec.get('model_requested') or '?'}{SEP}{rec.get('model_actual') or '?'}"
-            mm = data["mismatch"].setdefault(mkey, [0, "0"])
+            mm = data["mismatch"].setdefault(mkey, [0, "0", 0])
             mm[0] += 1
             mm[1] = str(Decimal(mm[1]) + cost)
+            mm[2] += int(rec.get("unpriced_requests") or 0)
         if kind == "subagent":
             floor = data["top_floor"]
             if len(data["top"]) < TOP or floor is None or cost > Decimal(floor):

@@ -75,7 +75,7 @@ def opportunities(ins: Insights, a: dict[str, Any]) -> list[dict[str, Any]]:
     if rate is not None and known >= MIN_RUNS and rate < LOW_COMPLETION:
         why = ", ".join(f"{k} {a['outcomes'][k]}" for k in ("error", "interrupted", "truncated", "denied")
                         if a["outcomes"].get(k))
-        text = (f"{a['not_completed']} of {known} runs did not complete ({why}): a completed run costs "
+        text = (f"{name}: {a['not_completed']} of {known} runs did not complete ({why}): a completed run costs "
                 f"{usd(a['cost_per_completed'])} against {usd(a['avg_cost'])} per run")
         under = [g for g in a["underkill"] if g["runs"] >= MIN_RUNS]
         if under:
@@ -84,9 +84,9 @@ def opportunities(ins: Insights, a: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"kind": "completion", "text": text, "not_completed": a["not_completed"], "runs": known})
     hit = a["cache_hit_rate"]
     if hit is not None and hit < LOW_CACHE and a["cost"] >= CACHE_MIN_COST:
-        out.append({"kind": "cache", "text": f"only {pct(hit)} of input came from the prompt cache: keep the "
+        out.append({"kind": "cache", "text": f"{name}: only {pct(hit)} of input came from the prompt cache: keep the "
                     "agent's system prompt and tools stable so its prefix is cached", "cache_hit_rate": hit})
     if a["unpriced_requests"]:
-        out.append({"kind": "unpriced", "text": f"{a['unpriced_requests']} requests ran on a model without a "
-                    "known price: their cost is not in these figures", "requests": a["unpriced_requests"]})
+        out.append({"kind": "unpriced", "text": f"{name}: {a['unpriced_requests']} requests ran on a model "
+                    "without a known price: their cost is not in these figures", "requests": a["unpriced_requests"]})
     return out

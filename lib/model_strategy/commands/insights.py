@@ -184,16 +184,17 @@ def top_runs(win: Window, n: int = daily.TOP) -> list[dict[str, Any]]:
 def mismatches(win: Window) -> dict[str, Any]:
     pairs: dict[str, list[Any]] = {}
     for data in win.days.values():
-        for key, (n, cost) in data["mismatch"].items():
-            have = pairs.setdefault(key, [0, Decimal(0)])
-            have[0] += n
-            have[1] += Decimal(cost)
+        for key, mm in data["mismatch"].items():
+            have = pairs.setdefault(key, [0, Decimal(0), 0])
+            have[0] += mm[0]
+            have[1] += Decimal(mm[1])
+            have[2] += mm[2]
     rows = []
-    for key, (n, cost) in sorted(pairs.items(), key=lambda kv: (-kv[1][0], kv[0])):
+    for key, (n, cost, unpriced_) in sorted(pairs.items(), key=lambda kv: (-kv[1][0], kv[0])):
         chosen, actual = key.split(daily.SEP)
-        rows.append({"chosen": chosen, "actual": actual, "records": n, "cost": cost})
+        rows.append({"chosen": chosen, "actual": actual, "records": n, "cost": cost, "unpriced_requests": unpriced_})
     return {"records": sum(r["records"] for r in rows), "cost": sum((r["cost"] for r in rows), Decimal(0)),
-            "pairs": rows}
+            "unpriced_requests": sum(r["unpriced_requests"] for r in rows), "pairs": rows}
 
 
 def record_counts(win: Window, section: str) -> dict[str, int]:

@@ -155,8 +155,8 @@ def _quality(ins: Insights, a: dict[str, Any], rows: list[tuple[str, dict[str, s
     text = (f"{agent} completed {a['completed']} of {known} runs ({pct(rate)}) and {under} of its "
             f"{a['cx_runs']} runs ran below the tier their complexity needs; on {name} its {tier_name(have)} runs "
             f"would have cost {usd(on_up - cost)} more ({usd(on_up)} instead of {usd(cost)})")
-    change = (f"change \"{agent}\": \"{configured}\" to {entry}" if configured else f"add {entry}") + \
-        f" in \"agents\" in {PROJECT_FILE}"
+    change = (f"change \"{agent}\": \"{configured}\" to {entry} in" if configured else f"add {entry} to") + \
+        f" \"agents\" in {PROJECT_FILE}"
     return {"kind": "quality", "agent_type": agent, "text": text, "change": change,
             "config": {"file": PROJECT_FILE, "key": "agents", "set": {agent: name}}, "runs": known,
             "completion_rate": rate, "extra_cost_usd": on_up - cost, "saving_usd": cost - on_up,

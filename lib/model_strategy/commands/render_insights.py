@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from .render import bar, bullets, console, header, notes, num, pct, table, tok, usd, usd_small
+from .render import bar, bullets, header, notes, num, pct, table, tok, usd, usd_small
 
 FLAG = "!"
 
@@ -145,14 +145,15 @@ def _mismatches(r: dict[str, Any]) -> RenderableType:
     mm = r["mismatches"]
     if not mm["records"]:
         return Text("Requested vs actual model: every run used the model chosen for it.")
-    t = table(f"Requested vs actual model ({mm['records']:,} runs on another model, {usd(mm['cost'])})")
+    t = table("Requested vs actual model")
     t.add_column("Chosen", ratio=2, overflow="fold")
     t.add_column("Ran on", ratio=3, overflow="fold")
     t.add_column("Runs", justify="right")
     t.add_column("Cost", justify="right")
     for p in mm["pairs"][:8]:
-        t.add_row(p["chosen"], p["actual"], num(p["records"]), usd(p["cost"]))
-    return t
+        t.add_row(p["chosen"], p["actual"], num(p["records"]), _cost(p["cost"], p["unpriced_requests"], 1))
+    return Group(t, Text(f"{mm['records']:,} runs ran on another tier than the one chosen for them "
+                         f"({_cost(mm['cost'], mm['unpriced_requests'])})."))
 
 
 def dashboard(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
@@ -161,10 +162,14 @@ def dashboard(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
 
 def save(parts: list[RenderableType], width: int, html: str | None, svg: str | None, title: str) -> None:
     """Write the same view as HTML and/or SVG (rich's recorded console export)."""
-    con = console(width, record=True)
-    with con.capture():
-        for part in parts:
-            con.print(part)
+    import io
+
+    from rich.console import Console
+
+    con = Console(width=width, file=io.StringIO(), force_terminal=False, color_system="truecolor", record=True,
+                  highlight=False, soft_wrap=False, emoji=False)
+    for part in parts:
+        con.print(part)
     if html:
         con.save_html(html, clear=False)
     if svg:

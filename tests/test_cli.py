@@ -181,4 +181,5 @@ def test_plugin_commands_are_wired_the_same_way() -> None:
         assert len(bang) == 1 and bang[0].startswith(
             '!`"${CLAUDE_PLUGIN_ROOT}/bin/model-strategy" --plugin-data "${CLAUDE_PLUGIN_DATA}" '), md
     names = {p.stem for p in (ROOT / "commands").glob("*.md")}
-    assert {"model-strategy", "compare", "cost", "fallback", "catalog", "dashboard", "shortcut"} <= names
+    assert {"model-strategy", "compare", "cost", "fallback", "catalog", "dashboard", "shortcut", "efficiency", "roi",
+            "recommendations"} <= names

@@ -38,6 +38,7 @@ from ..runtime.ledger import Ledger
 SCHEMA = 1
 TOP = 10
 SEP = "\x1f"
+PARSED = "_parsed"  # in memory only: a loaded day's cube, parsed
 #: a cube row: [records, requests, cost, unpriced requests, *tokens in RECORD_KINDS order]
 RECORDS, REQUESTS, COST, UNPRICED, TOKENS = 0, 1, 2, 3, 4
 ROW = ("records", "requests", "cost_usd", "unpriced_requests", *RECORD_KINDS)
@@ -50,14 +51,17 @@ _INPUT_AT = tuple(TOKENS + RECORD_KINDS.index(k) for k in INPUT_KINDS)
 
 
 def new_row() -> list[Any]:
-    return [0, 0, "0", 0, *([0] * len(RECORD_KINDS))]
+    """An accumulator row (its cost a ``Decimal``; stored rows hold a Decimal string)."""
+    return [0, 0, Decimal(0), 0, *([0] * len(RECORD_KINDS))]
 
 
 def add_row(into: list[Any], row: list[Any]) -> None:
-    """Sum a cube row into another (money as Decimal strings stays exact)."""
+    """Sum a cube row into another; money stays exact (a stored row's cost is a Decimal string,
+    an accumulator's a ``Decimal``)."""
     into[RECORDS] += row[RECORDS]
     into[REQUESTS] += row[REQUESTS]
-    into[COST] = str(Decimal(into[COST]) + Decimal(row[COST]))
+    cost = row[COST] if isinstance(row[COST], Decimal) else Decimal(row[COST])
+    into[COST] = into[COST] + cost if isinstance(into[COST], Decimal) else str(Decimal(into[COST]) + cost)
     into[UNPRICED] += row[UNPRICED]
     for i in range(TOKENS, TOKENS + len(RECORD_KINDS)):
         into[i] += row[i]
@@ -223,10 +227,16 @@ class Window:
         return Window(start, end, {d: v for d, v in self.days.items() if lo <= d <= hi})
 
     def rows(self) -> Iterator[tuple[str, dict[str, str], list[Any]]]:
-        """(day, key parts, cube row) for every row of every day."""
+        """(day, key parts, cube row with its cost as a ``Decimal``) for every row of every day
+        (parsed once per day and kept beside the day's data; not to be modified)."""
         for day, data in self.days.items():
-            for key, row in data["cube"].items():
-                yield day, dict(zip(KEY, key.split(SEP), strict=True)), row
+            parsed = data.get(PARSED)
+            if parsed is None:
+                parsed = data[PARSED] = [(dict(zip(KEY, key.split(SEP), strict=True)),
+                                          [*row[:COST], Decimal(row[COST]), *row[COST + 1:]])
+                                         for key, row in data["cube"].items()]
+            for parts, row in parsed:
+                yield day, parts, row
 
     @property
     def records(self) -> int:

@@ -22,6 +22,7 @@ TOP = 10
 
 
 def dashboard_report(ins: Insights) -> dict[str, Any]:
+    prev_win = ins.previous()  # loads both periods at once
     win = ins.window()
     out = ins.header("Usage dashboard", win)
     t = insights.totals(win)
@@ -31,7 +32,7 @@ def dashboard_report(ins: Insights) -> dict[str, Any]:
     for d in days:
         d["flagged"] = bool(med > 0 and d["cost"] >= med * SPIKE_FACTOR)
     out["by_day"] = days
-    prev = insights.totals(ins.previous())
+    prev = insights.totals(prev_win)
     change = t["cost"] - prev["cost"]
     out["trend"] = {"current": t["cost"], "previous": prev["cost"], "previous_records": prev["records"],
                     "change": change, "change_pct": change / prev["cost"] if prev["cost"] else None,

@@ -35,17 +35,16 @@ SCHEMA = 1
 def cost_rows(ins: Insights, all_days: bool) -> list[list[Any]]:
     win = ins.everything() if all_days else ins.window()
     rows: list[list[Any]] = []
-    for day in sorted(win.days):
-        groups: dict[tuple[str, str, str, str], list[Any]] = {}
-        for key, row in win.days[day]["cube"].items():
-            kind, project, agent, model = key.split(daily.SEP)[:4]
-            into = groups.get((kind, project, agent, model))
-            if into is None:
-                into = groups[(kind, project, agent, model)] = daily.new_row()
-            daily.add_row(into, row)
-        for (kind, project, agent, model), r in sorted(groups.items()):
-            rows.append([day, kind, project, agent, model, r[RECORDS], r[REQUESTS], r[UNPRICED],
-                         *r[TOKENS:TOKENS + len(RECORD_KINDS)], str(Decimal(r[COST]))])
+    groups: dict[tuple[str, str, str, str, str], list[Any]] = {}
+    for day, key, row in win.rows():
+        group = (day, key["kind"], key["project"], key["agent_type"], key["model"])
+        into = groups.get(group)
+        if into is None:
+            into = groups[group] = daily.new_row()
+        daily.add_row(into, row)
+    for group, r in sorted(groups.items()):
+        rows.append([*group, r[RECORDS], r[REQUESTS], r[UNPRICED], *r[TOKENS:TOKENS + len(RECORD_KINDS)],
+                     f"{r[COST]:f}"])
     return rows
 
 

@@ -60,6 +60,7 @@ class Insights:
         self._loaded: Window | None = None
         self._prices: dict[tuple[str, str], dict[str, Any]] = {}
         self._match: dict[str, str | None] = {}
+        self.memo: dict[Any, Any] = {}
 
     def load(self, start: date) -> Window:
         if self._loaded is None or start < self._loaded.start:
@@ -273,7 +274,18 @@ def routing_savings(ins: Insights, win: Window) -> dict[str, Any]:
 
 def agent_stats(ins: Insights, win: Window) -> dict[str, dict[str, Any]]:
     """Per subagent type: runs, outcomes, tokens, cost, duration, cache hit rate, the model it mostly
-    ran on, right-sizing and the score (formula in the README and ``score``)."""
+    ran on, right-sizing and the score (formula in the README and ``score``).  Each call returns its
+    own copy (reports add to the rows)."""
+    import copy
+
+    key = (win.start, win.end)
+    if key not in ins.memo:
+        ins.memo[key] = _agent_stats(ins, win)
+    result: dict[str, dict[str, Any]] = copy.deepcopy(ins.memo[key])
+    return result
+
+
+def _agent_stats(ins: Insights, win: Window) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for data in win.days.values():
         for agent, s in data["agents"].items():

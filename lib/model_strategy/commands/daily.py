@@ -251,14 +251,14 @@ def load(ledger: Ledger, start: date, end: date, thresholds: list[int], simple_b
          complex_from: float, warnings: list[str]) -> Window:
     """The roll-ups of [start, end], caught up with the ledger.  Each day is folded under the
     ledger lock (held for that one day, so hooks wait at most one day's catch-up); when the lock is
-    busy the day is folded in memory and not saved."""
+    busy (or cannot be taken) the day is folded in memory and not saved."""
     win = Window(start, end)
     for day in ledger.days(start.isoformat(), end.isoformat()):
         folder = Folder(day, thresholds, simple_below, complex_from)
         try:
             with ledger.transaction(wait=1.0):
                 data = fold_day(ledger, folder)
-        except store.LockTimeout:
+        except (store.LockTimeout, OSError):  # busy, or a data dir we may not write: fold in memory
             data = fold_day(ledger, folder)
         win.days[day] = data
     for w in ledger.warnings:

@@ -36,6 +36,7 @@ CASES = {
     "usage_efficiency_norecords": (False, ["efficiency"]),
     "usage_roi": (True, ["roi"]),
     "usage_roi_rate": (True, ["roi", "--hourly-rate", "120", "--days", "14"]),
+    "usage_roi_norecords": (False, ["roi"]),
     "usage_recommendations": (True, ["recommendations"]),
     "usage_recommendations_norecords": (False, ["recommendations"]),
 }

@@ -204,6 +204,10 @@ def roi(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     t = r["totals"]
     a = r["assumptions"]
     parts: list[RenderableType] = [header(r), Text("")]
+    if not r["from_records"]:
+        parts += [Text(f"No usage records in the last {r['window']['days']} day(s): nothing to weigh yet."), Text(""),
+                  Text("Assumptions", style="bold"), bullets(a["lines"])]
+        return [*parts, Text(""), notes(r, warnings)]
     roi_pct = "n/a" if t["roi_pct"] is None else f"{t['roi_pct']:,.0f}%"
     parts.append(Text(f"Cost {usd(t['cost'])} → labour saved {usd(t['labour_saved'])} ({num(t['hours_saved'])} h at "
                       f"{usd(a['hourly_rate'])}/h): net {usd(t['net'])}, ROI {roi_pct}.", style="bold"))

@@ -220,6 +220,18 @@ def test_damaged_rollup_is_rebuilt(env: Path, capsys: pytest.CaptureFixture[str]
     assert json.loads(path.read_text())["schema"] == daily.SCHEMA
 
 
+def test_rollup_of_another_shape_is_rebuilt(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _records()
+    first = as_json(["dashboard"], capsys)
+    path = env / "rollups" / "daily" / f"{TODAY}.json"
+    data = json.loads(path.read_text())
+    data["data"]["cube"] = {k: v[:3] for k, v in data["data"]["cube"].items()}
+    path.write_text(json.dumps(data))
+    again = as_json(["dashboard"], capsys)
+    assert again["totals"] == first["totals"]
+    assert any("rebuilt from the ledger" in w for w in again["warnings"])
+
+
 def test_unreadable_record_is_skipped_with_a_warning(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _records()
     day = env / "daily" / f"{TODAY}.json"

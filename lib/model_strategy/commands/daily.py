@@ -35,7 +35,7 @@ from ..runtime import store
 from ..runtime.kinds import RECORD_KINDS
 from ..runtime.ledger import Ledger
 
-SCHEMA = 1
+SCHEMA = 2
 TOP = 10
 SEP = "\x1f"
 PARSED = "_parsed"  # in memory only: a loaded day's cube, parsed
@@ -202,9 +202,25 @@ def path_of(day: str) -> str:
     return os.path.join("rollups", "daily", f"{day}.json")
 
 
+SECTIONS = {"cube": dict, "agents": dict, "sessions": dict, "projects": dict, "top": list, "mismatch": dict,
+            "decisions": dict, "records": int, "skipped": int}
+
+
+def valid(data: dict[str, Any]) -> bool:
+    """The shape the reports rely on (a roll-up that is valid JSON but not this is rebuilt)."""
+    if not all(isinstance(data.get(k), t) for k, t in SECTIONS.items()):
+        return False
+    width = len(ROW)
+    return (all(isinstance(r, list) and len(r) == width for r in data["cube"].values())
+            and all(isinstance(m, list) and len(m) == 3 for m in data["mismatch"].values())
+            and all(isinstance(s, list) and len(s) == 5 for s in data["sessions"].values())
+            and all(isinstance(a, dict) and isinstance(a.get("outcomes"), dict) for a in data["agents"].values())
+            and all(isinstance(t, list) and len(t) == 11 for t in data["top"]))
+
+
 def fold_day(ledger: Ledger, folder: Folder) -> dict[str, Any]:
     return ledger.fold(path_of(folder.day), folder.day, folder.day, folder.fresh, folder.add, schema=SCHEMA,
-                       key=folder.key)
+                       key=folder.key, valid=valid)
 
 
 @dataclass
@@ -261,9 +277,17 @@ def load(ledger: Ledger, start: date, end: date, thresholds: list[int], simple_b
         except (store.LockTimeout, OSError):  # busy, or a data dir we may not write: fold in memory
             data = fold_day(ledger, folder)
         win.days[day] = data
+    mine = os.path.join("rollups", "daily", "")
+    rebuilt = [w for w in ledger.warnings if mine in w]
     for w in ledger.warnings:
-        if w not in warnings:
+        if mine not in w and w not in warnings:
             warnings.append(w)
+    if rebuilt:  # one line, not one per day (a new roll-up schema rebuilds them all)
+        name = os.path.basename(rebuilt[0].split(": ", 1)[0])
+        why = rebuilt[0].split(": ", 1)[-1].removesuffix("; rebuilt from the ledger").removesuffix("; rebuilt from it")
+        warnings.append(f"{len(rebuilt)} daily roll-ups rebuilt from the ledger (first {name}: {why})"
+                        if len(rebuilt) > 1 else rebuilt[0])
+    ledger.warnings.clear()
     return win
 
 

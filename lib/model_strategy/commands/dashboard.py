@@ -10,6 +10,7 @@ lines themselves, so it stays fast on a large ledger.
 
 from __future__ import annotations
 
+import heapq
 from decimal import Decimal
 from typing import Any
 
@@ -45,9 +46,9 @@ def dashboard_report(ins: Insights) -> dict[str, Any]:
     out["by_project"] = _rows(insights.group(win, "project"), "project", total, insights.record_counts(win, "projects"))
     sess = insights.sessions(win)
     out["sessions"] = len(sess)
+    top = sorted(heapq.nlargest(TOP, sess.items(), key=lambda kv: kv[1][1]), key=lambda kv: (-kv[1][1], kv[0]))
     out["by_session"] = [{"session_id": sid, "project": s[2], "records": s[0], "cost": s[1], "first": s[3],
-                          "last": s[4], "share": s[1] / total if total else None}
-                         for sid, s in sorted(sess.items(), key=lambda kv: (-kv[1][1], kv[0]))[:TOP]]
+                          "last": s[4], "share": s[1] / total if total else None} for sid, s in top]
     out["top_agents"] = insights.top_runs(win, TOP)
     out["routing"] = insights.routing_savings(ins, win) if win.records else None
     out["mismatches"] = insights.mismatches(win)

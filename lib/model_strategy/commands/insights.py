@@ -166,7 +166,7 @@ def sessions(win: Window) -> dict[str, list[Any]]:
         for sid, s in data["sessions"].items():
             have = out.get(sid)
             if have is None:
-                out[sid] = [s[0], Decimal(s[1]), s[2], s[3], s[4]]
+                out[sid] = [s[0], Decimal(s[1]), *s[2:]]
             else:
                 have[0] += s[0]
                 have[1] += Decimal(s[1])

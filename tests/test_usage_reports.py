@@ -232,6 +232,14 @@ def test_rollup_of_another_shape_is_rebuilt(env: Path, capsys: pytest.CaptureFix
     assert any("rebuilt from the ledger" in w for w in again["warnings"])
 
 
+def test_rollup_outlives_an_archived_day_file(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _records()
+    first = as_json(["dashboard"], capsys)
+    (env / "daily" / "2026-11-24.json").rename(env / "archived-2026-11-24.json")
+    again = as_json(["dashboard"], capsys)
+    assert again["totals"] == first["totals"] and again["by_day"] == first["by_day"]
+
+
 def test_unreadable_record_is_skipped_with_a_warning(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _records()
     day = env / "daily" / f"{TODAY}.json"

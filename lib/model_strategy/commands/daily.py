@@ -263,13 +263,41 @@ class Window:
         return sum(int(d.get("skipped", 0)) for d in self.days.values())
 
 
+def rollup_days(ledger: Ledger, start: str, end: str) -> list[str]:
+    try:
+        names = os.listdir(ledger.path("rollups", "daily"))
+    except FileNotFoundError:
+        return []
+    return [n[:10] for n in names if len(n) == 15 and n.endswith(".json") and start <= n[:10] <= end]
+
+
+def _kept(ledger: Ledger, day: str) -> dict[str, Any] | None:
+    """The roll-up of a day whose ledger file is no longer there, when it is sound."""
+    try:
+        data = store.read_json(ledger.path(path_of(day)))
+    except store.StoreError:
+        return None
+    if not (isinstance(data, dict) and data.get("schema") == SCHEMA and isinstance(data.get("data"), dict)):
+        return None
+    try:
+        ok = valid(data["data"])
+    except (TypeError, AttributeError):
+        ok = False
+    return data["data"] if ok else None
+
+
 def load(ledger: Ledger, start: date, end: date, thresholds: list[int], simple_below: float,
          complex_from: float, warnings: list[str]) -> Window:
     """The roll-ups of [start, end], caught up with the ledger.  Each day is folded under the
     ledger lock (held for that one day, so hooks wait at most one day's catch-up); when the lock is
     busy (or cannot be taken) the day is folded in memory and not saved."""
     win = Window(start, end)
-    for day in ledger.days(start.isoformat(), end.isoformat()):
+    days = ledger.days(start.isoformat(), end.isoformat())
+    for day in sorted(set(rollup_days(ledger, start.isoformat(), end.isoformat())) - set(days)):
+        kept = _kept(ledger, day)  # its day file went away (archived): the roll-up is what is left
+        if kept is not None:
+            win.days[day] = kept
+    for day in days:
         folder = Folder(day, thresholds, simple_below, complex_from)
         try:
             with ledger.transaction(wait=1.0):

@@ -15,7 +15,7 @@ FLAG = "!"
 
 def _cost(cost: Decimal, unpriced: int, requests: int | None = None) -> str:
     """A cost that says when requests are not in it: never an unpriced model as $0."""
-    if unpriced and requests is not None and unpriced >= requests and not cost:
+    if unpriced and (requests is None or unpriced >= requests) and not cost:
         return "unpriced"
     return usd(cost) + (" +?" if unpriced else "")
 
@@ -96,7 +96,7 @@ def dashboard_parts(r: dict[str, Any], warnings: list[str]) -> list[RenderableTy
     for x in r["by_session"][:5]:
         s.add_row(x["session_id"], x["project"], num(x["records"]), usd(x["cost"]), pct(x["share"]),
                   x["first"][:16].replace("T", " "))
-    parts += [Text(""), s, Text(""), _top(r["top_agents"]), Text(""), _routing(r), _mismatches(r)]
+    parts += [Text(""), s, Text(""), _top(r["top_agents"]), Text(""), _routing(r), Text(""), _mismatches(r)]
     if up["models"]:
         u = table("Unpriced usage (counted, never costed)")
         u.add_column("Model", ratio=3, overflow="fold")
@@ -152,7 +152,7 @@ def _mismatches(r: dict[str, Any]) -> RenderableType:
     t.add_column("Cost", justify="right")
     for p in mm["pairs"][:8]:
         t.add_row(p["chosen"], p["actual"], num(p["records"]), _cost(p["cost"], p["unpriced_requests"], 1))
-    return Group(t, Text(f"{mm['records']:,} runs ran on another tier than the one chosen for them "
+    return Group(t, Text(f"{mm['records']:,} runs ran on another model than the one chosen for them "
                          f"({_cost(mm['cost'], mm['unpriced_requests'])})."))
 
 

@@ -37,6 +37,7 @@ from ..runtime.ledger import Ledger
 
 SCHEMA = 2
 TOP = 10
+LOCK_WAIT = 1.0  # seconds to wait for the ledger lock per day before folding that day in memory
 SEP = "\x1f"
 PARSED = "_parsed"  # in memory only: a loaded day's cube, parsed
 #: a cube row: [records, requests, cost, unpriced requests, *tokens in RECORD_KINDS order]
@@ -300,7 +301,7 @@ def load(ledger: Ledger, start: date, end: date, thresholds: list[int], simple_b
     for day in days:
         folder = Folder(day, thresholds, simple_below, complex_from)
         try:
-            with ledger.transaction(wait=1.0):
+            with ledger.transaction(wait=LOCK_WAIT):
                 data = fold_day(ledger, folder)
         except (store.LockTimeout, OSError):  # busy, or a data dir we may not write: fold in memory
             data = fold_day(ledger, folder)

@@ -27,7 +27,11 @@ import argparse
 import os
 import sys
 from decimal import Decimal, InvalidOperation
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .insights import Insights
 
 PROG = "model-strategy"
 REPORTS = ("report", "compare", "cost", "fallback", "catalog", "dashboard", "efficiency", "roi", "recommendations",
@@ -148,7 +152,7 @@ def _rate(raw: str | None) -> Decimal | None:
     return value
 
 
-def insights_for(args: argparse.Namespace, cat: Any, cfg: dict[str, Any], warnings: list[str]) -> Any:
+def insights_for(args: argparse.Namespace, cat: Catalog, cfg: dict[str, Any], warnings: list[str]) -> Insights:
     from ..runtime.ledger import Ledger
     from . import insights, reports
 

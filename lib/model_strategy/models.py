@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -70,6 +70,14 @@ class Budgets(Strict):
         return value
 
 
+class Roi(Strict):
+    """Assumptions of ``model-strategy roi``: what an hour of the work is worth, and the minutes one
+    completed subagent run saves per agent type (``*`` patterns allowed; ``"*"`` for the rest)."""
+
+    hourly_rate: Decimal = Field(Decimal("75"), gt=0)
+    minutes_saved: dict[str, Annotated[Decimal, Field(ge=0)]] = {"*": Decimal(10)}
+
+
 class Config(Strict):
     schema_: int = Field(1, alias="schema")
     profile: Profile = "BALANCED"
@@ -80,6 +88,7 @@ class Config(Strict):
     agent_patterns: dict[str, Choice] = {}
     complexity: Complexity = Complexity()
     budgets: Budgets = Budgets()
+    roi: Roi = Roi()
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -64,7 +64,14 @@ def _records_since(ledger: Ledger, since: str | None, errors: list[str]) -> Iter
     yield from ledger.iter_records(None, None, errors)
 
 
+EXPORT_USAGE = "usage: model-strategy export records [--format csv|jsonl] [--since YYYY-MM-DD] [--output FILE|-]"
+DOCTOR_USAGE = "usage: model-strategy doctor [--repair] [--json]"
+
+
 def export_records(argv: list[str], out: Any = None) -> int:
+    if argv[:1] in (["-h"], ["--help"]):
+        print(f"{EXPORT_USAGE}\ncolumns: {', '.join(EXPORT_COLUMNS)}")
+        return 0
     fmt, since, output = "csv", None, "-"
     args = list(argv)
     while args:
@@ -84,8 +91,7 @@ def export_records(argv: list[str], out: Any = None) -> int:
         elif flag == "--output":
             output = args.pop(0)
         else:
-            raise UsageError(f"unknown option {flag!r}; usage: export records [--format csv|jsonl] "
-                             "[--since YYYY-MM-DD] [--output FILE|-]")
+            raise UsageError(f"unknown option {flag!r}; {EXPORT_USAGE}")
     ledger = Ledger()
     ledger.settle()
     errors: list[str] = []
@@ -285,11 +291,14 @@ def _rebuild_index(ledger: Ledger, day: str) -> None:
 
 
 def doctor(argv: list[str]) -> int:
+    if argv[:1] in (["-h"], ["--help"]):
+        print(DOCTOR_USAGE)
+        return 0
     repair = "--repair" in argv
     as_json = "--json" in argv
     unknown = [a for a in argv if a not in ("--repair", "--json")]
     if unknown:
-        raise UsageError(f"unknown option {unknown[0]!r}; usage: doctor [--repair] [--json]")
+        raise UsageError(f"unknown option {unknown[0]!r}; {DOCTOR_USAGE}")
     ledger = Ledger()
     result = check(ledger, repair)
     if as_json:

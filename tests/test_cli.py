@@ -134,18 +134,16 @@ def test_install_shortcut_writes_a_user_command(data_dir: Path, tmp_path: Path) 
 
 
 def test_shell_install_finds_the_plugin_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """From a shell (no CLAUDE_PLUGIN_DATA) the one installed plugin's data dir is found."""
+    """From a shell (no CLAUDE_PLUGIN_DATA) the installed plugin's data dir is found (paths.locate)."""
     monkeypatch.delenv("MODEL_STRATEGY_DATA_DIR")
     monkeypatch.setenv("HOME", str(tmp_path))
     real = tmp_path / ".claude" / "plugins" / "data" / "model-strategy-acme"
     (real / "daily").mkdir(parents=True)
     (tmp_path / ".claude" / "plugins" / "data" / "other-plugin" / "daily").mkdir(parents=True)
-    assert shortcut.install_data_dir() == (str(real), "")
+    assert shortcut.install_data_dir() == (str(real), f"discovered: existing data dir under {tmp_path}/.claude/plugins")
     out = shortcut.install()
-    assert out.endswith(f"(runs {real / 'shortcut' / 'model-strategy'})")
-    (tmp_path / ".claude" / "plugins" / "data" / "model-strategy-inline" / "venv").mkdir(parents=True)
-    _, hint = shortcut.install_data_dir()  # two candidates: the default, with a hint
-    assert "run /model-strategy:shortcut inside Claude Code" in hint
+    assert f"(runs {real / 'shortcut' / 'model-strategy'}; data home from discovered" in out
+    assert (real / "shortcut" / "model-strategy").stat().st_mode & 0o777 == 0o700
 
 
 def test_project_shortcut(data_dir: Path, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from model_strategy.runtime.archive import Archive
-from sessionlab import AGENT_A, AGENT_B, ROOT, Session, venv_python
+from sessionlab import AGENT_A, AGENT_B, ROOT, Session, plugin_copy, venv_python
 
 RUN = str(ROOT / "hooks" / "run")
 
@@ -100,25 +101,65 @@ def test_internal_error_fails_open_and_logs(lab: Session, data_dir: Path) -> Non
     assert "Traceback" in (data_dir / "errors.log").read_text()
 
 
-def test_launcher_without_environment_fails_open_and_starts_setup(lab: Session, tmp_path: Path) -> None:
-    """No venv yet: one message, exit 0, and the setup is started in the background."""
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    marker = tmp_path / "setup-started"
-    (fake_bin / "python3").write_text(f"#!/bin/sh\necho \"$@\" > {marker}\n")
-    (fake_bin / "python3").chmod(0o755)
-    env = {"PATH": f"{fake_bin}:/usr/bin:/bin"}
-    code, out, err = run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)
+def _bare_env(tmp_path: Path, data: Path, root: Path) -> dict[str, str]:
+    """A user's first session: no venv, no caches, no MODEL_STRATEGY_PYTHON; python3 only on PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_STRATEGY_", "CLAUDE_", "PYTHON"))}
+    env.update(CLAUDE_PLUGIN_DATA=str(data), CLAUDE_PLUGIN_ROOT=str(root), MODEL_STRATEGY_DATA_DIR="")
+    return env
+
+
+def test_first_spawn_routes_and_records_without_a_venv(lab: Session, tmp_path: Path) -> None:
+    """No venv yet: hooks run on the system python3 (found once, cached), route and record at once;
+    SessionStart starts the setup in the background and says so once per session."""
+    root = plugin_copy(tmp_path / "plugin")
+    data = tmp_path / "fresh-data"
+    env = _bare_env(tmp_path, data, root)
+    code, out, err = run_hook("session_start", lab.payload("SessionStart"), env=env, python=None)
     assert code == 0 and err == ""
-    assert out is not None and "setting up its Python environment" in out["systemMessage"]
-    assert "not routed" in out["systemMessage"]
-    for _ in range(50):
-        if marker.exists():
+    assert out is not None and "setting up its Python environment in the background" in out["systemMessage"]
+    assert "routing and recording already work" in out["systemMessage"]
+    for _ in range(100):
+        if (data / "setup-started").exists():
             break
-        time.sleep(0.1)
-    assert "bootstrap.py" in marker.read_text()
-    code, out, _ = run_hook("post_tool_use", lab.payload("PostToolUse-foreground"), env=env, python=None)
-    assert code == 0 and out is None  # recording hooks stay quiet while setting up
+        time.sleep(0.05)
+    assert "bootstrap.py" in (data / "setup-started").read_text()
+    # the same session again (resume, compact): setup is restarted (it locks itself) but no second notice
+    assert run_hook("session_start", lab.payload("SessionStart"), env=env, python=None)[1] is None
+    cached = (data / "cache" / "python").read_text().splitlines()
+    assert os.path.isabs(cached[0]) and cached[1].startswith("3.")
+    code, out, err = run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)
+    assert code == 0 and err == "", err
+    assert out is not None and out["hookSpecificOutput"]["updatedInput"]["model"] == "haiku"
+    assert "setting up" not in out["systemMessage"]
+    code, out, err = run_hook("subagent_stop", lab.subagent_stop(AGENT_A), env=env, python=None)
+    assert code == 0 and err == "", (out, err)
+    recs = list(Archive(str(data)).iter_records())
+    assert [(r["agent_id"], r["model_actual"]) for r in recs if r["kind"] == "subagent"] == [
+        (AGENT_A, "claude-haiku-5-5")]
+    assert not (data / "venv").exists()
+
+
+def test_cached_interpreter_is_dropped_when_it_vanishes(lab: Session, tmp_path: Path) -> None:
+    data = tmp_path / "data2"
+    (data / "cache").mkdir(parents=True)
+    (data / "cache" / "python").write_text(f"{tmp_path / 'gone' / 'python3'}\n3.99.0\n")
+    env = _bare_env(tmp_path, data, ROOT)
+    code, out, _ = run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)
+    assert code == 0 and out is not None and out["hookSpecificOutput"]["updatedInput"]["model"] == "haiku"
+    assert (data / "cache" / "python").read_text().splitlines()[0] != str(tmp_path / "gone" / "python3")
+
+
+def test_no_python_at_all_fails_open(lab: Session, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    for tool in ("bash", "cat", "mkdir", "mv", "dirname"):
+        target = shutil.which(tool)
+        assert target
+        (empty / tool).symlink_to(target)
+    env = {**_bare_env(tmp_path, tmp_path / "d", ROOT), "PATH": str(empty)}
+    code, out, err = run_hook("session_start", lab.payload("SessionStart"), env=env, python=None)
+    assert code == 0 and err == "" and out is not None and "no python3 >= 3.10" in out["systemMessage"]
+    assert run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)[:2] == (0, None)
 
 
 def test_unknown_event_is_one_line() -> None:

@@ -155,7 +155,7 @@ def stop(p: Payload) -> dict[str, Any] | None:
 def session_start(p: Payload) -> dict[str, Any] | None:
     from . import bootstrap
 
-    return _message(None, bootstrap.check_on_session_start())
+    return _message(None, bootstrap.check_on_session_start(p.session_id or ""))
 
 
 # ------------------------------------------------------------------ fail-open runner

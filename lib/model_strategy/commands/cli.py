@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Model strategy for Claude Code work.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
     def report(name: str, help_: str, words: str | None) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_)

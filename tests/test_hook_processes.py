@@ -180,3 +180,51 @@ def test_unloadable_package_fails_open(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert json.loads(proc.stdout) == {"systemMessage": "model-strategy: cannot load its code "
                                                         "(ModuleNotFoundError); nothing changed"}
+
+
+HEAVY = ("pydantic", "rich", "genai_prices")
+
+
+def _direct(python_args: list[str], event: str, payload: dict[str, Any],
+            data: Path) -> subprocess.CompletedProcess[str]:
+    """hook.py run straight by an interpreter (no launcher), as hooks/run would exec it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_STRATEGY_", "PYTHON"))}
+    env.update(MODEL_STRATEGY_DATA_DIR=str(data), CLAUDE_PLUGIN_ROOT=str(ROOT))
+    return subprocess.run([*python_args, str(ROOT / "hooks" / "hook.py"), event], input=json.dumps(payload),
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_warm_hooks_import_none_of_pydantic_rich_genai_prices(lab: Session, data_dir: Path) -> None:
+    """With the packages importable (the venv, site enabled) and warm caches, the hot path imports none."""
+    assert run_hook("pre_tool_use", lab.pre("B"))[0] == 0  # warms the compiled config
+    for event, payload in (("pre_tool_use", lab.pre("A")), ("subagent_stop", lab.subagent_stop(AGENT_A))):
+        proc = _direct([venv_python(), "-X", "importtime"], event, payload, data_dir)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        assert event == "subagent_stop" or "updatedInput" in proc.stdout
+        imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in proc.stderr.splitlines()
+                    if line.startswith("import time:")}
+        assert not imported & set(HEAVY), (event, imported & set(HEAVY))
+        assert "model_strategy.runtime.hooks" in proc.stderr  # it did run the hook
+    for heavy in HEAVY:  # and they are installed there, so the test means something
+        assert subprocess.run([venv_python(), "-c", f"import {heavy}"], capture_output=True).returncode == 0
+
+
+def test_stdlib_only_interpreter_routes_and_records_from_cold(lab: Session, data_dir: Path) -> None:
+    """A bare interpreter (-I -S: no site-packages at all), no venv, no caches: the config is validated,
+    prices come from the shipped snapshot, the spawn is routed and the agent recorded with its cost."""
+    import shutil as _shutil
+
+    _shutil.rmtree(data_dir / "cache")
+    bare = [venv_python(), "-I", "-S"]
+    assert subprocess.run([*bare, "-c", "import pydantic"], capture_output=True).returncode != 0
+    (data_dir / "config.json").write_text('{"budgets": {"daily_usd": "15"}}')  # a changed config: validated
+    proc = _direct(bare, "pre_tool_use", lab.pre("A"), data_dir)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert json.loads(proc.stdout)["hookSpecificOutput"]["updatedInput"]["model"] == "haiku"
+    proc = _direct(bare, "subagent_stop", lab.subagent_stop(AGENT_A), data_dir)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    (rec,) = [r for r in Archive().iter_records() if r["kind"] == "subagent"]
+    assert rec["model_actual"] == "claude-haiku-5-5" and float(rec["cost_usd"]) > 0
+    assert json.loads((data_dir / "cache" / next(p.name for p in (data_dir / "cache").glob("config-*.json")
+                                                  if not p.name.endswith(".lock"))).read_text()
+                      )["config"]["budgets"]["daily_usd"] == "15"

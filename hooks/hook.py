@@ -9,6 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+os.umask(0o077)  # the data home is private: files 0600, directories 0700 (hooks/run sets it too)
 EVENTS = ("pre_tool_use", "post_tool_use", "subagent_stop", "stop", "session_start")
 event = sys.argv[1] if len(sys.argv) > 1 else ""
 

@@ -228,3 +228,24 @@ def test_stdlib_only_interpreter_routes_and_records_from_cold(lab: Session, data
     assert json.loads((data_dir / "cache" / next(p.name for p in (data_dir / "cache").glob("config-*.json")
                                                   if not p.name.endswith(".lock"))).read_text()
                       )["config"]["budgets"]["daily_usd"] == "15"
+
+
+def test_files_the_plugin_creates_are_private(lab: Session, tmp_path: Path) -> None:
+    """Everything under the data home: files 0600, directories 0700 (hooks, CLI, shortcut)."""
+    data = tmp_path / "private"
+    env = {"MODEL_STRATEGY_DATA_DIR": str(data)}
+    for event, payload in [("pre_tool_use", lab.pre("A")), ("subagent_stop", lab.subagent_stop(AGENT_A)),
+                           ("post_tool_use", lab.payload("PostToolUse-foreground")), ("stop", lab.payload("Stop")),
+                           ("session_start", lab.payload("SessionStart"))]:
+        assert run_hook(event, payload, env=env)[0] == 0
+    (data / "errors.log").unlink(missing_ok=True)
+    cli_env = {**os.environ, "MODEL_STRATEGY_PYTHON": venv_python(), "MODEL_STRATEGY_DATA_DIR": str(data),
+               "HOME": str(tmp_path / "home")}
+    for args in (["budget", "set", "daily", "5"], ["install-shortcut"], ["catalog"]):
+        proc = subprocess.run([str(ROOT / "bin" / "model-strategy"), *args], capture_output=True, text=True,
+                              env=cli_env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+    loose = [f"{p} {oct(p.stat().st_mode & 0o777)}" for p in [data, *data.rglob("*")]
+             if p.stat().st_mode & 0o777 != (0o700 if p.is_dir() or p.name == "model-strategy" else 0o600)]
+    assert loose == []
+    assert len(list(data.rglob("*"))) > 8

@@ -149,6 +149,22 @@ def test_cached_interpreter_is_dropped_when_it_vanishes(lab: Session, tmp_path: 
     assert (data / "cache" / "python").read_text().splitlines()[0] != str(tmp_path / "gone" / "python3")
 
 
+def test_cached_interpreter_is_dropped_when_its_version_changed(lab: Session, tmp_path: Path) -> None:
+    data = tmp_path / "data3"
+    env = _bare_env(tmp_path, data, ROOT)
+    assert run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)[0] == 0
+    cache = data / "cache" / "python"
+    path, version = cache.read_text().splitlines()
+    assert run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)[0] == 0
+    assert cache.read_text().splitlines() == [path, version]  # kept while it matches
+    cache.write_text(f"{path}\n2.7.18\n")  # as if the file at that path had been upgraded in place
+    code, out, _ = run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)
+    assert code == 0 and out is not None and "updatedInput" in out["hookSpecificOutput"]
+    assert not cache.exists()  # dropped: the next hook resolves python3 again
+    assert run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)[0] == 0
+    assert cache.read_text().splitlines() == [path, version]
+
+
 def test_no_python_at_all_fails_open(lab: Session, tmp_path: Path) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()

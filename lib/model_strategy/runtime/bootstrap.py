@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -56,6 +54,9 @@ def venv_state(data: Path | None = None, root: Path | None = None) -> str:
 
 def build(data: Path, root: Path, log=print) -> Path:  # type: ignore[no-untyped-def]
     """Create a fresh venv beside the live one, install, mark it ready, then swap it in."""
+    import shutil
+    import subprocess
+
     digest = requirements_digest(root)
     target = data / "venv"
     work = data / f"venv.building-{os.getpid()}"
@@ -84,6 +85,8 @@ def build(data: Path, root: Path, log=print) -> Path:  # type: ignore[no-untyped
 
 def main(argv: list[str] | None = None) -> int:
     """Build the venv unless ready.  ``--wait``: wait for a setup already running (foreground use)."""
+    import subprocess
+
     wait = "--wait" in (sys.argv[1:] if argv is None else argv)
     os.umask(0o077)  # everything under the data home is private: files 0600, dirs 0700
     data, root = _data(), _root()
@@ -112,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def start_background() -> None:
     """Start ``main`` detached (it locks itself, so a setup already running is left alone)."""
+    import subprocess
+
     data = _data()
     fd = os.open(data / "bootstrap.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     with os.fdopen(fd, "ab") as log:

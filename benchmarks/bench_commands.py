@@ -3,7 +3,7 @@
     .cache/venv/bin/python benchmarks/bench_commands.py [--runs 5] [--keep DIR]
 
 Generates 365 days of realistic records (50-200 agents a day, fewer at weekends) through
-``Archive.append_record`` under the archive lock, then runs each command through ``bin/model-strategy``
+``Ledger.append_record`` under the archive lock, then runs each command through ``bin/model-strategy``
 as the slash commands do and prints the median wall time, the spread, and the ratio to a bare
 ``python -c pass`` measured in the same run.  Figures only: nothing here asserts a time.
 """
@@ -49,9 +49,9 @@ def generate(data: Path) -> int:
     os.environ["MODEL_STRATEGY_DATA_DIR"] = str(data)
     import synthrecords
     from model_strategy.commands import catalog
-    from model_strategy.runtime.archive import Archive
+    from model_strategy.runtime.ledger import Ledger
 
-    return synthrecords.generate(Archive(), catalog.load(), TODAY, days=365, per_day=(50, 200), seed=2026)
+    return synthrecords.generate(Ledger(), catalog.load(), TODAY, days=365, per_day=(50, 200), seed=2026)
 
 
 def main() -> int:

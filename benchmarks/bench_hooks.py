@@ -70,7 +70,7 @@ def prepare(data: Path, records: int, budgets: bool) -> None:
 
 def fill_month(data: Path, n: int) -> None:
     """n records spread over this month's daily files, plus its roll-up (as the hooks would leave)."""
-    from model_strategy.runtime.archive import Archive, add_to_bucket
+    from model_strategy.runtime.ledger import Ledger, add_to_bucket
 
     now = datetime.now(timezone.utc)
     days = max(1, now.day)
@@ -82,7 +82,7 @@ def fill_month(data: Path, n: int) -> None:
         "requests": 3, "cost_usd": "0.00075", "models": {}, "duration_ms": 1200, "decision": None,
         "source": "SubagentStop", "price_source": "genai-prices", "started": None,
     }
-    archive = Archive(str(data))
+    archive = Ledger(str(data))
     (data / "daily").mkdir(exist_ok=True)
     month: dict = {"schema": 1, "month": now.strftime("%Y-%m"), "updated": now.isoformat(), "total": {},
                    "by_model": {}, "by_agent_type": {}, "by_day": {}, "by_project": {}}

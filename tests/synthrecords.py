@@ -3,7 +3,7 @@
 A deterministic generator (seeded): sessions with main-thread records and subagents of realistic
 types, models chosen the way the selector would (plus some explicit opus spawns on simple work),
 token counts with a Claude Code-like cache pattern, and costs priced from the catalog's rate cards.
-Records go through ``Archive.append_record`` under the archive lock, as the hooks write them.
+Records go through ``Ledger.commit`` under the ledger lock, as the hooks write them.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from model_strategy import SCHEMA_VERSION
 from model_strategy.commands.catalog import Catalog
-from model_strategy.runtime import rates
-from model_strategy.runtime.archive import Archive, iso
+from model_strategy.runtime import rates, records
+from model_strategy.runtime.ledger import Ledger, iso
 
 # agent type -> (weight, tier chosen, decision source, complexity range, input/request range, requests range)
 AGENTS: dict[str, tuple[float, str, str, tuple[float, float], tuple[int, int], tuple[int, int]]] = {
@@ -61,7 +60,7 @@ def record(catalog: Catalog, rng: random.Random, ts: datetime, session: str, n: 
         model = "claude-haiku-4-5"
     tokens = _tokens(rng, per_req, requests, (200, 2500))
     cost = rates.cost(catalog.prices(model, day), tokens, per_req)
-    row = {"requests": requests, **tokens, "cost_usd": str(cost)}
+    row = {"requests": requests, **tokens, "cost_usd": str(cost), "priced": True}
     decision = None
     if kind == "subagent":
         decision = {"tool_use_id": f"toolu_{session}_{n}", "ts": iso(ts - timedelta(seconds=30)), "agent_type": agent,
@@ -69,18 +68,20 @@ def record(catalog: Catalog, rng: random.Random, ts: datetime, session: str, n: 
                     "profile": "BALANCED", "confidence": 0.8, "complexity": cx, "reasons": [f"synthetic {source}"],
                     "budget_level": "ok", "denied": False, "prompt_hash": f"{n:016x}", "background": False}
     return {
-        "schema": SCHEMA_VERSION, "id": f"{session}:{kind}:{n}", "kind": kind, "ts": iso(ts),
-        "started": iso(ts - timedelta(seconds=requests * 7)), "session_id": session, "project": "/work/demo",
+        "schema": records.SCHEMA, "id": f"{session}:{kind}:{n}", "kind": kind, "ts": iso(ts),
+        "recorded_at": iso(ts + timedelta(seconds=requests * 7)), "session_id": session, "project": "/work/demo",
         "agent_id": "main" if kind == "main" else f"a{n:06d}", "agent_type": agent,
         "tool_use_id": decision["tool_use_id"] if decision else None, "background": None if kind == "main" else False,
         "model_requested": tier if kind == "subagent" else None, "model_actual": model, "model_mismatch": False,
         "tokens": tokens, "requests": requests, "cost_usd": str(cost), "models": {model: row},
         "duration_ms": requests * 7000, "decision": decision, "source": "Stop" if kind == "main" else "SubagentStop",
-        "price_source": catalog.price_source,
+        "outcome": None if kind == "main" else "completed", "unpriced_requests": 0,
+        "request_keys": [records.request_key(f"msg_{session}_{n}_{i}", "req") for i in range(requests)]
+        if kind == "main" else [], "flags": [], "price_source": catalog.price_source,
     }
 
 
-def generate(archive: Archive, catalog: Catalog, end: date, days: int, per_day: tuple[int, int] = (50, 200),
+def generate(archive: Ledger, catalog: Catalog, end: date, days: int, per_day: tuple[int, int] = (50, 200),
              seed: int = 7) -> int:
     """Write ``days`` days of records ending ``end``; returns the number written."""
     rng = random.Random(seed)
@@ -95,10 +96,29 @@ def generate(archive: Archive, catalog: Catalog, end: date, days: int, per_day: 
                 ts = start + timedelta(seconds=int(i * 36_000 / max(count, 1)))
                 session = f"s{day.isoformat()}-{i // 25}"
                 kind = "main" if i % 10 == 0 else "subagent"
-                archive.append_record(record(catalog, rng, ts, session, written, kind=kind))
+                archive.commit(record(catalog, rng, ts, session, written, kind=kind))  # type: ignore[arg-type]
                 written += 1
     return written
 
 
 def total_cost(records: list[dict[str, Any]]) -> Decimal:
     return sum((Decimal(r["cost_usd"]) for r in records), Decimal(0))
+
+
+def spend(ledger: Ledger, cost: str, when: datetime | None = None, *, model: str = "claude-haiku-5-5",
+          session: str = "prefill", n: int = 0) -> dict[str, Any]:
+    """One main-thread record of ``cost`` dollars at ``when`` (now): a day that already spent money."""
+    when = when or datetime.now(timezone.utc)
+    rec = {
+        "schema": records.SCHEMA, "id": f"{session}:main:spend{n}", "kind": "main", "ts": iso(when),
+        "recorded_at": iso(when), "session_id": session, "project": None, "agent_id": "main",
+        "agent_type": "main-thread", "tool_use_id": None, "background": None, "model_requested": None,
+        "model_actual": model, "model_mismatch": False, "tokens": records.zero_tokens(), "requests": 1,
+        "cost_usd": cost, "unpriced_requests": 0,
+        "models": {model: {**records.zero_tokens(), "requests": 1, "cost_usd": cost, "priced": True}},
+        "duration_ms": None, "decision": None, "source": "Stop", "outcome": None,
+        "request_keys": [records.request_key(f"spend-{session}-{n}", "req")], "flags": [], "price_source": "test",
+    }
+    with ledger.transaction():
+        ledger.commit(rec)  # type: ignore[arg-type]
+    return rec

@@ -1,4 +1,4 @@
-"""Archive analytics: windows, sums, use-case mix, re-pricing, overkill detection, roll-ups."""
+"""Ledger analytics: windows, sums, use-case mix, re-pricing, overkill detection, roll-ups."""
 
 from __future__ import annotations
 
@@ -14,25 +14,25 @@ import synthrecords
 from model_strategy.commands import analytics, catalog
 from model_strategy.models import AgentRecord
 from model_strategy.runtime import store
-from model_strategy.runtime.archive import Archive
+from model_strategy.runtime.ledger import Ledger
 
 CAT = catalog.Catalog(catalog.build())  # built in memory: nothing written at collection time
 TODAY = date(2026, 11, 26)
 
 
 @pytest.fixture
-def archive(data_dir: Path) -> Archive:
-    a = Archive()
+def archive(data_dir: Path) -> Ledger:
+    a = Ledger()
     synthrecords.generate(a, CAT, TODAY, days=40, per_day=(6, 12), seed=3)
     return a
 
 
-def test_synthetic_records_are_schema_valid(archive: Archive) -> None:
+def test_synthetic_records_are_schema_valid(archive: Ledger) -> None:
     for rec in archive.iter_records():
         AgentRecord.model_validate(rec)
 
 
-def test_window_sums_match_the_records(archive: Archive) -> None:
+def test_window_sums_match_the_records(archive: Ledger) -> None:
     s = analytics.summarise(archive, CAT, TODAY)
     start = TODAY - timedelta(days=29)
     recs = list(archive.iter_records(start, TODAY))
@@ -50,7 +50,7 @@ def test_window_sums_match_the_records(archive: Archive) -> None:
     assert hit is not None and Decimal("0.7") < hit < Decimal("0.95")
 
 
-def test_repricing_on_the_recorded_model_gives_the_recorded_cost(archive: Archive) -> None:
+def test_repricing_on_the_recorded_model_gives_the_recorded_cost(archive: Ledger) -> None:
     s = analytics.summarise(archive, CAT, TODAY)
     for model in ("claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5"):
         keys = [k for k in s["buckets"] if k[2] == model]
@@ -58,7 +58,7 @@ def test_repricing_on_the_recorded_model_gives_the_recorded_cost(archive: Archiv
         assert analytics.reprice(s, CAT, model, TODAY.isoformat(), keys) == recorded
 
 
-def test_repricing_is_monotonic_in_list_price(archive: Archive) -> None:
+def test_repricing_is_monotonic_in_list_price(archive: Ledger) -> None:
     s = analytics.summarise(archive, CAT, TODAY)
     day = TODAY.isoformat()
     costs = [analytics.reprice(s, CAT, CAT.aliases[t], day) for t in ("haiku", "sonnet", "opus", "fable")]
@@ -66,7 +66,7 @@ def test_repricing_is_monotonic_in_list_price(archive: Archive) -> None:
 
 
 def test_short_history_is_scaled_to_a_month(data_dir: Path) -> None:
-    a = Archive()
+    a = Ledger()
     synthrecords.generate(a, CAT, TODAY, days=6, per_day=(5, 5), seed=1)
     s = analytics.summarise(a, CAT, TODAY)
     assert s["days_covered"] == 6
@@ -74,19 +74,19 @@ def test_short_history_is_scaled_to_a_month(data_dir: Path) -> None:
 
 
 def test_empty_archive(data_dir: Path) -> None:
-    s = analytics.summarise(Archive(), CAT, TODAY)
+    s = analytics.summarise(Ledger(), CAT, TODAY)
     assert s["records"] == 0 and s["cost"] == 0 and s["cache_hit_rate"] is None
     assert analytics.scale_to_month(s) == 0
 
 
-def test_overkill_finds_routine_opus_on_simple_work(archive: Archive) -> None:
+def test_overkill_finds_routine_opus_on_simple_work(archive: Ledger) -> None:
     s = analytics.summarise(archive, CAT, TODAY)
     over = s["overkill"]["code-reviewer"]  # explicit opus spawns with complexity < 0.7
     assert over["records"] == over["agent_records"] > 0
     assert "Plan" not in s["overkill"] or s["overkill"]["Plan"]["records"] < s["overkill"]["Plan"]["agent_records"]
 
 
-def test_roadmap_moves_previous_generation_and_overkill(archive: Archive) -> None:
+def test_roadmap_moves_previous_generation_and_overkill(archive: Ledger) -> None:
     from model_strategy.commands import roadmap, strategy, usecases
 
     s = analytics.summarise(archive, CAT, TODAY)
@@ -102,14 +102,14 @@ def test_roadmap_moves_previous_generation_and_overkill(archive: Archive) -> Non
     assert not any(i["what"] == "agent type Plan" for i in rm["items"])  # planning needs opus
 
 
-def test_bad_records_are_skipped_with_a_message(archive: Archive) -> None:
+def test_bad_records_are_skipped_with_a_message(archive: Ledger) -> None:
     with archive.transaction():
-        store.append_jsonl(archive.daily_file(TODAY), {"schema": 1, "id": "broken", "kind": "subagent"})
+        store.append_jsonl(archive.day_file(TODAY.isoformat()), {"schema": 1, "id": "broken", "kind": "subagent"})
     s = analytics.summarise(archive, CAT, TODAY)
     assert any("broken" in e for e in s["errors"])
 
 
-def test_monthly_history_reads_rollups(archive: Archive) -> None:
+def test_monthly_history_reads_rollups(archive: Ledger) -> None:
     hist = analytics.monthly_history(archive, TODAY, months=3)
     assert [m for m, _, _ in hist] == ["2026-09", "2026-10", "2026-11"]
     nov = list(archive.iter_records(date(2026, 11, 1), TODAY))

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import synthrecords
 from model_strategy.runtime import budget, paths, periods
-from model_strategy.runtime.archive import Archive
+from model_strategy.runtime.ledger import Ledger
 
 DEFAULTS: dict[str, Any] = json.loads(Path(paths.defaults_file()).read_text())
 UTC = timezone.utc
@@ -102,10 +103,15 @@ def test_levels(pct: float, level: str) -> None:
     assert budget.level_for(Decimal(str(pct)), DEFAULTS["budgets"]["thresholds"]) == level
 
 
+_N = iter(range(10**9))
+
+
 def spend(amount: str, when: datetime, c: dict[str, Any]) -> list[str]:
-    archive = Archive()
-    with archive.transaction():
-        return budget.add_spend(archive, c, when, Decimal(amount))
+    """Record ``amount`` dollars at ``when``; the budget notices a recording hook would print."""
+    ledger = Ledger()
+    synthrecords.spend(ledger, amount, when, n=next(_N))
+    with ledger.transaction():
+        return budget.notices(ledger, c, when)
 
 
 def test_threshold_warning_once_per_period() -> None:
@@ -126,21 +132,22 @@ def test_policy_downgrade_haiku_only_and_deny() -> None:
     now = datetime(2026, 11, 26, 12, tzinfo=UTC)
     spend("8.00", now, c)
     d = {"chosen": "opus", "reasons": [], "source": "agent"}
-    v = budget.apply_policy(d, c, Archive(), now)
-    assert d["chosen"] == "sonnet" and d["source"] == "budget" and "→ sonnet" in v["note"]
+    v = budget.apply_policy(d, c, Ledger(), now)
+    assert d["chosen"] == "sonnet" and d["source"] == "budget" and v["picked"] == "opus"
+    assert v["note"] == "daily budget 80% ($8.00 of $10.00), policy downgrade"
     spend("2.50", now, c)
     d = {"chosen": "sonnet", "reasons": []}
-    budget.apply_policy(d, c, Archive(), now)
+    budget.apply_policy(d, c, Ledger(), now)
     assert d["chosen"] == "haiku"
     c["budgets"]["policy"]["exceeded"] = "deny"
-    v = budget.apply_policy({"chosen": "haiku", "reasons": []}, c, Archive(), now)
+    v = budget.apply_policy({"chosen": "haiku", "reasons": []}, c, Ledger(), now)
     assert v["deny"] and "daily budget 105% ($10.50 of $10.00)" in v["reason"]
 
 
 def test_no_budget_no_policy() -> None:
     c = cfg(daily_usd=None, weekly_usd=None, monthly_usd=None)
     spend("1000", datetime(2026, 11, 26, tzinfo=UTC), c)
-    assert budget.apply_policy({"chosen": "opus", "reasons": []}, c, Archive()) == {}
+    assert budget.apply_policy({"chosen": "opus", "reasons": []}, c, Ledger()) == {}
 
 
 def test_forecast_ignores_idle_hours() -> None:
@@ -150,7 +157,7 @@ def test_forecast_ignores_idle_hours() -> None:
     for h in (0, 1, 24, 25):
         spend("1.00", start + timedelta(hours=h), c)
     now = start + timedelta(hours=26)  # 11:00 on the 25th
-    day = budget.status(Archive(), c, now)[0]
+    day = budget.status(Ledger(), c, now)[0]
     assert day["burn_per_active_hour_usd"] == Decimal(1)
     assert day["active_share"] == Decimal(4) / Decimal(26)
     assert day["forecast_usd"] == Decimal(2) + Decimal(4) / Decimal(26) * 13
@@ -162,15 +169,32 @@ def test_runs_out_time() -> None:
     t = datetime(2026, 11, 26, 8, tzinfo=UTC)
     for h in range(4):
         spend("2.00", t + timedelta(hours=h), c)
-    st = budget.status(Archive(), c, t + timedelta(hours=4))[0]
+    st = budget.status(Ledger(), c, t + timedelta(hours=4))[0]
     assert st["runs_out_at"] == "2026-11-26T13:00:00.000Z"  # $2 left at $2/h
 
 
-def test_totals_file_is_small_and_o1() -> None:
+def test_totals_are_a_cache_that_catches_up_without_rescanning(monkeypatch: pytest.MonkeyPatch) -> None:
     c = cfg()
     t = datetime(2026, 11, 1, tzinfo=UTC)
-    for i in range(2000):
+    for i in range(0, 2000, 10):
         spend("0.01", t + timedelta(minutes=20 * i), c)
-    size = len(Path(Archive().root, "totals.json").read_text())
-    assert size < 12_000
-    assert date(2026, 11, 28) == (t + timedelta(minutes=20 * 1999)).date()
+    now = t + timedelta(minutes=20 * 1999)
+    assert date(2026, 11, 28) == now.date()
+    with Ledger().transaction() as led:
+        before = budget.status(led, c, now)
+    size = len(Path(Ledger().root, "totals.json").read_text())
+    assert size < 20_000  # 15-minute buckets for the current periods only
+    scanned: list[tuple[str, int]] = []
+    real_scan = Ledger.scan
+
+    def counting(self: Ledger, day: str, start: int = 0, *a: Any, **k: Any) -> Any:
+        scanned.append((day, start))
+        return real_scan(self, day, start, *a, **k)
+
+    monkeypatch.setattr(Ledger, "scan", counting)
+    assert budget.status(Ledger(), c, now) == before
+    assert scanned == []  # nothing new: no day file is read again
+    spend("0.02", now, c)
+    after = budget.status(Ledger(), c, now)
+    assert after[2]["spent_usd"] == before[2]["spent_usd"] + Decimal("0.02")
+    assert all(start > 0 for _, start in scanned)  # only the appended bytes were read

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from model_strategy.runtime.archive import Archive
+from model_strategy.runtime.ledger import Ledger
 from sessionlab import AGENT_A, AGENT_B, ROOT, Session, plugin_copy, venv_python
 
 RUN = str(ROOT / "hooks" / "run")
@@ -57,7 +57,7 @@ def test_full_sequence_of_processes_records_each_agent_once(lab: Session) -> Non
     ]:
         code, _, err = run_hook(event, payload)
         assert code == 0 and err == "", (event, err)
-    recs = list(Archive().iter_records())
+    recs = list(Ledger().iter_records())
     assert sorted((r["kind"], r["agent_id"]) for r in recs) == [
         ("main", "main"), ("subagent", AGENT_B), ("subagent", AGENT_A)]
 
@@ -133,7 +133,7 @@ def test_first_spawn_routes_and_records_without_a_venv(lab: Session, tmp_path: P
     assert "setting up" not in out["systemMessage"]
     code, out, err = run_hook("subagent_stop", lab.subagent_stop(AGENT_A), env=env, python=None)
     assert code == 0 and err == "", (out, err)
-    recs = list(Archive(str(data)).iter_records())
+    recs = list(Ledger(str(data)).iter_records())
     assert [(r["agent_id"], r["model_actual"]) for r in recs if r["kind"] == "subagent"] == [
         (AGENT_A, "claude-haiku-5-5")]
     assert not (data / "venv").exists()
@@ -239,7 +239,7 @@ def test_stdlib_only_interpreter_routes_and_records_from_cold(lab: Session, data
     assert json.loads(proc.stdout)["hookSpecificOutput"]["updatedInput"]["model"] == "haiku"
     proc = _direct(bare, "subagent_stop", lab.subagent_stop(AGENT_A), data_dir)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    (rec,) = [r for r in Archive().iter_records() if r["kind"] == "subagent"]
+    (rec,) = [r for r in Ledger().iter_records() if r["kind"] == "subagent"]
     assert rec["model_actual"] == "claude-haiku-5-5" and float(rec["cost_usd"]) > 0
     assert json.loads((data_dir / "cache" / next(p.name for p in (data_dir / "cache").glob("config-*.json")
                                                   if not p.name.endswith(".lock"))).read_text()

@@ -16,7 +16,7 @@ import pytest
 
 import synthrecords
 from model_strategy.commands import catalog, cli
-from model_strategy.runtime.archive import Archive
+from model_strategy.runtime.ledger import Ledger
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = "2026-11-26"
@@ -48,7 +48,7 @@ def env(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
 
 
 def _records() -> None:
-    synthrecords.generate(Archive(), catalog.load(), date.fromisoformat(TODAY), days=40, per_day=(6, 12), seed=11)
+    synthrecords.generate(Ledger(), catalog.load(), date.fromisoformat(TODAY), days=40, per_day=(6, 12), seed=11)
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -9,9 +9,13 @@ from pathlib import Path
 from model_strategy.commands import status
 from model_strategy.runtime import paths
 
+_N = iter(range(1000))
+
 
 def record(model_priced: dict[str, bool]) -> str:
-    return json.dumps({"schema": 1, "kind": "subagent", "models": {
+    from model_strategy.runtime.records import SCHEMA
+
+    return json.dumps({"schema": SCHEMA, "id": f"s:{next(_N)}", "kind": "subagent", "models": {
         m: {"requests": 1, "cost_usd": "0", **({} if ok else {"priced": False})} for m, ok in model_priced.items()}})
 
 

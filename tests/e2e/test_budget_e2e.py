@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -23,14 +21,13 @@ def prefill(data: Path, spent: str, budgets: dict[str, object]) -> None:
     old = os.environ.get("MODEL_STRATEGY_DATA_DIR")
     os.environ["MODEL_STRATEGY_DATA_DIR"] = str(data)
     try:
-        from model_strategy.runtime import budget, config
-        from model_strategy.runtime.archive import Archive
+        from model_strategy.runtime import config
+        from model_strategy.runtime.ledger import Ledger
+        from synthrecords import spend
 
-        cfg, warnings = config.load(None)
+        _, warnings = config.load(None)
         assert warnings == []
-        archive = Archive()
-        with archive.transaction():
-            budget.add_spend(archive, cfg, datetime.now(timezone.utc), Decimal(spent))
+        spend(Ledger(), spent)
     finally:
         if old is None:
             del os.environ["MODEL_STRATEGY_DATA_DIR"]
@@ -55,8 +52,8 @@ def test_nearly_used_budget_warns_and_downgrades(claude_env, fake_api, tmp_path)
     assert run.returncode == 0 and run.result, run.describe()
     assert models_seen(api, "sub:A") == {MODEL["sonnet"]}  # opus wanted; the warning level drops one tier
     notes = "\n".join(e.get("content", "") for e in run.system_events("informational"))
-    assert "model-strategy: general-purpose → sonnet" in notes
-    assert "daily budget 75% ($7.50 of $10.00) → sonnet" in notes
+    assert ("model-strategy: general-purpose → opus → sonnet (daily budget 75% ($7.50 of $10.00), policy downgrade"
+            in notes)
     # crossing 75 % happened before this session (prefill); the spend of this session is recorded on top
     (rec,) = load_records(data, "subagent")
     assert rec["decision"]["source"] == "budget" and rec["decision"]["budget_level"] == "warning"

@@ -54,8 +54,8 @@ def test_plugin_command_report_reaches_the_prompt(claude_env, fake_api, data: Pa
 def test_dashboard_and_compare_use_the_records(claude_env, fake_api, data: Path) -> None:
     env = {**os.environ, **plugin_env(data), "PYTHONPATH": f"{REPO / 'lib'}:{REPO / 'tests'}"}
     script = ("import synthrecords, datetime; from model_strategy.commands import catalog; "
-              "from model_strategy.runtime.archive import Archive; "
-              f"synthrecords.generate(Archive(), catalog.load(), datetime.date.fromisoformat('{TODAY}'), 10, (5, 8))")
+              "from model_strategy.runtime.ledger import Ledger; "
+              f"synthrecords.generate(Ledger(), catalog.load(), datetime.date.fromisoformat('{TODAY}'), 10, (5, 8))")
     subprocess.run([PY, "-c", script], check=True, env=env, timeout=120)
     api = fake_api({"main": []})
     run = claude_env.run("/model-strategy:dashboard", api=api, plugin_dir=REPO, env=plugin_env(data))

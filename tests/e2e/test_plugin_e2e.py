@@ -156,8 +156,8 @@ def test_three_parallel_spawns(claude_env, fake_api, tmp_path) -> None:  # type:
     assert len(subs) == 3 and len({r["agent_id"] for r in subs}) == 3
     assert sum(r["requests"] for r in subs) == 6
     assert_costs_match_client(run.result, subs, {MODEL["haiku"], MODEL["sonnet"]})
-    state = json.loads((data / "current_session.json").read_text())
-    (session,) = state["sessions"].values()
+    (state_file,) = (data / "sessions").glob("*.json")
+    session = json.loads(state_file.read_text())
     assert len(session["decisions"]) == 3 and len(session["recorded"]) == 3
 
 

@@ -10,16 +10,17 @@ lands on the tier its requests would have been billed at.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from ..runtime import rates, selector
-from ..runtime.archive import Archive
+from ..runtime import kinds, rates
+from ..runtime.kinds import TOKEN_KINDS
+from ..runtime.ledger import Ledger
 from . import usecases
 from .catalog import Catalog
 
-TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 WINDOW_DAYS = 30
 RECENT = 8
 
@@ -36,8 +37,8 @@ def band_input(band: int, thresholds: list[int]) -> int:
 
 
 def tier_of(model_id: str | None) -> str | None:
-    idx = selector.tier_index(model_id)
-    return selector.TIERS[idx] if idx is not None else None
+    idx = kinds.tier_index(model_id)
+    return kinds.TIERS[idx] if idx is not None else None
 
 
 def _new_bucket() -> dict[str, Any]:
@@ -52,7 +53,7 @@ def _add(bucket: dict[str, Any], row: dict[str, Any], cost: Decimal, records: in
         bucket[kind] += row.get(kind, 0)
 
 
-def summarise(archive: Archive, catalog: Catalog, today: date, days: int = WINDOW_DAYS,
+def summarise(archive: Ledger, catalog: Catalog, today: date, days: int = WINDOW_DAYS,
               complex_from: float = 0.7) -> dict[str, Any]:
     """The last ``days`` days (UTC, ending ``today``) of records."""
     start = today - timedelta(days=days - 1)
@@ -69,9 +70,9 @@ def summarise(archive: Archive, catalog: Catalog, today: date, days: int = WINDO
     first: str | None = None
     recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
     uc_cache: dict[tuple[str, str], str] = {}
-    for rec in archive.iter_records(start, today, errors):
+    for rec in cast("Iterator[dict[str, Any]]", archive.iter_records(start, today, errors)):
         try:
-            cost = Decimal(rec["cost_usd"])
+            cost = Decimal(rec["cost_usd"] or "0")
             agent, kind, day = str(rec["agent_type"]), str(rec["kind"]), str(rec["ts"])[:10]
             models = rec["models"]
         except (KeyError, ArithmeticError, TypeError):
@@ -93,7 +94,7 @@ def summarise(archive: Archive, catalog: Catalog, today: date, days: int = WINDO
         if rec.get("model_mismatch"):
             mismatches += 1
         for model_id, row in models.items():
-            row_cost = Decimal(row.get("cost_usd", "0"))
+            row_cost = Decimal(row.get("cost_usd") or "0")
             n = max(int(row.get("requests", 0)), 1)
             per_req = sum(row.get(k, 0) for k in TOKEN_KINDS if k != "output") / n
             b = band_of(per_req, thresholds)
@@ -159,7 +160,7 @@ def by_usecase(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def monthly_history(archive: Archive, today: date, months: int = 6) -> list[tuple[str, Decimal, int]]:
+def monthly_history(archive: Ledger, today: date, months: int = 6) -> list[tuple[str, Decimal, int]]:
     """(YYYY-MM, cost, records) from the monthly roll-ups, oldest first."""
     out = []
     y, m = today.year, today.month

@@ -11,7 +11,7 @@ import sys
 from decimal import Decimal, InvalidOperation
 
 from ..runtime import budget, config, paths
-from ..runtime.archive import Archive, utcnow
+from ..runtime.ledger import Ledger, utcnow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def _money(v: Decimal | None) -> str:
 
 def report_data(cwd: str | None = None) -> dict[str, Any]:
     cfg, warnings = config.load(cwd)
-    archive = Archive()
+    archive = Ledger()
     rows = budget.status(archive, cfg)
     out_rows = []
     for r in rows:
@@ -234,7 +234,7 @@ def statusline(stdin: Any = None) -> int:
         except ValueError:
             pass
         cfg, _ = config.load(cwd)
-        day, week, month = budget.status(Archive(), cfg)
+        day, week, month = budget.status(Ledger(), cfg)
         parts = [f"${day['spent_usd']:.2f} today"]
         if day["budget_usd"]:
             parts.append(f"{day['percent']:.0f}% of ${day['budget_usd']:.0f}")

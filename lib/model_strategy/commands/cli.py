@@ -126,12 +126,14 @@ def _jsonable(obj: Any) -> Any:
 def build(args: argparse.Namespace) -> tuple[str, dict[str, Any], list[str]]:
     """(renderer name, report data, warnings) for a report command."""
     from ..runtime import config
-    from ..runtime.archive import Archive
+    from ..runtime.ledger import Ledger
     from . import catalog, comparison, dashboard, reports
 
     cat = catalog.load(refresh=bool(getattr(args, "refresh", False)))
     cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
-    ctx = reports.Context(cat, cfg, Archive(), reports.today_utc(), warnings)
+    ledger = Ledger()
+    ledger.settle()
+    ctx = reports.Context(cat, cfg, ledger, reports.today_utc(), [*warnings, *ledger.warnings])
     words = list(getattr(args, "words", []) or [])
     if args.command == "report":
         data = reports.strategy_report(ctx, " ".join(words))
@@ -194,6 +196,18 @@ def main(argv: list[str] | None = None) -> int:
         from .budget_cli import statusline  # type: ignore[import-not-found,unused-ignore]
 
         return int(statusline())
+    if argv[:1] in (["doctor"], ["export"]):
+        from .ledger_cli import UsageError, doctor, export_records
+
+        try:
+            if argv[0] == "doctor":
+                return doctor(argv[1:])
+            if argv[1:2] != ["records"]:
+                raise UsageError("usage: export records [--format csv|jsonl] [--since YYYY-MM-DD] [--output FILE|-]")
+            return export_records(argv[2:])
+        except (UsageError, OSError) as exc:
+            print(f"{PROG}: {exc}", file=sys.stdout if slash else sys.stderr)
+            return 0 if slash else 2
     if argv[:1] == ["install-statusline"]:
         from .budget_cli import install_statusline_main
 

@@ -44,7 +44,9 @@ def budgets(ctx: Context) -> list[dict[str, Any]]:
     from ..runtime import budget, store
 
     try:
-        rows = budget.status(ctx.archive, ctx.cfg)
+        from .reports import now_utc
+
+        rows = budget.status(ctx.archive, ctx.cfg, now_utc())
     except (store.StoreError, KeyError, ValueError, ArithmeticError) as exc:
         ctx.warnings.append(f"budget status unavailable: {exc}")
         return []

@@ -11,7 +11,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from ..runtime.archive import Archive
+from ..runtime.kinds import TOKEN_KINDS
+from ..runtime.ledger import Ledger
 from . import analytics, optimise, projection, resilience, roadmap, strategy, usecases
 from .catalog import Catalog
 
@@ -25,7 +26,7 @@ class BadInput(ValueError):
 class Context:
     """What every report needs: the day, the catalog, the configuration and (lazily) the records."""
 
-    def __init__(self, catalog: Catalog, cfg: dict[str, Any], archive: Archive, today: date,
+    def __init__(self, catalog: Catalog, cfg: dict[str, Any], archive: Ledger, today: date,
                  warnings: list[str] | None = None) -> None:
         self.catalog, self.cfg, self.archive, self.today = catalog, cfg, archive, today
         self.day = today.isoformat()
@@ -57,6 +58,14 @@ class Context:
 def today_utc() -> date:
     forced = os.environ.get("MODEL_STRATEGY_TODAY")
     return date.fromisoformat(forced) if forced else datetime.now(timezone.utc).date()
+
+
+def now_utc() -> datetime:
+    """Now; with ``MODEL_STRATEGY_TODAY`` (golden tests) noon UTC of that day."""
+    forced = os.environ.get("MODEL_STRATEGY_TODAY")
+    if forced:
+        return datetime.combine(date.fromisoformat(forced), datetime.min.time(), timezone.utc).replace(hour=12)
+    return datetime.now(timezone.utc)
 
 
 def monthly_budget(cfg: dict[str, Any]) -> Decimal | None:
@@ -159,8 +168,8 @@ def _cost_rows(ctx: Context, profs: list[dict[str, Any]], recs: list[dict[str, A
                 "volume_source": prof.get("volume_source", "assumption")}
         if row:
             model = _current_model(ctx, prof["id"], rec["primary"])
-            tokens = {k: Decimal(row[k]) * scale for k in analytics.TOKEN_KINDS}
-            cacheable = sum(row[k] for k in analytics.TOKEN_KINDS if k != "output")
+            tokens = {k: Decimal(row[k]) * scale for k in TOKEN_KINDS}
+            cacheable = sum(row[k] for k in TOKEN_KINDS if k != "output")
             rows.append({**base, "model": model, "requests": Decimal(row["requests"]) * scale, "tokens": tokens,
                          "per_request_input": cacheable // max(row["requests"], 1), "cost": row["cost"] * scale})
             continue

@@ -6,40 +6,33 @@ Reads files only (no lock, nothing written besides the data home itself): safe w
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ..runtime import bootstrap, config, paths, store
+from ..runtime import bootstrap, config, paths
+from ..runtime.ledger import Ledger
 
 ERROR_HEADER = "--- "  # hooks.py writes "--- <iso time> <hook name>" before each traceback
 
 
 def count_records(data: str) -> int:
-    """Records in the ledger: lines of ``daily/*.json`` (one JSON record per line).
-
-    The one place that counts them, so the ledger's own counter can replace it."""
-    total = 0
-    for path in glob.glob(os.path.join(data, "daily", "*.json")):
-        with open(path, "rb") as fh:
-            total += sum(1 for line in fh if line.strip())
-    return total
+    """Records in the ledger (the one place status counts them)."""
+    return Ledger(data).count()
 
 
 def unpriced_models(data: str) -> dict[str, int]:
-    """Records per model whose ``models`` entry says ``"priced": false`` (no price known when recorded)."""
+    """Records per model whose ``models`` row says ``"priced": false`` (no price known when recorded)."""
     counts: dict[str, int] = {}
-    for path in sorted(glob.glob(os.path.join(data, "daily", "*.json"))):
-        for rec in store.iter_jsonl(path):
-            models = rec.get("models")
-            if not isinstance(models, dict):
-                continue
-            for model, usage in models.items():
-                if isinstance(usage, dict) and usage.get("priced") is False:
-                    counts[model] = counts.get(model, 0) + 1
+    for rec in Ledger(data).iter_records():
+        models = rec.get("models")
+        if not isinstance(models, dict):
+            continue
+        for model, row in models.items():
+            if isinstance(row, dict) and row.get("priced") is False:
+                counts[model] = counts.get(model, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 

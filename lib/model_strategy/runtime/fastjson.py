@@ -80,3 +80,25 @@ def dumps(obj: Any) -> str:
 
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
     return "".join(_COMPACT(obj, 0))
+
+
+_ASCII = _json.make_encoder({}, _raise, _json.encode_basestring_ascii, None, ":", ",", False, False, True) \
+    if _json else None
+
+
+def dumps_ascii(obj: Any) -> str:
+    """Compact JSON with every non-ASCII character escaped (lone surrogates survive as ``\\udxxx``)."""
+    if _ASCII is None:  # pragma: no cover
+        import json
+
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=True)
+    return "".join(_ASCII(obj, 0))
+
+
+def encode(obj: Any) -> bytes:
+    """One JSON document as UTF-8 bytes.  Text that UTF-8 cannot carry (a lone surrogate from a
+    payload) is written as JSON escapes instead of failing the write."""
+    try:
+        return dumps(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        return dumps_ascii(obj).encode("ascii")

@@ -40,6 +40,30 @@ class UnknownModel(LookupError):
     pass
 
 
+def model_candidates(ref: str) -> list[str]:
+    """A model id as written, then the Claude id inside provider spellings: Bedrock
+    (``us.anthropic.claude-sonnet-4-5-20250929-v1:0``, ARNs), Vertex (``claude-sonnet-4-5@20250929``),
+    gateways (``anthropic/claude-…``), and the ``[1m]`` context suffix."""
+    out = [ref]
+    cand = ref.strip()
+    if cand.endswith("]") and "[" in cand:
+        cand = cand[: cand.rindex("[")]
+    cand = cand.rsplit("/", 1)[-1]  # ARNs, "anthropic/claude-…", "models/claude-…"
+    if "anthropic." in cand:
+        cand = cand.rsplit("anthropic.", 1)[-1]
+    if ":" in cand:
+        cand = cand.split(":", 1)[0]
+    head, sep, tail = cand.rpartition("-v")
+    if sep and tail.isdigit():
+        cand = head
+    if "@" in cand:
+        base, _, version = cand.partition("@")
+        cand = f"{base}-{version}" if version[:1].isdigit() else base
+    if cand and cand not in out:
+        out.append(cand)
+    return out
+
+
 def build_snapshot(provider_id: str = PROVIDER) -> dict[str, Any]:
     """Derive the compact snapshot (one ``rates`` card per model) from the installed genai-prices."""
     import genai_prices
@@ -136,9 +160,15 @@ class PriceTable:
         return f"genai-prices {self.snapshot.get('genai_prices_version', '?')}"
 
     def find(self, model_ref: str) -> dict[str, Any] | None:
+        """The rate card of a model id, trying Bedrock/Vertex/gateway spellings of Claude ids too."""
         ref = model_ref.lower()
         if ref not in self._cache:
-            self._cache[ref] = next((m for m in self.snapshot["models"] if rates.matches(m["match"], ref)), None)
+            found = None
+            for cand in model_candidates(ref):
+                found = next((m for m in self.snapshot["models"] if rates.matches(m["match"], cand)), None)
+                if found is not None:
+                    break
+            self._cache[ref] = found
         return self._cache[ref]
 
     def prices_for(self, model_ref: str, date_iso: str | None = None) -> dict[str, Any]:

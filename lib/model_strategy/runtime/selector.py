@@ -8,11 +8,12 @@ Budget policy is applied afterwards (``budget.apply_policy``).  Standard library
 
 from __future__ import annotations
 
+from .kinds import TIERS
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-TIERS = ("haiku", "sonnet", "opus", "fable")
 
 # (keyword, weight, label).  Positive weights push towards a bigger model.
 _SIGNALS: tuple[tuple[str, float, str], ...] = (
@@ -98,16 +99,6 @@ def wildcard_match(pattern: str, text: str) -> bool:
             return False
         pos = found + len(middle)
     return len(text) - pos >= len(parts[-1]) and text.endswith(parts[-1])
-
-
-def tier_index(name: str | None) -> int | None:
-    if not name:
-        return None
-    low = name.lower()
-    for i, tier in enumerate(TIERS):
-        if tier in low:
-            return i
-    return None
 
 
 def _agent_choice(agent_type: str, config: dict[str, Any]) -> tuple[str | None, str]:

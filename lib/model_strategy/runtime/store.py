@@ -47,14 +47,14 @@ class locked:
         self._fallback: Any = None
 
     def __enter__(self) -> locked:
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        ensure_dir(os.path.dirname(self.path))
         if fcntl is None:  # pragma: no cover - Windows
             import filelock
 
             self._fallback = filelock.FileLock(self.path, timeout=self.timeout)
             self._fallback.acquire()
             return self
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         deadline = time.monotonic() + self.timeout
         delay = 0.001
         while True:
@@ -82,23 +82,30 @@ class locked:
 
 dumps = fastjson.dumps
 loads = fastjson.loads
+FILE_MODE = 0o600  # spend, projects and settings are the user's business alone
+DIR_MODE = 0o700
 
 
-def atomic_write_json(path: str, obj: Any, *, indent: int | None = None) -> None:
-    """Replace ``path`` with ``obj`` as JSON; call with the lock held."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+def ensure_dir(path: str) -> None:
+    """Create a directory (and parents) private to the user."""
+    if path and not os.path.isdir(path):
+        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data``: a temp file in the same folder, then ``os.replace`` (readers
+    never see half a file).  Call with the lock held."""
     folder, name = os.path.split(path)
+    ensure_dir(folder)
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    if indent:
-        import json
-
-        text = json.dumps(obj, indent=indent, ensure_ascii=False)
-    else:
-        text = dumps(obj)
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.write("\n")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         try:  # noqa: SIM105 - contextlib is not imported on the hot path
@@ -108,15 +115,38 @@ def atomic_write_json(path: str, obj: Any, *, indent: int | None = None) -> None
         raise
 
 
-def append_jsonl(path: str, obj: Any) -> None:
-    """Append one JSON line (a single ``write``); call with the lock held."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    line = (dumps(obj) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+def atomic_write_json(path: str, obj: Any, *, indent: int | None = None) -> None:
+    """Replace ``path`` with ``obj`` as JSON; call with the lock held."""
+    if indent:
+        import json
+
+        text = json.dumps(obj, indent=indent, ensure_ascii=False)
+        data = text.encode("utf-8", "backslashreplace")
+    else:
+        data = fastjson.encode(obj)
+    atomic_write_bytes(path, data + b"\n")
+
+
+def append_bytes(path: str, data: bytes) -> int:
+    """Append ``data`` in one ``write``, after a newline when the file does not end with one (so
+    nothing is glued onto a cut-off line).  Returns the file's size after it.  Lock held."""
+    ensure_dir(os.path.dirname(path))
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, FILE_MODE)
     try:
-        os.write(fd, line)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
+        written = os.write(fd, data)
+        if written != len(data):  # a short write (disk full): the next append starts on a fresh line
+            raise OSError(f"short write to {path}")
+        return size + written
     finally:
         os.close(fd)
+
+
+def append_jsonl(path: str, obj: Any) -> int:
+    """Append one JSON line (see ``append_bytes``); returns the offset after it.  Lock held."""
+    return append_bytes(path, fastjson.encode(obj) + b"\n")
 
 
 def read_json(path: str, default: Any = None) -> Any:

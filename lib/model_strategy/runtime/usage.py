@@ -10,16 +10,17 @@ Standard library only (hot path).
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from .fastjson import loads
+from .kinds import RECORD_KINDS, TOKEN_KINDS
+from .records import request_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
-RECORD_KINDS = (*TOKEN_KINDS, "web_search")  # the ``tokens`` of a record
+    from .records import Request
+
+__all__ = ["RECORD_KINDS", "TOKEN_KINDS", "TranscriptUsage", "read_transcript", "tokens_from_api_usage"]
 
 
 def tokens_from_api_usage(u: dict[str, Any]) -> dict[str, int]:
@@ -58,6 +59,9 @@ class TranscriptUsage:
         self.bad_lines = 0
         self.first_prompt: str | None = None
         self.entries = 0
+        self.stop_reason: str | None = None  # of the last assistant message
+        self.api_errors = 0
+        self.interrupted = False
 
     def add_entry(self, entry: dict[str, Any]) -> None:
         ts = entry.get("timestamp")
@@ -65,14 +69,23 @@ class TranscriptUsage:
             self.first_ts = ts if self.first_ts is None or ts < self.first_ts else self.first_ts
             self.last_ts = ts if self.last_ts is None or ts > self.last_ts else self.last_ts
         self.entries += 1
-        if entry.get("type") == "user" and self.first_prompt is None:
-            from .payload import first_user_text
+        if entry.get("type") == "user":
+            if self.first_prompt is None:
+                from .payload import first_user_text
 
-            self.first_prompt = first_user_text([entry]) or ""
+                self.first_prompt = first_user_text([entry]) or ""
+            elif "[Request interrupted by user" in str(entry.get("message"))[:2000]:
+                self.interrupted = True
         if entry.get("type") != "assistant" or (self.skip_sidechain and entry.get("isSidechain") is True):
             return
         msg = entry.get("message")
-        if not isinstance(msg, dict) or not isinstance(msg.get("usage"), dict):
+        if entry.get("isApiErrorMessage") is True:
+            self.api_errors += 1
+        if not isinstance(msg, dict):
+            return
+        if isinstance(msg.get("stop_reason"), str):
+            self.stop_reason = msg["stop_reason"]
+        if not isinstance(msg.get("usage"), dict):
             return
         model = msg.get("model")
         if not isinstance(model, str) or not model or model.startswith("<"):  # "<synthetic>" error stubs
@@ -81,7 +94,7 @@ class TranscriptUsage:
         tokens = tokens_from_api_usage(msg["usage"])
         seen = self.requests.get(key)
         if seen is None:
-            self.requests[key] = {"model": model, "ts": ts, "tokens": tokens}
+            self.requests[key] = {"key": request_key(*key), "model": model, "ts": ts, "tokens": tokens}
         else:
             for kind, value in tokens.items():
                 if value > seen["tokens"][kind]:
@@ -99,17 +112,21 @@ class TranscriptUsage:
             if isinstance(entry, dict):
                 self.add_entry(entry)
 
-    def by_model(self, table: Any) -> dict[str, dict[str, Any]]:
-        """Per model: request count, token sums and priced cost (Decimal)."""
-        out: dict[str, dict[str, Any]] = {}
-        for req in self.requests.values():
-            row = out.setdefault(req["model"], {"requests": 0, "cost": Decimal(0), **dict.fromkeys(TOKEN_KINDS, 0),
-                                                "web_search": 0})
-            row["requests"] += 1
-            for kind, value in req["tokens"].items():
-                row[kind] += value
-            row["cost"] += table.price_request(req["model"], req["tokens"], req["ts"])
-        return out
+    def request_list(self) -> list[Request]:
+        """The requests, in transcript order."""
+        return list(self.requests.values())  # type: ignore[arg-type]
+
+    def outcome(self) -> str | None:
+        """How an agent's run ended, as far as its transcript shows."""
+        if self.interrupted:
+            return "interrupted"
+        if self.api_errors and self.stop_reason in (None, "tool_use"):
+            return "error"
+        if self.stop_reason in ("end_turn", "stop_sequence"):
+            return "completed"
+        if self.stop_reason == "max_tokens":
+            return "truncated"
+        return None
 
 
 def read_transcript(path: str, start: int = 0, main_thread: bool = False) -> tuple[TranscriptUsage, int]:
@@ -124,29 +141,3 @@ def read_transcript(path: str, start: int = 0, main_thread: bool = False) -> tup
     end = data.rfind(b"\n") + 1
     usage.feed_lines(data[:end].splitlines())
     return usage, start + end
-
-
-def totals(by_model: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Sum per-model rows into one (tokens, requests, cost)."""
-    total: dict[str, Any] = {"requests": 0, "cost": Decimal(0), **dict.fromkeys(RECORD_KINDS, 0)}
-    for row in by_model.values():
-        for key in total:
-            total[key] += row.get(key, 0)
-    return total
-
-
-def priced(usage: TranscriptUsage, table: Any) -> tuple[dict[str, Any], Decimal]:
-    """The usage part of a record (tokens, requests, cost, per-model rows, the model that ran most)
-    and its cost as a Decimal."""
-    by_model = usage.by_model(table)
-    total = totals(by_model)
-    fields = {
-        "model_actual": max(by_model, key=lambda m: by_model[m]["requests"]) if by_model else None,
-        "tokens": {k: total[k] for k in RECORD_KINDS},
-        "requests": total["requests"],
-        "cost_usd": str(total["cost"]),
-        "models": {m: {**{k: v for k, v in row.items() if k != "cost"}, "cost_usd": str(row["cost"])}
-                   for m, row in by_model.items()},
-        "price_source": table.version,
-    }
-    return fields, total["cost"]

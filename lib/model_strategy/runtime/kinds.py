@@ -1,0 +1,27 @@
+"""The vocabularies every module shares: model tiers and token kinds (one definition each)."""
+
+from __future__ import annotations
+
+#: Claude Code's model aliases for subagents, cheapest first (the Agent tool's ``model`` enum).
+TIERS = ("haiku", "sonnet", "opus", "fable")
+
+#: Anthropic's token kinds as we record them (``input`` is the uncached input).
+TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+
+#: The ``tokens`` of a record: the token kinds plus server-side web searches.
+RECORD_KINDS = (*TOKEN_KINDS, "web_search")
+
+#: A count above this for one kind of one request is not believable (contexts hold ~1-2M tokens):
+#: it is clamped to this bound, flagged, and never priced into budgets.
+MAX_TOKENS_PER_REQUEST = 10_000_000
+
+
+def tier_index(name: str | None) -> int | None:
+    """The tier of an alias or model id (``claude-haiku-5-5`` → 0), None when it names none."""
+    if not name:
+        return None
+    low = name.lower()
+    for i, tier in enumerate(TIERS):
+        if tier in low:
+            return i
+    return None

@@ -1,0 +1,559 @@
+"""The ledger: the user's financial record, and the only source of truth.
+
+* ``daily/YYYY-MM-DD.json`` -- JSON Lines, append-only, one record per agent run or main-thread
+  slice, filed by the UTC date of the record's ``ts`` (when the usage happened).  Records carry
+  stable ids (``records.py``); ``commit`` never writes an id, or a main-thread request, twice.
+* Everything else is a cache derived from those files and rebuilt from them whenever it is
+  missing, cut, corrupt, of another schema or behind:
+
+  - ``index/YYYY-MM-DD.ids`` -- digests of the ids and request keys in that day's file, followed by
+    ``@<offset>``: how far into the day file it has read.  A hook killed between its append and
+    the index update leaves the index behind; the next reader catches up from that offset.
+  - ``totals.json`` (``budget.py``) and ``monthly/YYYY-MM.json`` (``rollup``) remember, per day
+    file, the offset they have folded in, and catch up the same way.
+  - ``sessions/<id>.json`` -- per-session working state: PreToolUse decisions (joined into records),
+    background agent links, how far the main transcript was read.
+
+* Writers take one lock (``archive.lock``).  A recording hook that cannot get it within a short
+  wait writes its record to ``spool/`` (one file per record, created atomically) and exits; whoever
+  holds the lock next merges the spool (commits are idempotent, so a merge killed half-way is
+  simply done again).
+* An append never glues onto a cut-off last line: it starts with a newline when the file does not
+  end with one.
+
+Standard library only (hot path).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timezone
+
+from . import fastjson, paths, records, store
+from .fastjson import loads
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from datetime import date
+    from typing import Any
+
+    from .records import Record
+
+_CRASH_AT = os.environ.get("MODEL_STRATEGY_CRASH_AT", "")  # tests: die by SIGKILL at a named point
+
+
+def crash_point(name: str) -> None:
+    """Kill this process at ``name`` when the crash tests ask for it (a no-op otherwise)."""
+    if name == _CRASH_AT:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+LOCK_WAIT = 2.0  # seconds a hook waits for the lock before it spools (hook timeouts are 15-30 s)
+SPOOL_MERGE_LIMIT = 400  # spool files merged per transaction (the rest by the next one)
+SESSION_KEEP_DECISIONS = 400
+INDEX_HEADER = b"#model-strategy ids v1\n"
+SESSION_SCHEMA = 2
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_ts(value: str) -> datetime:
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def day_of(ts: str | None) -> str:
+    """The day file of a timestamp: its UTC date (``ts`` is UTC ISO); today when it has none."""
+    if ts:
+        if ts.endswith("Z") and len(ts) >= 10:
+            return ts[:10]
+        try:
+            return parse_ts(ts).astimezone(timezone.utc).date().isoformat()
+        except ValueError:
+            pass
+    return utcnow().date().isoformat()
+
+
+def digest(text: str) -> str:
+    return records.request_key(text, "id")
+
+
+class Ledger:
+    def __init__(self, root: str | None = None) -> None:
+        self.root = root or paths.data_dir()
+        self.warnings: list[str] = []  # problems with our own files (one line each)
+        self.notices: list[str] = []  # budget notices for the user
+        self._index: dict[str, bytearray] = {}
+        self._depth = 0
+        self._lock: store.locked | None = None
+
+    # ------------------------------------------------------------------ files
+
+    def path(self, *parts: str) -> str:
+        return os.path.join(self.root, *parts)
+
+    def day_file(self, day: str) -> str:
+        return self.path("daily", f"{day}.json")
+
+    def days(self, start: str | None = None, end: str | None = None) -> list[str]:
+        """The days that have a ledger file, oldest first (``start``/``end`` inclusive ISO dates)."""
+        try:
+            names = os.listdir(self.path("daily"))
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            if len(name) != 15 or not name.endswith(".json") or name[4] != "-" or name[7] != "-":
+                continue
+            day = name[:10]
+            if (start and day < start) or (end and day > end):
+                continue
+            out.append(day)
+        out.sort()
+        return out
+
+    # ------------------------------------------------------------------ locking
+
+    def transaction(self, wait: float = LOCK_WAIT) -> Ledger:
+        """``with ledger.transaction():`` -- the one lock every write happens under; on entry the
+        spool is merged.  Raises ``store.LockTimeout`` after ``wait`` seconds.  Re-entrant."""
+        self._wait = wait
+        return self
+
+    def __enter__(self) -> Ledger:
+        if self._depth == 0:
+            lock = store.locked(self.path("archive.lock"), timeout=getattr(self, "_wait", LOCK_WAIT))
+            lock.__enter__()
+            self._lock = lock
+            self._depth = 1
+            self._index.clear()  # other processes may have appended since
+            try:
+                self._migrate_v1_sessions()
+                self.merge_spool()
+            except BaseException:
+                self.__exit__()
+                raise
+            return self
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._lock is not None:
+            self._lock.__exit__()
+            self._lock = None
+
+    @property
+    def locked(self) -> bool:
+        return self._depth > 0
+
+    def settle(self, wait: float = 5.0) -> None:
+        """For commands: merge what hooks parked in the spool before reading (a busy lock is noted)."""
+        if not self.spool_names():
+            return
+        try:
+            with self.transaction(wait=wait):
+                pass
+        except store.LockTimeout:
+            self.warnings.append("the ledger is busy; records parked in the spool are not shown yet")
+
+    # ------------------------------------------------------------------ reading the ledger
+
+    def scan(self, day: str, start: int = 0, errors: list[str] | None = None,
+             upto: int | None = None) -> Iterator[tuple[int, Record]]:
+        """``(end offset, record)`` for each record of a day file from byte ``start``.  A last line
+        without its newline counts when it parses (the newline was lost); a cut-off one is left."""
+        path = self.day_file(day)
+        try:
+            with open(path, "rb") as fh:
+                if start:
+                    fh.seek(start)
+                data = fh.read() if upto is None else fh.read(max(0, upto - start))
+        except FileNotFoundError:
+            return
+        pos = 0
+        n = len(data)
+        lineno = 0
+        while pos < n:
+            nl = data.find(b"\n", pos)
+            end = n if nl < 0 else nl + 1
+            line = data[pos:end]
+            lineno += 1
+            if line.strip():
+                try:
+                    obj = loads(line)
+                except (ValueError, UnicodeDecodeError):
+                    if nl < 0:
+                        return  # a line still cut off at the end: not ours to judge yet
+                    if errors is not None:
+                        errors.append(f"{os.path.basename(path)} at byte {start + pos}: not valid JSON, skipped")
+                    pos = end
+                    continue
+                rec = records.upgrade(obj) if isinstance(obj, dict) else None
+                if rec is None:
+                    if errors is not None:
+                        errors.append(f"{os.path.basename(path)} at byte {start + pos}: not a record, skipped")
+                else:
+                    yield start + end, rec
+            pos = end
+
+    def iter_records(self, start: date | str | None = None, end: date | str | None = None,
+                     errors: list[str] | None = None) -> Iterator[Record]:
+        """Every record filed on a day in [start, end] (UTC dates), oldest day first."""
+        s = start if isinstance(start, str) or start is None else start.isoformat()
+        e = end if isinstance(end, str) or end is None else end.isoformat()
+        for day in self.days(s, e):
+            for _, rec in self.scan(day, errors=errors):
+                yield rec
+
+    def count(self) -> int:
+        return sum(1 for _ in self.iter_records())
+
+    # ------------------------------------------------------------------ the id index (cache)
+
+    def _index_path(self, day: str) -> str:
+        return self.path("index", f"{day}.ids")
+
+    def index(self, day: str) -> bytearray:
+        """The caught-up index of a day: ``\\n<entry>\\n`` for every id digest (``i…``) and request
+        key (``k…``) in that day's file.  Rebuilt when cut, corrupt or ahead of the day file."""
+        cached = self._index.get(day)
+        if cached is not None:
+            return cached
+        path = self._index_path(day)
+        try:
+            size = os.path.getsize(self.day_file(day))
+        except FileNotFoundError:
+            size = 0
+        try:
+            with open(path, "rb") as fh:
+                data = bytearray(fh.read())
+        except FileNotFoundError:
+            data = bytearray()
+        covered = -1
+        if data.startswith(INDEX_HEADER) and data.endswith(b"\n"):
+            at = data.rfind(b"\n@", 0, len(data) - 1)
+            if at >= 0:
+                try:
+                    covered = int(data[at + 2:-1])
+                except ValueError:
+                    covered = -1
+        if covered < 0 or covered > size:
+            if data:
+                self.warnings.append(f"index of {day} was {'ahead of its day file' if covered > size else 'damaged'};"
+                                     " rebuilt from the ledger")
+            data = bytearray(INDEX_HEADER + b"@0\n")
+            covered = 0
+            rewrite = True
+        else:
+            rewrite = False
+        if covered < size:
+            add = bytearray()
+            end = covered
+            for end, rec in self.scan(day, covered, upto=size):  # noqa: B007 - end is used after
+                add += b"i" + digest(rec["id"]).encode() + b"\n"
+                for key in rec.get("request_keys") or ():
+                    add += b"k" + str(key).encode() + b"\n"
+            if end != covered:
+                add += b"@%d\n" % end
+                data += add
+                if not rewrite and self.locked:
+                    store.append_bytes(path, bytes(add))
+        if rewrite and self.locked:
+            store.atomic_write_bytes(path, bytes(data))
+        self._index[day] = data
+        return data
+
+    def forget(self) -> None:
+        """Drop the indexes held in memory (they are read again, and caught up, on next use)."""
+        self._index.clear()
+
+    def has_id(self, day: str, record_id: str) -> bool:
+        return (b"\ni" + digest(record_id).encode() + b"\n") in self.index(day)
+
+    def has_key(self, day: str, key: str) -> bool:
+        return (b"\nk" + key.encode() + b"\n") in self.index(day)
+
+    # ------------------------------------------------------------------ writing
+
+    def commit(self, rec: Record) -> bool:
+        """Append ``rec`` unless its id is in the ledger already (call inside ``transaction``).
+        Main-thread records must hold only requests not yet recorded (``has_key``)."""
+        if not self.locked:
+            raise RuntimeError("Ledger.commit outside a transaction")
+        day = day_of(rec["ts"])
+        if self.has_id(day, rec["id"]):
+            return False
+        index = self.index(day)
+        end = store.append_jsonl(self.day_file(day), rec)
+        crash_point("after-append")
+        add = b"i" + digest(rec["id"]).encode() + b"\n"
+        for key in rec.get("request_keys") or ():
+            add += b"k" + key.encode() + b"\n"
+        add += b"@%d\n" % end
+        try:  # noqa: SIM105 - contextlib is not imported on the hot path
+            store.append_bytes(self._index_path(day), bytes(add))
+        except OSError:
+            pass  # the index catches up from the day file next time
+        crash_point("after-index")
+        index += add
+        return True
+
+    # ------------------------------------------------------------------ spool
+
+    def spool(self, kind: str, payload: dict[str, Any]) -> str:
+        """Park a write for the next lock holder: one file, created atomically (no lock needed)."""
+        folder = self.path("spool")
+        name = f"{time.time_ns():020d}-{os.getpid()}-{kind}.json"
+        store.atomic_write_json(os.path.join(folder, name), {"schema": 1, "kind": kind, "payload": payload})
+        return name
+
+    def spool_names(self) -> list[str]:
+        try:
+            return sorted(n for n in os.listdir(self.path("spool")) if n.endswith(".json") and not n.startswith("."))
+        except FileNotFoundError:
+            return []
+
+    def merge_spool(self, limit: int = SPOOL_MERGE_LIMIT) -> int:
+        """Apply parked writes (inside ``transaction``); each file is removed once applied."""
+        names = self.spool_names()
+        if not names:
+            return 0
+        from . import recorder
+
+        done = 0
+        for name in names[:limit]:
+            path = self.path("spool", name)
+            try:
+                entry = store.read_json(path)
+                if not isinstance(entry, dict) or not isinstance(entry.get("payload"), dict):
+                    raise store.StoreError(f"{path}: not a spool entry")
+                recorder.apply_spooled(self, str(entry.get("kind")), entry["payload"])
+            except FileNotFoundError:
+                continue
+            except (store.StoreError, KeyError, TypeError, ValueError) as exc:
+                dest = store.quarantine(path)
+                self.warnings.append(f"spool entry {name} unreadable ({str(exc).splitlines()[0][:80]}); "
+                                     f"kept as {os.path.basename(dest)}")
+                continue
+            try:  # noqa: SIM105
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            done += 1
+        return done
+
+    # ------------------------------------------------------------------ session state (cache)
+
+    def session_path(self, session_id: str) -> str:
+        return self.path("sessions", f"{paths.safe_id(session_id, 48)}-{digest(session_id)[:10]}.json")
+
+    def session(self, session_id: str, project: str | None) -> dict[str, Any]:
+        """The working state of a session (created when new; rebuilt empty when unreadable)."""
+        path = self.session_path(session_id)
+        state = store.read_json_or_quarantine(path, None, self.warnings)
+        if not _valid_session(state):
+            if state is not None:
+                dest = store.quarantine(path) if os.path.exists(path) else path
+                self.warnings.append(f"{path}: unexpected content; kept as {os.path.basename(dest)}, "
+                                     "session state restarted (records are safe in the ledger)")
+            now = iso(utcnow())
+            state = {"schema": SESSION_SCHEMA, "session_id": session_id, "project": project, "started": now,
+                     "updated": now, "decisions": {}, "links": {}, "recorded": {}, "main": {}, "notified": []}
+        assert isinstance(state, dict)
+        state["updated"] = iso(utcnow())
+        if project and not state.get("project"):
+            state["project"] = project
+        out: dict[str, Any] = state
+        return out
+
+    def save_session(self, state: dict[str, Any]) -> None:
+        decisions = state["decisions"]
+        if len(decisions) > SESSION_KEEP_DECISIONS:
+            for key in sorted(decisions, key=lambda k: str(decisions[k].get("ts", "")))[:-SESSION_KEEP_DECISIONS]:
+                del decisions[key]
+        store.atomic_write_json(self.session_path(state["session_id"]), state)
+
+    def _migrate_v1_sessions(self) -> None:
+        """Schema 1 kept every session in ``current_session.json``: split it into session files."""
+        legacy = self.path("current_session.json")
+        if not os.path.exists(legacy):
+            return
+        try:
+            data = store.read_json(legacy)
+        except store.StoreError:
+            data = None
+        sessions = data.get("sessions") if isinstance(data, dict) else None
+        for sid, old in (sessions or {}).items():
+            if not isinstance(old, dict) or os.path.exists(self.session_path(str(sid))):
+                continue
+            state = self.session(str(sid), old.get("project") if isinstance(old.get("project"), str) else None)
+            for key in ("decisions", "links"):
+                if isinstance(old.get(key), dict):
+                    state[key] = old[key]
+            if isinstance(old.get("recorded"), dict):
+                state["recorded"] = {a: (v.get("id") if isinstance(v, dict) else None)
+                                     for a, v in old["recorded"].items()}
+            main = old.get("main")
+            if isinstance(main, dict) and isinstance(main.get("offset"), int):
+                state["main"] = {"path": main.get("path"), "offset": main["offset"]}
+            self.save_session(state)
+        os.replace(legacy, legacy + ".v1-migrated")
+
+    # ------------------------------------------------------------------ derived caches
+
+    def fold(self, name: str, since: str | None, until: str | None, fresh: Callable[[], dict[str, Any]],
+             add: Callable[[dict[str, Any], Record], None], schema: int, key: Any = None,
+             prune: Callable[[dict[str, Any], str], None] | None = None,
+             valid: Callable[[dict[str, Any]], bool | str] | None = None) -> dict[str, Any]:
+        """A cache file ``name`` folded from the records of the day files in [since, until]: loaded,
+        checked (schema, shape, ``key``, checksum, each day file's offset, then ``valid``, which may
+        bring it up to date and answers True, "changed" or False to rebuild), caught up with what was
+        appended since, rebuilt from the ledger when it cannot be trusted, and saved when it changed.
+        When ``since`` moves forward, ``prune`` drops what fell out of the window."""
+        path = self.path(name)
+        days = self.days(since, until)
+        try:
+            data = store.read_json(path)
+        except store.StoreError as exc:
+            self.warnings.append(f"{str(exc)[:160]}; rebuilt from the ledger")
+            data = None
+        ok = (isinstance(data, dict) and data.get("schema") == schema and data.get("key") == key
+              and isinstance(data.get("covered"), dict) and isinstance(data.get("data"), dict)
+              and (data.get("since") or "") <= (since or "") and data.get("crc") == _crc(data))
+        changed = False
+        if ok and valid is not None:
+            try:
+                verdict = valid(data["data"])
+            except (ValueError, TypeError, KeyError, ArithmeticError, AttributeError):
+                verdict = False
+            ok = verdict is not False
+            changed = verdict == "changed"
+        if ok:
+            assert isinstance(data, dict)
+            if since and data.get("since") != since:
+                if prune is None and data.get("since") is not None:
+                    ok = False
+                else:
+                    try:
+                        if prune is not None:
+                            prune(data["data"], since)
+                    except (ValueError, TypeError, KeyError, AttributeError):
+                        ok = False
+                    data["covered"] = {d: v for d, v in data["covered"].items() if d >= since}
+                    data["since"] = since
+                    changed = True
+            if ok and set(data["covered"]) - set(days):  # a day file went away: start over
+                ok = False
+        if not ok:
+            if data is not None:
+                self.warnings.append(f"{path}: of another schema, shape or window; rebuilt from the ledger")
+            data = {"schema": schema, "key": key, "since": since, "covered": {}, "data": fresh()}
+            changed = True
+        assert isinstance(data, dict)
+        for attempt in range(2):
+            covered = data["covered"]
+            target = data["data"]
+            try:
+                for day in days:
+                    done = covered.get(day, 0)
+                    if not isinstance(done, int) or isinstance(done, bool):
+                        raise ValueError(day)
+                    try:
+                        size = os.path.getsize(self.day_file(day))
+                    except FileNotFoundError:
+                        size = 0
+                    if size == done:
+                        continue
+                    if size < done:
+                        raise ValueError(day)  # cut or rewritten: fold again from scratch
+                    end = done
+                    for end, rec in self.scan(day, done, upto=size):  # noqa: B007 - end is used after
+                        add(target, rec)
+                    if end != done:
+                        covered[day] = end
+                        changed = True
+                break
+            except (ValueError, TypeError, KeyError, ArithmeticError, AttributeError):
+                if attempt:
+                    raise
+                self.warnings.append(f"{path}: did not match the ledger; rebuilt from it")
+                data = {"schema": schema, "key": key, "since": since, "covered": {}, "data": fresh()}
+                changed = True
+        if changed:  # a consistent snapshot (offsets match content), so saving needs no lock
+            data["crc"] = _crc(data)
+            try:
+                store.atomic_write_json(path, data)
+            except OSError as exc:
+                if self.locked:
+                    raise
+                self.warnings.append(f"could not save {path} ({exc.strerror}); it is rebuilt next time")
+        result: dict[str, Any] = data["data"]
+        return result
+
+    def rollup(self, month: str) -> dict[str, Any]:
+        """The roll-up of a month (``YYYY-MM``): totals by model, agent type, day and project."""
+        def fresh() -> dict[str, Any]:
+            return {"month": month, "total": {}, "by_model": {}, "by_agent_type": {}, "by_day": {},
+                    "by_project": {}, "by_kind": {}}
+
+        def add(data: dict[str, Any], rec: Record) -> None:
+            add_to_bucket(data["total"], rec)
+            for name, row in rec["models"].items():
+                add_to_bucket(data["by_model"].setdefault(name, {}), row, records=1)
+            add_to_bucket(data["by_agent_type"].setdefault(rec["agent_type"], {}), rec)
+            add_to_bucket(data["by_day"].setdefault(day_of(rec["ts"]), {}), rec)
+            add_to_bucket(data["by_project"].setdefault(rec.get("project") or "(none)", {}), rec)
+            add_to_bucket(data["by_kind"].setdefault(rec["kind"], {}), rec)
+
+        return self.fold(os.path.join("monthly", f"{month}.json"), f"{month}-01", f"{month}-31",
+                         fresh, add, schema=records.SCHEMA, key=month)
+
+    def monthly(self, month: str) -> dict[str, Any] | None:
+        data = self.rollup(month)
+        return data if data.get("total") else None
+
+
+def add_to_bucket(bucket: dict[str, Any], row: Any, records: int | None = None) -> None:
+    """Add a record (or a per-model row) into a roll-up bucket; money stays Decimal-as-string."""
+    from decimal import Decimal
+
+    from .kinds import RECORD_KINDS
+
+    bucket["cost_usd"] = str(Decimal(bucket.get("cost_usd", "0")) + Decimal(row.get("cost_usd") or "0"))
+    bucket["records"] = bucket.get("records", 0) + (records if records is not None else 1)
+    bucket["requests"] = bucket.get("requests", 0) + int(row.get("requests", 0))
+    unpriced = row.get("unpriced_requests")
+    if unpriced is None and row.get("priced") is False:
+        unpriced = row.get("requests", 0)
+    bucket["unpriced_requests"] = bucket.get("unpriced_requests", 0) + int(unpriced or 0)
+    tokens = bucket.setdefault("tokens", {})
+    src = row.get("tokens", row)
+    for kind in RECORD_KINDS:
+        tokens[kind] = tokens.get(kind, 0) + int(src.get(kind, 0))
+
+
+def _crc(cache: dict[str, Any]) -> int:
+    """A checksum over a cache's offsets and content: one edited or damaged into other values (still
+    valid JSON) is rebuilt from the ledger instead of being trusted."""
+    import zlib
+
+    body = {"covered": cache.get("covered"), "data": cache.get("data"), "since": cache.get("since")}
+    return zlib.crc32(fastjson.encode(body))
+
+
+def _valid_session(state: Any) -> bool:
+    return (isinstance(state, dict) and state.get("schema") == SESSION_SCHEMA
+            and isinstance(state.get("session_id"), str)
+            and all(isinstance(state.get(k), dict) for k in ("decisions", "links", "recorded", "main"))
+            and isinstance(state.get("notified", []), list))

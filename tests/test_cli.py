@@ -46,6 +46,7 @@ def run(args: list[str], data_dir: Path, cwd: Path, exe: Path = BIN, **kw: str) 
     (["cost", "abc"], "Cost projection"),  # a plain word is the use case
     (["statusline", "--help"], "usage: model-strategy statusline"),
     (["--help"], "install-statusline"),
+    (["--help"], "doctor"),
     (["status"], "data home"),
 ])
 def test_commands(args: list[str], expect: str, data_dir: Path, tmp_path: Path) -> None:

@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("statusline", help="one-line budget status for the status line", add_help=False)
     sub.add_parser("install-statusline", help="point Claude Code's statusLine at this plugin "
                    "([--settings FILE], default ~/.claude/settings.json)", add_help=False)
+    sub.add_parser("doctor", help="check (--repair) the ledger and its caches [--json]", add_help=False)
+    sub.add_parser("export", help="export records [--format csv|jsonl] [--since DATE] [--output FILE|-]",
+                   add_help=False)
     st = sub.add_parser("status", help="data home and why, environment, hook health, records, config files")
     st.add_argument("--json", action="store_true", help="print the status as JSON")
     return p

@@ -75,17 +75,13 @@ def test_terminal_settings_reach_the_installed_plugin(claude_env, fake_api, tmp_
     assert status["data_home"]["path"] == str(data)
     assert status["data_home"]["why"] == f"discovered: installed plugin model-strategy@model-strategy under {plugins}"
     assert status["config"][1] == {"layer": "global", "file": str(data / "config.json"), "state": "ok", "reason": None}
-    # the plugin's own /model-strategy:budget (run by Claude Code with ${CLAUDE_PLUGIN_DATA}) reads them
-    api = fake_api({"main": []})
-    run = claude_env.run("/model-strategy:budget --json", api=api, plugin_dir=None,
-                         env={"MODEL_STRATEGY_PYTHON": venv_python()})
-    assert run.ok, run.describe()
-    text = str(api.messages_requests()[-1]["user_text"])
-    budget, _ = json.JSONDecoder().raw_decode(text[text.index("{"):])
+    budget = json.loads(terminal(checkout / "bin" / "model-strategy", "budget", "--json", home=claude_env.home).stdout)
     assert [p["budget_usd"] for p in budget["periods"]] == ["15", "50", "0.00001"]
-    assert budget["policy"]["exceeded"] == "deny"
-    # and its hooks: that session's Stop hook recorded its main-thread spend (over the $0.00001 monthly
-    # budget), so in the next session the policy set in the terminal denies the spawn
+    # the installed plugin's hooks use those settings: a first session's Stop hook records its main-thread
+    # spend (over the $0.00001 monthly budget), so in the next session the policy set above denies the spawn
+    api = fake_api({"main": [text_turn("hello", usage(500, 50))]})
+    run = claude_env.run("hello", api=api, plugin_dir=None, env={"MODEL_STRATEGY_PYTHON": venv_python()})
+    assert run.ok, run.describe()
     scenario = {"main": [tool_turn(agent_call("A", "search the repo for config files", subagent_type="Explore",
                                               run_in_background=False), u=usage(500, 50)),
                          text_turn("all done", usage(600, 20))],

@@ -1,8 +1,9 @@
 """Where things live. Every other module asks here; nothing else reads the env for paths.
 
 **The data home** (records, settings, venv, caches) is found by one rule, used by the hooks, the slash
-commands, the terminal CLI, the status line, the shortcut and the bootstrap (the bash launchers use the
-first three steps verbatim and ask this file, run as a script, for the rest -- a test holds them equal):
+commands, the terminal CLI, the status line, the shortcut and the bootstrap (the bash launchers repeat the
+steps that are plain variables -- ``hooks/run`` 1 and 3, ``bin/model-strategy`` 1 to 3 -- and ask this file,
+run as a script, for the rest; ``tests/test_paths.py`` holds them equal):
 
 1. ``MODEL_STRATEGY_DATA_DIR`` -- explicit override (tests, scripts, the installed status line);
 2. ``--plugin-data DIR`` -- what the slash commands pass (``${CLAUDE_PLUGIN_DATA}`` substituted);

@@ -93,7 +93,7 @@ def fill_month(data: Path, n: int) -> None:
         for i in range(per_day if d < days else n - per_day * (days - 1)):
             rec = dict(template, id=f"bench:{d}:{i}", agent_id=f"a{d}x{i}", ts=day.isoformat())
             lines.append(json.dumps(rec))
-        with open(archive.daily_file(day.date()), "a") as fh:
+        with open(archive.day_file(day.date().isoformat()), "a") as fh:
             fh.write("\n".join(lines) + "\n")
         add_to_bucket(month["by_day"].setdefault(day.date().isoformat(), {}),
                       {"cost_usd": "0.00075", "requests": 3, "tokens": template["tokens"]})

@@ -164,3 +164,16 @@ def test_paths_runs_as_a_script_on_a_bare_interpreter(home: Path) -> None:
                           "--why"], capture_output=True, text=True, timeout=30, env=_launcher_env(home))
     path, why = out.stdout.splitlines()
     assert path == paths.locate()[0] and why == paths.locate()[1]
+
+
+def test_terminal_install_statusline_pins_the_installed_plugins_home(home: Path, tmp_path: Path) -> None:
+    install(home / ".claude" / "plugins", "model-strategy@model-strategy")
+    settings = tmp_path / "settings.json"
+    out = subprocess.run([str(ROOT / "bin" / "model-strategy"), "install-statusline", "--settings", str(settings)],
+                         capture_output=True, text=True, timeout=60,
+                         env=_launcher_env(home, MODEL_STRATEGY_PYTHON=venv_python()))
+    assert out.returncode == 0, out.stderr
+    data = home / ".claude" / "plugins" / "data" / "model-strategy-model-strategy"
+    command = json.loads(settings.read_text())["statusLine"]["command"]
+    assert command == f"MODEL_STRATEGY_DATA_DIR={data} {ROOT / 'hooks' / 'run'} statusline"
+    assert f"data home {data} (discovered: installed plugin model-strategy@model-strategy" in out.stdout

@@ -7,6 +7,10 @@ Prints medians and ratios against baselines measured in the same run; asserts no
 Targets (issue #3/#4): PreToolUse median ≤ 60 ms and ≤ 4× `python3 -c pass`; recording hook median
 ≤ 80 ms and, with 200k records already in this month's archive, ≤ 1.15× the empty case; the budget
 check adds ≤ 10 ms and stays flat with 200k records.
+
+First run (no venv): the first PreToolUse of a fresh install (no venv, no caches: the launcher resolves
+`python3` on PATH once, the config is compiled, prices come from the shipped snapshot) against the same
+hook warm on that system python (its path cached) and on the venv's python.
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ def fill_month(data: Path, n: int) -> None:
         for i in range(per_day if d < days else n - per_day * (days - 1)):
             rec = dict(template, id=f"bench:{d}:{i}", agent_id=f"a{d}x{i}", ts=day.isoformat())
             lines.append(json.dumps(rec))
-        with open(archive.daily_file(day.date()), "a") as fh:
+        with open(archive.day_file(day.date().isoformat()), "a") as fh:
             fh.write("\n".join(lines) + "\n")
         add_to_bucket(month["by_day"].setdefault(day.date().isoformat(), {}),
                       {"cost_usd": "0.00075", "requests": 3, "tokens": template["tokens"]})
@@ -145,6 +149,23 @@ def main() -> None:
         cases[f"rec-{name}"] = lambda i, e=env: timed([*run, "subagent_stop"], stop_payload(i, agent_transcript), e)
         if budgets:
             cases[f"statusline-{name}"] = lambda i, e=env: timed([*run, "statusline"], b"{}", e)
+    # first run: a fresh data home per run, hooks on whatever python3 PATH gives (no MODEL_STRATEGY_PYTHON)
+    def fresh_env(data: Path) -> dict[str, str]:
+        env = {k: v for k, v in make_env(data).items() if k != "MODEL_STRATEGY_PYTHON"}
+        return env
+
+    def fresh(i: int) -> float:
+        data = tmp / f"fresh-{i}"
+        data.mkdir()
+        return timed([*run, "pre_tool_use"], pre_payload(i, main_transcript), fresh_env(data))
+
+    warm_system = tmp / "warm-system"
+    warm_system.mkdir()
+    cases["pre-first-run-fresh"] = fresh
+    cases["pre-system-python-warm"] = lambda i: timed([*run, "pre_tool_use"], pre_payload(i, main_transcript),
+                                                      fresh_env(warm_system))
+    cases["pre-venv-python-warm"] = lambda i: timed([*run, "pre_tool_use"], pre_payload(i, main_transcript),
+                                                    make_env(warm_system))
     # interleaved: run i of every case before run i+1 of any, so drift on the machine hits all alike
     samples: dict[str, list[float]] = {key: [] for key in cases}
     for i in range(args.runs + 1):
@@ -170,6 +191,9 @@ def main() -> None:
           f"{args.records:,} records")
     print(f"  budget check in PreToolUse: +{cost:.1f} ms empty, +{cost_full:.1f} ms with {args.records:,} records "
           f"(≤ 10); PreToolUse full/empty = {results['pre-full'] / pre:.2f}×")
+    print(f"  first run (no venv, no caches) PreToolUse {results['pre-first-run-fresh']:.1f} ms vs warm "
+          f"{results['pre-system-python-warm']:.1f} ms on the cached system python, "
+          f"{results['pre-venv-python-warm']:.1f} ms on the venv python")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -9,6 +9,14 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+os.umask(0o077)  # the data home is private: files 0600, directories 0700 (hooks/run sets it too)
+_cached = os.environ.get("MODEL_STRATEGY_PY_CACHE")
+if _cached and os.environ.get("MODEL_STRATEGY_PY_VERSION") != sys.version.split()[0]:
+    # hooks/run ran a cached interpreter whose version changed: the next hook resolves python3 again
+    try:  # noqa: SIM105 - contextlib is not imported on the hot path
+        os.unlink(_cached)
+    except OSError:
+        pass
 EVENTS = ("pre_tool_use", "post_tool_use", "subagent_stop", "stop", "session_start")
 event = sys.argv[1] if len(sys.argv) > 1 else ""
 

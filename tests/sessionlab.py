@@ -61,3 +61,25 @@ class Session:
         data["agent_id"] = agent_id
         data["agent_transcript_path"] = str(self.agent_paths[agent_id])
         return data
+
+
+SETUP_STUB = '''
+if __name__ == "__main__":  # test stub: record that the setup was started instead of building a venv
+    _d = os.environ.get("MODEL_STRATEGY_DATA_DIR") or os.environ.get("CLAUDE_PLUGIN_DATA") or "."
+    with open(os.path.join(_d, "setup-started"), "a") as _fh:
+        _fh.write(f"{sys.executable} {' '.join(sys.argv)}\\n")
+    sys.exit(0)
+'''
+
+
+def plugin_copy(dest: Path) -> Path:
+    """A copy of the plugin's tracked layout whose venv setup (``bootstrap.py`` run as a script) only
+    appends to ``<data>/setup-started`` -- for first-run tests that must not build a real venv."""
+    for name in (".claude-plugin", ".claude", "hooks", "bin", "commands", "lib"):
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "requirements.txt", dest / "requirements.txt")
+    boot = dest / "lib" / "model_strategy" / "runtime" / "bootstrap.py"
+    text = boot.read_text()
+    head, _, _ = text.rpartition('if __name__ == "__main__":')
+    boot.write_text(head + SETUP_STUB.lstrip("\n"))
+    return dest

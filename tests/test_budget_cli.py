@@ -39,11 +39,25 @@ def test_set_then_status_json(data_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("args", [["set", "daily", "lots"], ["set", "daily", "-3"], ["set", "policy", "x", "deny"],
-                                  ["set", "timezone", "Mars/Base"], ["set", "nonsense", "1"]])
+                                  ["set", "timezone", "Mars/Base"], ["set", "nonsense", "1"],
+                                  ["set", "threshold", "warning", "500"], ["set", "threshold", "info", "95"],
+                                  ["set", "threshold", "exceeded", "1001"], ["set", "threshold", "info", "lots"],
+                                  ["bogus"], ["status", "--json"]])
 def test_bad_settings_are_one_line_and_change_nothing(data_dir: Path, args: list[str]) -> None:
     out = bin_run("budget", *args, data=data_dir)
     assert out.returncode == 2 and out.stderr.startswith("model-strategy: ")
     assert not (data_dir / "config.json").exists()
+
+
+def test_thresholds_stay_ordered(data_dir: Path) -> None:
+    out = bin_run("budget", "set", "threshold", "warning", "500", data=data_dir)
+    assert out.stderr.splitlines()[0] == ("model-strategy: budgets.thresholds: Value error, thresholds must be ordered "
+                                          "info ≤ warning ≤ critical ≤ exceeded (got info 50, warning 500, critical "
+                                          "90, exceeded 100)")
+    assert bin_run("budget", "set", "threshold", "exceeded", "300", data=data_dir).returncode == 0
+    assert bin_run("budget", "set", "threshold", "critical", "250", data=data_dir).returncode == 0
+    assert json.loads((data_dir / "config.json").read_text())["budgets"]["thresholds"] == {
+        "exceeded": 300, "critical": 250}
 
 
 def test_slash_mode_reports_errors_on_stdout(data_dir: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from model_strategy.runtime.ledger import Ledger
-from sessionlab import AGENT_A, AGENT_B, ROOT, Session, venv_python
+from sessionlab import AGENT_A, AGENT_B, ROOT, Session, plugin_copy, venv_python
 
 RUN = str(ROOT / "hooks" / "run")
 
@@ -100,25 +101,81 @@ def test_internal_error_fails_open_and_logs(lab: Session, data_dir: Path) -> Non
     assert "Traceback" in (data_dir / "errors.log").read_text()
 
 
-def test_launcher_without_environment_fails_open_and_starts_setup(lab: Session, tmp_path: Path) -> None:
-    """No venv yet: one message, exit 0, and the setup is started in the background."""
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    marker = tmp_path / "setup-started"
-    (fake_bin / "python3").write_text(f"#!/bin/sh\necho \"$@\" > {marker}\n")
-    (fake_bin / "python3").chmod(0o755)
-    env = {"PATH": f"{fake_bin}:/usr/bin:/bin"}
-    code, out, err = run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)
+def _bare_env(tmp_path: Path, data: Path, root: Path) -> dict[str, str]:
+    """A user's first session: no venv, no caches, no MODEL_STRATEGY_PYTHON; python3 only on PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_STRATEGY_", "CLAUDE_", "PYTHON"))}
+    env.update(CLAUDE_PLUGIN_DATA=str(data), CLAUDE_PLUGIN_ROOT=str(root), MODEL_STRATEGY_DATA_DIR="")
+    return env
+
+
+def test_first_spawn_routes_and_records_without_a_venv(lab: Session, tmp_path: Path) -> None:
+    """No venv yet: hooks run on the system python3 (found once, cached), route and record at once;
+    SessionStart starts the setup in the background and says so once per session."""
+    root = plugin_copy(tmp_path / "plugin")
+    data = tmp_path / "fresh-data"
+    env = _bare_env(tmp_path, data, root)
+    code, out, err = run_hook("session_start", lab.payload("SessionStart"), env=env, python=None)
     assert code == 0 and err == ""
-    assert out is not None and "setting up its Python environment" in out["systemMessage"]
-    assert "not routed" in out["systemMessage"]
-    for _ in range(50):
-        if marker.exists():
+    assert out is not None and "setting up its Python environment in the background" in out["systemMessage"]
+    assert "routing and recording already work" in out["systemMessage"]
+    for _ in range(100):
+        if (data / "setup-started").exists():
             break
-        time.sleep(0.1)
-    assert "bootstrap.py" in marker.read_text()
-    code, out, _ = run_hook("post_tool_use", lab.payload("PostToolUse-foreground"), env=env, python=None)
-    assert code == 0 and out is None  # recording hooks stay quiet while setting up
+        time.sleep(0.05)
+    assert "bootstrap.py" in (data / "setup-started").read_text()
+    # the same session again (resume, compact): setup is restarted (it locks itself) but no second notice
+    assert run_hook("session_start", lab.payload("SessionStart"), env=env, python=None)[1] is None
+    cached = (data / "cache" / "python").read_text().splitlines()
+    assert os.path.isabs(cached[0]) and cached[1].startswith("3.")
+    code, out, err = run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)
+    assert code == 0 and err == "", err
+    assert out is not None and out["hookSpecificOutput"]["updatedInput"]["model"] == "haiku"
+    assert "setting up" not in out["systemMessage"]
+    code, out, err = run_hook("subagent_stop", lab.subagent_stop(AGENT_A), env=env, python=None)
+    assert code == 0 and err == "", (out, err)
+    recs = list(Ledger(str(data)).iter_records())
+    assert [(r["agent_id"], r["model_actual"]) for r in recs if r["kind"] == "subagent"] == [
+        (AGENT_A, "claude-haiku-5-5")]
+    assert not (data / "venv").exists()
+
+
+def test_cached_interpreter_is_dropped_when_it_vanishes(lab: Session, tmp_path: Path) -> None:
+    data = tmp_path / "data2"
+    (data / "cache").mkdir(parents=True)
+    (data / "cache" / "python").write_text(f"{tmp_path / 'gone' / 'python3'}\n3.99.0\n")
+    env = _bare_env(tmp_path, data, ROOT)
+    code, out, _ = run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)
+    assert code == 0 and out is not None and out["hookSpecificOutput"]["updatedInput"]["model"] == "haiku"
+    assert (data / "cache" / "python").read_text().splitlines()[0] != str(tmp_path / "gone" / "python3")
+
+
+def test_cached_interpreter_is_dropped_when_its_version_changed(lab: Session, tmp_path: Path) -> None:
+    data = tmp_path / "data3"
+    env = _bare_env(tmp_path, data, ROOT)
+    assert run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)[0] == 0
+    cache = data / "cache" / "python"
+    path, version = cache.read_text().splitlines()
+    assert run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)[0] == 0
+    assert cache.read_text().splitlines() == [path, version]  # kept while it matches
+    cache.write_text(f"{path}\n2.7.18\n")  # as if the file at that path had been upgraded in place
+    code, out, _ = run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)
+    assert code == 0 and out is not None and "updatedInput" in out["hookSpecificOutput"]
+    assert not cache.exists()  # dropped: the next hook resolves python3 again
+    assert run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)[0] == 0
+    assert cache.read_text().splitlines() == [path, version]
+
+
+def test_no_python_at_all_fails_open(lab: Session, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    for tool in ("bash", "cat", "mkdir", "mv", "dirname"):
+        target = shutil.which(tool)
+        assert target
+        (empty / tool).symlink_to(target)
+    env = {**_bare_env(tmp_path, tmp_path / "d", ROOT), "PATH": str(empty)}
+    code, out, err = run_hook("session_start", lab.payload("SessionStart"), env=env, python=None)
+    assert code == 0 and err == "" and out is not None and "no python3 >= 3.10" in out["systemMessage"]
+    assert run_hook("pre_tool_use", lab.pre("A"), env=env, python=None)[:2] == (0, None)
 
 
 def test_unknown_event_is_one_line() -> None:
@@ -139,3 +196,72 @@ def test_unloadable_package_fails_open(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert json.loads(proc.stdout) == {"systemMessage": "model-strategy: cannot load its code "
                                                         "(ModuleNotFoundError); nothing changed"}
+
+
+HEAVY = ("pydantic", "rich", "genai_prices")
+
+
+def _direct(python_args: list[str], event: str, payload: dict[str, Any],
+            data: Path) -> subprocess.CompletedProcess[str]:
+    """hook.py run straight by an interpreter (no launcher), as hooks/run would exec it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL_STRATEGY_", "PYTHON"))}
+    env.update(MODEL_STRATEGY_DATA_DIR=str(data), CLAUDE_PLUGIN_ROOT=str(ROOT))
+    return subprocess.run([*python_args, str(ROOT / "hooks" / "hook.py"), event], input=json.dumps(payload),
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_warm_hooks_import_none_of_pydantic_rich_genai_prices(lab: Session, data_dir: Path) -> None:
+    """With the packages importable (the venv, site enabled) and warm caches, the hot path imports none."""
+    assert run_hook("pre_tool_use", lab.pre("B"))[0] == 0  # warms the compiled config
+    for event, payload in (("pre_tool_use", lab.pre("A")), ("subagent_stop", lab.subagent_stop(AGENT_A))):
+        proc = _direct([venv_python(), "-X", "importtime"], event, payload, data_dir)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        assert event == "subagent_stop" or "updatedInput" in proc.stdout
+        imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in proc.stderr.splitlines()
+                    if line.startswith("import time:")}
+        assert not imported & set(HEAVY), (event, imported & set(HEAVY))
+        assert "model_strategy.runtime.hooks" in proc.stderr  # it did run the hook
+    for heavy in HEAVY:  # and they are installed there, so the test means something
+        assert subprocess.run([venv_python(), "-c", f"import {heavy}"], capture_output=True).returncode == 0
+
+
+def test_stdlib_only_interpreter_routes_and_records_from_cold(lab: Session, data_dir: Path) -> None:
+    """A bare interpreter (-I -S: no site-packages at all), no venv, no caches: the config is validated,
+    prices come from the shipped snapshot, the spawn is routed and the agent recorded with its cost."""
+    import shutil as _shutil
+
+    _shutil.rmtree(data_dir / "cache")
+    bare = [venv_python(), "-I", "-S"]
+    assert subprocess.run([*bare, "-c", "import pydantic"], capture_output=True).returncode != 0
+    (data_dir / "config.json").write_text('{"budgets": {"daily_usd": "15"}}')  # a changed config: validated
+    proc = _direct(bare, "pre_tool_use", lab.pre("A"), data_dir)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert json.loads(proc.stdout)["hookSpecificOutput"]["updatedInput"]["model"] == "haiku"
+    proc = _direct(bare, "subagent_stop", lab.subagent_stop(AGENT_A), data_dir)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    (rec,) = [r for r in Ledger().iter_records() if r["kind"] == "subagent"]
+    assert rec["model_actual"] == "claude-haiku-5-5" and float(rec["cost_usd"]) > 0
+    assert json.loads((data_dir / "cache" / next(p.name for p in (data_dir / "cache").glob("config-*.json")
+                                                  if not p.name.endswith(".lock"))).read_text()
+                      )["config"]["budgets"]["daily_usd"] == "15"
+
+
+def test_files_the_plugin_creates_are_private(lab: Session, tmp_path: Path) -> None:
+    """Everything under the data home: files 0600, directories 0700 (hooks, CLI, shortcut)."""
+    data = tmp_path / "private"
+    env = {"MODEL_STRATEGY_DATA_DIR": str(data)}
+    for event, payload in [("pre_tool_use", lab.pre("A")), ("subagent_stop", lab.subagent_stop(AGENT_A)),
+                           ("post_tool_use", lab.payload("PostToolUse-foreground")), ("stop", lab.payload("Stop")),
+                           ("session_start", lab.payload("SessionStart"))]:
+        assert run_hook(event, payload, env=env)[0] == 0
+    (data / "errors.log").unlink(missing_ok=True)
+    cli_env = {**os.environ, "MODEL_STRATEGY_PYTHON": venv_python(), "MODEL_STRATEGY_DATA_DIR": str(data),
+               "HOME": str(tmp_path / "home")}
+    for args in (["budget", "set", "daily", "5"], ["install-shortcut"], ["catalog"]):
+        proc = subprocess.run([str(ROOT / "bin" / "model-strategy"), *args], capture_output=True, text=True,
+                              env=cli_env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+    loose = [f"{p} {oct(p.stat().st_mode & 0o777)}" for p in [data, *data.rglob("*")]
+             if p.stat().st_mode & 0o777 != (0o700 if p.is_dir() or p.name == "model-strategy" else 0o600)]
+    assert loose == []
+    assert len(list(data.rglob("*"))) > 8

@@ -86,8 +86,24 @@ def test_bad_override_file_is_one_line_and_ignored(data_dir) -> None:  # type: i
     assert "models.x.input_mtok" in warnings[0]
 
 
-def test_snapshot_is_rebuilt_when_broken(data_dir) -> None:  # type: ignore[no-untyped-def]
+def test_broken_cache_falls_back_to_the_shipped_snapshot_and_is_rebuilt(data_dir) -> None:  # type: ignore[no-untyped-def]
     (data_dir / "cache" / "prices.json").write_text("garbage")
     pricing.reset()
-    assert pricing.table().find("claude-opus-5-5") is not None
+    assert pricing.table().find("claude-opus-5-5") is not None  # the shipped one, no genai-prices import
+    assert pricing.table().snapshot == pricing.load_shipped()
+    pricing.ensure_snapshot()
     assert json.loads((data_dir / "cache" / "prices.json").read_text())["source"] == "genai-prices"
+
+
+def test_missing_cache_uses_the_shipped_snapshot(data_dir) -> None:  # type: ignore[no-untyped-def]
+    (data_dir / "cache" / "prices.json").unlink()
+    pricing.reset()
+    assert pricing.table().find("claude-haiku-5-5") is not None
+    assert not (data_dir / "cache" / "prices.json").exists()
+
+
+def test_shipped_snapshot_equals_the_pinned_genai_prices() -> None:
+    """lib/model_strategy/data/prices.json is what build_snapshot() gives now: a genai-prices bump fails
+    here until `scripts/build-prices` regenerates it."""
+    fresh = json.loads(json.dumps(pricing.build_snapshot()))
+    assert pricing.load_shipped() == fresh, "run scripts/build-prices"

@@ -12,7 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .runtime.config_rules import THRESHOLD_MAX, thresholds_order_problem
 
 Tier = Literal["haiku", "sonnet", "opus", "fable"]
 Choice = Literal["haiku", "sonnet", "opus", "fable", "auto"]
@@ -28,16 +30,29 @@ class Strict(BaseModel):
 # ---------------------------------------------------------------- configuration
 
 
+# Configuration fields are strict about JSON types (no "50" for 50, no 1 for true), like the standard-library
+# validator the hooks use (runtime/config_rules.py); tests hold the two equal.
+
+
 class Complexity(Strict):
-    simple_below: float = Field(0.35, ge=0, le=1)
-    complex_from: float = Field(0.7, ge=0, le=1)
+    simple_below: float = Field(0.35, ge=0, le=1, strict=True)
+    complex_from: float = Field(0.7, ge=0, le=1, strict=True)
 
 
 class Thresholds(Strict):
-    info: int = Field(50, ge=1, le=1000)
-    warning: int = Field(75, ge=1, le=1000)
-    critical: int = Field(90, ge=1, le=1000)
-    exceeded: int = Field(100, ge=1, le=1000)
+    """Percent of a budget; ordered info ≤ warning ≤ critical ≤ exceeded, at most 1000 %."""
+
+    info: int = Field(50, ge=1, le=THRESHOLD_MAX, strict=True)
+    warning: int = Field(75, ge=1, le=THRESHOLD_MAX, strict=True)
+    critical: int = Field(90, ge=1, le=THRESHOLD_MAX, strict=True)
+    exceeded: int = Field(100, ge=1, le=THRESHOLD_MAX, strict=True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        problem = thresholds_order_problem(self.model_dump())
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 class Policies(Strict):
@@ -79,9 +94,9 @@ class Roi(Strict):
 
 
 class Config(Strict):
-    schema_: int = Field(1, alias="schema")
+    schema_: int = Field(1, alias="schema", strict=True)
     profile: Profile = "BALANCED"
-    override_explicit_model: bool = False
+    override_explicit_model: bool = Field(False, strict=True)
     max_tier: Tier = "opus"
     min_tier: Tier = "haiku"
     agents: dict[str, Choice] = {}

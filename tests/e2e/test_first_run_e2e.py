@@ -1,4 +1,10 @@
-"""A user's first session: the plugin's Python environment does not exist yet."""
+"""A user's first session: the plugin's Python environment does not exist yet.
+
+The hooks need only the standard library, so they run on the system python3 at once: the first spawn
+is routed and recorded.  SessionStart starts building the venv (for the report commands) in the
+background and says so once.  The plugin here is a copy whose venv setup only leaves a mark
+(``sessionlab.plugin_copy``), so the test needs no package registry.
+"""
 
 from __future__ import annotations
 
@@ -9,31 +15,44 @@ from pathlib import Path
 
 import pytest
 from fakeapi import agent_call, text_turn, tool_turn, usage
-from harness import REPO_ROOT
-from test_plugin_e2e import MODEL, models_seen
+from test_plugin_e2e import MODEL, load_records, models_seen
+
+from sessionlab import plugin_copy
 
 pytestmark = pytest.mark.e2e
 
 
-def test_first_session_fails_open_and_starts_setup(claude_env, fake_api, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    stub_bin = tmp_path / "stub-bin"
-    stub_bin.mkdir()
-    started = tmp_path / "setup-started"
-    (stub_bin / "python3").write_text(f"#!/bin/sh\necho \"$@\" >> {started}\n")  # stands in for the real setup
-    (stub_bin / "python3").chmod(0o755)
+def test_first_session_routes_records_and_starts_setup_once(claude_env, fake_api, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    plugin = plugin_copy(tmp_path / "plugin")
     scenario = {"main": [tool_turn(agent_call("A", "search for the config file", run_in_background=False),
-                                   u=usage(500, 50)), text_turn("all done", usage(600, 20))],
-                "subagents": {"A": [text_turn("A done", usage(1200, 80))]}}
+                                   u=usage(500, 50)),
+                         tool_turn(agent_call("B", "find the readme", run_in_background=False), u=usage(550, 40)),
+                         text_turn("all done", usage(600, 20))],
+                "subagents": {"A": [text_turn("A done", usage(1200, 80))],
+                              "B": [text_turn("B done", usage(900, 60))]}}
     api = fake_api(scenario)
     node_dir = os.path.dirname(shutil.which("node") or "/usr/bin/node")
-    path = f"{stub_bin}:{node_dir}:/usr/local/bin:/usr/bin:/bin"
-    run = claude_env.run("[[SCENARIO:first]] go", api=api, plugin_dir=REPO_ROOT, output="stream-json",
-                         env={"MODEL_STRATEGY_DATA_DIR": str(tmp_path / "data"), "PATH": path})
+    path = f"{node_dir}:/usr/local/bin:/usr/bin:/bin"  # a system python3, no venv, no MODEL_STRATEGY_PYTHON
+    run = claude_env.run("[[SCENARIO:first]] go", api=api, plugin_dir=plugin, output="stream-json",
+                         env={"PATH": path})
     assert run.returncode == 0 and run.result and not run.result["is_error"], run.describe()
-    assert models_seen(api, "sub:A") == {MODEL["opus"]}  # not routed: the spawn is unchanged
+    # routed from the very first spawn
+    assert models_seen(api, "sub:A") == {MODEL["haiku"]} and models_seen(api, "sub:B") == {MODEL["haiku"]}
+    data = claude_env.home / ".claude" / "plugins" / "data" / "model-strategy-inline"
+    records = load_records(data, "subagent")
+    assert sorted(r["model_actual"] for r in records) == [MODEL["haiku"]] * 2
+    # the setup was started in the background, and said once in the session
+    assert "bootstrap.py" in (data / "setup-started").read_text()
+    # (in -p a SessionStart systemMessage is no `informational` stream event, only the hook's response)
+    said = [(h["hook_event"], h["stdout"]) for h in run.hook_responses() if "Python environment" in h["stdout"]]
+    assert [event for event, _ in said] == ["SessionStart"], said
+    assert "routing and recording already work" in json.loads(said[0][1])["systemMessage"]
     notes = [e.get("content", "") for e in run.system_events("informational")]
-    assert any("model-strategy: setting up its Python environment" in n for n in notes), notes
-    assert "bootstrap.py" in started.read_text()
+    assert not [n for n in notes if "Python environment" in n], notes
+    assert not (data / "venv").exists()
+    cached = (data / "cache" / "python").read_text().splitlines()
+    assert os.path.isabs(cached[0]) and ".cache/venv" not in cached[0]
     # the message is for the user, not the model: nothing about it reaches the API
     bodies = json.dumps([r.get("body") for r in api.messages_requests()])
-    assert "setting up its Python environment" not in bodies
+    assert "Python environment" not in bodies
+    assert data.stat().st_mode & 0o777 == 0o700

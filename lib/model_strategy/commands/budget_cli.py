@@ -107,7 +107,10 @@ def _set(args: list[str]) -> str:
         update: dict[str, Any] = {_PERIOD_KEYS[what]: value}
     elif what in ("policy", "threshold") and len(rest) == 2:
         key = "policy" if what == "policy" else "thresholds"
-        value = rest[1] if what == "policy" else int(rest[1].rstrip("%"))
+        try:
+            value = rest[1] if what == "policy" else int(rest[1].rstrip("%"))
+        except ValueError:
+            raise ValueError(f"threshold must be a whole percent, got {rest[1]!r}") from None
         update = {key: {rest[0]: value}}
     elif what == "timezone":
         update = {"timezone": rest[0]}
@@ -127,6 +130,10 @@ def main(argv: list[str] | None = None, slash: bool = False) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0
+    unknown = [a for a in argv if a not in ("--json", "--width", "set") and not a.isdigit()]
+    if argv and argv[0] != "set" and unknown:
+        print(f"model-strategy: unknown budget argument {unknown[0]!r} (see budget --help)", file=err)
+        return 0 if slash else 2
     if argv and argv[0] == "set":
         try:
             print(_set(argv[1:]))
@@ -167,10 +174,10 @@ def install_statusline(settings_path: str | None = None) -> str:
     import shlex
 
     from ..runtime import store
-    from .shortcut import install_data_dir
 
     settings_path = settings_path or os.path.join(os.path.expanduser("~"), ".claude", "settings.json")
-    data, hint = install_data_dir()
+    data, why = paths.locate()
+    data = paths.data_dir()
     command = (f"MODEL_STRATEGY_DATA_DIR={shlex.quote(data)} "
                f"{shlex.quote(os.path.join(paths.plugin_root(), 'hooks', 'run'))} statusline")
     with store.locked(settings_path + ".lock"):
@@ -183,12 +190,19 @@ def install_statusline(settings_path: str | None = None) -> str:
         previous = settings.get("statusLine")
         settings["statusLine"] = {"type": "command", "command": command}
         os.makedirs(os.path.dirname(settings_path), exist_ok=True)
-        with open(settings_path + ".tmp", "w", encoding="utf-8") as fh:
+        try:
+            mode = os.stat(settings_path).st_mode & 0o777  # keep the user's mode for their own file
+        except OSError:
+            mode = 0o600
+        fd = os.open(settings_path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(settings, fh, indent=2)
             fh.write("\n")
+        os.chmod(settings_path + ".tmp", mode)
         os.replace(settings_path + ".tmp", settings_path)
     note = f" (replaced {json.dumps(previous)})" if previous and previous != settings["statusLine"] else ""
-    return f"model-strategy: statusLine set in {settings_path}{note}; it shows from the next session{hint}"
+    return (f"model-strategy: statusLine set in {settings_path}{note}; it shows from the next session; "
+            f"data home {data} ({why})")
 
 
 def install_statusline_main(argv: list[str], slash: bool = False) -> int:

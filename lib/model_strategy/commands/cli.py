@@ -12,11 +12,14 @@
     model-strategy export costs|analytics FILE [--days N]         CSV of costs / JSON of all four reports
     model-strategy install-shortcut [--project DIR] [--force]     make plain /model-strategy work
     model-strategy budget ... | statusline                        budgets (budget_cli)
-    model-strategy install-statusline [--settings FILE]            point Claude Code's statusLine here
+    model-strategy install-statusline [--settings FILE]           point Claude Code's statusLine here
+    model-strategy status [--json]                                data home and why, environment, hook health
 
 Each report takes ``--json`` and ``--width N``.  Exit codes: 0 ok, 1 internal problem, 2 bad input
 (one line on stderr).  ``--plugin-data`` is the ``${CLAUDE_PLUGIN_DATA}`` Claude Code gives the
-hooks; slash commands pass it because their shell does not have it.  It also marks a slash-command
+hooks; slash commands pass it because their shell does not have it (``runtime/paths.py`` has the whole
+rule for the data home: ``MODEL_STRATEGY_DATA_DIR`` > ``--plugin-data`` > ``CLAUDE_PLUGIN_DATA`` > the
+installed plugin's dir > the default).  It also marks a slash-command
 run: Claude Code aborts a command whose ``!`` script exits non-zero (the model never sees why), so
 there a problem is printed on stdout as the same one line, with exit 0, for Claude to explain.
 """
@@ -48,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Model strategy for Claude Code work.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
     def report(name: str, help_: str, words: str | None) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_)
@@ -90,9 +93,19 @@ def _parser() -> argparse.ArgumentParser:
     inst.add_argument("--force", action="store_true", help="replace a model-strategy.md not written by us")
     uninst = sub.add_parser("uninstall-shortcut", help="remove the shortcut written by install-shortcut")
     uninst.add_argument("--project")
-    sub.add_parser("budget", help="budget status and settings", add_help=False)
-    sub.add_parser("statusline", help="one-line budget status for the status line")
+    sub.add_parser("budget", help="budget status and settings (budget --help for more)", add_help=False)
+    sub.add_parser("statusline", help="one-line budget status for the status line", add_help=False)
+    sub.add_parser("install-statusline", help="point Claude Code's statusLine at this plugin "
+                   "([--settings FILE], default ~/.claude/settings.json)", add_help=False)
+    sub.add_parser("doctor", help="check (--repair) the ledger and its caches [--json]", add_help=False)
+    st = sub.add_parser("status", help="data home and why, environment, hook health, records, config files")
+    st.add_argument("--json", action="store_true", help="print the status as JSON")
     return p
+
+
+STATUSLINE_USAGE = """usage: model-strategy statusline < status-line JSON
+Prints one line for Claude Code's statusLine: today's spend, budget percent and level.
+Install it with: model-strategy install-statusline [--settings FILE]"""
 
 
 def _split(argv: list[str]) -> list[str]:
@@ -103,20 +116,28 @@ def _split(argv: list[str]) -> list[str]:
 
 
 def _budget_arg(words: list[str]) -> tuple[Decimal | None, list[str]]:
+    """``cost [monthly budget] [use case]``: a first word that looks like a number (a digit, sign, ``$``
+    or ``.`` followed by a digit: ``300``, ``$300``, ``-5``, ``12abc``) must be a positive amount; any
+    other word starts the use case (``cost abc`` is the use case "abc")."""
     from .reports import BadInput
 
     if not words:
         return None, words
-    raw = words[0].replace(",", "").lstrip("$").removesuffix("/month").removesuffix("/mo")
-    if not raw[:1].isdigit():
+    raw = words[0].replace(",", "").removesuffix("/month").removesuffix("/mo")
+    if not _looks_numeric(raw):
         return None, words
     try:
-        value = Decimal(raw)
+        value = Decimal(raw.replace("$", "", 1))
     except InvalidOperation:
         raise BadInput(f"monthly budget must be an amount in USD, e.g. 300 (got {words[0]!r})") from None
     if not value.is_finite() or value <= 0:
         raise BadInput(f"monthly budget must be a positive amount in USD, e.g. 300 (got {words[0]!r})")
     return value, words[1:]
+
+
+def _looks_numeric(word: str) -> bool:
+    rest = word.lstrip("+-$")
+    return rest[:1].isdigit() or (rest[:1] == "." and rest[1:2].isdigit())
 
 
 def _jsonable(obj: Any) -> Any:
@@ -246,11 +267,14 @@ def main(argv: list[str] | None = None) -> int:
     from .catalog import CatalogError
     from .reports import BadInput
 
+    os.umask(0o077)  # the data home is private: files 0600, directories 0700
     argv = list(sys.argv[1:] if argv is None else argv)
     slash = argv[:1] == ["--plugin-data"]
     if len(argv) >= 2 and slash:
         if argv[1]:
-            os.environ["CLAUDE_PLUGIN_DATA"] = argv[1]
+            from ..runtime import paths
+
+            paths.use_plugin_data(argv[1])
             _remember_root()
         argv = argv[2:]
     if argv[:1] == ["budget"]:
@@ -258,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return int(budget_main([w for a in argv[1:] for w in a.split()], slash=slash))
     if argv[:1] == ["statusline"]:
+        if argv[1:2] in (["-h"], ["--help"]):
+            print(STATUSLINE_USAGE)
+            return 0
         from .budget_cli import statusline  # type: ignore[import-not-found,unused-ignore]
 
         return int(statusline())
@@ -288,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
             done = export(args)
             print(done, file=sys.stderr if args.file == "-" else sys.stdout)
             return 0
+        if args.command == "status":
+            from . import status
+
+            return status.main(as_json=args.json)
         if args.width < 40:
             raise BadInput(f"--width must be at least 40 (got {args.width})")
         for path in (getattr(args, "html", None), getattr(args, "svg", None)):

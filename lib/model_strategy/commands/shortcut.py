@@ -55,8 +55,8 @@ def remember_root(plugin_data: str, root: str | None = None) -> None:
                 return
     except OSError:
         pass
-    os.makedirs(plugin_data, exist_ok=True)
-    _write(path, root + "\n")
+    os.makedirs(plugin_data, mode=0o700, exist_ok=True)
+    _write(path, root + "\n", mode=0o600)
 
 
 def _body() -> str:
@@ -72,29 +72,16 @@ def _body() -> str:
 
 
 def install_data_dir() -> tuple[str, str]:
-    """The plugin's data dir for the shortcut, and a hint when it had to be guessed.  Inside Claude
-    Code (``/model-strategy:shortcut``) it is known; from a shell, an existing
-    ``~/.claude/plugins/data/model-strategy*`` dir with records or a venv is taken when there is one."""
-    if os.environ.get(paths.DATA_ENV) or os.environ.get("CLAUDE_PLUGIN_DATA"):
-        return paths.data_dir(), ""
-    base = os.path.join(os.path.expanduser("~"), ".claude", "plugins", "data")
-    try:
-        names = sorted(os.listdir(base))
-    except OSError:
-        names = []
-    found = [os.path.join(base, n) for n in names if n.startswith(paths.PLUGIN_NAME)
-             and any(os.path.exists(os.path.join(base, n, m)) for m in ("daily", "venv", "plugin-root"))]
-    if len(found) == 1:
-        return found[0], ""
-    return paths.data_dir(), ("; to be sure it reads the plugin's own records, run /model-strategy:shortcut "
-                              "inside Claude Code")
+    """The plugin's data home for the shortcut and the rule that picked it (``paths.locate``: inside
+    Claude Code it is given; from a shell the installed plugin's dir is discovered)."""
+    return paths.data_dir(), paths.locate()[1]
 
 
 def install(project: str | None = None, force: bool = False) -> str:
     from .reports import BadInput
 
     root = os.path.abspath(paths.plugin_root())
-    data, hint = install_data_dir()
+    data, why = install_data_dir()
     for value in (root, data):
         if _UNSAFE & set(value):
             raise BadInput(f"cannot write a shortcut for a path containing quotes, $, ` or \\: {value}")
@@ -103,12 +90,12 @@ def install(project: str | None = None, force: bool = False) -> str:
     if os.path.exists(dest) and not force and not _ours(dest):
         raise BadInput(f"{dest} exists and was not written by model-strategy; use --force to replace it")
     launcher = os.path.join(data, "shortcut", "model-strategy")
-    os.makedirs(os.path.dirname(launcher), exist_ok=True)
-    _write(launcher, LAUNCHER.format(data=shlex.quote(data), root=shlex.quote(root)), mode=0o755)
+    os.makedirs(os.path.dirname(launcher), mode=0o700, exist_ok=True)
+    _write(launcher, LAUNCHER.format(data=shlex.quote(data), root=shlex.quote(root)), mode=0o700)
     remember_root(data, root)
     os.makedirs(folder, exist_ok=True)
     _write(dest, COMMAND.format(launcher=launcher, marker=MARKER, body=_body()))
-    return f"installed /model-strategy: {dest} (runs {launcher}){hint}"
+    return f"installed /model-strategy: {dest} (runs {launcher}; data home from {why})"
 
 
 def uninstall(project: str | None = None) -> str:
@@ -131,9 +118,10 @@ def _ours(path: str) -> bool:
         return False
 
 
-def _write(path: str, text: str, mode: int = 0o644) -> None:
+def _write(path: str, text: str, mode: int = 0o600) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.chmod(tmp, mode)
     os.replace(tmp, path)

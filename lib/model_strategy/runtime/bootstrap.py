@@ -1,23 +1,31 @@
 """Build the plugin's own Python environment: ``<data dir>/venv`` from ``requirements.txt``.
 
-Runs as a script with any Python >= 3.10 (standard library only): the ``hooks/run`` launcher starts
-it in the background when the venv is missing, and the SessionStart hook re-runs it when
-``requirements.txt`` changed (a plugin update).  A marker file holding the requirements' digest
-says the venv is complete; a half-built venv is never used.  Until it is ready the hooks fail
-open with one message.  ``MODEL_STRATEGY_PYTHON`` points the hooks at an existing interpreter instead.
+Runs as a script with any Python >= 3.10 (standard library only).  The SessionStart hook starts it in
+the background when the venv is missing or was built from other requirements (a plugin update), and
+``bin/model-strategy`` runs it in the foreground before a command needs it.  A marker file holding the
+requirements' digest says the venv is complete; a half-built venv is never used.  The hooks need no
+venv at all (standard library only): until it is ready they run on the system ``python3`` that
+``hooks/run`` found, so routing and recording work from the first spawn; only the report commands
+(pydantic, rich, genai-prices) wait for it.  ``MODEL_STRATEGY_PYTHON`` points hooks and commands at an
+existing interpreter instead.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+if __package__:
+    from . import paths
+else:  # run as a script by a bare interpreter: import the package from this checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from model_strategy.runtime import paths
+
 MARKER = ".model-strategy-ready"
+NOTICE = "setup-notice"  # <data>/cache/setup-notice: the session that was last told about the setup
 
 
 def _root() -> Path:
@@ -26,10 +34,7 @@ def _root() -> Path:
 
 
 def _data() -> Path:
-    env = os.environ.get("MODEL_STRATEGY_DATA_DIR") or os.environ.get("CLAUDE_PLUGIN_DATA")
-    path = Path(env) if env else Path.home() / ".claude" / "plugins" / "data" / "model-strategy"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return Path(paths.data_dir())  # the one rule (paths.py), created 0700
 
 
 def requirements_digest(root: Path | None = None) -> str:
@@ -49,6 +54,9 @@ def venv_state(data: Path | None = None, root: Path | None = None) -> str:
 
 def build(data: Path, root: Path, log=print) -> Path:  # type: ignore[no-untyped-def]
     """Create a fresh venv beside the live one, install, mark it ready, then swap it in."""
+    import shutil
+    import subprocess
+
     digest = requirements_digest(root)
     target = data / "venv"
     work = data / f"venv.building-{os.getpid()}"
@@ -77,11 +85,14 @@ def build(data: Path, root: Path, log=print) -> Path:  # type: ignore[no-untyped
 
 def main(argv: list[str] | None = None) -> int:
     """Build the venv unless ready.  ``--wait``: wait for a setup already running (foreground use)."""
+    import subprocess
+
     wait = "--wait" in (sys.argv[1:] if argv is None else argv)
+    os.umask(0o077)  # everything under the data home is private: files 0600, dirs 0700
     data, root = _data(), _root()
     import fcntl
 
-    lock = os.open(data / "bootstrap.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    lock = os.open(data / "bootstrap.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except BlockingIOError:
@@ -103,29 +114,62 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def start_background() -> None:
-    """Start ``main`` detached (used when the venv exists but is stale)."""
+    """Start ``main`` detached (it locks itself, so a setup already running is left alone)."""
+    import subprocess
+
     data = _data()
-    with open(data / "bootstrap.log", "ab") as log:
+    fd = os.open(data / "bootstrap.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "ab") as log:
         subprocess.Popen([sys.executable, str(Path(__file__).resolve())], stdout=log, stderr=log,
                          stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-def check_on_session_start() -> list[str]:
-    """SessionStart: rebuild a stale venv in the background and refresh the price snapshot."""
-    lines: list[str] = []
-    data = _data()
-    try:  # the /model-strategy shortcut launcher runs the root recorded here (it moves on updates)
-        root_file = data / "plugin-root"
-        if not root_file.exists() or root_file.read_text().strip() != str(_root()):
-            root_file.write_text(f"{_root()}\n")
+def _first_notice(data: Path, session_id: str) -> bool:
+    """True once per session: the setup notice is shown at most once in a session (SessionStart also
+    fires on resume, clear and compact)."""
+    path = data / "cache" / NOTICE
+    try:
+        if path.read_text().strip() == session_id:
+            return False
     except OSError:
         pass
-    if not os.environ.get("MODEL_STRATEGY_PYTHON") and venv_state() == "stale":
-        start_background()
-        lines.append("requirements changed: rebuilding the Python environment in the background")
-    from . import pricing
+    try:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(session_id + "\n")
+    except OSError:
+        pass
+    return True
 
-    pricing.ensure_snapshot()
+
+def check_on_session_start(session_id: str = "") -> list[str]:
+    """SessionStart: record the plugin root; start building a missing or stale venv in the background
+    and say so once per session.  Never waits, never imports anything heavy."""
+    lines: list[str] = []
+    data, root = _data(), _root()
+    try:  # the /model-strategy shortcut launcher runs the root recorded here (it moves on updates)
+        root_file = data / "plugin-root"
+        if not root_file.exists() or root_file.read_text().strip() != str(root):
+            fd = os.open(root_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(f"{root}\n")
+    except OSError:
+        pass
+    if os.environ.get("MODEL_STRATEGY_PYTHON"):
+        return lines
+    state = venv_state(data, root)
+    if state == "ready":
+        return lines
+    start_background()
+    if state == "stale":
+        why = "requirements changed: rebuilding its Python environment in the background"
+    elif (data / "bootstrap.failed").exists():
+        why = f"setting up its Python environment failed before (see {data / 'bootstrap.log'}); retrying"
+    else:
+        why = "setting up its Python environment in the background (first run, about a minute)"
+    if _first_notice(data, session_id):
+        lines.append(f"{why}; routing and recording already work, the report commands wait for it")
     return lines
 
 

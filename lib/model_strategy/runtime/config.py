@@ -1,9 +1,10 @@
 """Configuration: shipped defaults < global file (data dir) < project file (``<project>/.claude/``).
 
-Each file is validated with pydantic (``models.Config``) -- but only when one of them changed: the
-merged, validated result is cached with the files' (mtime, size) signature, so a hook reads one small
-JSON file.  A bad file gives a one-line message naming the file and the field, and the plugin keeps
-running on that file's last good content (or without it).
+Each file is validated (``config_rules``: the rules of ``models.Config`` in the standard library, so
+a hook needs no pydantic) -- but only when one of them changed: the merged, validated result is cached
+with the files' (mtime, size) signature, so a hook reads one small JSON file.  A bad file gives a one-line
+message naming the file and the field, and the plugin keeps running on that file's last good content
+(or without it).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 import zlib
 
-from . import paths, store
+from . import config_rules, paths, store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -85,14 +86,26 @@ def load(cwd: str | None = None) -> tuple[dict[str, Any], list[str]]:
 def compile_config(
     files: list[str], last_good: dict[str, Any]
 ) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
-    """Validate each file and the merge (slow path: imports pydantic)."""
+    """Validate each file and the merge (slow path, still standard library only)."""
+    config, warnings, good, _ = _validate_layers(files, last_good)
+    return config, warnings, good
+
+
+def file_states(cwd: str | None = None) -> list[dict[str, Any]]:
+    """Each configuration layer in force: ``{"layer", "file", "state": ok|missing|invalid, "reason"}``."""
+    files = _sources(cwd)
+    states = _validate_layers(files, {})[3]
+    layers = ["defaults", "global", "project"]
+    return [{"layer": layers[i], **st} for i, st in enumerate(states)]
+
+
+def _validate_layers(
+    files: list[str], last_good: dict[str, Any]
+) -> tuple[dict[str, Any], list[str], dict[str, Any], list[dict[str, Any]]]:
     import json
 
-    from pydantic import ValidationError
-
-    from ..models import Config
-
     warnings: list[str] = []
+    states: list[dict[str, Any]] = []
     merged: dict[str, Any] = {}
     good: dict[str, Any] = {}
     for f in files:
@@ -100,9 +113,11 @@ def compile_config(
             with open(f, "rb") as fh:
                 raw = fh.read()
         except FileNotFoundError:
+            states.append({"file": f, "state": "missing", "reason": None})
             continue
         except OSError as exc:
             warnings.append(f"config {f}: cannot read ({exc.strerror}); ignored")
+            states.append({"file": f, "state": "invalid", "reason": f"cannot read ({exc.strerror})"})
             continue
         try:
             try:
@@ -113,19 +128,20 @@ def compile_config(
             data = json.loads(text)
             if not isinstance(data, dict):
                 raise ValueError("the file must hold a JSON object")
-            Config.model_validate(deep_merge(merged, data))
-        except (ValueError, ValidationError) as exc:
+            config_rules.validate(deep_merge(merged, data))
+        except ValueError as exc:
             fallback = last_good.get(str(f))
             kept = "its last good version" if fallback is not None else "defaults for it"
             warnings.append(f"config {f}: {_one_line(exc)} — using {kept}")
+            states.append({"file": f, "state": "invalid", "reason": _one_line(exc)})
             if fallback is not None:
                 merged = deep_merge(merged, fallback)
                 good[str(f)] = fallback
             continue
         merged = deep_merge(merged, data)
         good[str(f)] = data
-    config = Config.model_validate(merged).model_dump(mode="json", by_alias=True)
-    return config, warnings, good
+        states.append({"file": f, "state": "ok", "reason": None})
+    return config_rules.validate(merged), warnings, good, states
 
 
 def _one_line(exc: Exception) -> str:

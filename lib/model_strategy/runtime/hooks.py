@@ -190,7 +190,7 @@ def stop(p: Payload) -> dict[str, Any] | None:
 def session_start(p: Payload) -> dict[str, Any] | None:
     from . import bootstrap, budget
 
-    lines = bootstrap.check_on_session_start()
+    lines = bootstrap.check_on_session_start(p.session_id or "")
     try:
         cfg, warnings = config_mod.load(p.cwd)
         ledger = Ledger()

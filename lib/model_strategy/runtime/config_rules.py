@@ -1,0 +1,185 @@
+"""The configuration's rules as a small table, and a standard-library validator over it.
+
+The hooks validate a changed config file with this (pydantic costs ~250 ms to import and may not be
+installed: hooks run on a bare system python until the plugin's venv is ready).  ``models.Config`` is
+the same schema for pydantic; tests hold the two equal: the table's options, bounds and defaults are
+compared with the model's fields, and both validators must accept, normalise and reject a set of good
+and bad configs alike.  ``validate`` returns what ``Config.model_validate(data).model_dump(mode="json",
+by_alias=True)`` returns (defaults filled in, amounts as strings) or raises :class:`ConfigError`, which
+has pydantic's ``errors()`` shape so one formatter serves both.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+TIERS = ("haiku", "sonnet", "opus", "fable")
+CHOICES = (*TIERS, "auto")
+PROFILES = ("FAST", "BALANCED", "QUALITY")
+POLICIES = ("warn", "downgrade", "haiku_only", "deny")
+LEVELS = ("info", "warning", "critical", "exceeded")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+THRESHOLD_MAX = 1000  # percent
+
+# field -> (kind, argument, default).  Kinds: int/float (arg = (min, max) or None), bool, str,
+# lit (arg = options), map (str -> one of arg), money (Decimal >= 0 or null), obj (arg = a nested table).
+Table = dict[str, tuple[str, object, object]]
+THRESHOLDS: Table = {
+    "info": ("int", (1, THRESHOLD_MAX), 50),
+    "warning": ("int", (1, THRESHOLD_MAX), 75),
+    "critical": ("int", (1, THRESHOLD_MAX), 90),
+    "exceeded": ("int", (1, THRESHOLD_MAX), 100),
+}
+POLICY: Table = {
+    "info": ("lit", POLICIES, "warn"),
+    "warning": ("lit", POLICIES, "downgrade"),
+    "critical": ("lit", POLICIES, "downgrade"),
+    "exceeded": ("lit", POLICIES, "haiku_only"),
+}
+BUDGETS: Table = {
+    "daily_usd": ("money", None, "10"),
+    "weekly_usd": ("money", None, "50"),
+    "monthly_usd": ("money", None, "200"),
+    "thresholds": ("obj", THRESHOLDS, None),
+    "policy": ("obj", POLICY, None),
+    "week_start": ("lit", WEEKDAYS, "monday"),
+    "timezone": ("tz", None, "local"),
+}
+COMPLEXITY: Table = {
+    "simple_below": ("float", (0, 1), 0.35),
+    "complex_from": ("float", (0, 1), 0.7),
+}
+CONFIG: Table = {
+    "schema": ("int", None, 1),
+    "profile": ("lit", PROFILES, "BALANCED"),
+    "override_explicit_model": ("bool", None, False),
+    "max_tier": ("lit", TIERS, "opus"),
+    "min_tier": ("lit", TIERS, "haiku"),
+    "agents": ("map", CHOICES, {}),
+    "agent_patterns": ("map", CHOICES, {}),
+    "complexity": ("obj", COMPLEXITY, None),
+    "budgets": ("obj", BUDGETS, None),
+}
+
+
+class ConfigError(ValueError):
+    """One invalid field; ``errors()`` mirrors pydantic's ``ValidationError.errors()``."""
+
+    def __init__(self, loc: tuple[str, ...], msg: str, value: Any = None) -> None:
+        super().__init__(f"{'.'.join(loc) or '(top level)'}: {msg}")
+        self.loc, self.msg, self.value = loc, msg, value
+
+    def errors(self) -> list[dict[str, Any]]:
+        return [{"loc": self.loc, "msg": self.msg, "input": self.value}]
+
+
+def thresholds_order_problem(values: dict[str, int]) -> str | None:
+    """The one cross-field rule: info ≤ warning ≤ critical ≤ exceeded (shared with ``models``)."""
+    seq = [values[k] for k in LEVELS]
+    if seq != sorted(seq):
+        got = ", ".join(f"{k} {values[k]}" for k in LEVELS)
+        return f"thresholds must be ordered info ≤ warning ≤ critical ≤ exceeded (got {got})"
+    return None
+
+
+def _options(opts: tuple[str, ...]) -> str:
+    quoted = [f"'{o}'" for o in opts]
+    return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+
+
+def _number(loc: tuple[str, ...], value: Any, kind: str, bounds: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and isinstance(value, float)):
+        raise ConfigError(loc, f"Input should be a valid {'integer' if kind == 'int' else 'number'}", value)
+    if bounds is not None:
+        lo, hi = bounds
+        if not value >= lo:
+            raise ConfigError(loc, f"Input should be greater than or equal to {lo}", value)
+        if not value <= hi:
+            raise ConfigError(loc, f"Input should be less than or equal to {hi}", value)
+    return float(value) if kind == "float" else value
+
+
+def _money(loc: tuple[str, ...], value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(loc, "Decimal input should be an integer, float, string or Decimal object", value)
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ConfigError(loc, "Input should be a valid decimal", value) from None
+    if not amount.is_finite():
+        raise ConfigError(loc, "Input should be a finite number", value)
+    if amount < 0:
+        raise ConfigError(loc, "Input should be greater than or equal to 0", value)
+    return str(amount)
+
+
+def _timezone(loc: tuple[str, ...], value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(loc, "Input should be a valid string", value)
+    if value in ("local", "UTC"):
+        return value
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(loc, f"Value error, unknown timezone {value!r}", value) from None
+    return value
+
+
+def _field(loc: tuple[str, ...], kind: str, arg: Any, value: Any) -> Any:
+    if kind in ("int", "float"):
+        return _number(loc, value, kind, arg)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(loc, "Input should be a valid boolean", value)
+        return value
+    if kind == "lit":
+        if not isinstance(value, str) or value not in arg:
+            raise ConfigError(loc, f"Input should be {_options(arg)}", value)
+        return value
+    if kind == "map":
+        if not isinstance(value, dict):
+            raise ConfigError(loc, "Input should be a valid dictionary", value)
+        return {k: _field((*loc, k), "lit", arg, v) for k, v in value.items()}
+    if kind == "money":
+        return _money(loc, value)
+    if kind == "tz":
+        return _timezone(loc, value)
+    if kind == "obj":
+        return _object(loc, arg, value)
+    raise AssertionError(kind)  # pragma: no cover - the table is fixed
+
+
+def _object(loc: tuple[str, ...], table: Table, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(loc, "Input should be a valid dictionary or object to extract fields from", value)
+    for key in value:
+        if key not in table:
+            raise ConfigError((*loc, str(key)), "Extra inputs are not permitted", value[key])
+    out: dict[str, Any] = {}
+    for key, (kind, arg, default) in table.items():
+        if key in value:
+            out[key] = _field((*loc, key), kind, arg, value[key])
+        elif kind == "obj":
+            out[key] = _object((*loc, key), arg, {})  # type: ignore[arg-type]
+        else:
+            out[key] = dict(default) if isinstance(default, dict) else default
+    if table is THRESHOLDS:
+        problem = thresholds_order_problem(out)
+        if problem:
+            raise ConfigError(loc, f"Value error, {problem}", value)
+    return out
+
+
+def validate(data: Any) -> dict[str, Any]:
+    """The whole configuration, normalised (see the module docstring), or :class:`ConfigError`."""
+    if not isinstance(data, dict):
+        raise ConfigError((), "Input should be a valid dictionary or instance of Config", data)
+    return _object((), CONFIG, data)

@@ -200,8 +200,8 @@ def period_status(totals: dict[str, Any], cfg: dict[str, Any], period: str, now:
         if spent >= limit:
             runs_out = now
         else:
-            eta = now + timedelta(hours=float((limit - spent) / (rate * share)))
-            runs_out = eta if eta < end else None
+            hours = (limit - spent) / (rate * share)
+            runs_out = now + timedelta(hours=float(hours)) if hours < hours_left else None
     policy = (b.get("policy") or {}).get(level, "warn") if level != "ok" else "none"
     return {
         "period": period, "key": key, "start": iso(start), "end": iso(end),

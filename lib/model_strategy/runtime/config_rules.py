@@ -53,6 +53,10 @@ COMPLEXITY: Table = {
     "simple_below": ("float", (0, 1), 0.35),
     "complex_from": ("float", (0, 1), 0.7),
 }
+ROI: Table = {
+    "hourly_rate": ("rate", None, "75"),
+    "minutes_saved": ("minutes", None, {"*": "10"}),
+}
 CONFIG: Table = {
     "schema": ("int", None, 1),
     "profile": ("lit", PROFILES, "BALANCED"),
@@ -63,6 +67,7 @@ CONFIG: Table = {
     "agent_patterns": ("map", CHOICES, {}),
     "complexity": ("obj", COMPLEXITY, None),
     "budgets": ("obj", BUDGETS, None),
+    "roi": ("obj", ROI, None),
 }
 
 
@@ -152,6 +157,23 @@ def _field(loc: tuple[str, ...], kind: str, arg: Any, value: Any) -> Any:
         return _money(loc, value)
     if kind == "tz":
         return _timezone(loc, value)
+    if kind == "rate":  # a Decimal > 0
+        amount = _money(loc, value)
+        if amount is None:
+            raise ConfigError(loc, "Decimal input should be an integer, float, string or Decimal object", value)
+        if not Decimal(amount) > 0:
+            raise ConfigError(loc, "Input should be greater than 0", value)
+        return amount
+    if kind == "minutes":  # str -> Decimal >= 0
+        if not isinstance(value, dict):
+            raise ConfigError(loc, "Input should be a valid dictionary", value)
+        out = {}
+        for k, v in value.items():
+            amount = _money((*loc, k), v)
+            if amount is None:
+                raise ConfigError((*loc, k), "Decimal input should be an integer, float, string or Decimal object", v)
+            out[k] = amount
+        return out
     if kind == "obj":
         return _object(loc, arg, value)
     raise AssertionError(kind)  # pragma: no cover - the table is fixed

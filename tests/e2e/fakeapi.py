@@ -236,7 +236,7 @@ class FakeAPI:
         scenario: Mapping[str, Any] | None = None,
         *,
         scenarios: Mapping[str, Mapping[str, Any]] | None = None,
-        unscripted_turn: Mapping[str, Any] | None = None,
+        unscripted_turn: Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
         extra_main_turn: Mapping[str, Any] | None = None,
         extra_sub_turn: Mapping[str, Any] | None = None,
         log_path: str | Path | None = None,
@@ -249,7 +249,8 @@ class FakeAPI:
             scenario = {"main": [], "subagents": {}}
         self.scenario = scenario
         self.scenarios = dict(scenarios or {})
-        self.unscripted_turn = dict(unscripted_turn or DEFAULT_UNSCRIPTED_TURN)
+        self.unscripted_turn: Any = (unscripted_turn if callable(unscripted_turn)
+                                     else dict(unscripted_turn or DEFAULT_UNSCRIPTED_TURN))
         self.extra_main_turn = extra_main_turn
         self.extra_sub_turn = extra_sub_turn
         self.log_path = Path(log_path) if log_path else None

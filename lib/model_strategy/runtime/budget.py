@@ -175,8 +175,19 @@ def _warning_line(period: str, data: dict[str, Any], cfg: dict[str, Any], now: d
 
 def apply_policy(decision: dict[str, Any], cfg: dict[str, Any], archive: Archive,
                  now: datetime | None = None) -> dict[str, Any]:
-    """Apply the worst active budget level's policy to ``decision`` (in place).
-    Returns ``{"deny": bool, "reason": str, "note": str}``."""
+    """Apply the worst of the budget levels and the subscription-window levels (``windows``) to
+    ``decision`` (in place).  Returns ``{"deny": bool, "reason": str, "note": str}``."""
+    from . import windows
+
+    before = decision["chosen"]
+    verdict = _apply_budget_policy(decision, cfg, archive, now)
+    return windows.apply(decision, cfg, verdict, before, archive.notices,
+                         now.timestamp() if now else None, archive.root)
+
+
+def _apply_budget_policy(decision: dict[str, Any], cfg: dict[str, Any], archive: Archive,
+                         now: datetime | None = None) -> dict[str, Any]:
+    """Apply the worst active budget level's policy to ``decision`` (in place)."""
     statuses = status(archive, cfg, now)
     ranked = [s for s in statuses if s["level"] != "ok"]
     if not ranked:

@@ -122,7 +122,7 @@ def install(settings_path: str | None = None) -> str:
         else:
             try:
                 json.loads(text)
-                spans, _open, close = top_level(text)
+                spans, _open, _close = top_level(text)
             except (ValueError, SettingsError) as exc:
                 raise ValueError(f"{settings_path}: {str(exc).splitlines()[0]}; fix it first, nothing was changed") \
                     from None
@@ -134,12 +134,14 @@ def install(settings_path: str | None = None) -> str:
                                                         "value": value}
                 new = text[:vs] + ours_text + text[ve:]
             else:
-                original = {"absent": True, "file_existed": True, "raw": None, "value": None}
                 if spans:
-                    last_end = max(ve for _k, _vs, ve in spans.values())
-                    new = text[:last_end] + ",\n  " + json.dumps(KEY) + ": " + ours_text + text[last_end:]
+                    at = max(ve for _k, _vs, ve in spans.values())
+                    inserted = ",\n  " + json.dumps(KEY) + ": " + ours_text
                 else:
-                    new = text[:close] + "\n  " + json.dumps(KEY) + ": " + ours_text + "\n" + text[close:]
+                    at = _open + 1
+                    inserted = "\n  " + json.dumps(KEY) + ": " + ours_text + "\n"
+                new = text[:at] + inserted + text[at:]
+                original = {"absent": True, "file_existed": True, "raw": None, "value": None, "inserted": inserted}
         if original is not None:
             original = {"schema": 1, "settings": os.path.abspath(settings_path), **original}
             os.makedirs(data, exist_ok=True)
@@ -188,6 +190,9 @@ def uninstall(settings_path: str | None = None) -> str:
         if isinstance(kept, dict) and kept.get("raw"):
             new = text[:vs] + str(kept["raw"]) + text[ve:]
             done = "restored your previous statusLine"
+        elif isinstance(kept, dict) and kept.get("inserted") and text.count(str(kept["inserted"])) == 1:
+            new = text.replace(str(kept["inserted"]), "")  # exactly what install added
+            done = "removed the plugin's statusLine"
         else:
             ordered = sorted(spans.values())
             idx = ordered.index((ks, vs, ve))

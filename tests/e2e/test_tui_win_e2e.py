@@ -6,6 +6,7 @@ words on screen and for what reached the fake API, never at timings.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -63,3 +64,71 @@ def test_enter_on_plain_model_strategy_runs_the_report(tui_setup, fake_api) -> N
     assert "<command-name>/model-strategy:model-strategy</command-name>" in prompt
     assert "Model strategy\n" in prompt and "Recommendations" in prompt
     assert not (tui_setup["home"] / ".claude" / "commands").exists()  # nothing written to the user's commands
+
+
+def install_statusline(setup: dict[str, Any], settings: Path) -> str:
+    """The installer's Python entry with an explicit settings file (slash commands cannot pass one)."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "lib"), "MODEL_STRATEGY_DATA_DIR": str(setup["data"]),
+           "CLAUDE_PLUGIN_ROOT": str(REPO_ROOT), "HOME": str(setup["home"])}
+    code = "import sys; from model_strategy.commands.budget_cli import install_statusline as i; print(i(sys.argv[1]))"
+    out = subprocess.run([setup["python"], "-c", code, str(settings)], env=env, capture_output=True, text=True,
+                         timeout=60, check=True)
+    return out.stdout
+
+
+def security_review(key: str) -> dict[str, Any]:
+    from fakeapi import agent_call, tool_turn, usage
+
+    return tool_turn(agent_call(key, "review the auth architecture for security vulnerabilities",
+                                description="Security review", run_in_background=False), u=usage(500, 50))
+
+
+def test_subscription_window_levels_in_the_client(tui_setup, fake_api) -> None:  # type: ignore[no-untyped-def]
+    """A subscriber's 5-hour window crosses 70 % and then 90 % between prompts: the status line shows it,
+    the session is told once per level, and the next subagents run one tier lower, then on haiku."""
+    from fakeapi import text_turn, usage
+    from tui_win import gateway_jwt
+
+    settings = tui_setup["home"] / ".claude" / "settings.json"
+    settings.write_text(json.dumps({"statusLine": {"type": "command", "command": "echo mine"}}, indent=2))
+    assert "your previous status line (echo mine) runs first" in install_statusline(tui_setup, settings)
+    script = {"main": [text_turn("first answer", usage(100, 10)), text_turn("noted", usage(100, 10)),
+                       security_review("A"), text_turn("A finished", usage(100, 10)),
+                       text_turn("noted again", usage(100, 10)),
+                       security_review("B"), text_turn("B finished", usage(100, 10))],
+              "subagents": {"A": [text_turn("A done", usage(400, 40))], "B": [text_turn("B done", usage(400, 40))]}}
+    api = fake_api(script)
+    api.rate_limit_headers(0.42, 0.17)
+    extra = {"ANTHROPIC_AUTH_TOKEN": gateway_jwt()}
+    tui = start(tui_setup, api, extra={**extra, "ANTHROPIC_API_KEY": ""})
+    with tui:
+        tui.type("[[SCENARIO:win]] hello")
+        tui.press("Enter")
+        screen = tui.wait_for("mine · model-strategy 5h 42% · 7d 17% · ok", timeout=60)
+        api.rate_limit_headers(0.75, 0.18)
+        tui.type("the 5-hour window is filling")
+        tui.press("Enter")
+        tui.wait_for("5h 75%", timeout=60)
+        tui.type("spawn a reviewer")
+        tui.press("Enter")
+        screen = tui.wait_for("A finished", timeout=90)
+        assert "5-hour limit 75% used" in screen and "new agents drop one tier" in screen, screen
+        assert "5h downgrade" in screen
+        api.rate_limit_headers(0.93, 0.19)
+        tui.type("nearly full now")
+        tui.press("Enter")
+        tui.wait_for("5h 93%", timeout=60)
+        tui.type("spawn another reviewer")
+        tui.press("Enter")
+        screen = tui.wait_for("B finished", timeout=90)
+        assert "5-hour limit 93% used" in screen and "new agents use haiku" in screen, screen
+        assert "5h haiku only" in screen
+    from test_plugin_e2e import MODEL, models_seen
+
+    assert models_seen(api, "sub:A") == {MODEL["sonnet"]}  # opus wanted: one tier lower
+    assert models_seen(api, "sub:B") == {MODEL["haiku"]}
+    snap = json.loads((tui_setup["data"] / "windows.json").read_text())
+    assert [s[1] for s in snap["windows"]["five_hour"]["samples"]] == [42, 75, 93]

@@ -59,6 +59,7 @@ class TUI:
     def __init__(self, session: str, socket: str) -> None:
         self.session = session
         self.socket = socket
+        self.saved = 0
 
     @classmethod
     def start(cls, claude: str, *, cwd: Path, env: Mapping[str, str], args: Sequence[str] = (),
@@ -87,16 +88,26 @@ class TUI:
         self._tmux("send-keys", "-t", self.session, *keys)
 
     def wait_for(self, what: str | Callable[[str], bool], timeout: float = 30.0) -> str:
-        """The screen once it contains ``what`` (or satisfies it); raises with the last screen."""
+        """The screen once it contains ``what`` (or satisfies it); raises with the last screen.
+        With ``$TUI_SCREENS`` set, every screen waited for is also saved there as text."""
         pred = (lambda s: what in s) if isinstance(what, str) else what
         end = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < end:
             screen = self.screen()
             if pred(screen):
+                self._keep(screen, what if isinstance(what, str) else "screen")
                 return screen
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for {what!r}; screen:\n{screen}")
+
+    def _keep(self, screen: str, label: str) -> None:
+        folder = os.environ.get("TUI_SCREENS")
+        if folder:
+            self.saved += 1
+            name = "".join(c if c.isalnum() else "-" for c in label)[:40]
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            (Path(folder) / f"{self.session}-{self.saved:02d}-{name}.txt").write_text(screen)
 
     def alive(self) -> bool:
         return subprocess.run(["tmux", "-L", self.socket, "has-session", "-t", self.session],
@@ -134,5 +145,13 @@ _KEEP = {"HOME", "PATH", "TERM", "LANG", "LC_ALL", "NO_PROXY", "no_proxy", "DISA
          "SHELL", "TMPDIR"}
 
 
-def pid_env() -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+def gateway_jwt(aud: str = "claude-gateway") -> str:
+    """An ``ANTHROPIC_AUTH_TOKEN`` with which Claude Code 2.1.332 reports ``rate_limits`` to the status
+    line (it reads the payload's ``aud``; the signature is not checked)."""
+    import base64
+
+    def part(obj: Any) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return ".".join([part({"alg": "HS256", "typ": "JWT"}),
+                     part({"aud": aud, "sub": "e2e-user", "exp": int(time.time()) + 86400}), "c2lnbmF0dXJl"])

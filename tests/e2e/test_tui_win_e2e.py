@@ -132,3 +132,28 @@ def test_subscription_window_levels_in_the_client(tui_setup, fake_api) -> None: 
     assert models_seen(api, "sub:B") == {MODEL["haiku"]}
     snap = json.loads((tui_setup["data"] / "windows.json").read_text())
     assert [s[1] for s in snap["windows"]["five_hour"]["samples"]] == [42, 75, 93]
+
+
+def test_statusline_command_shows_at_once_and_keeps_the_users_line(tui_setup, fake_api) -> None:  # type: ignore[no-untyped-def]
+    """/model-strategy:statusline inside a running session: the composed line appears in that session."""
+    settings = tui_setup["home"] / ".claude" / "settings.json"
+    original = '{\n  "statusLine": {"type": "command", "command": "echo mine"},\n  "theme": "dark"\n}\n'
+    settings.write_text(original)
+    api = fake_api({"main": []}, unscripted_turn=echo_basis)
+    with start(tui_setup, api) as tui:
+        tui.wait_for("mine")
+        tui.type("/model-strategy:statusline")
+        tui.wait_for("(model-strategy) Show today's spend")
+        tui.press("Enter")
+        screen = tui.wait_for("mine · model-strategy $0.00 today · 0% of $10 · ok", timeout=60)
+    assert "<command-name>/model-strategy:statusline</command-name>" in api.messages_requests()[-1]["user_text"]
+    assert "statusLine set in" in api.messages_requests()[-1]["user_text"]
+    assert "next session" not in screen
+    import subprocess
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tui_setup["home"]), "MODEL_STRATEGY_PYTHON": tui_setup["python"],
+           "MODEL_STRATEGY_DATA_DIR": str(tui_setup["data"])}
+    out = subprocess.run([str(REPO_ROOT / "bin" / "model-strategy"), "uninstall-statusline"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "restored your previous statusLine" in out.stdout, out.stderr
+    assert settings.read_text() == original

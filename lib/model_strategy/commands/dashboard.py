@@ -58,6 +58,8 @@ def dashboard_report(ctx: Context) -> Report:
     if not s["records"]:
         out["basis"] = "no usage records yet"
     out["window"] = {"start": s["start"], "end": s["end"], "records": s["records"], "requests": s["requests"],
+                     "agents": s["agents"], "main_records": s["main_records"],
+                     "days_with_records": s["days_with_records"],
                      "cost": s["cost"], "cache_hit_rate": s["cache_hit_rate"], "tokens": s["tokens"]}
     month = ctx.today.strftime("%Y-%m")
     history = analytics.monthly_history(ctx.archive, ctx.today)

@@ -107,8 +107,10 @@ def dashboard(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
         parts.append(Text("No agent records yet. They appear after Claude Code runs subagents with the "
                           "model-strategy hooks active."))
         return [*parts, Text(""), _budgets(r), notes(r, warnings)]
-    parts.append(Text(f"Last 30 days: {usd(w['cost'])} over {w['records']:,} agents and {w['requests']:,} "
-                      f"requests ({tok(sum(w['tokens'].values()))} tokens, {pct(w['cache_hit_rate'])} of input "
+    from .reports import plural, records_phrase
+
+    parts.append(Text(f"Last 30 days: {usd(w['cost'])} over {records_phrase(w)}, {plural(w['requests'], 'request')} "
+                      f"({tok(sum(w['tokens'].values()))} tokens, {pct(w['cache_hit_rate'])} of input "
                       f"from cache). Month to date: {usd(r['month_to_date'])}.", style="bold"))
     m = table("Spend by model (last 30 days)")
     for col, kw in (("Model", {"ratio": 3}), ("Agents", {"justify": "right"}),

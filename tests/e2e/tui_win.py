@@ -70,9 +70,14 @@ class TUI:
         envargs: list[str] = []
         for k, v in env.items():
             envargs += ["-e", f"{k}={v}"]
-        subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-x", str(width), "-y", str(height),
-                        "-s", session, "-c", str(cwd), *envargs, cmd], check=True, env=dict(env))
-        return cls(session, socket)
+        argv = ["tmux", "-L", socket, "new-session", "-d", "-x", str(width), "-y", str(height),
+                "-s", session, "-c", str(cwd), *envargs, cmd]
+        for attempt in range(6):  # a busy machine can fail a server start ("server exited unexpectedly")
+            proc = subprocess.run(argv, env=dict(env), capture_output=True, text=True, timeout=30)
+            if proc.returncode == 0:
+                return cls(session, socket)
+            time.sleep(0.5 * (attempt + 1))
+        raise RuntimeError(f"tmux new-session failed: {proc.stderr.strip()}")
 
     def _tmux(self, *args: str) -> str:
         out = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20)

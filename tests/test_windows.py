@@ -184,3 +184,25 @@ def test_no_windows_changes_nothing(data_dir: Path) -> None:
     d = decision("opus")
     assert budget.apply_policy(d, cfg, Archive()) == {}
     assert d["chosen"] == "opus" and not (data_dir / windows.ANNOUNCED).exists()
+
+
+def test_budget_table_and_json_list_the_windows(samples: Path, data_dir: Path) -> None:
+    from model_strategy.commands import budget_cli
+
+    windows.remember(payload(samples, "spend-limit", five_hour=20), NOW - 3600)
+    windows.remember(payload(samples, "spend-limit", five_hour=40), NOW)
+    cfg, _ = config.load(None)
+    rows = budget_cli.window_rows(cfg, str(data_dir), NOW)
+    five = rows[0]
+    assert five["window"] == "five_hour" and five["percent"] == 40 and five["resets_in"] == "5h 00m"
+    assert five["pace_percent_per_hour"] == 20 and five["level"] == "ok"
+    assert five["fills_at"] == datetime.fromtimestamp(NOW + 3 * 3600, timezone.utc).isoformat(timespec="seconds")
+    assert rows[2]["used_usd"] == 15.5 and rows[2]["limit_usd"] == 50 and rows[2]["period"] == "monthly"
+    data = budget_cli.report_data()
+    data["windows"] = rows
+    text = budget_cli.render(data, 100)
+    assert "Subscription windows" in text and "5-hour limit" in text and "31% ($15.50 of $50)" in text
+    assert five["fills_at"][11:16] + "Z" in text
+    assert "Window policy: 5-hour limit ≥70% → downgrade, ≥90% → haiku_only" in text.replace("\n", " ")
+    assert max(len(line) for line in text.splitlines()) <= 100
+    json.dumps(data)  # --json prints this

@@ -66,6 +66,19 @@ def test_enter_on_plain_model_strategy_runs_the_report(tui_setup, fake_api) -> N
     assert not (tui_setup["home"] / ".claude" / "commands").exists()  # nothing written to the user's commands
 
 
+def test_plain_model_strategy_in_print_mode(claude_env, fake_api, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The alias resolves in ``-p`` too, with the arguments (no shortcut installed)."""
+    from sessionlab import venv_python
+
+    api = fake_api({"main": []})
+    run = claude_env.run("/model-strategy code review", api=api, plugin_dir=REPO_ROOT,
+                         env={"MODEL_STRATEGY_PYTHON": venv_python(), "MODEL_STRATEGY_DATA_DIR": str(tmp_path / "d")})
+    assert run.ok, run.describe()
+    prompt = api.messages_requests()[-1]["user_text"]
+    assert "<command-name>/model-strategy:model-strategy</command-name>" in prompt
+    assert "<command-args>code review</command-args>" in prompt and "Model strategy — code review" in prompt
+
+
 def install_statusline(setup: dict[str, Any], settings: Path) -> str:
     """The installer's Python entry with an explicit settings file (slash commands cannot pass one)."""
     import os

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import time
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -74,18 +73,30 @@ def test_bad_stdin_never_shows_a_traceback(data_dir: Path) -> None:
         assert out.startswith("model-strategy ") and "Traceback" not in out
 
 
-def test_routing_savings_today_cached_per_records_file(data_dir: Path) -> None:
+def test_routing_savings_today_incremental(data_dir: Path) -> None:
     day = "2026-11-26"
     (data_dir / "daily").mkdir()
-    shutil.copy(FIXTURES / "archive-v1" / "daily" / f"{day}.json", data_dir / "daily" / f"{day}.json")
+    daily = data_dir / "daily" / f"{day}.json"
+    lines = (FIXTURES / "archive-v1" / "daily" / f"{day}.json").read_text().splitlines(keepends=True)
+    daily.write_text("".join(lines[:2]))  # the main thread's record and one subagent
     now = datetime.fromisoformat(f"{day}T12:00:00+00:00").timestamp()
-    saved = statusline.savings_today(str(data_dir), now)
-    assert saved is not None and saved > 0  # haiku subagents re-priced on the main thread's opus
+    first = statusline.savings_today(str(data_dir), now)
+    assert first is not None and first > 0  # a haiku subagent re-priced on the main thread's opus
     cache = data_dir / statusline.SAVINGS_CACHE
-    cached = json.loads(cache.read_text())
-    cached["saved"] = "7.25"
-    cache.write_text(json.dumps(cached))
-    assert statusline.savings_today(str(data_dir), now) == Decimal("7.25")  # the records did not change
+    state = json.loads(cache.read_text())
+    assert state["offset"] == daily.stat().st_size and state["main"] == "claude-opus-5-5"
+    state["saved"] = "7.25"  # proves the next call reads the sums, not the records
+    cache.write_text(json.dumps(state))
+    assert statusline.savings_today(str(data_dir), now) == Decimal("7.25")
+    with daily.open("a") as fh:
+        fh.write("".join(lines[2:]))
+        fh.write('{"kind": "subagent", "partial')  # a line still being written is left for later
+    more = statusline.savings_today(str(data_dir), now)
+    assert more is not None and more > Decimal("7.25")
+    cache.unlink()  # from scratch: the same total as the increments (on the real numbers)
+    daily.write_text("".join(lines))
+    whole = statusline.savings_today(str(data_dir), now)
+    assert whole == first + (more - Decimal("7.25"))
     assert statusline.savings_today(str(data_dir), now + 86400) is None  # no records the next day
 
 

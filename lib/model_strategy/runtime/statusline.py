@@ -61,55 +61,86 @@ def run_original(command: str, raw: str, timeout: float = ORIGINAL_TIMEOUT) -> s
 
 def savings_today(root: str, now: float) -> Decimal | None:
     """What routing saved today: today's subagents re-priced on the main thread's most used model
-    minus what they cost.  Cached per state of today's records file (so it is computed once per new
-    record, not per status line)."""
+    minus what they cost.  Incremental: the records file is append-only, so only the lines added since
+    the last status line are read (the running sums live in ``cache/statusline-savings.json``); a file
+    that shrank, another day or a change of the main model start over."""
     day = time.strftime("%Y-%m-%d", time.gmtime(now))
     daily = os.path.join(root, "daily", f"{day}.json")
     try:
-        st = os.stat(daily)
+        size = os.stat(daily).st_size
     except OSError:
         return None
-    sig = [day, st.st_mtime_ns, st.st_size]
     cache = os.path.join(root, SAVINGS_CACHE)
     try:
-        cached = store.read_json(cache, None)
+        state = store.read_json(cache, None)
     except store.StoreError:
-        cached = None
-    if isinstance(cached, dict) and cached.get("sig") == sig:
-        return Decimal(cached["saved"]) if cached.get("saved") is not None else None
-    saved = _compute_savings(daily)
-    windows.write_private(cache, {"sig": sig, "saved": None if saved is None else str(saved)})
-    return saved
+        state = None
+    if not (isinstance(state, dict) and state.get("day") == day and isinstance(state.get("offset"), int)
+            and state["offset"] <= size):
+        state = None
+    if state is not None and state["offset"] == size:
+        return Decimal(state["saved"]) if state.get("saved") is not None else None
+    new_state = _advance(daily, day, state)
+    if new_state is None:
+        return None
+    windows.write_private(cache, new_state)
+    return Decimal(new_state["saved"])
 
 
-def _compute_savings(daily: str) -> Decimal | None:
-    from . import pricing, rates
+def _read_lines(path: str, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Complete JSON lines after ``offset`` and the offset after the last complete one."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        data = fh.read()
+    end = data.rfind(b"\n") + 1
+    out = []
+    for line in data[:end].splitlines():
+        try:
+            obj = store.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(obj, dict):
+            out.append(obj)
+    return out, offset + end
+
+
+def _advance(daily: str, day: str, state: dict[str, Any] | None) -> dict[str, Any] | None:
+    from . import pricing
 
     if not os.path.exists(pricing.snapshot_path()):
-        return None  # never build the snapshot (slow) from a status line
-    records = list(store.iter_jsonl(daily))
-    mains: dict[str, int] = {}
+        return None  # never build the price snapshot (slow) from a status line
+    table = pricing.table([])
+    records, offset = _read_lines(daily, state["offset"] if state else 0)
+    mains: dict[str, int] = dict(state["mains"]) if state else {}
     for r in records:
         if r.get("kind") == "main" and isinstance(r.get("model_actual"), str):
             mains[r["model_actual"]] = mains.get(r["model_actual"], 0) + int(r.get("requests") or 0)
-    main = max(mains, key=lambda m: mains[m]) if mains else DEFAULT_MAIN_MODEL
-    table = pricing.table([])
-    saved = Decimal(0)
-    for r in records:
-        if r.get("kind") != "subagent":
+    main = max(sorted(mains), key=lambda m: mains[m]) if mains else DEFAULT_MAIN_MODEL
+    if state is not None and state.get("main") != main:  # the main model changed: re-price the whole day
+        return _advance(daily, day, None)
+    saved = Decimal(state["saved"]) if state else Decimal(0)
+    saved += sum((_saved_by(r, main, table) for r in records), Decimal(0))
+    return {"day": day, "offset": offset, "mains": mains, "main": main, "saved": str(saved)}
+
+
+def _saved_by(record: dict[str, Any], main: str, table: Any) -> Decimal:
+    from . import rates
+
+    if record.get("kind") != "subagent":
+        return Decimal(0)
+    out = Decimal(0)
+    for usage in (record.get("models") or {}).values():
+        if not isinstance(usage, dict):
             continue
-        for usage in (r.get("models") or {}).values():
-            if not isinstance(usage, dict):
-                continue
-            try:
-                tokens = {k: int(usage.get(k) or 0) for k in ("input", "output", "cache_read", "cache_write_5m",
-                                                                "cache_write_1h")}
-                n = max(1, int(usage.get("requests") or 1))
-                per_request = sum(v for k, v in tokens.items() if k != "output") // n
-                saved += rates.cost(table.prices_for(main), tokens, per_request) - Decimal(str(usage["cost_usd"]))
-            except (KeyError, ValueError, ArithmeticError, LookupError):
-                continue
-    return saved
+        try:
+            tokens = {k: int(usage.get(k) or 0) for k in ("input", "output", "cache_read", "cache_write_5m",
+                                                            "cache_write_1h")}
+            n = max(1, int(usage.get("requests") or 1))
+            per_request = sum(v for k, v in tokens.items() if k != "output") // n
+            out += rates.cost(table.prices_for(main), tokens, per_request) - Decimal(str(usage["cost_usd"]))
+        except (KeyError, ValueError, TypeError, ArithmeticError, LookupError):
+            continue
+    return out
 
 
 def segment(info: dict[str, Any], root: str, now: float) -> str:

@@ -206,3 +206,16 @@ def test_budget_table_and_json_list_the_windows(samples: Path, data_dir: Path) -
     assert "Window policy: 5-hour limit ≥70% → downgrade, ≥90% → haiku_only" in text.replace("\n", " ")
     assert max(len(line) for line in text.splitlines()) <= 100
     json.dumps(data)  # --json prints this
+
+
+def test_budget_set_window(data_dir: Path) -> None:
+    from model_strategy.commands import budget_cli
+
+    assert budget_cli.main(["set", "window", "five_hour", "downgrade", "60"]) == 0
+    assert budget_cli.main(["set", "window", "seven_day", "downgrade", "none"]) == 0
+    cfg, warnings = config.load(None)
+    assert warnings == []
+    assert cfg["budgets"]["windows"]["five_hour"]["downgrade"] == 60
+    assert cfg["budgets"]["windows"]["seven_day"]["downgrade"] is None
+    assert budget_cli.main(["set", "window", "ten_hour", "downgrade", "60"]) == 2
+    assert budget_cli.main(["set", "window", "five_hour", "downgrade", "160"]) == 2

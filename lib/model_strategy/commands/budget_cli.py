@@ -21,6 +21,7 @@ USAGE = """usage: model-strategy budget [--json] [--width N]
        model-strategy budget set daily|weekly|monthly AMOUNT|none
        model-strategy budget set policy info|warning|critical|exceeded warn|downgrade|haiku_only|deny
        model-strategy budget set threshold info|warning|critical|exceeded PERCENT
+       model-strategy budget set window five_hour|seven_day|spend_limit warn|downgrade|haiku_only|deny PERCENT|none
        model-strategy budget set timezone local|UTC|Area/City
        model-strategy budget set week-start monday..sunday"""
 
@@ -175,6 +176,12 @@ def _set(args: list[str]) -> str:
         key = "policy" if what == "policy" else "thresholds"
         value = rest[1] if what == "policy" else int(rest[1].rstrip("%"))
         update = {key: {rest[0]: value}}
+    elif what == "window" and len(rest) == 3:
+        if rest[0] not in windows.NAMES or rest[1] not in windows.POLICIES:
+            raise ValueError(f"budget set window needs {'|'.join(windows.NAMES)} {'|'.join(windows.POLICIES)} "
+                             "PERCENT|none")
+        pct = None if rest[2].lower() in ("none", "off") else int(rest[2].rstrip("%"))
+        update = {"windows": {rest[0]: {rest[1]: pct}}}
     elif what == "timezone":
         update = {"timezone": rest[0]}
     elif what in ("week-start", "week_start"):

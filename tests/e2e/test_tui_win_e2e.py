@@ -130,8 +130,7 @@ def test_subscription_window_levels_in_the_client(tui_setup, fake_api) -> None: 
                                                              "B": [text_turn("B done", usage(400, 40))]}}
     api = fake_api(script)
     api.rate_limit_headers(0.42, 0.17)
-    extra = {"ANTHROPIC_AUTH_TOKEN": gateway_jwt()}
-    tui = start(tui_setup, api, extra={**extra, "ANTHROPIC_API_KEY": ""})
+    tui = start(tui_setup, api, extra={"ANTHROPIC_AUTH_TOKEN": gateway_jwt()})
     with tui:
         tui.type("[[SCENARIO:win]] hello")
         tui.press("Enter")

@@ -142,6 +142,8 @@ def tui_env(api_url: str, home: Path, extra: Mapping[str, str] | None = None) ->
     env["TERM"] = "xterm-256color"
     env.pop("TMUX", None)
     env.update(extra or {})
+    if "ANTHROPIC_AUTH_TOKEN" in env and not (extra or {}).get("ANTHROPIC_API_KEY"):
+        env.pop("ANTHROPIC_API_KEY", None)  # a subscriber / gateway login: token only
     return {k: v for k, v in env.items() if k in _KEEP or k.startswith(("ANTHROPIC_", "CLAUDE", "MODEL_STRATEGY_"))
             or k in (extra or {})}
 

@@ -141,7 +141,8 @@ def test_subscription_window_levels_in_the_client(tui_setup, fake_api) -> None: 
         tui.wait_for("5h 75%", timeout=60)
         tui.type("spawn a reviewer")
         tui.press("Enter")
-        screen = tui.wait_for(lambda sc: "reviewer started" in sc and "5-hour limit" in sc, timeout=90)
+        screen = tui.wait_for("5-hour limit 75% used", timeout=90)
+        assert api.wait_for(lambda reqs: any(r.get("matched") == "sub:A" for r in reqs), timeout=60)
         assert "5-hour limit 75% used" in screen and "new agents drop one tier" in screen, screen
         assert "5h downgrade" in screen
         api.rate_limit_headers(0.93, 0.19)
@@ -150,8 +151,8 @@ def test_subscription_window_levels_in_the_client(tui_setup, fake_api) -> None: 
         tui.wait_for("5h 93%", timeout=60)
         tui.type("spawn another reviewer")
         tui.press("Enter")
-        screen = tui.wait_for(lambda sc: sc.count("reviewer started") == 2 and "new agents use haiku" in sc,
-                              timeout=90)
+        screen = tui.wait_for("5-hour limit 93% used", timeout=90)
+        assert api.wait_for(lambda reqs: any(r.get("matched") == "sub:B" for r in reqs), timeout=60)
         assert "5-hour limit 93% used" in screen and "new agents use haiku" in screen, screen
         assert "5h haiku only" in screen
     from test_plugin_e2e import MODEL, models_seen

@@ -117,6 +117,21 @@ def stop_payload(i: int, agent_transcript: Path) -> bytes:
     return json.dumps(p).encode()
 
 
+_WINDOWS: bytes | None = None
+
+
+def windows_payload() -> bytes:
+    """The captured status-line payload with rate_limits (5-hour, 7-day, spend limit), resets in the future."""
+    global _WINDOWS
+    if _WINDOWS is None:
+        p = json.loads((ROOT / "tests" / "fixtures" / "claude-code-2.1.332" / "statusline-spend-limit.json")
+                       .read_text())
+        for w in p["rate_limits"].values():
+            w["resets_at"] = int(time.time()) + 5 * 3600
+        _WINDOWS = json.dumps(p).encode()
+    return _WINDOWS
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=40)
@@ -149,6 +164,14 @@ def main() -> None:
         cases[f"rec-{name}"] = lambda i, e=env: timed([*run, "subagent_stop"], stop_payload(i, agent_transcript), e)
         if budgets:
             cases[f"statusline-{name}"] = lambda i, e=env: timed([*run, "statusline"], b"{}", e)
+            # a subscriber's payload (rate_limits: windows.json is written once, then left alone)
+            cases[f"statusline-windows-{name}"] = lambda i, e=env: timed([*run, "statusline"], windows_payload(), e)
+    composed = tmp / "empty-composed"
+    prepare(composed, 0, True)
+    (composed / "statusline-original.json").write_text(json.dumps(
+        {"schema": 1, "value": {"type": "command", "command": "echo mine"}}))
+    composed_env = make_env(composed)
+    cases["statusline-composed-empty"] = lambda i: timed([*run, "statusline"], windows_payload(), composed_env)
     # first run: a fresh data home per run, hooks on whatever python3 PATH gives (no MODEL_STRATEGY_PYTHON)
     def fresh_env(data: Path) -> dict[str, str]:
         env = {k: v for k, v in make_env(data).items() if k != "MODEL_STRATEGY_PYTHON"}
@@ -188,7 +211,8 @@ def main() -> None:
     cost = results["pre-empty"] - results["pre-empty-nobudget"]
     cost_full = results["pre-full"] - results["pre-full-nobudget"]
     print(f"  statusline median {results['statusline-empty']:.1f} ms, {results['statusline-full']:.1f} ms with "
-          f"{args.records:,} records")
+          f"{args.records:,} records; with rate_limits {results['statusline-windows-empty']:.1f} ms; composed with "
+          f"the user's own (`echo mine`) {results['statusline-composed-empty']:.1f} ms")
     print(f"  budget check in PreToolUse: +{cost:.1f} ms empty, +{cost_full:.1f} ms with {args.records:,} records "
           f"(≤ 10); PreToolUse full/empty = {results['pre-full'] / pre:.2f}×")
     print(f"  first run (no venv, no caches) PreToolUse {results['pre-first-run-fresh']:.1f} ms vs warm "

@@ -22,7 +22,7 @@ event = sys.argv[1] if len(sys.argv) > 1 else ""
 
 try:
     if event == "statusline":
-        from model_strategy.commands.budget_cli import statusline
+        from model_strategy.runtime.statusline import main as statusline
 
         sys.exit(statusline())
     from model_strategy.runtime import hooks

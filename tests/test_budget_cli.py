@@ -89,7 +89,7 @@ def test_install_statusline_keeps_other_settings(tmp_path: Path, data_dir: Path)
     msg = budget_cli.install_statusline(str(settings))
     data = json.loads(settings.read_text())
     assert data["model"] == "opus" and "hooks/run" in data["statusLine"]["command"]
-    assert "replaced" in msg
+    assert "your previous status line (old) runs first" in msg and "next session" not in msg
     settings.write_text("{broken")
     with pytest.raises(ValueError, match="nothing was changed"):
         budget_cli.install_statusline(str(settings))

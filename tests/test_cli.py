@@ -184,11 +184,13 @@ def test_launcher_follows_the_recorded_plugin_root(data_dir: Path, tmp_path: Pat
 def test_plugin_commands_are_wired_the_same_way() -> None:
     for md in sorted((ROOT / "commands").glob("*.md")):
         text = md.read_text()
-        assert text.startswith("---\ndescription: "), md
+        assert text.startswith("---\n") and "\ndescription: " in text.split("---")[1], md
         assert 'allowed-tools: Bash("${CLAUDE_PLUGIN_ROOT}/bin/model-strategy":*)' in text, md
         bang = [line for line in text.splitlines() if line.startswith("!`")]
         assert len(bang) == 1 and bang[0].startswith(
             '!`"${CLAUDE_PLUGIN_ROOT}/bin/model-strategy" --plugin-data "${CLAUDE_PLUGIN_DATA}" '), md
+    # `name: model-strategy` makes plain /model-strategy an alias of the report command (typeahead + Enter)
+    assert (ROOT / "commands" / "model-strategy.md").read_text().startswith("---\nname: model-strategy\n")
     names = {p.stem for p in (ROOT / "commands").glob("*.md")}
     assert {"model-strategy", "compare", "cost", "fallback", "catalog", "dashboard", "shortcut", "efficiency", "roi",
             "recommendations"} <= names

@@ -119,3 +119,17 @@ def test_dashboard_routing_saving(env: Path, capsys: pytest.CaptureFixture[str])
     assert Decimal(rt["saved_vs_main"]) == Decimal(rt["on_main_model"]) - Decimal(rt["subagent_cost"]) > 0
     assert sum(rt["decisions"].values()) > 0
     assert sum(Decimal(m["cost"]) for m in d["by_model"]) == Decimal(d["totals"]["cost"])
+
+
+
+def test_basis_counts_agents_and_main_thread_apart_and_days_with_records(env: Path) -> None:
+    from model_strategy.commands import reports
+
+    ctx = reports.Context(catalog.load(), {}, Ledger(), date.fromisoformat("2026-11-28"), [])
+    ctx._summary = {"records": 11, "agents": 8, "main_records": 3, "requests": 17, "days_with_records": 1,
+                    "days": 30, "start": "2026-10-30", "end": "2026-11-28", "errors": []}
+    assert ctx.header("x")["basis"] == ("your records: 8 agents and 3 main-thread records, 17 requests on 1 day "
+                                        "with records in the last 30 days (2026-10-30 to 2026-11-28), scaled to a "
+                                        "30-day month")
+    ctx._summary.update(records=1, agents=1, main_records=0, requests=1)
+    assert ctx.header("x")["basis"].startswith("your records: 1 agent, 1 request on 1 day with records")

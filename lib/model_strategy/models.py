@@ -62,12 +62,30 @@ class Policies(Strict):
     exceeded: Policy = "haiku_only"
 
 
+class WindowLevels(Strict):
+    """Percent used of a subscription window from which each policy applies (``null``: never)."""
+
+    warn: int | None = Field(None, ge=1, le=100)
+    downgrade: int | None = Field(None, ge=1, le=100)
+    haiku_only: int | None = Field(None, ge=1, le=100)
+    deny: int | None = Field(None, ge=1, le=100)
+
+
+class Windows(Strict):
+    """Levels for Claude Code's ``rate_limits`` (subscription 5-hour / 7-day windows, gateway spend limit)."""
+
+    five_hour: WindowLevels = WindowLevels(downgrade=70, haiku_only=90)
+    seven_day: WindowLevels = WindowLevels(downgrade=80)
+    spend_limit: WindowLevels = WindowLevels(downgrade=80, haiku_only=95)
+
+
 class Budgets(Strict):
     daily_usd: Decimal | None = Field(Decimal("10"), ge=0)
     weekly_usd: Decimal | None = Field(Decimal("50"), ge=0)
     monthly_usd: Decimal | None = Field(Decimal("200"), ge=0)
     thresholds: Thresholds = Thresholds()
     policy: Policies = Policies()
+    windows: Windows = Windows()
     week_start: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
     timezone: str = "local"
 

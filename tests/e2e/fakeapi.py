@@ -236,7 +236,7 @@ class FakeAPI:
         scenario: Mapping[str, Any] | None = None,
         *,
         scenarios: Mapping[str, Mapping[str, Any]] | None = None,
-        unscripted_turn: Mapping[str, Any] | None = None,
+        unscripted_turn: Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
         extra_main_turn: Mapping[str, Any] | None = None,
         extra_sub_turn: Mapping[str, Any] | None = None,
         log_path: str | Path | None = None,
@@ -244,12 +244,15 @@ class FakeAPI:
         chunk_delay: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        response_headers: Mapping[str, str] | None = None,
+        oauth_usage: Mapping[str, Any] | None = None,
     ) -> None:
         if scenario is None and scenarios is None:
             scenario = {"main": [], "subagents": {}}
         self.scenario = scenario
         self.scenarios = dict(scenarios or {})
-        self.unscripted_turn = dict(unscripted_turn or DEFAULT_UNSCRIPTED_TURN)
+        self.unscripted_turn: Any = (unscripted_turn if callable(unscripted_turn)
+                                     else dict(unscripted_turn or DEFAULT_UNSCRIPTED_TURN))
         self.extra_main_turn = extra_main_turn
         self.extra_sub_turn = extra_sub_turn
         self.log_path = Path(log_path) if log_path else None
@@ -257,6 +260,11 @@ class FakeAPI:
         self.chunk_delay = chunk_delay
         self.host = host
         self._port = port
+        #: extra headers on every ``/v1/messages`` response (e.g. ``anthropic-ratelimit-unified-5h-utilization``);
+        #: a test may replace or change it between prompts (see :meth:`set_headers`)
+        self.response_headers: dict[str, str] = dict(response_headers or {})
+        #: the JSON answered to ``GET /api/oauth/usage`` (404 while None)
+        self.oauth_usage: dict[str, Any] | None = dict(oauth_usage) if oauth_usage is not None else None
         self._lock = threading.Lock()
         self._counter = itertools.count()
         self._requests: list[dict[str, Any]] = []
@@ -302,6 +310,38 @@ class FakeAPI:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def set_headers(self, **headers: str | float | int | None) -> None:
+        """Change response headers for the next responses: ``set_headers(**{"x-y": "1"})``; None removes one."""
+        with self._lock:
+            new = dict(self.response_headers)
+            for k, v in headers.items():
+                if v is None:
+                    new.pop(k, None)
+                else:
+                    new[k] = str(v)
+            self.response_headers = new
+
+    def rate_limit_headers(self, five_hour: float | None = None, seven_day: float | None = None, *,
+                           reset_5h: int | None = None, reset_7d: int | None = None,
+                           overage: float | None = None, reset_overage: int | None = None) -> None:
+        """Set the ``anthropic-ratelimit-unified-*`` headers Claude Code turns into the status line's
+        ``rate_limits`` (utilisations as fractions 0-1; resets as epoch seconds, default: 5 h / 7 d /
+        30 d from now)."""
+        now = int(time.time())
+        h: dict[str, str | float | int | None] = {}
+        if five_hour is not None:
+            h["anthropic-ratelimit-unified-5h-utilization"] = five_hour
+            h["anthropic-ratelimit-unified-5h-reset"] = reset_5h or now + 5 * 3600
+        if seven_day is not None:
+            h["anthropic-ratelimit-unified-7d-utilization"] = seven_day
+            h["anthropic-ratelimit-unified-7d-reset"] = reset_7d or now + 7 * 86400
+        if overage is not None:
+            h["anthropic-ratelimit-unified-overage-utilization"] = overage
+            h["anthropic-ratelimit-unified-overage-reset"] = reset_overage or now + 30 * 86400
+            h["anthropic-ratelimit-unified-overage-status"] = "allowed"
+            h["anthropic-ratelimit-unified-representative-claim"] = "overage"
+        self.set_headers(**h)
 
     # ---- log access --------------------------------------------------------------------------
 
@@ -458,11 +498,17 @@ class _Handler(BaseHTTPRequestHandler):
                 out[h] = "<redacted>" if h in ("x-api-key", "authorization") else v
         return out
 
-    def _send_json(self, status: int, obj: Any, req_id: str) -> None:
+    def _extra_headers(self) -> None:
+        for k, v in self.fake.response_headers.items():
+            self.send_header(k, v)
+
+    def _send_json(self, status: int, obj: Any, req_id: str, extra: bool = False) -> None:
         data = json.dumps(obj).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("request-id", req_id)
+        if extra:
+            self._extra_headers()
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -480,6 +526,11 @@ class _Handler(BaseHTTPRequestHandler):
     # ---- verbs -----------------------------------------------------------------------------
 
     def do_GET(self) -> None:
+        if self.path.split("?", 1)[0].rstrip("/") == "/api/oauth/usage" and self.fake.oauth_usage is not None:
+            req_id = f"req_fake_{next(self.fake._counter):05d}"
+            self.fake._log(self._base_entry("oauth_usage", req_id))
+            self._send_json(200, self.fake.oauth_usage, req_id)
+            return
         self._unknown(b"")
 
     def do_HEAD(self) -> None:
@@ -602,7 +653,7 @@ class _Handler(BaseHTTPRequestHandler):
             "usage": u,
         }
         if not stream:
-            self._send_json(200, message, req_id)
+            self._send_json(200, message, req_id, extra=True)
             return
         self._stream(message, req_id)
 
@@ -612,6 +663,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("cache-control", "no-cache")
         self.send_header("request-id", req_id)
         self.send_header("connection", "close")
+        self._extra_headers()
         self.end_headers()
         self.close_connection = True
         u = message["usage"]

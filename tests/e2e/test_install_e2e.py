@@ -45,6 +45,14 @@ def test_marketplace_install_then_session(claude_env, fake_api, tmp_path: Path) 
     assert len(data_dirs) == 1, data_dirs
     (rec,) = load_records(data_dirs[0], "subagent")
     assert rec["model_actual"] == MODEL["haiku"] and rec["requests"] == 1
+    # the command's `name: model-strategy` frontmatter: plain /model-strategy resolves in the installed plugin
+    n = len(api.messages_requests())
+    run = claude_env.run("/model-strategy code review", api=api, plugin_dir=None,
+                         env={"MODEL_STRATEGY_PYTHON": venv_python()})
+    assert run.returncode == 0 and run.result, run.describe()
+    prompt = api.messages_requests()[n]["user_text"]
+    assert "<command-name>/model-strategy:model-strategy</command-name>" in prompt
+    assert "Model strategy — code review" in prompt
 
 
 def terminal(exe: Path, *args: str, home: Path) -> subprocess.CompletedProcess[str]:

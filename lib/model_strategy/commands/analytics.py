@@ -67,6 +67,7 @@ def summarise(archive: Ledger, catalog: Catalog, today: date, days: int = WINDOW
     overkill: dict[str, dict[str, Any]] = {}
     total = _new_bucket()
     mismatches = 0
+    kinds: dict[str, int] = {}
     first: str | None = None
     recent: deque[dict[str, Any]] = deque(maxlen=RECENT)
     uc_cache: dict[tuple[str, str], str] = {}
@@ -82,6 +83,7 @@ def summarise(archive: Ledger, catalog: Catalog, today: date, days: int = WINDOW
         if key not in uc_cache:
             uc_cache[key] = usecases.for_agent(agent, kind, catalog.usecases)
         uc = uc_cache[key]
+        kinds[kind] = kinds.get(kind, 0) + 1
         first = day if first is None or day < first else first
         by_day[day] = by_day.get(day, Decimal(0)) + cost
         _add(total, {**rec["tokens"], "requests": rec.get("requests", 0)}, cost)
@@ -113,6 +115,7 @@ def summarise(archive: Ledger, catalog: Catalog, today: date, days: int = WINDOW
     return {
         "start": start.isoformat(), "end": today.isoformat(), "days": days,
         "days_covered": min(covered, days), "records": total["records"], "requests": total["requests"],
+        "agents": kinds.get("subagent", 0), "main_records": kinds.get("main", 0), "days_with_records": len(by_day),
         "cost": total["cost"], "tokens": {k: total[k] for k in TOKEN_KINDS},
         "cache_hit_rate": (Decimal(total["cache_read"]) / cacheable) if cacheable else None,
         "buckets": buckets, "by_day": dict(sorted(by_day.items())), "by_model": by_model,

@@ -10,7 +10,7 @@ import os
 import sys
 from decimal import Decimal, InvalidOperation
 
-from ..runtime import budget, config, paths
+from ..runtime import budget, config, windows
 from ..runtime.ledger import Ledger, utcnow
 
 TYPE_CHECKING = False
@@ -21,6 +21,7 @@ USAGE = """usage: model-strategy budget [--json] [--width N]
        model-strategy budget set daily|weekly|monthly AMOUNT|none
        model-strategy budget set policy info|warning|critical|exceeded warn|downgrade|haiku_only|deny
        model-strategy budget set threshold info|warning|critical|exceeded PERCENT
+       model-strategy budget set window five_hour|seven_day|spend_limit warn|downgrade|haiku_only|deny PERCENT|none
        model-strategy budget set timezone local|UTC|Area/City
        model-strategy budget set week-start monday..sunday"""
 
@@ -49,8 +50,36 @@ def report_data(cwd: str | None = None) -> dict[str, Any]:
     b = cfg["budgets"]
     return {"generated": utcnow().isoformat(timespec="seconds"), "timezone": b["timezone"],
             "week_start": b["week_start"], "thresholds": b["thresholds"], "policy": b["policy"],
-            "periods": out_rows, "warnings": warnings + archive.warnings,
-            "method": budget.FORECAST_METHOD}
+            "periods": out_rows, "windows": window_rows(cfg, archive.root),
+            "window_levels": b.get("windows", windows.DEFAULTS), "warnings": warnings + archive.warnings,
+            "method": budget.FORECAST_METHOD, "window_method": WINDOW_METHOD}
+
+
+WINDOW_METHOD = ("subscription windows as Claude Code last reported them in the status line; pace = growth "
+                 "since the window's first sample ÷ time since then")
+
+
+def window_rows(cfg: dict[str, Any], root: str, now: float | None = None) -> list[dict[str, Any]]:
+    """The current (not stale) subscription windows for the table and ``--json``."""
+    import time
+    from datetime import datetime, timezone
+
+    now = time.time() if now is None else now
+
+    def stamp(ts: float | None) -> str | None:
+        return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+
+    out = []
+    for w in windows.status(cfg, now, root):
+        row = {"window": w["window"], "label": w["label"], "percent": w["pct"], "resets_at": stamp(w["resets_at"]),
+               "resets_in": windows.until(w["resets_at"], now), "level": w["policy"] or "ok",
+               "pace_percent_per_hour": None if w["pace_per_hour"] is None else round(w["pace_per_hour"], 2),
+               "fills_at": stamp(w["fills_at"])}
+        for k in ("used_usd", "limit_usd", "period"):
+            if k in w:
+                row[k] = w[k]
+        out.append(row)
+    return out
 
 
 def render(data: dict[str, Any], width: int = 100) -> str:
@@ -78,14 +107,52 @@ def render(data: dict[str, Any], width: int = 100) -> str:
                       _money(None if r["budget_usd"] is None else Decimal(r["budget_usd"])), pct, r["level"],
                       _money(Decimal(r["forecast_usd"])), out, r["policy"])
     console.print(table)
+    if data.get("windows"):
+        console.print(window_table(data))
     pol = data["policy"]
     th = data["thresholds"]
     console.print("Policy: " + ", ".join(f"{k} ≥{th[k]}% → {pol[k]}" for k in ("info", "warning", "critical",
                                                                               "exceeded")))
     console.print(f"Forecast: {data['method']}")
+    if data.get("windows"):
+        console.print("Window policy: " + window_policy_line(data["window_levels"]))
     for w in data["warnings"]:
         console.print(f"warning: {w}")
     return console.export_text()
+
+
+def window_table(data: dict[str, Any]) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    from ..runtime.statusline import money
+
+    table = Table(title="Subscription windows (from Claude Code's status line)", expand=False, box=box.SIMPLE_HEAD)
+    for col, justify in [("Window", "left"), ("Used", "right"), ("Resets in", "right"),
+                         ("Fills at this pace", "left"), ("Level", "left")]:
+        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for w in data["windows"]:
+        used = f"{w['percent']:.0f}%"
+        if "used_usd" in w and "limit_usd" in w:
+            used += f" ({money(w['used_usd'])} of {money(w['limit_usd'])})"
+        if w["percent"] >= 100:
+            fills = "full"
+        elif w["fills_at"]:
+            fills = w["fills_at"][5:16].replace("T", " ") + "Z"
+        else:
+            fills = "not before reset" if w["pace_percent_per_hour"] else "— (no growth seen)"
+        table.add_row(w["label"], used, w["resets_in"], fills, w["level"])
+    return table
+
+
+def window_policy_line(levels: dict[str, Any]) -> str:
+    parts = []
+    for name in windows.NAMES:
+        th = levels.get(name) or {}
+        rules = [f"≥{th[p]}% → {p}" for p in windows.POLICIES if th.get(p)]
+        if rules:
+            parts.append(f"{windows.LABELS[name]} " + ", ".join(rules))
+    return "; ".join(parts) or "none"
 
 
 def _set(args: list[str]) -> str:
@@ -112,6 +179,12 @@ def _set(args: list[str]) -> str:
         except ValueError:
             raise ValueError(f"threshold must be a whole percent, got {rest[1]!r}") from None
         update = {key: {rest[0]: value}}
+    elif what == "window" and len(rest) == 3:
+        if rest[0] not in windows.NAMES or rest[1] not in windows.POLICIES:
+            raise ValueError(f"budget set window needs {'|'.join(windows.NAMES)} {'|'.join(windows.POLICIES)} "
+                             "PERCENT|none")
+        pct = None if rest[2].lower() in ("none", "off") else int(rest[2].rstrip("%"))
+        update = {"windows": {rest[0]: {rest[1]: pct}}}
     elif what == "timezone":
         update = {"timezone": rest[0]}
     elif what in ("week-start", "week_start"):
@@ -169,40 +242,17 @@ def _one_line(exc: Exception) -> str:
 
 
 def install_statusline(settings_path: str | None = None) -> str:
-    """Point Claude Code's ``statusLine`` at ``hooks/run statusline`` (absolute paths, this data dir)."""
-    import json
-    import shlex
+    """Point Claude Code's ``statusLine`` at ``hooks/run statusline``, keeping the user's own status
+    line (it runs first); see ``statusline_install``."""
+    from .statusline_install import install
 
-    from ..runtime import store
+    return install(settings_path)
 
-    settings_path = settings_path or os.path.join(os.path.expanduser("~"), ".claude", "settings.json")
-    data, why = paths.locate()
-    data = paths.data_dir()
-    command = (f"MODEL_STRATEGY_DATA_DIR={shlex.quote(data)} "
-               f"{shlex.quote(os.path.join(paths.plugin_root(), 'hooks', 'run'))} statusline")
-    with store.locked(settings_path + ".lock"):
-        try:
-            settings = store.read_json(settings_path, {}) or {}
-        except store.StoreError as exc:
-            raise ValueError(f"{exc}; fix it first, nothing was changed") from None
-        if not isinstance(settings, dict):
-            raise ValueError(f"{settings_path}: expected a JSON object; nothing was changed")
-        previous = settings.get("statusLine")
-        settings["statusLine"] = {"type": "command", "command": command}
-        os.makedirs(os.path.dirname(settings_path), exist_ok=True)
-        try:
-            mode = os.stat(settings_path).st_mode & 0o777  # keep the user's mode for their own file
-        except OSError:
-            mode = 0o600
-        fd = os.open(settings_path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(settings, fh, indent=2)
-            fh.write("\n")
-        os.chmod(settings_path + ".tmp", mode)
-        os.replace(settings_path + ".tmp", settings_path)
-    note = f" (replaced {json.dumps(previous)})" if previous and previous != settings["statusLine"] else ""
-    return (f"model-strategy: statusLine set in {settings_path}{note}; it shows from the next session; "
-            f"data home {data} ({why})")
+
+def uninstall_statusline(settings_path: str | None = None) -> str:
+    from .statusline_install import uninstall
+
+    return uninstall(settings_path)
 
 
 def install_statusline_main(argv: list[str], slash: bool = False) -> int:
@@ -222,30 +272,22 @@ def install_statusline_main(argv: list[str], slash: bool = False) -> int:
 
 
 def statusline(stdin: Any = None) -> int:
-    """One short line for Claude Code's ``statusLine``: today's spend, budget %, level."""
-    import json
+    """Claude Code's ``statusLine`` (see ``runtime/statusline.py``)."""
+    from ..runtime.statusline import main as run
 
+    return run(stdin)
+
+
+def uninstall_statusline_main(argv: list[str], slash: bool = False) -> int:
+    err = sys.stdout if slash else sys.stderr
+    if argv:
+        print("usage: model-strategy uninstall-statusline", file=err)
+        return 0 if slash else 2
     try:
-        raw = (stdin or sys.stdin).read()
-        cwd = None
-        try:
-            info = json.loads(raw) if raw.strip() else {}
-            cwd = (info.get("workspace") or {}).get("project_dir") or info.get("cwd")
-        except ValueError:
-            pass
-        cfg, _ = config.load(cwd)
-        day, week, month = budget.status(Ledger(), cfg)
-        parts = [f"${day['spent_usd']:.2f} today"]
-        if day["budget_usd"]:
-            parts.append(f"{day['percent']:.0f}% of ${day['budget_usd']:.0f}")
-        worst = max((day, week, month), key=lambda s: budget.LEVELS.index(s["level"]) if s["level"] != "ok" else -1)
-        if worst["level"] != "ok":
-            parts.append(f"{worst['period']} {worst['level']} {worst['percent']:.0f}%")
-        else:
-            parts.append("ok")
-        print("model-strategy " + " · ".join(parts))
-    except Exception as exc:  # a status line must never show a traceback
-        print(f"model-strategy: status unavailable ({type(exc).__name__})")
+        print(uninstall_statusline())
+    except (ValueError, OSError) as exc:
+        print(f"model-strategy: {_one_line(exc)}", file=err)
+        return 0 if slash else 1
     return 0
 
 

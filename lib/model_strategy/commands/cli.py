@@ -13,7 +13,10 @@
     model-strategy install-shortcut [--project DIR] [--force]     make plain /model-strategy work
     model-strategy budget ... | statusline                        budgets (budget_cli)
     model-strategy install-statusline [--settings FILE]           point Claude Code's statusLine here
+    model-strategy uninstall-statusline                           put the previous statusLine back
     model-strategy status [--json]                                data home and why, environment, hook health
+    model-strategy doctor [--repair] [--json]                     check the ledger's caches against it (and rebuild)
+    model-strategy export records [--format csv|jsonl] [--since D] [--output F]   one row per record
 
 Each report takes ``--json`` and ``--width N``.  Exit codes: 0 ok, 1 internal problem, 2 bad input
 (one line on stderr).  ``--plugin-data`` is the ``${CLAUDE_PLUGIN_DATA}`` Claude Code gives the
@@ -302,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         from .budget_cli import install_statusline_main
 
         return install_statusline_main(argv[1:], slash=slash)
+    if argv[:1] == ["uninstall-statusline"]:
+        from .budget_cli import uninstall_statusline_main
+
+        return uninstall_statusline_main(argv[1:], slash=slash)
     try:
         args = _parser().parse_args(_split(argv))
         if args.command in ("install-shortcut", "uninstall-shortcut"):

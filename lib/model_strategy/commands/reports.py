@@ -47,12 +47,28 @@ class Context:
 
     def header(self, title: str) -> Report:
         s = self.summary
-        basis = (f"your records: {s['records']:,} agents, {s['requests']:,} requests over {s['days_covered']} "
-                 f"day(s) ({s['start']} to {s['end']}), scaled to a 30-day month" if s["records"]
+        basis = (f"your records: {records_phrase(s)}, {plural(s['requests'], 'request')} on "
+                 f"{plural(s['days_with_records'], 'day')} with records in the last {s['days']} days "
+                 f"({s['start']} to {s['end']}), scaled to a 30-day month" if s["records"]
                  else "assumptions: typical volumes per use case (no usage records yet)")
         return {"title": title, "as_of": self.day, "prices": self.catalog.price_source,
                 "catalog_as_of": self.catalog.as_of, "basis": basis, "from_records": bool(s["records"]),
                 "notes": []}
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def records_phrase(s: dict[str, Any]) -> str:
+    """``8 agents and 3 main-thread records``: subagents and the main thread's records counted apart."""
+    parts = [plural(s["agents"], "agent")]
+    if s["main_records"]:
+        parts.append(plural(s["main_records"], "main-thread record"))
+    other = s["records"] - s["agents"] - s["main_records"]
+    if other > 0:
+        parts.append(plural(other, "other record"))
+    return " and ".join(parts) if len(parts) == 2 else ", ".join(parts)
 
 
 def today_utc() -> date:

@@ -311,9 +311,26 @@ def constraints(ledger: Ledger, cfg: dict[str, Any], now: datetime,
 
 def apply_policy(decision: dict[str, Any], cfg: dict[str, Any], ledger: Ledger,
                  now: datetime | None = None, statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Apply the worst active limit's policy to ``decision`` (in place).
-    Returns ``{"deny": bool, "reason": str, "note": str, "picked": str}``."""
+    """Apply the worst of the budget levels and the subscription-window levels (``windows``) to
+    ``decision`` (in place).  Returns ``{"deny": bool, "reason": str, "note": str, "picked": str}``:
+    ``picked`` is the selector's choice when a limit took it down."""
+    from . import windows
+
     now = now or utcnow()
+    before = decision["chosen"]
+    verdict = _apply_budget_policy(decision, cfg, ledger, now, statuses)
+    verdict = windows.apply(decision, cfg, verdict, before, ledger.notices, now.timestamp(), ledger.root)
+    if decision["chosen"] != before and not verdict.get("deny"):
+        verdict["picked"] = before
+        note = str(verdict.get("note") or "")
+        suffix = f" → {decision['chosen']}"
+        verdict["note"] = note[: -len(suffix)] if note.endswith(suffix) else note
+    return verdict
+
+
+def _apply_budget_policy(decision: dict[str, Any], cfg: dict[str, Any], ledger: Ledger, now: datetime,
+                         statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Apply the worst active budget level's policy to ``decision`` (in place)."""
     active = constraints(ledger, cfg, now, statuses)
     if not active:
         return {}

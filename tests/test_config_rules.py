@@ -118,6 +118,10 @@ def _table_of(model: type[BaseModel]) -> dict[str, Any]:
                    None)
         if sub is not None:
             out[key] = _table_of(sub)
+            if isinstance(field.default, BaseModel):  # a nested default of its own (windows' levels)
+                for name, value in field.default.model_dump(mode="json").items():
+                    if not isinstance(value, dict) and name in out[key]:
+                        out[key][name] = (*out[key][name][:2], value)
             continue
         args = typing.get_args(ann)
         if typing.get_origin(ann) is dict:
@@ -137,7 +141,7 @@ def _table_of_rules(table: config_rules.Table) -> dict[str, Any]:
             out[key] = _table_of_rules(arg)  # type: ignore[arg-type]
         else:
             options = arg if kind in ("lit", "map") else ()
-            bounds = arg if kind in ("int", "float") and arg else ((0,) if kind == "money" else ())
+            bounds = arg if kind in ("int", "float", "opt_int") and arg else ((0,) if kind == "money" else ())
             out[key] = (tuple(options), tuple(bounds), default)  # type: ignore[arg-type]
     return out
 

@@ -168,7 +168,7 @@ def test_worst_of_budget_and_window_wins(samples: Path, data_dir: Path) -> None:
     d = decision("opus")
     verdict = budget.apply_policy(d, cfg, archive, now)
     assert d["chosen"] == "haiku" and verdict["picked"] == "opus"
-    assert verdict["note"] == "daily budget 95% ($9.50 of $10.00), policy downgrade; 5-hour limit 95%"
+    assert verdict["note"] == "5-hour limit 95%"
 
 
 def test_window_deny(samples: Path, data_dir: Path) -> None:

@@ -65,10 +65,10 @@ class Policies(Strict):
 class WindowLevels(Strict):
     """Percent used of a subscription window from which each policy applies (``null``: never)."""
 
-    warn: int | None = Field(None, ge=1, le=100)
-    downgrade: int | None = Field(None, ge=1, le=100)
-    haiku_only: int | None = Field(None, ge=1, le=100)
-    deny: int | None = Field(None, ge=1, le=100)
+    warn: int | None = Field(None, ge=1, le=100, strict=True)
+    downgrade: int | None = Field(None, ge=1, le=100, strict=True)
+    haiku_only: int | None = Field(None, ge=1, le=100, strict=True)
+    deny: int | None = Field(None, ge=1, le=100, strict=True)
 
 
 class Windows(Strict):

@@ -152,7 +152,7 @@ def install(settings_path: str | None = None) -> str:
     kept = store.read_json(keep, {}) or {}
     prev = kept.get("raw")
     note = f"; your previous status line ({_short(prev)}) runs first, then the plugin's" if prev else ""
-    return f"model-strategy: statusLine set in {settings_path}{note}{hint}"
+    return f"model-strategy: statusLine set in {settings_path}{note}; data home {data} ({hint})"
 
 
 def _short(raw: str) -> str:

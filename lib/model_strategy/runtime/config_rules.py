@@ -40,6 +40,15 @@ POLICY: Table = {
     "critical": ("lit", POLICIES, "downgrade"),
     "exceeded": ("lit", POLICIES, "haiku_only"),
 }
+def _window(**levels: int) -> Table:
+    return {name: ("opt_int", (1, 100), levels.get(name)) for name in ("warn", "downgrade", "haiku_only", "deny")}
+
+
+WINDOWS: Table = {
+    "five_hour": ("obj", _window(downgrade=70, haiku_only=90), None),
+    "seven_day": ("obj", _window(downgrade=80), None),
+    "spend_limit": ("obj", _window(downgrade=80, haiku_only=95), None),
+}
 BUDGETS: Table = {
     "daily_usd": ("money", None, "10"),
     "weekly_usd": ("money", None, "50"),
@@ -48,6 +57,7 @@ BUDGETS: Table = {
     "policy": ("obj", POLICY, None),
     "week_start": ("lit", WEEKDAYS, "monday"),
     "timezone": ("tz", None, "local"),
+    "windows": ("obj", WINDOWS, None),
 }
 COMPLEXITY: Table = {
     "simple_below": ("float", (0, 1), 0.35),
@@ -141,6 +151,8 @@ def _timezone(loc: tuple[str, ...], value: Any) -> str:
 def _field(loc: tuple[str, ...], kind: str, arg: Any, value: Any) -> Any:
     if kind in ("int", "float"):
         return _number(loc, value, kind, arg)
+    if kind == "opt_int":
+        return None if value is None else _number(loc, value, "int", arg)
     if kind == "bool":
         if not isinstance(value, bool):
             raise ConfigError(loc, "Input should be a valid boolean", value)

@@ -198,3 +198,27 @@ def test_totals_are_a_cache_that_catches_up_without_rescanning(monkeypatch: pyte
     after = budget.status(Ledger(), c, now)
     assert after[2]["spent_usd"] == before[2]["spent_usd"] + Decimal("0.02")
     assert all(start > 0 for _, start in scanned)  # only the appended bytes were read
+
+
+def test_raising_the_budget_re_arms_the_warnings() -> None:
+    c = cfg(daily_usd="10")
+    t = datetime(2026, 11, 26, 9, tzinfo=UTC)
+    (line,) = spend("8.00", t, c)
+    assert line.startswith("daily budget 80%")
+    c["budgets"]["daily_usd"] = "20"  # raised the same day: 40 %, nothing to say
+    assert spend("0.01", t + timedelta(minutes=5), c) == []
+    (line,) = spend("7.00", t + timedelta(minutes=10), c)  # 75 % of the new budget: announced again
+    assert line.startswith("daily budget 75% ($15.01 of $20.00)")
+    c["budgets"]["thresholds"]["warning"] = 70  # a changed threshold re-arms too
+    (line,) = spend("0.01", t + timedelta(minutes=15), c)
+    assert line.startswith("daily budget 75%")
+
+
+def test_a_session_that_starts_over_a_threshold_says_so() -> None:
+    c = cfg(daily_usd="10")
+    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    assert budget.session_start_line(Ledger(), c, now) is None
+    spend("10.40", now - timedelta(hours=1), c)
+    line = budget.session_start_line(Ledger(), c, now)
+    assert line is not None and line.startswith("session starts at exceeded: daily budget 104% ($10.40 of $10.00)")
+    assert line.endswith("; new agents use haiku")

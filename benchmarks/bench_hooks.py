@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,37 +69,43 @@ def prepare(data: Path, records: int, budgets: bool) -> None:
 
 
 def fill_month(data: Path, n: int) -> None:
-    """n records spread over this month's daily files, plus its roll-up (as the hooks would leave)."""
-    from model_strategy.runtime.ledger import Ledger, add_to_bucket
+    """n ledger records spread over this month's days (every few minutes of each day), then the caches the
+    hooks would have left (id indexes, budget totals, roll-up), so the runs measure the steady state."""
+    from model_strategy.runtime import budget, config, records
+    from model_strategy.runtime.ledger import Ledger, iso
 
     now = datetime.now(timezone.utc)
     days = max(1, now.day)
+    tokens = {"input": 3000, "output": 600, "cache_read": 9000, "cache_write_5m": 300, "cache_write_1h": 0,
+              "web_search": 0}
     template = {
-        "schema": 1, "kind": "subagent", "session_id": "bench", "project": "/p", "agent_type": "Explore",
+        "schema": records.SCHEMA, "kind": "subagent", "project": "/p", "agent_type": "Explore",
         "tool_use_id": None, "background": True, "model_requested": "haiku", "model_actual": "claude-haiku-5-5",
-        "model_mismatch": False, "tokens": {"input": 3000, "output": 600, "cache_read": 9000,
-                                            "cache_write_5m": 300, "cache_write_1h": 0, "web_search": 0},
-        "requests": 3, "cost_usd": "0.00075", "models": {}, "duration_ms": 1200, "decision": None,
-        "source": "SubagentStop", "price_source": "genai-prices", "started": None,
+        "model_mismatch": False, "tokens": tokens, "requests": 3, "cost_usd": "0.00075", "unpriced_requests": 0,
+        "models": {"claude-haiku-5-5": {**tokens, "requests": 3, "cost_usd": "0.00075", "priced": True}},
+        "duration_ms": 1200, "decision": None, "source": "SubagentStop", "outcome": "completed",
+        "request_keys": [], "flags": [], "price_source": "genai-prices",
     }
-    archive = Ledger(str(data))
+    ledger = Ledger(str(data))
     (data / "daily").mkdir(exist_ok=True)
-    month: dict = {"schema": 1, "month": now.strftime("%Y-%m"), "updated": now.isoformat(), "total": {},
-                   "by_model": {}, "by_agent_type": {}, "by_day": {}, "by_project": {}}
     per_day = n // days
-    for d in range(1, days + 1):
-        day = now.replace(day=d)
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    for d in range(days):
+        count = per_day if d < days - 1 else n - per_day * (days - 1)
         lines = []
-        for i in range(per_day if d < days else n - per_day * (days - 1)):
-            rec = dict(template, id=f"bench:{d}:{i}", agent_id=f"a{d}x{i}", ts=day.isoformat())
-            lines.append(json.dumps(rec))
-        with open(archive.day_file(day.date().isoformat()), "a") as fh:
+        for i in range(count):
+            ts = iso(min(now, start + timedelta(days=d, seconds=i * 86_400 // max(count, 1))))
+            rec = dict(template, id=f"bench{d}:{i}", session_id=f"bench{d}-{i // 50}", agent_id=f"a{d}x{i}",
+                       ts=ts, recorded_at=ts)
+            lines.append(json.dumps(rec, separators=(",", ":")))
+        with open(ledger.day_file((start + timedelta(days=d)).date().isoformat()), "a") as fh:
             fh.write("\n".join(lines) + "\n")
-        add_to_bucket(month["by_day"].setdefault(day.date().isoformat(), {}),
-                      {"cost_usd": "0.00075", "requests": 3, "tokens": template["tokens"]})
-    add_to_bucket(month["total"], {"cost_usd": str(0.00075 * n), "requests": 3 * n, "tokens": template["tokens"]})
-    (data / "monthly").mkdir(exist_ok=True)
-    (data / "monthly" / f"{month['month']}.json").write_text(json.dumps(month))
+    cfg, _ = config.load(None)
+    with ledger.transaction():
+        budget.status(ledger, cfg, now)
+        for day in ledger.days():
+            ledger.index(day)
+        ledger.rollup(now.strftime("%Y-%m"))
 
 
 def pre_payload(i: int, transcript: Path) -> bytes:

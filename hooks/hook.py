@@ -17,6 +17,10 @@ try:
         from model_strategy.budget_cli import statusline
 
         sys.exit(statusline())
+    if event == "slash_args":  # UserPromptExpansion / PreToolUse(Skill): store a slash command's arguments
+        from model_strategy.slashargs import hook_main
+
+        sys.exit(hook_main())
     from model_strategy import hooks
 except Exception as exc:  # a broken install must not break Claude Code either
     reason = type(exc).__name__

@@ -74,6 +74,34 @@ def _split(argv: list[str]) -> list[str]:
     return argv
 
 
+def _slash_argv(argv: list[str]) -> tuple[list[str], str]:
+    """A slash command's argv (after ``--plugin-data DIR``): its words come from the hook that saw the
+    command's arguments (``<subcommand> --slash-args``, see :mod:`slashargs`), never from the shell
+    line.  Options that write where the caller chooses are refused here.  Returns (argv, note)."""
+    from . import slashargs
+    from .reports import BadInput
+
+    if slashargs.FLAG in argv:
+        if len(argv) != 2 or argv[1] != slashargs.FLAG or argv[0] not in slashargs.COMMANDS.values():
+            subs = ", ".join(sorted(set(slashargs.COMMANDS.values())))
+            raise BadInput(f"{slashargs.FLAG} goes right after one of: {subs}")
+        sub = argv[0]
+        text = slashargs.take(sub)
+        if text is None:
+            return [sub], ("the arguments of this command did not reach model-strategy (its slash_args hook did not "
+                           "run: is the plugin enabled in this session?); this is the output without them")
+        if len(text) > slashargs.MAX_CHARS:
+            raise BadInput(f"the arguments are too long ({len(text):,} characters; at most "
+                           f"{slashargs.MAX_CHARS:,}): describe the use case in a sentence or two")
+        words = slashargs.words(text)
+        return ([sub, *words] if sub == "budget" else [sub, "--", *words]), ""
+    if argv[:1] == ["install-statusline"] and argv[1:]:
+        raise BadInput("install-statusline takes no options in a slash command; run it from a terminal for --settings")
+    if argv[:1] in (["install-shortcut"], ["uninstall-shortcut"]) and argv[1:]:
+        raise BadInput(f"{argv[0]} takes no options in a slash command; run it from a terminal for --project/--force")
+    return argv, ""
+
+
 def _budget_arg(words: list[str]) -> tuple[Decimal | None, list[str]]:
     from .reports import BadInput
 
@@ -145,6 +173,8 @@ def _remember_root() -> None:
 
     with contextlib.suppress(OSError):  # best effort: the shortcut falls back to its install-time root
         shortcut.remember_root(paths.data_dir())
+    with contextlib.suppress(Exception):  # best effort: replace an old shortcut that passed $ARGUMENTS to a shell
+        shortcut.upgrade_old()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,6 +188,14 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["CLAUDE_PLUGIN_DATA"] = argv[1]
             _remember_root()
         argv = argv[2:]
+    if slash:
+        try:
+            argv, note = _slash_argv(argv)
+        except BadInput as exc:
+            print(f"{PROG}: {exc}")
+            return 0
+        if note:
+            print(f"{PROG}: {note}")
     if argv[:1] == ["budget"]:
         from .budget_cli import main as budget_main  # type: ignore[import-not-found,unused-ignore]
 

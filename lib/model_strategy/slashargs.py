@@ -1,0 +1,127 @@
+"""Slash-command arguments travel beside the shell, never through it.
+
+Claude Code pastes ``$ARGUMENTS`` verbatim into a command's ``!`` shell line, so any argument text
+could run a second command, and its permission checker aborts the whole slash command on ordinary
+text (``x =ls``, ``{'a'}``, a non-breaking space, more than ~10,000 characters; see
+``tests/e2e/FACTS.md`` section 8).  So no command puts ``$ARGUMENTS`` into its ``!`` line.  Instead:
+
+* a hook receives the arguments as JSON -- ``UserPromptExpansion`` (``command_name``,
+  ``command_args``) when the user types the command, ``PreToolUse`` on ``Skill`` (``skill``,
+  ``args``) when Claude invokes it -- and :func:`hook_main` stores them under the plugin's data dir,
+  keyed by session and subcommand;
+* the ``!`` line is a fixed command, ``model-strategy --plugin-data DIR <subcommand> --slash-args``,
+  pinned by an exact ``allowed-tools`` rule, and the CLI takes the stored text with :func:`take`
+  (the ``!`` process has ``CLAUDE_CODE_SESSION_ID`` in its environment).
+
+The text is only ever data: the CLI splits it into words for its subcommand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import TextIO
+
+from . import paths
+
+#: slash command (as Claude Code names it) -> CLI subcommand that reads its arguments
+COMMANDS = {
+    "model-strategy:model-strategy": "report",
+    "model-strategy": "report",  # the user-level shortcut written by install-shortcut
+    "model-strategy:compare": "compare",
+    "model-strategy:cost": "cost",
+    "model-strategy:fallback": "fallback",
+    "model-strategy:catalog": "catalog",
+    "model-strategy:budget": "budget",
+}
+FLAG = "--slash-args"
+MAX_CHARS = 2000  # longer argument text is refused with one line (a use case is a sentence or two)
+MAX_AGE_S = 3600  # a stored text older than this is stale (its command never ran)
+_DIR = "slash-args"
+
+
+def _path(session_id: str, subcommand: str) -> str:
+    return os.path.join(paths.data_dir(), _DIR, f"{paths.safe_id(session_id)}.{paths.safe_id(subcommand)}.json")
+
+
+def stash(session_id: str, command: str, args: str) -> str | None:
+    """Store ``args`` for the next ``--slash-args`` run of ``command``'s subcommand in this session.
+    Returns the file written, or None when ``command`` is not one of ours."""
+    sub = COMMANDS.get(command.lstrip("/"))
+    if sub is None:
+        return None
+    path = _path(session_id, sub)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump({"command": command, "args": args, "time": time.time()}, fh)
+    os.replace(tmp, path)
+    return path
+
+
+def take(subcommand: str, session_id: str | None = None) -> str | None:
+    """The argument text stored for this session's ``subcommand`` (removed once read), or None when
+    there is none (the hook did not run) or it is stale."""
+    session_id = session_id or os.environ.get("CLAUDE_CODE_SESSION_ID", "")
+    if not session_id:
+        return None
+    path = _path(session_id, subcommand)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        os.unlink(path)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("args"), str):
+        return None
+    stamp = data.get("time")
+    if not isinstance(stamp, (int, float)) or time.time() - stamp > MAX_AGE_S:
+        return None
+    return str(data["args"])
+
+
+def from_payload(payload: dict[str, object]) -> tuple[str, str] | None:
+    """(command name, argument text) from a ``UserPromptExpansion`` or ``PreToolUse(Skill)`` payload."""
+    event = payload.get("hook_event_name")
+    if event == "UserPromptExpansion":
+        name, args = payload.get("command_name"), payload.get("command_args")
+    elif event == "PreToolUse" and payload.get("tool_name") == "Skill":
+        tool_input = payload.get("tool_input")
+        if not isinstance(tool_input, dict):
+            return None
+        name, args = tool_input.get("skill"), tool_input.get("args")
+    else:
+        return None
+    if not isinstance(name, str):
+        return None
+    return name, args if isinstance(args, str) else ""
+
+
+def hook_main(stdin: TextIO | None = None) -> int:
+    """The ``slash_args`` hook: store the arguments, print nothing, always exit 0 (fail open: the
+    command then runs without arguments and says so)."""
+    try:
+        raw = (stdin or sys.stdin).read()
+        payload = json.loads(raw)
+        if isinstance(payload, dict):
+            found = from_payload(payload)
+            session = payload.get("session_id") or os.environ.get("CLAUDE_CODE_SESSION_ID")
+            if found and isinstance(session, str) and session:
+                stash(session, *found)
+    except Exception:  # never disturb the user's command
+        try:
+            import traceback
+
+            with open(os.path.join(paths.data_dir(), "errors.log"), "a", encoding="utf-8") as fh:
+                fh.write(f"--- slash_args\n{traceback.format_exc()}")
+        except Exception:
+            pass
+    return 0
+
+
+def words(text: str) -> list[str]:
+    """The argument text as words (whitespace split); control characters become spaces."""
+    cleaned = "".join(" " if (ord(c) < 32 or 0x7F <= ord(c) < 0xA0) else c for c in text)
+    return cleaned.split()

@@ -155,3 +155,45 @@ def test_claude_invoking_a_command_through_the_skill_tool(claude_env: Any, fake_
     tool_results = str(api.messages_requests()[-1]["user_text"])
     assert words(f"Model strategy — {text}")[:60] in words(tool_results), tool_results[-3000:]
     assert snapshot(world) == before
+
+
+def test_client_facts_behind_the_design(claude_env: Any, fake_api: Any, tmp_path: Path) -> None:
+    """Why no command puts $ARGUMENTS into its ``!`` line, even quoted in a heredoc (FACTS.md 8): the
+    heredoc keeps quotes, ``;`` and delimiter lookalikes as text, but a backtick ends the ``!`` block and
+    the permission checker aborts the whole command on ordinary text or on length.  The hook that the
+    design relies on sees the raw arguments before the ``!`` line runs."""
+    from harness import make_probe_plugin
+
+    probe = make_probe_plugin(tmp_path / "probe", events={"UserPromptExpansion": "^probe:c$"})
+    (probe.root / "show.py").write_text(
+        "import sys, json, os\n"
+        "log = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'hook-log.jsonl')\n"
+        "seen = [json.loads(x)['command_args'] for x in open(log)] if os.path.exists(log) else []\n"
+        "print('SHOW ' + json.dumps({'stdin': sys.stdin.read(), 'hook_saw': seen}))\n")
+    probe.add_command("c", "---\ndescription: heredoc probe\nallowed-tools: Bash(python3:*)\n---\n"
+                           "!`python3 ${CLAUDE_PLUGIN_ROOT}/show.py <<'!MS'\n$ARGUMENTS\n!MS-END\n!MS`\n")
+    api = fake_api({"main": []})
+
+    def run(args: str) -> tuple[dict[str, Any], str]:
+        probe.log_path.unlink(missing_ok=True)
+        n = len(api.messages_requests())
+        r = claude_env.run(f"/probe:c {args}", api=api, plugin_dir=probe.root, allowed_tools=None)
+        assert r.result is not None, r.describe()
+        reqs = api.messages_requests()[n:]
+        return r.result, (str(reqs[0]["user_text"]) if reqs else "")
+
+    text = "a\" ; 'b\n!MS\nc && $(d)"
+    result, prompt = run(text)
+    shown = json.loads(prompt.split("SHOW ", 1)[1].split("\n", 1)[0])
+    assert shown == {"stdin": "a\" ; 'b\n\\!MS\nc && $(d)\n!MS-END\n", "hook_saw": [text]}  # `!` escaped as `\!`
+    result, prompt = run("a `b` c")  # the backtick closes the `!` block: the heredoc is cut there
+    assert "here-document at line 2 delimited by end-of-file" in prompt and '"stdin": "a\\n"' in prompt
+    assert "b` c\n!MS-END\n!MS`" in prompt  # the rest of the arguments is pasted as plain text
+    for args, reason in [("x =ls", "Contains zsh =cmd equals expansion"),
+                         ("{'a'}", "Contains brace with quote character (expansion obfuscation)"),
+                         ("a\u00a0b", "Contains Unicode whitespace"),
+                         ("w" * 12_000, "Parser aborted (timeout, resource limit, or over-length)")]:
+        result, prompt = run(args)
+        assert result["num_turns"] == 0 and prompt == ""  # aborted: nothing reached the API
+        assert result["result"].startswith("Shell command permission check failed for pattern ")
+        assert result["result"].endswith(reason), result["result"][-200:]

@@ -126,6 +126,15 @@ def test_long_and_missing_arguments(data_dir: Path) -> None:
     assert p.returncode == 0 and p.stdout.startswith("model-strategy: --slash-args goes right after one of:")
 
 
+def test_catalog_filters_and_options_as_words(data_dir: Path) -> None:
+    hook(expansion("model-strategy:catalog", "--vendor openai --category fast-economy"), data_dir)
+    p = slash("catalog", data_dir, "--slash-args")
+    assert p.returncode == 0 and "gpt-" in p.stdout and "claude-" not in p.stdout
+    hook(expansion("model-strategy:compare", "--json sonnet"), data_dir)
+    p = slash("compare", data_dir, "--slash-args")  # an option-looking word is a word, not an option
+    assert p.stdout.startswith("model-strategy: unknown model '--json'") and len(p.stdout.splitlines()) == 1
+
+
 def test_budget_set_only_through_its_own_command(data_dir: Path) -> None:
     hook(expansion("model-strategy:model-strategy", "budget set daily 15"), data_dir)
     assert "Model strategy — budget set daily 15" in slash("report", data_dir, "--slash-args").stdout

@@ -94,6 +94,8 @@ def _slash_argv(argv: list[str]) -> tuple[list[str], str]:
             raise BadInput(f"the arguments are too long ({len(text):,} characters; at most "
                            f"{slashargs.MAX_CHARS:,}): describe the use case in a sentence or two")
         words = slashargs.words(text)
+        if sub == "catalog":  # `/model-strategy:catalog --vendor openai`: the filters are found among the words
+            words = [w for w in words if w not in ("--vendor", "--category")]
         return ([sub, *words] if sub == "budget" else [sub, "--", *words]), ""
     if argv[:1] == ["install-statusline"] and argv[1:]:
         raise BadInput("install-statusline takes no options in a slash command; run it from a terminal for --settings")

@@ -197,3 +197,30 @@ def test_client_facts_behind_the_design(claude_env: Any, fake_api: Any, tmp_path
         assert result["num_turns"] == 0 and prompt == ""  # aborted: nothing reached the API
         assert result["result"].startswith("Shell command permission check failed for pattern ")
         assert result["result"].endswith(reason), result["result"][-200:]
+
+
+def test_interactive_typed_command_keeps_injection_as_text(claude_bin: str, fake_api: Any, world: dict[str, Path],
+                                                           tmp_path: Path) -> None:
+    """The same in the interactive client (tmux): the typed break-out is the report's use case."""
+    from harness import make_env, make_project
+    from tui import TmuxSession, claude_home_state, require_tmux
+
+    require_tmux()
+    project = make_project(tmp_path / "tui-project")
+    home = tmp_path / "tui-home"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".claude.json").write_text(json.dumps(claude_home_state("dummy", [project], "2.1.332")))
+    api = fake_api({"main": []})
+    env = make_env(api.url, home, tmpdir=tmp_path / "tui-tmp", extra={
+        "MODEL_STRATEGY_PYTHON": PY, "MODEL_STRATEGY_DATA_DIR": str(world["data"]), "MODEL_STRATEGY_TODAY": TODAY,
+        "TERM": "xterm-256color"})
+    text = payloads(world)["break-out-to-budget"]
+    before = snapshot(world)
+    cmd = [claude_bin, "--plugin-dir", str(REPO), "--permission-mode", "default"]
+    with TmuxSession.start(cmd, env=env, cwd=project, workdir=tmp_path / "tmux") as tui:
+        tui.wait_for("❯", timeout=60)
+        tui.submit(f"/model-strategy:model-strategy {text}")
+        assert api.wait_for(lambda _: len(api.messages_requests()) > 0, timeout=60), tui.capture()
+    prompt = str(api.messages_requests()[0]["user_text"])
+    assert words(f"Model strategy — {text}")[:60] in words(prompt), prompt[:3000]
+    assert snapshot(world) == before

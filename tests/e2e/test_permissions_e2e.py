@@ -88,8 +88,7 @@ def test_interactive_prompt_still_asks_and_routes_after_yes(claude_bin: str, fak
     cmd = [claude_bin, "--plugin-dir", str(REPO_ROOT), "--permission-mode", "default"]
     with TmuxSession.start(cmd, env=env, cwd=project, workdir=tmp_path / "tmux") as tui:
         tui.wait_for("❯", timeout=60)
-        tui.type("[[SCENARIO:p]] find the config files")
-        tui.press("Enter")
+        tui.submit("[[SCENARIO:p]] find the config files")
         screen = tui.wait_for("Do you want to proceed?", timeout=60)
         assert "Rule Agent from user settings says to ask." in screen
         assert not [r for r in api.messages_requests() if str(r.get("matched", "")).startswith("sub:A")]

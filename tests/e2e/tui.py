@@ -13,6 +13,7 @@ Typical use::
         tui.wait_for("? for shortcuts")              # text (or a compiled regex) on the visible screen
         tui.type("hello")                            # literal text, no key names interpreted
         tui.press("Enter")                           # tmux key names: Enter, Escape, Down, C-c, ...
+        tui.submit("/help")                          # type, wait for the echo, then Enter
         screen = tui.wait_for(re.compile(r"Do you want to proceed\\?"), timeout=30)
         print(tui.capture())                         # the visible screen as plain text
 
@@ -138,6 +139,16 @@ class TmuxSession:
     def type(self, text: str) -> None:
         """Type ``text`` literally (``send-keys -l``: nothing is read as a key name)."""
         self._tmux("send-keys", "-t", self.name, "-l", text)
+
+    def submit(self, text: str, *, key: str = "Enter", timeout: float = 30) -> None:
+        """Type ``text``, wait until its end shows on the screen (a TUI may still be redrawing, and a key
+        pressed too early can be taken by a completion menu), then press ``key``."""
+        self.type(text)
+        tail = text.splitlines()[-1][-30:] if text.strip() else ""
+        if tail:
+            self.wait_for(tail, timeout=timeout)
+        time.sleep(0.3)
+        self.press(key)
 
     def press(self, *keys: str) -> None:
         """Press keys by tmux name, in order: ``Enter``, ``Escape``, ``Up``, ``Down``, ``Tab``, ``C-c``, ``y``..."""

@@ -174,3 +174,13 @@ def test_old_shortcut_is_upgraded(data_dir: Path, tmp_path: Path, monkeypatch: p
     assert shortcut.upgrade_old() is None  # current: left alone
     cmd.write_text("my own command\n")
     assert shortcut.upgrade_old() is None and cmd.read_text() == "my own command\n"
+
+
+def test_hook_stores_arguments_before_the_environment_exists(data_dir: Path, tmp_path: Path) -> None:
+    """Without MODEL_STRATEGY_PYTHON and before the plugin's venv is built, hooks/run still stores the
+    arguments with the system python3 (slashargs is standard library only)."""
+    env = {k: v for k, v in env_for(data_dir, CLAUDE_PLUGIN_ROOT=str(ROOT)).items() if k != "MODEL_STRATEGY_PYTHON"}
+    p = subprocess.run([str(HOOK), "slash_args"], input=json.dumps(expansion("model-strategy:cost", "300")),
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert p.returncode == 0 and p.stdout == ""
+    assert slashargs.take("cost", SESSION) == "300"

@@ -187,9 +187,9 @@ def test_plugin_commands_are_wired_the_same_way() -> None:
         sub = command[len(base):].split()
         assert sub[0] in {"report", "compare", "cost", "fallback", "catalog", "budget", "dashboard",
                           "install-shortcut", "install-statusline"}, md
-        assert sub[1:] == (["--slash-args"] if sub[0] in slashargs.COMMANDS.values() else []), md
+        assert sub[1:] == (["--slash-args"] if sub[0] in slashargs.TAKES_WORDS else []), md
         assert f"allowed-tools: Bash({command})\n" in text, md
-        if sub[1:]:
-            assert slashargs.COMMANDS[f"model-strategy:{md.stem}"] == sub[0], md
+        if sub[1:]:  # the slash_args hook stores this command's arguments for this subcommand
+            assert slashargs.subcommand_for(f"model-strategy:{md.stem}") == sub[0], md
     names = {p.stem for p in (ROOT / "commands").glob("*.md")}
     assert {"model-strategy", "compare", "cost", "fallback", "catalog", "dashboard", "shortcut"} <= names

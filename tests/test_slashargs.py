@@ -65,6 +65,7 @@ def test_stash_and_take_once(data_dir: Path) -> None:
     assert slashargs.take("cost", SESSION) == "300 code review"
     assert slashargs.take("cost", SESSION) is None  # consumed
     assert slashargs.stash(SESSION, "other-plugin:cost", "x") is None  # not ours: nothing stored
+    assert slashargs.stash(SESSION, "model-strategy:dashboard", "x") is None  # takes no arguments
     assert slashargs.take("cost", SESSION) is None
     assert slashargs.stash(SESSION, "model-strategy", "shortcut text")  # the user-level shortcut
     assert slashargs.take("report", "another-session") is None
@@ -78,6 +79,19 @@ def test_stale_or_broken_stash_is_ignored(data_dir: Path) -> None:
     assert slashargs.take("compare", SESSION) is None
     path.write_text("{not json")
     assert slashargs.take("compare", SESSION) is None
+    old = Path(slashargs.stash(SESSION, "model-strategy:cost", "300") or "")
+    os.utime(old, (1, 1))  # a text whose command never ran is pruned by the next stash
+    slashargs.stash("other-session", "model-strategy:cost", "200")
+    assert not old.exists()
+
+
+def test_subcommand_for() -> None:
+    assert slashargs.subcommand_for("model-strategy:model-strategy") == "report"
+    assert slashargs.subcommand_for("model-strategy") == "report"  # the user-level shortcut
+    assert slashargs.subcommand_for("/model-strategy:cost") == "cost"
+    assert slashargs.subcommand_for("model-strategy:../../x") is None
+    assert slashargs.subcommand_for("model-strategy:") is None
+    assert slashargs.subcommand_for("other:cost") is None and slashargs.subcommand_for("model-strategyx") is None
 
 
 def test_payloads() -> None:

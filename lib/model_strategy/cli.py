@@ -82,9 +82,8 @@ def _slash_argv(argv: list[str]) -> tuple[list[str], str]:
     from .reports import BadInput
 
     if slashargs.FLAG in argv:
-        if len(argv) != 2 or argv[1] != slashargs.FLAG or argv[0] not in slashargs.COMMANDS.values():
-            subs = ", ".join(sorted(set(slashargs.COMMANDS.values())))
-            raise BadInput(f"{slashargs.FLAG} goes right after one of: {subs}")
+        if len(argv) != 2 or argv[1] != slashargs.FLAG or argv[0] not in slashargs.TAKES_WORDS:
+            raise BadInput(f"{slashargs.FLAG} goes right after one of: {', '.join(slashargs.TAKES_WORDS)}")
         sub = argv[0]
         text = slashargs.take(sub)
         if text is None:

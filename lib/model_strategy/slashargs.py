@@ -26,20 +26,30 @@ from typing import TextIO
 
 from . import paths
 
-#: slash command (as Claude Code names it) -> CLI subcommand that reads its arguments
-COMMANDS = {
-    "model-strategy:model-strategy": "report",
-    "model-strategy": "report",  # the user-level shortcut written by install-shortcut
-    "model-strategy:compare": "compare",
-    "model-strategy:cost": "cost",
-    "model-strategy:fallback": "fallback",
-    "model-strategy:catalog": "catalog",
-    "model-strategy:budget": "budget",
-}
+PLUGIN = "model-strategy"
+#: commands whose CLI subcommand has another name; every other ``model-strategy:<x>`` runs ``<x>``
+ALIASES = {"model-strategy": "report"}
+#: the subcommands whose slash command passes its arguments (``<sub> --slash-args``)
+TAKES_WORDS = ("report", "compare", "cost", "fallback", "catalog", "budget")
 FLAG = "--slash-args"
 MAX_CHARS = 2000  # longer argument text is refused with one line (a use case is a sentence or two)
 MAX_AGE_S = 3600  # a stored text older than this is stale (its command never ran)
 _DIR = "slash-args"
+
+
+def subcommand_for(command: str) -> str | None:
+    """The CLI subcommand behind a slash command as Claude Code names it (``model-strategy:cost`` ->
+    ``cost``; ``model-strategy:model-strategy`` and the user-level shortcut ``model-strategy`` ->
+    ``report``), or None when the command is not ours."""
+    name = command.lstrip("/")
+    if name == PLUGIN:
+        return ALIASES[PLUGIN]
+    if not name.startswith(PLUGIN + ":"):
+        return None
+    sub = name[len(PLUGIN) + 1:]
+    sub = ALIASES.get(sub, sub)
+    return sub if sub and len(sub) <= 40 and all(c.isascii() and (c.islower() or c.isdigit() or c == "-")
+                                                    for c in sub) else None
 
 
 def _path(session_id: str, subcommand: str) -> str:
@@ -49,16 +59,32 @@ def _path(session_id: str, subcommand: str) -> str:
 def stash(session_id: str, command: str, args: str) -> str | None:
     """Store ``args`` for the next ``--slash-args`` run of ``command``'s subcommand in this session.
     Returns the file written, or None when ``command`` is not one of ours."""
-    sub = COMMANDS.get(command.lstrip("/"))
-    if sub is None:
+    sub = subcommand_for(command)
+    if sub not in TAKES_WORDS:
         return None
     path = _path(session_id, sub)
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    _prune(os.path.dirname(path))
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump({"command": command, "args": args, "time": time.time()}, fh)
     os.replace(tmp, path)
     return path
+
+
+def _prune(folder: str) -> None:
+    """Remove stored texts whose command never ran (older than MAX_AGE_S)."""
+    now = time.time()
+    try:
+        with os.scandir(folder) as it:
+            for entry in it:
+                try:
+                    if now - entry.stat().st_mtime > MAX_AGE_S:
+                        os.unlink(entry.path)
+                except OSError:
+                    pass
+    except OSError:
+        pass
 
 
 def take(subcommand: str, session_id: str | None = None) -> str | None:

@@ -25,6 +25,10 @@ try:
         from model_strategy.runtime.statusline import main as statusline
 
         sys.exit(statusline())
+    if event == "slash_args":  # UserPromptExpansion / PreToolUse(Skill): store a slash command's arguments
+        from model_strategy.runtime.slashargs import hook_main
+
+        sys.exit(hook_main())
     from model_strategy.runtime import hooks
 except Exception as exc:  # a broken install must not break Claude Code either
     reason = type(exc).__name__

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from model_strategy.commands import shortcut
+from model_strategy.runtime import slashargs
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "bin" / "model-strategy"
@@ -124,8 +125,9 @@ def test_install_shortcut_writes_a_user_command(data_dir: Path, tmp_path: Path) 
     cmd = home / ".claude" / "commands" / "model-strategy.md"
     text = cmd.read_text()
     launcher = data_dir / "shortcut" / "model-strategy"
-    assert f'allowed-tools: Bash("{launcher}":*)' in text
-    assert f'!`"{launcher}" report "$ARGUMENTS"`' in text
+    assert f'allowed-tools: Bash("{launcher}" report --slash-args)' in text  # exactly this command
+    assert f'!`"{launcher}" report --slash-args`' in text
+    assert "$ARGUMENTS" not in text  # arguments never enter the shell line
     assert shortcut.MARKER in text and "Summarise" in text
     assert "${CLAUDE_PLUGIN_ROOT}" not in text  # user commands get no plugin variables
     # the launcher runs the plugin from anywhere, as Claude Code's ! command would
@@ -182,13 +184,22 @@ def test_launcher_follows_the_recorded_plugin_root(data_dir: Path, tmp_path: Pat
 
 
 def test_plugin_commands_are_wired_the_same_way() -> None:
+    """Every command runs one fixed shell line, pre-approved by an exact allowed-tools rule (no :*), and
+    no command puts $ARGUMENTS into it: arguments arrive through the slash_args hook."""
+    base = '"${CLAUDE_PLUGIN_ROOT}/bin/model-strategy" --plugin-data "${CLAUDE_PLUGIN_DATA}" '
     for md in sorted((ROOT / "commands").glob("*.md")):
         text = md.read_text()
         assert text.startswith("---\n") and "\ndescription: " in text.split("---")[1], md
-        assert 'allowed-tools: Bash("${CLAUDE_PLUGIN_ROOT}/bin/model-strategy":*)' in text, md
+        assert "$ARGUMENTS" not in text and "$1" not in text and "$0" not in text, md
         bang = [line for line in text.splitlines() if line.startswith("!`")]
-        assert len(bang) == 1 and bang[0].startswith(
-            '!`"${CLAUDE_PLUGIN_ROOT}/bin/model-strategy" --plugin-data "${CLAUDE_PLUGIN_DATA}" '), md
+        assert len(bang) == 1 and bang[0].startswith("!`" + base) and bang[0].endswith("`"), md
+        command = bang[0][2:-1]
+        sub = command[len(base):].split()
+        assert sub[0] in {*slashargs.TAKES_WORDS, "install-shortcut", "install-statusline"}, md
+        assert sub[1:] == (["--slash-args"] if sub[0] in slashargs.TAKES_WORDS else []), md
+        assert f"allowed-tools: Bash({command})\n" in text, md
+        if sub[1:]:  # the slash_args hook stores this command's arguments for this subcommand
+            assert slashargs.subcommand_for(f"model-strategy:{md.stem}") == sub[0], md
     # `name: model-strategy` makes plain /model-strategy an alias of the report command (typeahead + Enter)
     assert (ROOT / "commands" / "model-strategy.md").read_text().startswith("---\nname: model-strategy\n")
     names = {p.stem for p in (ROOT / "commands").glob("*.md")}

@@ -43,7 +43,8 @@ def test_pre_tool_use_process_rewrites_model_and_keeps_every_field(lab: Session)
     assert code == 0 and err == ""
     assert out is not None
     hso = out["hookSpecificOutput"]
-    assert hso["hookEventName"] == "PreToolUse" and hso["permissionDecision"] == "allow"
+    assert hso["hookEventName"] == "PreToolUse"
+    assert "permissionDecision" not in hso  # routing must not grant the spawn: the user's mode and rules decide
     assert hso["updatedInput"] == {**payload["tool_input"], "model": "haiku"}
     assert out["systemMessage"] == "model-strategy: general-purpose → haiku (simple search, 0.90)"
 

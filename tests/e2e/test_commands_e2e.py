@@ -95,8 +95,9 @@ def test_arguments_with_quotes_and_shell_characters(claude_env, fake_api, data: 
 
 
 def test_plain_model_strategy_via_the_installed_shortcut(claude_env, fake_api, data: Path) -> None:
-    """/model-strategy:shortcut installs a user command; then plain /model-strategy works, with or
-    without the plugin loaded."""
+    """/model-strategy:shortcut installs a user command; then plain /model-strategy works.  Without the
+    plugin loaded it still runs, but its arguments cannot reach it (they travel through the plugin's
+    slash_args hook, never the shell line), and it says so."""
     api = fake_api({"main": []})
     run = claude_env.run("/model-strategy:shortcut", api=api, plugin_dir=REPO, env=plugin_env(data))
     assert run.ok, run.describe()
@@ -107,7 +108,8 @@ def test_plain_model_strategy_via_the_installed_shortcut(claude_env, fake_api, d
     assert run.ok, run.describe()
     prompt = prompt_of(api, n)
     assert "<command-name>/model-strategy</command-name>" in prompt
-    assert "Model strategy — code review" in prompt and "Recommendations" in prompt
+    assert "model-strategy: the arguments of this command did not reach model-strategy" in prompt
+    assert "Recommendations" in prompt and "ARGUMENTS: code review" in prompt
     n = len(api.messages_requests())
     run = claude_env.run("/model-strategy code review", api=api, plugin_dir=REPO, env=plugin_env(data))
     assert run.ok, run.describe()

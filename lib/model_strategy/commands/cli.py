@@ -118,6 +118,39 @@ def _split(argv: list[str]) -> list[str]:
     return argv
 
 
+def _slash_argv(argv: list[str]) -> tuple[list[str], str]:
+    """A slash command's argv (after ``--plugin-data DIR``): its words come from the hook that saw the
+    command's arguments (``<subcommand> --slash-args``, see ``runtime/slashargs.py``), never from the shell
+    line.  Options that write where the caller chooses are refused here.  Returns (argv, note)."""
+    from ..runtime import slashargs
+    from .reports import BadInput
+
+    if slashargs.FLAG in argv:
+        if len(argv) != 2 or argv[1] != slashargs.FLAG or argv[0] not in slashargs.TAKES_WORDS:
+            raise BadInput(f"{slashargs.FLAG} goes right after one of: {', '.join(slashargs.TAKES_WORDS)}")
+        sub = argv[0]
+        text = slashargs.take(sub)
+        if text is None:
+            return [sub], ("the arguments of this command did not reach model-strategy (its slash_args hook did not "
+                           "run: is the plugin enabled in this session?); this is the output without them")
+        if len(text) > slashargs.MAX_CHARS:
+            raise BadInput(f"the arguments are too long ({len(text):,} characters; at most "
+                           f"{slashargs.MAX_CHARS:,}): describe the use case in a sentence or two")
+        words = slashargs.words(text)
+        refused = [w for w in words if w.split("=", 1)[0] in slashargs.REFUSED]
+        if refused and sub in slashargs.OPTION_WORDS:
+            raise BadInput(f"{refused[0].split('=', 1)[0]} is not available in a slash command; run "
+                           f"`model-strategy {sub}` in a terminal for it")
+        if sub == "catalog":  # `/model-strategy:catalog --vendor openai`: the filters are found among the words
+            words = [w for w in words if w not in ("--vendor", "--category")]
+        return ([sub, *words] if sub in slashargs.OPTION_WORDS else [sub, "--", *words]), ""
+    if argv[:1] in (["install-statusline"], ["uninstall-statusline"]) and argv[1:]:
+        raise BadInput(f"{argv[0]} takes no options in a slash command; run it from a terminal for --settings")
+    if argv[:1] in (["install-shortcut"], ["uninstall-shortcut"]) and argv[1:]:
+        raise BadInput(f"{argv[0]} takes no options in a slash command; run it from a terminal for --project/--force")
+    return argv, ""
+
+
 def _budget_arg(words: list[str]) -> tuple[Decimal | None, list[str]]:
     """``cost [monthly budget] [use case]``: a first word that looks like a number (a digit, sign, ``$``
     or ``.`` followed by a digit: ``300``, ``$300``, ``-5``, ``12abc``) must be a positive amount; any
@@ -264,6 +297,8 @@ def _remember_root() -> None:
 
     with contextlib.suppress(OSError):  # best effort: the shortcut falls back to its install-time root
         shortcut.remember_root(paths.data_dir())
+    with contextlib.suppress(Exception):  # best effort: replace an old shortcut that passed $ARGUMENTS to a shell
+        shortcut.upgrade_old()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,6 +315,14 @@ def main(argv: list[str] | None = None) -> int:
             paths.use_plugin_data(argv[1])
             _remember_root()
         argv = argv[2:]
+    if slash:
+        try:
+            argv, note = _slash_argv(argv)
+        except BadInput as exc:
+            print(f"{PROG}: {exc}")
+            return 0
+        if note:
+            print(f"{PROG}: {note}")
     if argv[:1] == ["budget"]:
         from .budget_cli import main as budget_main  # type: ignore[import-not-found,unused-ignore]
 

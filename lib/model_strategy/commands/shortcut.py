@@ -15,17 +15,20 @@ import shlex
 
 from ..runtime import paths
 
-MARKER = "<!-- model-strategy shortcut v1 -->"
+MARKER = "<!-- model-strategy shortcut v2 -->"
+_MARKER_PREFIX = "<!-- model-strategy shortcut v"  # any version is ours (v1 pasted $ARGUMENTS into its shell line)
 NAME = "model-strategy.md"
 _UNSAFE = set('"`$\\\n')
 
+# The arguments never enter the shell line: the plugin's slash_args hook stores them (see slashargs);
+# the allowed-tools rule is the exact command, so nothing else is pre-approved.
 COMMAND = """---
 description: Model strategy for your work (shortcut for /model-strategy:model-strategy)
 argument-hint: "[use case, e.g. code review]"
-allowed-tools: Bash("{launcher}":*)
+allowed-tools: Bash("{launcher}" report --slash-args)
 ---
 {marker}
-!`"{launcher}" report "$ARGUMENTS"`
+!`"{launcher}" report --slash-args`
 
 {body}"""
 
@@ -98,6 +101,20 @@ def install(project: str | None = None, force: bool = False) -> str:
     return f"installed /model-strategy: {dest} (runs {launcher}; data home from {why})"
 
 
+def upgrade_old() -> str | None:
+    """Rewrite a user-level shortcut written by an older version (v1 pasted ``$ARGUMENTS`` into its
+    shell line, so its arguments could run commands).  Called by every plugin slash command."""
+    dest = os.path.join(commands_dir(None), NAME)
+    try:
+        with open(dest, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    if _MARKER_PREFIX not in text or MARKER in text:
+        return None
+    return install(None)
+
+
 def uninstall(project: str | None = None) -> str:
     from .reports import BadInput
 
@@ -113,7 +130,7 @@ def uninstall(project: str | None = None) -> str:
 def _ours(path: str) -> bool:
     try:
         with open(path, encoding="utf-8") as fh:
-            return MARKER in fh.read()
+            return _MARKER_PREFIX in fh.read()
     except OSError:
         return False
 

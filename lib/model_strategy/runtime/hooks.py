@@ -96,8 +96,9 @@ def pre_tool_use(p: Payload) -> dict[str, Any] | None:
     if decision["chosen"] != decision["requested"]:
         updated = dict(tool_input)  # updatedInput replaces the whole input: keep every field
         updated["model"] = decision["chosen"]
-        out["hookSpecificOutput"] = {"hookEventName": "PreToolUse", "permissionDecision": "allow",
-                                     "updatedInput": updated}
+        # no permissionDecision: "allow" would also grant the spawn (FACTS.md 11); without one the user's
+        # mode and rules still decide, and the subagent runs on the routed model once permitted
+        out["hookSpecificOutput"] = {"hookEventName": "PreToolUse", "updatedInput": updated}
     return _message(out, [summary, *warnings, *ledger.warnings, *ledger.notices])
 
 

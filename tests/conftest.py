@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -58,3 +60,24 @@ def _shared_snapshot() -> Path:
 def samples() -> Path:
     """Real payloads captured from Claude Code 2.1.332 (frozen copies live in tests/fixtures)."""
     return FIXTURES / "claude-code-2.1.332"
+
+
+@pytest.fixture(autouse=True)
+def _dev_null_stays_a_device(request: pytest.FixtureRequest) -> Any:
+    """Some run on these machines once replaced /dev/null with a regular file (every later `2>/dev/null`
+    then wrote into it). Fail the test during which that happens, and put the device back."""
+    import os
+    import stat
+
+    yield
+    try:
+        ok = stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    except FileNotFoundError:
+        ok = False
+    if not ok:
+        if os.geteuid() == 0:
+            with contextlib.suppress(OSError):
+                os.unlink("/dev/null")
+            os.mknod("/dev/null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+            os.chmod("/dev/null", 0o666)
+        pytest.fail(f"/dev/null stopped being a character device during {request.node.nodeid}")

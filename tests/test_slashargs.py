@@ -66,7 +66,7 @@ def test_stash_and_take_once(data_dir: Path) -> None:
     assert slashargs.take("cost", SESSION) == "300 code review"
     assert slashargs.take("cost", SESSION) is None  # consumed
     assert slashargs.stash(SESSION, "other-plugin:cost", "x") is None  # not ours: nothing stored
-    assert slashargs.stash(SESSION, "model-strategy:dashboard", "x") is None  # takes no arguments
+    assert slashargs.stash(SESSION, "model-strategy:statusline", "x") is None  # takes no arguments
     assert slashargs.take("cost", SESSION) is None
     assert slashargs.stash(SESSION, "model-strategy", "shortcut text")  # the user-level shortcut
     assert slashargs.take("report", "another-session") is None
@@ -137,7 +137,7 @@ def test_long_and_missing_arguments(data_dir: Path) -> None:
     assert p.returncode == 0
     assert p.stdout.startswith("model-strategy: the arguments of this command did not reach model-strategy")
     assert "Model strategy" in p.stdout
-    p = slash("dashboard", data_dir, "--slash-args")  # not a command that takes arguments
+    p = slash("install-statusline", data_dir, "--slash-args")  # not a command that takes arguments
     assert p.returncode == 0 and p.stdout.startswith("model-strategy: --slash-args goes right after one of:")
 
 
@@ -159,8 +159,10 @@ def test_budget_set_only_through_its_own_command(data_dir: Path) -> None:
     assert p.stdout.startswith("model-strategy: saved daily 15 in ")
     assert json.loads((data_dir / "config.json").read_text())["budgets"]["daily_usd"] == "15"
     hook(expansion("model-strategy:budget", '" ; touch /tmp/ms-injection-marker'), data_dir)
-    p = slash("budget", data_dir, "--slash-args")  # words that are no setting: the status, nothing written
-    assert p.returncode == 0 and "Budgets" in p.stdout
+    p = slash("budget", data_dir, "--slash-args")  # words that are no setting: one line, nothing written
+    assert p.returncode == 0 and p.stdout.startswith("model-strategy: unknown budget argument") and \
+        p.stdout.count("\n") == 1
+    assert json.loads((data_dir / "config.json").read_text())["budgets"]["daily_usd"] == "15"
 
 
 def test_write_paths_are_refused_in_slash_mode(data_dir: Path, tmp_path: Path) -> None:

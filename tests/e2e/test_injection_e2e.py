@@ -107,7 +107,7 @@ def test_hundred_thousand_characters_get_one_line(claude_env: Any, fake_api: Any
     ("cost", "Budget"),
     ("fallback", "Fallback chains"),
     ("catalog", "model-strategy:"),
-    ("budget", "Budgets"),
+    ("budget", "model-strategy: --settings is not available in a slash command"),
     ("dashboard", "Usage dashboard"),
     ("statusline", "model-strategy: statusLine set in"),
 ])

@@ -42,7 +42,10 @@ def tui_setup(claude_bin: str, tmp_path: Path) -> dict[str, Any]:
 def start(setup: dict[str, Any], api: Any, extra: dict[str, str] | None = None) -> TUI:
     env = tui_env(api.url, setup["home"], {"MODEL_STRATEGY_PYTHON": setup["python"],
                                            "MODEL_STRATEGY_DATA_DIR": str(setup["data"]), **(extra or {})})
-    tui = TUI.start(setup["claude"], cwd=setup["project"], env=env, args=["--plugin-dir", str(REPO_ROOT)])
+    # acceptEdits: the default auto mode asks before an Agent spawn against a fake API (FACTS.md 11), and
+    # the plugin no longer answers that prompt for the user
+    tui = TUI.start(setup["claude"], cwd=setup["project"], env=env,
+                    args=["--plugin-dir", str(REPO_ROOT), "--permission-mode", "acceptEdits"])
     tui.wait_for("shift+tab", timeout=60)
     return tui
 
@@ -142,6 +145,7 @@ def test_subscription_window_levels_in_the_client(tui_setup, fake_api) -> None: 
         tui.type("spawn a reviewer")
         tui.press("Enter")
         screen = tui.wait_for("5-hour limit 75% used", timeout=90)
+        assert "general-purpose → opus → sonnet (5-hour limit 75%; picked for" in screen, screen
         assert api.wait_for(lambda reqs: any(r.get("matched") == "sub:A" for r in reqs), timeout=60)
         assert "5-hour limit 75% used" in screen and "new agents drop one tier" in screen, screen
         assert "5h downgrade" in screen
@@ -152,6 +156,7 @@ def test_subscription_window_levels_in_the_client(tui_setup, fake_api) -> None: 
         tui.type("spawn another reviewer")
         tui.press("Enter")
         screen = tui.wait_for("5-hour limit 93% used", timeout=90)
+        assert "general-purpose → opus → haiku (5-hour limit 93%; picked for" in screen, screen
         assert api.wait_for(lambda reqs: any(r.get("matched") == "sub:B" for r in reqs), timeout=60)
         assert "5-hour limit 93% used" in screen and "new agents use haiku" in screen, screen
         assert "5h haiku only" in screen

@@ -83,6 +83,7 @@ class Ledger:
         self.warnings: list[str] = []  # problems with our own files (one line each)
         self.notices: list[str] = []  # budget notices for the user
         self._index: dict[str, bytearray] = {}
+        self._archive_index: dict[str, dict[str, bytes] | None] = {}  # month -> day -> archived entries
         self._depth = 0
         self._lock: store.locked | None = None
 
@@ -125,6 +126,7 @@ class Ledger:
             lock.__enter__()
             self._lock = lock
             self._index.clear()  # other processes may have appended since
+            self._archive_index.clear()  # or archived a month
             self._migrate_v1_sessions()
             self.merge_spool()
         self._depth += 1
@@ -185,9 +187,43 @@ class Ledger:
         """Every record filed on a day in [start, end] (UTC dates), oldest day first."""
         s = start if isinstance(start, str) or start is None else start.isoformat()
         e = end if isinstance(end, str) or end is None else end.isoformat()
+        archived = self.archived_months(s, e)
+        if archived:  # months moved into archive/YYYY-MM.jsonl.gz are read from there (archive.py)
+            from . import archive
+
+            yield from archive.iter_with_archives(self, archived, s, e, errors)
+            return
         for day in self.days(s, e):
             for _, rec in self.scan(day, errors=errors):
                 yield rec
+
+    # ------------------------------------------------------------------ archived months (archive.py)
+
+    def archive_file(self, month: str) -> str:
+        return self.path("archive", f"{month}.jsonl.gz")
+
+    def archived_months(self, start: str | None = None, end: str | None = None) -> list[str]:
+        """Months (``YYYY-MM``) whose detail lives in ``archive/YYYY-MM.jsonl.gz``, oldest first."""
+        try:
+            names = os.listdir(self.path("archive"))
+        except FileNotFoundError:
+            return []
+        out = [n[:7] for n in names if len(n) == 16 and n.endswith(".jsonl.gz") and n[4] == "-"]
+        return sorted(m for m in out if (not start or m >= start[:7]) and (not end or m <= end[:7]))
+
+    def _archived_entry(self, day: str, needle: bytes) -> bool:
+        """Whether an id/key entry is in the archive of ``day``'s month (cached per month)."""
+        month = day[:7]
+        cache = self._archive_index
+        if month not in cache:
+            if os.path.exists(self.archive_file(month)):
+                from . import archive
+
+                cache[month] = archive.month_index(self, month)
+            else:
+                cache[month] = None
+        found = cache[month]
+        return found is not None and needle in found.get(day, b"")
 
     def count(self) -> int:
         return sum(1 for _ in self.iter_records())
@@ -248,10 +284,12 @@ class Ledger:
         return data
 
     def has_id(self, day: str, record_id: str) -> bool:
-        return (b"\ni" + digest(record_id).encode() + b"\n") in self.index(day)
+        needle = b"\ni" + digest(record_id).encode() + b"\n"
+        return needle in self.index(day) or self._archived_entry(day, needle)
 
     def has_key(self, day: str, key: str) -> bool:
-        return (b"\nk" + key.encode() + b"\n") in self.index(day)
+        needle = b"\nk" + key.encode() + b"\n"
+        return needle in self.index(day) or self._archived_entry(day, needle)
 
     # ------------------------------------------------------------------ writing
 
@@ -461,25 +499,37 @@ class Ledger:
 
     def rollup(self, month: str) -> dict[str, Any]:
         """The roll-up of a month (``YYYY-MM``): totals by model, agent type, day and project."""
-        def fresh() -> dict[str, Any]:
-            return {"month": month, "total": {}, "by_model": {}, "by_agent_type": {}, "by_day": {},
-                    "by_project": {}, "by_kind": {}}
+        if self.archived_months(month, month) or os.path.exists(self.path("monthly", f"{month}.json")):
+            from . import archive
 
-        def add(data: dict[str, Any], rec: Record) -> None:
-            add_to_bucket(data["total"], rec)
-            for name, row in rec["models"].items():
-                add_to_bucket(data["by_model"].setdefault(name, {}), row, records=1)
-            add_to_bucket(data["by_agent_type"].setdefault(rec["agent_type"], {}), rec)
-            add_to_bucket(data["by_day"].setdefault(day_of(rec["ts"]), {}), rec)
-            add_to_bucket(data["by_project"].setdefault(rec.get("project") or "(none)", {}), rec)
-            add_to_bucket(data["by_kind"].setdefault(rec["kind"], {}), rec)
+            kept = archive.kept_rollup(self, month)  # detail moved to archive/: the roll-up is kept from there
+            if kept is not None:
+                return kept
+
+        def fresh() -> dict[str, Any]:
+            return rollup_fresh(month)
 
         return self.fold(os.path.join("monthly", f"{month}.json"), f"{month}-01", f"{month}-31",
-                         fresh, add, schema=records.SCHEMA, key=month)
+                         fresh, rollup_add, schema=records.SCHEMA, key=month)
 
     def monthly(self, month: str) -> dict[str, Any] | None:
         data = self.rollup(month)
         return data if data.get("total") else None
+
+
+def rollup_fresh(month: str) -> dict[str, Any]:
+    return {"month": month, "total": {}, "by_model": {}, "by_agent_type": {}, "by_day": {},
+            "by_project": {}, "by_kind": {}}
+
+
+def rollup_add(data: dict[str, Any], rec: Record) -> None:
+    add_to_bucket(data["total"], rec)
+    for name, row in rec["models"].items():
+        add_to_bucket(data["by_model"].setdefault(name, {}), row, records=1)
+    add_to_bucket(data["by_agent_type"].setdefault(rec["agent_type"], {}), rec)
+    add_to_bucket(data["by_day"].setdefault(day_of(rec["ts"]), {}), rec)
+    add_to_bucket(data["by_project"].setdefault(rec.get("project") or "(none)", {}), rec)
+    add_to_bucket(data["by_kind"].setdefault(rec["kind"], {}), rec)
 
 
 def add_to_bucket(bucket: dict[str, Any], row: Any, records: int | None = None) -> None:

@@ -86,6 +86,12 @@ class TFile:
     ino: int
 
 
+def short(path: str) -> str:
+    """A transcript path as shown in one-line problems: from the ``projects`` folder on."""
+    at = path.rfind(os.sep + "projects" + os.sep)
+    return path[at + 1:] if at >= 0 else path
+
+
 def discover(roots: list[str], problems: list[str]) -> list[TFile]:
     """Every transcript under ``<root>/projects``, subagent files first (sorted, deterministic)."""
     out: list[TFile] = []
@@ -99,7 +105,7 @@ def discover(roots: list[str], problems: list[str]) -> list[TFile]:
             try:
                 entries = list(os.scandir(folder))
             except OSError as exc:
-                problems.append(f"{folder}: cannot list ({exc.strerror})")
+                problems.append(f"{short(folder)}: cannot list ({exc.strerror})")
                 continue
             for ent in entries:
                 try:
@@ -110,7 +116,7 @@ def discover(roots: list[str], problems: list[str]) -> list[TFile]:
                         continue
                     st = ent.stat()
                 except OSError as exc:
-                    problems.append(f"{ent.path}: cannot stat ({exc.strerror})")
+                    problems.append(f"{short(ent.path)}: cannot stat ({exc.strerror})")
                     continue
                 if os.path.basename(folder) == "subagents" and ent.name.startswith("agent-"):
                     session = os.path.basename(os.path.dirname(folder))
@@ -268,7 +274,7 @@ def read_main(f: TFile, start: int, stats: Stats) -> tuple[MainSlice, int]:
         else:
             main.add_entry(entry)
     if bad:
-        stats.problems.append(f"{f.path}: {bad} unreadable line(s) skipped")
+        stats.problems.append(f"{short(f.path)}: {bad} unreadable line(s) skipped")
     return MainSlice(f.session, cwd, main, sides), start + end
 
 
@@ -300,21 +306,18 @@ def _agent_pending(f: TFile, stats: Stats, warnings: list[str], now: float) -> d
     pending["meta"] = meta
     stats.bytes_read += f.size
     if pending["bad_lines"]:
-        stats.problems.append(f"{f.path}: {pending['bad_lines']} unreadable line(s) skipped")
+        stats.problems.append(f"{short(f.path)}: {pending['bad_lines']} unreadable line(s) skipped")
     return pending
 
 
-def _commit_agent(ledger: Ledger, pending: dict[str, Any], seen: set[str], stats: Stats) -> None:
+def _commit_agent(ledger: Ledger, pending: dict[str, Any], stats: Stats) -> None:
     record_id = records.subagent_id(pending["session_id"], pending["agent_id"])
     keys = pending["request_keys"]
     if ledger.has_id(day_of(pending["ts"]), record_id):
         stats.already_recorded += 1
-        seen.update(keys)
         return
-    if not keys or all(k in seen for k in keys):
-        stats.duplicate_requests += len(keys)
-        return
-    seen.update(keys)
+    if not keys:
+        return  # an agent without a single API response: nothing to count
     meta = pending["meta"]
     shape = meta.get("requestShape")
     model = meta.get("model")
@@ -387,6 +390,11 @@ def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: f
                     pending = _agent_pending(f, stats, warnings, now)
                     if pending is None:
                         continue
+                    keys = pending["request_keys"]
+                    if keys and all(k in seen for k in keys):  # the same agent in another file of this run
+                        stats.duplicate_requests += len(keys)
+                        pending["request_keys"] = []
+                    seen.update(keys)
                     item: Any = pending
                     new_entry: dict[str, Any] = {"size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "offset": f.size}
                     read = f.size
@@ -404,16 +412,16 @@ def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: f
                     read = offset - start
             except (OSError, ValueError) as exc:  # unreadable, vanished, not UTF-8 ...
                 detail = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:80]
-                stats.problems.append(f"{f.path}: cannot read ({detail}); skipped")
+                stats.problems.append(f"{short(f.path)}: cannot read ({detail}); skipped")
                 continue
             stats.files_read += 1
             progress.advance(read)
             batch.append((f, item, new_entry))
             batch_bytes += read
             if batch_bytes >= BATCH_BYTES:
-                _flush(ledger, batch, known, state, seen, stats)
+                _flush(ledger, batch, known, state, stats)
                 batch, batch_bytes = [], 0
-        _flush(ledger, batch, known, state, seen, stats)
+        _flush(ledger, batch, known, state, stats)
     finally:
         progress.close()
     # forget files that are gone (keeps the state small)
@@ -426,13 +434,13 @@ def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: f
 
 
 def _flush(ledger: Ledger, batch: list[tuple[TFile, Any, dict[str, Any]]], known: dict[str, Any],
-           state: dict[str, Any], seen: set[str], stats: Stats) -> None:
+           state: dict[str, Any], stats: Stats) -> None:
     if not batch:
         return
     with ledger.transaction(wait=60.0):
         for f, item, new_entry in batch:
             if f.kind == "agent":
-                _commit_agent(ledger, item, seen, stats)
+                _commit_agent(ledger, item, stats)
             else:
                 _commit_slice(ledger, item, stats)
             known[f.path] = new_entry
@@ -593,11 +601,6 @@ def render_text(doc: dict[str, Any], warnings: list[str], width: int = 100) -> s
     head.append(f"Usage history — {group}", style="bold")
     span = f"{doc['since'] or 'first record'} to {doc['until'] or 'today'}"
     head.append(f"\nFrom the ledger (hooks + imported transcripts), {span}; days are UTC.")
-    t = table(None)
-    t.add_column(label, no_wrap=True, overflow="ellipsis", max_width=max(12, width - 78))
-    for name in ("Input", "Output", "Cache write", "Cache read", "Requests", "Cost"):
-        t.add_column(name, justify="right", no_wrap=True)
-
     def cells(row: dict[str, Any]) -> list[str]:
         cost = usd(row["cost_usd"])
         if row["unpriced_requests"]:
@@ -605,10 +608,23 @@ def render_text(doc: dict[str, Any], warnings: list[str], width: int = 100) -> s
         return [f"{row['input_tokens']:,}", f"{row['output_tokens']:,}", f"{row['cache_write_tokens']:,}",
                 f"{row['cache_read_tokens']:,}", f"{row['requests']:,}", cost]
 
+    body = []
     for row in doc["rows"]:
-        t.add_row(row["key"], *cells(row))
+        name = row["key"]
+        if group == "session":
+            name = f"{name[:8]} {os.path.basename(str(row.get('project') or '').rstrip('/')) or '-'}"
+        body.append([name, *cells(row)])
+    total = ["Total", *cells(doc["totals"])]
+    heads = ("Input", "Output", "Cache write", "Cache read", "Requests", "Cost")
+    widths = [max(len(h), *(len(r[i + 1]) for r in [*body, total])) for i, h in enumerate(heads)]
+    t = table(None)  # numbers are never cut; a long name is (with an ellipsis)
+    t.add_column(label, no_wrap=True, overflow="ellipsis", max_width=max(8, width - sum(widths) - 3 * len(heads)))
+    for h, w in zip(heads, widths, strict=True):
+        t.add_column(h, justify="right", no_wrap=True, min_width=w)
+    for cols in body:
+        t.add_row(*cols)
     t.add_section()
-    t.add_row("Total", *cells(doc["totals"]), style="bold")
+    t.add_row(*total, style="bold")
     parts: list[Any] = [head, Text(""), t if doc["rows"] else Text("No usage recorded in this range.")]
     notes = Text()
     if doc["totals"]["unpriced_requests"]:

@@ -26,6 +26,8 @@ MODELS_AGENT = ["claude-haiku-5-5", "claude-sonnet-5-5", "claude-haiku-4-5-20251
 AGENT_TYPES = ["Explore", "general-purpose", "Plan", "code-reviewer", "test-writer"]
 PROJECTS = ["-home-user-shop", "-home-user-api", "-home-user-infra", "-home-user-docs", "-home-user-ml"]
 END = datetime(2026, 11, 27, tzinfo=timezone.utc)
+WORDS = ("the of config parse return value error test import function class module build cache request token model "
+         "agent file path line read write diff patch review plan index")
 DAYS = 60
 
 
@@ -36,8 +38,7 @@ def dumps(obj: Any) -> str:
 class Gen:
     def __init__(self, seed: int) -> None:
         self.r = random.Random(seed)
-        words = ("the of config parse return value error test import function class module build cache "
-                 "request token model agent file path line read write diff patch review plan index").split()
+        words = WORDS.split()
         self.blob = " ".join(self.r.choice(words) for _ in range(400_000))
         self.msg = 0
         self.req = 0

@@ -70,9 +70,9 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], bool]:
     for day in sorted(set(mine) | set(cc)):
         lines.append(line(day, mine.get(day, {}), cc.get(day, {})))
     lines.append(line("total", a["totals"], b["totals"]))
+    ours_cost, cc_cost = Decimal(a["totals"]["cost_usd"]), b["totals"]["totalCost"]
     lines.append(f"requests: {a['totals']['requests']:,} (model-strategy; ccusage does not count them); cost: "
-                 f"${Decimal(a['totals']['cost_usd']):.2f} (genai-prices) vs ${b['totals']['totalCost']:.2f} (ccusage offline "
-                 "prices; not compared)")
+                 f"${ours_cost:.2f} (genai-prices) vs ${cc_cost:.2f} (ccusage offline prices; not compared)")
     return lines, ok
 
 

@@ -268,3 +268,22 @@ def test_sigkilled_archival_is_repaired_by_the_next_run(tmp_path: Path, monkeypa
         assert rollups(months) == want_roll
         assert Ledger().days() == [] and Ledger().archived_months() == months
         assert not [p for p in (data / "archive").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_folds_over_archived_months_stay_complete(data_dir: Path) -> None:
+    commit_all(sample())
+    ledger = Ledger()
+
+    def fresh() -> dict[str, Any]:
+        return {"n": 0, "cost": "0"}
+
+    def add(d: dict[str, Any], rec: records.Record) -> None:
+        d["n"] += 1
+        d["cost"] = str(Decimal(d["cost"]) + Decimal(rec["cost_usd"]))
+
+    with ledger.transaction():
+        before = ledger.fold("window.json", "2026-07-01", None, fresh, add, schema=1)
+    archive.run(Ledger(), 90, TODAY)
+    with ledger.transaction():
+        after = ledger.fold("window.json", "2026-07-01", None, fresh, add, schema=1)
+    assert after == before and before["n"] == 9

@@ -218,7 +218,10 @@ def test_bad_arguments_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 def test_claude_dirs_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", f"{tmp_path / 'a'},{tmp_path / 'b'}")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert history.claude_dirs() == [str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "home" / ".claude")]
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    home = tmp_path / "home"
+    assert history.claude_dirs() == [str(tmp_path / "a"), str(tmp_path / "b"), str(home / ".config" / "claude"),
+                                     str(home / ".claude")]
     assert history.claude_dirs([str(tmp_path / "x")]) == [str(tmp_path / "x")]
 
 

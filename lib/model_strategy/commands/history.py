@@ -59,12 +59,14 @@ class BadInput(ValueError):
 
 def claude_dirs(explicit: list[str] | None = None) -> list[str]:
     """Claude Code's config dirs: ``--claude-dir`` when given, else ``$CLAUDE_CONFIG_DIR`` (comma
-    separated) and ``~/.claude``; each once."""
+    separated), ``$XDG_CONFIG_HOME/claude`` (``~/.config/claude``) and ``~/.claude``; each once."""
     cands = list(explicit or ())
     if not cands:
         env = os.environ.get("CLAUDE_CONFIG_DIR", "")
         cands = [p.strip() for p in env.split(",") if p.strip()]
-        cands.append(os.path.join(os.path.expanduser("~"), ".claude"))
+        home = os.path.expanduser("~")
+        cands.append(os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "claude"))
+        cands.append(os.path.join(home, ".claude"))
     out: list[str] = []
     seen: set[str] = set()
     for c in cands:

@@ -425,6 +425,11 @@ class Ledger:
         checked (schema, shape, ``key``, each day file's offset), caught up with what was appended
         since, rebuilt from the ledger when it cannot be trusted, and saved when it changed (only
         under the lock).  When ``since`` moves forward, ``prune`` drops what fell out of the window."""
+        if self.archived_months(since, until):  # archived detail has no offsets to fold by: fold it afresh
+            folded = fresh()
+            for rec in self.iter_records(since, until, self.warnings):
+                add(folded, rec)
+            return folded
         path = self.path(name)
         days = self.days(since, until)
         try:
@@ -499,7 +504,8 @@ class Ledger:
 
     def rollup(self, month: str) -> dict[str, Any]:
         """The roll-up of a month (``YYYY-MM``): totals by model, agent type, day and project."""
-        if self.archived_months(month, month) or os.path.exists(self.path("monthly", f"{month}.json")):
+        if self.archived_months(month, month) or (not self.days(f"{month}-01", f"{month}-31")
+                                                  and os.path.exists(self.path("monthly", f"{month}.json"))):
             from . import archive
 
             kept = archive.kept_rollup(self, month)  # detail moved to archive/: the roll-up is kept from there

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from model_strategy.commands import cli, history
 from model_strategy.runtime import hooks
@@ -158,6 +160,17 @@ def test_second_run_reads_only_new_bytes(tree: Path, capsys: pytest.CaptureFixtu
     assert doc["import"]["files_read"] == 1 and doc["import"]["bytes_read"] == len(new)
     assert doc["import"]["requests_added"] == 2 and doc["totals"]["requests"] == TOTALS["requests"] + 2
     assert doc["rows"][-1]["key"] == "2026-11-27"
+
+
+def test_streamed_copies_across_midnight_count_once(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hist(capsys, "--claude-dir", str(tree))
+    with open(tree / MAIN, "ab") as fh:
+        fh.write(_response("msg_mid", "2026-11-26T23:59:59.900Z", out=5))
+    doc = hist(capsys, "--claude-dir", str(tree))
+    with open(tree / MAIN, "ab") as fh:  # the same response's next entry, read by a later run
+        fh.write(_response("msg_mid", "2026-11-27T00:00:00.100Z", out=5))
+    doc = hist(capsys, "--claude-dir", str(tree))
+    assert doc["import"]["requests_added"] == 0 and doc["totals"]["requests"] == TOTALS["requests"] + 1
 
 
 def test_rewritten_and_truncated_files_are_read_again(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -305,3 +318,43 @@ def test_golden(group: str, tree: Path, capsys: pytest.CaptureFixture[str]) -> N
     if UPDATE:
         path.write_text(out)
     assert out == path.read_text(), f"{path} differs (MODEL_STRATEGY_UPDATE_GOLDEN=1 to regenerate)"
+
+
+# ------------------------------------------------------------------ incremental = one shot (property)
+
+
+@settings(max_examples=40)
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=30), st.lists(st.integers(1, 4000), max_size=6))
+def test_importing_in_pieces_equals_importing_once(tmp_path_factory: pytest.TempPathFactory,
+                                                   responses: list[int], cuts: list[int]) -> None:
+    """A transcript imported while it is written -- cut anywhere, even inside a line -- ends up counted
+    exactly like the finished file imported in one go, each response once (a repeated id is a streamed
+    copy or a resumed session's copy: same usage)."""
+    base = tmp_path_factory.mktemp("pieces")
+    data = b"".join(_response(f"msg_{m}", f"2026-11-{20 + m % 3}T10:00:{m % 60:02d}.000Z", out=1 + 37 * m)
+                    for m in responses)
+    first = {m: 1 + 37 * m for m in responses}
+    old = os.environ["MODEL_STRATEGY_DATA_DIR"]
+    try:
+        results = []
+        for mode in ("pieces", "once"):
+            root = base / mode / "claude"
+            path = root / "projects" / "-p" / "s.jsonl"
+            path.parent.mkdir(parents=True)
+            os.environ["MODEL_STRATEGY_DATA_DIR"] = str(base / mode / "data")
+            points = sorted({c % (len(data) + 1) for c in cuts}) if mode == "pieces" else []
+            written = 0
+            for point in [*points, len(data)]:
+                with open(path, "ab") as fh:
+                    fh.write(data[written:point])
+                written = point
+                os.utime(path, ns=(time.time_ns(), time.time_ns() + written))  # a new mtime even within a tick
+                history.import_history(Ledger(), [str(root)], [])
+            doc = history.report(Ledger(), "daily", None, None)
+            results.append(({r["key"]: (r["requests"], r["output_tokens"]) for r in doc["rows"]},
+                            sorted(r["id"] for r in Ledger().iter_records())))
+        assert results[0][0] == results[1][0]
+        assert sum(n for n, _ in results[0][0].values()) == len(first)
+        assert sum(o for _, o in results[0][0].values()) == sum(first.values())
+    finally:
+        os.environ["MODEL_STRATEGY_DATA_DIR"] = old

@@ -197,7 +197,8 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
     out = []
     now = iso(utcnow())
     for day, reqs in sorted(by_day.items()):
-        fresh = [r for r in reqs if not ledger.has_key(day, r["key"])]
+        fresh = [r for r in reqs if not ledger.has_key(day, r["key"])
+                 and not (_just_after_midnight(r["ts"]) and ledger.has_key(_day_before(day), r["key"]))]
         if not fresh:
             continue
         priced = records.priced_usage(fresh, pricing.table(ledger.warnings))
@@ -214,6 +215,18 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
         if ledger.commit(rec):
             out.append(rec)
     return out
+
+
+def _just_after_midnight(ts: str | None) -> bool:
+    """A streamed response's entries are seconds apart: one whose entry is dated just after midnight
+    may have been recorded the day before from an earlier entry (read by an earlier hook)."""
+    return ts is not None and len(ts) >= 16 and ts[10] == "T" and ts[11:15] == "00:0"
+
+
+def _day_before(day: str) -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
 
 
 def _meta_tool_use_id(transcript_path: str) -> str | None:

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import shutil
+import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -108,7 +109,8 @@ def test_json_schema_is_stable(tree: Path, capsys: pytest.CaptureFixture[str]) -
     assert set(doc["totals"]) == {*TOTALS, "cost_usd", "records"}
     assert set(doc["rows"][0]) == {"key", *TOTALS, "cost_usd", "records"}
     assert isinstance(doc["totals"]["cost_usd"], str) and Decimal(doc["totals"]["cost_usd"]) > 0
-    assert set(doc["import"]) == {"files", "files_read", "bytes_read", "records_added", "requests_added",
+    assert doc["import"]["claude_dirs"] == [str(tree)]
+    assert set(doc["import"]) == {"claude_dirs", "files", "files_read", "bytes_read", "records_added", "requests_added",
                                   "already_recorded_agents", "duplicate_requests", "running_agents",
                                   "unpriced_requests_added", "problems", "seconds"}
 
@@ -217,6 +219,20 @@ def test_unreadable_file_is_one_line(tree: Path, capsys: pytest.CaptureFixture[s
     doc = hist(capsys, "--claude-dir", str(tree))
     assert f"{RESUMED}: cannot read (Permission denied); skipped" in doc["import"]["problems"]
     assert doc["totals"]["requests"] == TOTALS["requests"] - 1  # msg_R1 (its copies are counted once anyway)
+
+
+def test_progress_bar_on_a_terminal_only(tree: Path, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(history, "PROGRESS_FROM_BYTES", 1)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    doc = hist(capsys, "--claude-dir", str(tree))
+    assert totals_of(doc) == TOTALS
+
+
+def test_no_transcripts_found_says_where_it_looked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["history", "--claude-dir", str(tmp_path / "nothing")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "No usage recorded in this range." in out and f"No Claude Code transcripts found under {tmp_path}" in out
 
 
 def test_bad_arguments_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -563,15 +563,17 @@ def run(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
     cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
     ledger = Ledger()
     stats = None
+    roots: list[str] = []
     started = time.monotonic()
     if not args.no_import:
-        stats = import_history(ledger, claude_dirs(args.claude_dir), warnings)
+        roots = claude_dirs(args.claude_dir)
+        stats = import_history(ledger, roots, warnings)
         warnings += archive.maybe_run(ledger, cfg)  # history older than the retention goes on into the archive
     errors: list[str] = []
     doc = report(ledger, args.group, args.since, args.until,
                  str((cfg.get("budgets") or {}).get("week_start", "monday")), errors)
     doc = {"schema": JSON_SCHEMA, **doc, "days": "UTC",
-           "import": None if stats is None else {**stats.as_json(),
+           "import": None if stats is None else {"claude_dirs": roots, **stats.as_json(),
                                                 "seconds": round(time.monotonic() - started, 3)},
            "generated_at": iso(datetime.now(timezone.utc))}
     warnings += errors + ledger.warnings
@@ -633,7 +635,10 @@ def render_text(doc: dict[str, Any], warnings: list[str], width: int = 100) -> s
         notes.append(f"\n* {doc['totals']['unpriced_requests']:,} request(s) on models without a known price are "
                      "counted in tokens and requests but not in cost (add a price in prices.override.json).")
     imp = doc.get("import")
-    if imp:
+    if imp and not imp["files"]:
+        notes.append(f"\nNo Claude Code transcripts found under {', '.join(imp['claude_dirs'])} "
+                     "(projects/); use --claude-dir DIR or set CLAUDE_CONFIG_DIR.")
+    elif imp:
         notes.append(f"\nImport: {imp['files_read']:,} of {imp['files']:,} transcript files read "
                      f"({imp['bytes_read'] / 1e6:,.1f} MB), {imp['records_added']:,} records with "
                      f"{imp['requests_added']:,} requests added")

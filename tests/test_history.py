@@ -191,6 +191,27 @@ def test_rewritten_and_truncated_files_are_read_again(tree: Path, capsys: pytest
     assert doc["import"]["requests_added"] == 1 and doc["totals"]["output_tokens"] == TOTALS["output_tokens"] + 7
 
 
+def test_small_read_chunks_change_nothing(tree: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(history, "READ_CHUNK", 97)
+    doc = hist(capsys, "--claude-dir", str(tree))
+    assert totals_of(doc) == TOTALS and doc["import"]["problems"] == [f"{LEGACY}: 2 unreadable line(s) skipped"]
+
+
+def test_rewritten_in_place_with_the_same_start(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Same inode, same first bytes, longer than before -- but not the file that was read: from the start."""
+    hist(capsys, "--claude-dir", str(tree))
+    path = tree / RESUMED
+    lines = path.read_bytes().splitlines(keepends=True)
+    with open(path, "r+b") as fh:  # in place: keep the first line, replace the rest with other responses
+        fh.seek(len(lines[0]))
+        fh.truncate()
+        fh.write(_response("msg_X1", "2026-11-25T12:00:00.000Z", out=11) * 2
+                 + _response("msg_X2", "2026-11-25T12:01:00.000Z", out=13) * 3)
+    doc = hist(capsys, "--claude-dir", str(tree))
+    assert doc["import"]["requests_added"] == 2 and doc["totals"]["output_tokens"] == TOTALS["output_tokens"] + 24
+
+
 def test_running_agent_waits_until_finished(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     meta = tree / "projects/-home-user-project/7b7c13c2-e534-4f35-abe3-ef1dc3f6e990/subagents" \
         / f"agent-{AGENT_A}.meta.json"

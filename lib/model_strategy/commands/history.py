@@ -46,6 +46,7 @@ JSON_SCHEMA = 1
 AGENT_IDLE_SECONDS = 30 * 60
 BATCH_BYTES = 48 << 20  # read this much, then commit it under the lock and save the state
 PROGRESS_FROM_BYTES = 32 << 20
+READ_CHUNK = 16 << 20
 TOTAL_KEYS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "cost_usd", "requests",
               "unpriced_requests")
 
@@ -154,21 +155,24 @@ def _head(path: str, size: int) -> int:
         return zlib.crc32(fh.read(min(size, 1024)))
 
 
+def _tail(path: str, offset: int) -> int:
+    """A fingerprint of the bytes just before ``offset`` (the last lines already read)."""
+    with open(path, "rb") as fh:
+        fh.seek(max(0, offset - 256))
+        return zlib.crc32(fh.read(min(offset, 256)))
+
+
 def _resume_offset(f: TFile, entry: Any) -> int:
     """Where to go on reading a main transcript: the remembered offset when the file is the same one
-    grown (same inode and first bytes, a line boundary at the offset), else 0."""
+    grown (same inode, same first bytes and same bytes before the offset), else 0."""
     if not isinstance(entry, dict):
         return 0
     offset = entry.get("offset")
     if not isinstance(offset, int) or offset <= 0 or offset > f.size or entry.get("ino") != f.ino:
         return 0
     try:
-        if _head(f.path, f.size) != entry.get("head"):
+        if _head(f.path, f.size) != entry.get("head") or _tail(f.path, offset) != entry.get("tail"):
             return 0
-        with open(f.path, "rb") as fh:
-            fh.seek(offset - 1)
-            if fh.read(1) != b"\n":
-                return 0
     except OSError:
         return 0
     return offset
@@ -247,37 +251,45 @@ def read_main(f: TFile, start: int, stats: Stats) -> tuple[MainSlice, int]:
     holds no usage).  Returns the slice and the offset after the last complete line."""
     from ..runtime.fastjson import loads
 
-    with open(f.path, "rb") as fh:
-        if start:
-            fh.seek(start)
-        data = fh.read()
-    end = data.rfind(b"\n") + 1
-    stats.bytes_read += end
     main = TranscriptUsage()
     sides: dict[str, TranscriptUsage] = {}
     cwd: str | None = None
     bad = 0
-    for line in data[:end].split(b"\n"):
-        if b'"usage"' not in line:
-            continue
-        try:
-            entry = loads(line)
-        except (ValueError, UnicodeDecodeError):
-            bad += 1
-            continue
-        if not isinstance(entry, dict):
-            continue
-        if cwd is None and isinstance(entry.get("cwd"), str):
-            cwd = entry["cwd"]
-        if entry.get("isSidechain") is True:
-            aid = entry.get("agentId")
-            usage = sides.setdefault(aid if isinstance(aid, str) and aid else "sidechain", TranscriptUsage())
-            usage.add_entry(entry)
-        else:
-            main.add_entry(entry)
+    offset = start
+    rest = b""
+    with open(f.path, "rb") as fh:  # in chunks: a transcript can be larger than memory should hold
+        if start:
+            fh.seek(start)
+        while True:
+            chunk = fh.read(READ_CHUNK)
+            if not chunk:
+                break
+            data = rest + chunk
+            end = data.rfind(b"\n") + 1
+            rest = data[end:]
+            offset += end
+            for line in data[:end].split(b"\n"):
+                if b'"usage"' not in line:
+                    continue
+                try:
+                    entry = loads(line)
+                except (ValueError, UnicodeDecodeError):
+                    bad += 1
+                    continue
+                if not isinstance(entry, dict):
+                    continue
+                if cwd is None and isinstance(entry.get("cwd"), str):
+                    cwd = entry["cwd"]
+                if entry.get("isSidechain") is True:
+                    aid = entry.get("agentId")
+                    usage = sides.setdefault(aid if isinstance(aid, str) and aid else "sidechain", TranscriptUsage())
+                    usage.add_entry(entry)
+                else:
+                    main.add_entry(entry)
+    stats.bytes_read += offset - start
     if bad:
         stats.problems.append(f"{short(f.path)}: {bad} unreadable line(s) skipped")
-    return MainSlice(f.session, cwd, main, sides), start + end
+    return MainSlice(f.session, cwd, main, sides), offset
 
 
 def _drop_seen(usage: TranscriptUsage, seen: set[str], stats: Stats) -> None:
@@ -410,7 +422,7 @@ def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: f
                         _drop_seen(usage, seen, stats)
                     item = sl
                     new_entry = {"size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "offset": offset,
-                                 "head": _head(f.path, f.size), "project": sl.project}
+                                 "head": _head(f.path, f.size), "tail": _tail(f.path, offset), "project": sl.project}
                     read = offset - start
             except (OSError, ValueError) as exc:  # unreadable, vanished, not UTF-8 ...
                 detail = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:80]

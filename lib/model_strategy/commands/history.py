@@ -147,6 +147,7 @@ def load_state(ledger: Ledger, warnings: list[str]) -> dict[str, Any]:
         data = None
     if not (isinstance(data, dict) and data.get("schema") == STATE_SCHEMA and isinstance(data.get("files"), dict)):
         data = {"schema": STATE_SCHEMA, "files": {}}
+    data["files"] = {k: v for k, v in data["files"].items() if isinstance(v, dict)}
     return data
 
 
@@ -438,10 +439,12 @@ def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: f
         _flush(ledger, batch, known, state, stats)
     finally:
         progress.close()
-    # forget files that are gone (keeps the state small)
+    # forget files that are gone from the dirs just scanned (keeps the state small)
     present = {f.path for f in files}
-    if any(p not in present for p in known):
-        for p in [p for p in known if p not in present]:
+    scanned = tuple(os.path.join(r, "projects") + os.sep for r in roots)
+    gone = [p for p in known if p not in present and p.startswith(scanned)]
+    if gone:
+        for p in gone:
             del known[p]
         store.atomic_write_json(state_path(ledger), state)
     return stats

@@ -505,9 +505,64 @@ def _key(rec: dict[str, Any], group: str, week_start: str) -> str:
     return str(rec.get("agent_type") or "unknown")
 
 
+ROLLUP_GROUPS = {"model": "by_model", "project": "by_project", "agent-type": "by_agent_type"}
+
+
+def _add_bucket(row: dict[str, Any], b: dict[str, Any]) -> None:
+    """Add a roll-up bucket (``ledger.add_to_bucket``'s shape) into a report row."""
+    t = b.get("tokens") or {}
+    row["input_tokens"] += int(t.get("input", 0))
+    row["output_tokens"] += int(t.get("output", 0))
+    row["cache_write_tokens"] += int(t.get("cache_write_5m", 0)) + int(t.get("cache_write_1h", 0))
+    row["cache_read_tokens"] += int(t.get("cache_read", 0))
+    row["cost_usd"] += Decimal(b.get("cost_usd") or "0")
+    row["requests"] += int(b.get("requests", 0))
+    row["unpriced_requests"] += int(b.get("unpriced_requests", 0))
+    row["records"] += int(b.get("records", 0))
+
+
+def _day_key(day: str, group: str, week_start: str) -> str:
+    return day if group == "daily" else _week_start(day, week_start) if group == "weekly" else day[:7]
+
+
 def report(ledger: Ledger, group: str, since: str | None, until: str | None, week_start: str = "monday",
-           errors: list[str] | None = None) -> dict[str, Any]:
-    """Rows and totals from the ledger for [since, until] (UTC days)."""
+           errors: list[str] | None = None, rollups: bool = True) -> dict[str, Any]:
+    """Rows and totals from the ledger for [since, until] (UTC days).  From the monthly roll-ups
+    (cached, caught up incrementally, kept for archived months) where they hold the grouping, from the
+    records for sessions and for the model/project/agent-type split of months cut by the range."""
+    if not rollups or group == "session":
+        return _report_records(ledger, group, since, until, week_start, errors)
+    from ..runtime.archive import month_end
+
+    months = sorted({d[:7] for d in ledger.days(since, until)} | set(ledger.archived_months(since, until)))
+    rows: dict[str, dict[str, Any]] = {}
+    totals = _zero()
+    for month in months:
+        first, last = f"{month}-01", month_end(month).isoformat()
+        data = ledger.rollup(month)
+        for day, bucket in (data.get("by_day") or {}).items():
+            if (since and day < since) or (until and day > until):
+                continue
+            _add_bucket(totals, bucket)
+            if group in ("daily", "weekly", "monthly"):
+                _add_bucket(rows.setdefault(_day_key(day, group, week_start), _zero()), bucket)
+        if group not in ROLLUP_GROUPS:
+            continue
+        if (not since or since <= first) and (not until or until >= last):
+            for name, bucket in (data.get(ROLLUP_GROUPS[group]) or {}).items():
+                _add_bucket(rows.setdefault(name, _zero()), bucket)
+        else:  # the range cuts this month: its records for the split
+            part = _report_records(ledger, group, max(first, since or first), min(last, until or last), week_start,
+                                   errors)
+            for row in part["rows"]:
+                target = rows.setdefault(row["key"], _zero())
+                for k in target:
+                    target[k] += row[k]
+    return _finish(group, since, until, rows, totals, {})
+
+
+def _report_records(ledger: Ledger, group: str, since: str | None, until: str | None, week_start: str,
+                    errors: list[str] | None) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {}
     totals = _zero()
     projects: dict[str, str | None] = {}
@@ -523,6 +578,11 @@ def report(ledger: Ledger, group: str, since: str | None, until: str | None, wee
         _add(rows.setdefault(key, _zero()), r["tokens"], r["cost_usd"], r["requests"], r.get("unpriced_requests", 0))
         if group == "session":
             projects.setdefault(key, r.get("project"))
+    return _finish(group, since, until, rows, totals, projects)
+
+
+def _finish(group: str, since: str | None, until: str | None, rows: dict[str, dict[str, Any]],
+            totals: dict[str, Any], projects: dict[str, str | None]) -> dict[str, Any]:
     chronological = group in ("daily", "weekly", "monthly")
     order = sorted(rows) if chronological else sorted(rows, key=lambda k: (-rows[k]["cost_usd"], k))
     out_rows = []
@@ -585,8 +645,12 @@ def run(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
         stats = import_history(ledger, roots, warnings)
         warnings += archive.maybe_run(ledger, cfg)  # history older than the retention goes on into the archive
     errors: list[str] = []
-    doc = report(ledger, args.group, args.since, args.until,
-                 str((cfg.get("budgets") or {}).get("week_start", "monday")), errors)
+    week_start = str((cfg.get("budgets") or {}).get("week_start", "monday"))
+    try:  # under the lock the monthly roll-ups it folds are saved, so the next report starts from them
+        with ledger.transaction(wait=1.0):
+            doc = report(ledger, args.group, args.since, args.until, week_start, errors)
+    except store.LockTimeout:
+        doc = report(ledger, args.group, args.since, args.until, week_start, errors)
     doc = {"schema": JSON_SCHEMA, **doc, "days": "UTC",
            "import": None if stats is None else {"claude_dirs": roots, **stats.as_json(),
                                                 "seconds": round(time.monotonic() - started, 3)},

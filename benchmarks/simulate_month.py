@@ -34,8 +34,8 @@ WORK = [  # (agent type, description, prompt, input tokens range, output tokens 
 
 def simulate(spawns: int = 5000, days: int = 30, monthly: str = "200", exceeded: str = "haiku_only",
              seed: int = 7) -> dict[str, Any]:
-    from model_strategy.runtime import budget, paths, pricing, selector
-    from model_strategy.runtime.ledger import Ledger
+    from model_strategy.runtime import budget, paths, pricing, records, selector
+    from model_strategy.runtime.ledger import Ledger, iso
 
     rng = random.Random(seed)
     with open(paths.defaults_file()) as fh:
@@ -56,7 +56,8 @@ def simulate(spawns: int = 5000, days: int = 30, monthly: str = "200", exceeded:
         now = start + step * i
         agent, desc, prompt, (ilo, ihi), (olo, ohi) = rng.choice(WORK)
         usage = {"input": rng.randint(ilo, ihi) // 10, "cache_read": rng.randint(ilo, ihi),
-                 "output": rng.randint(olo, ohi), "cache_write_5m": rng.randint(0, 5_000)}
+                 "output": rng.randint(olo, ohi), "cache_write_5m": rng.randint(0, 5_000), "cache_write_1h": 0,
+                 "web_search": 0}
         decision = selector.decide({"subagent_type": agent, "description": desc, "prompt": prompt}, cfg)
         wanted = decision["chosen"]
         baseline += table.price_request(MODEL_IDS[wanted], usage)
@@ -67,9 +68,15 @@ def simulate(spawns: int = 5000, days: int = 30, monthly: str = "200", exceeded:
                 continue
             if decision["chosen"] != wanted:
                 downgraded += 1
-            cost = table.price_request(MODEL_IDS[decision["chosen"]], usage)
+            model = MODEL_IDS[decision["chosen"]]
+            priced = records.priced_usage([{"key": f"sim{i}", "model": model, "ts": iso(now),  # type: ignore[list-item]
+                                            "tokens": dict(usage)}], table)
+            cost = Decimal(priced["cost_usd"])
             max_cost = max(max_cost, cost)
-            budget.add_spend(archive, cfg, now, cost)
+            archive.commit(records.build(kind="subagent", record_id=f"sim:{i}", ts=iso(now), recorded_at=iso(now),
+                                         session_id="sim", project=None, usage=priced, agent_id=f"a{i}",
+                                         agent_type=agent, model_requested=decision["chosen"],
+                                         source="SubagentStop"))
         spent += cost
         tiers[decision["chosen"]] = tiers.get(decision["chosen"], 0) + 1
         peak_over = max(peak_over, spent - Decimal(monthly))

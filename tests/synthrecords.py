@@ -81,10 +81,59 @@ def record(catalog: Catalog, rng: random.Random, ts: datetime, session: str, n: 
     }
 
 
+PROJECTS = (("/work/demo", 6), ("/work/api", 3), ("/work/web", 1))
+UNKNOWN_MODEL = "claude-internal-preview"
+
+
+def vary(catalog: Catalog, vrng: random.Random, rec: dict[str, Any]) -> dict[str, Any]:
+    """What real ledgers also hold (``variety=True``; its own random stream, so the plain records stay
+    as they were): several projects, runs that errored, were interrupted, truncated or denied,
+    runs on another model than chosen, a model without a price, runs without a duration."""
+    rec["project"] = vrng.choices([p for p, _ in PROJECTS], weights=[w for _, w in PROJECTS])[0]
+    if rec["kind"] != "subagent":
+        return rec
+    decision = rec["decision"]
+    day = rec["ts"][:10]
+    if rec["agent_type"] == "test-writer":  # harder work than haiku manages: errors, mid complexity
+        decision["complexity"] = round(min(0.65, decision["complexity"] + 0.15), 3)
+        if vrng.random() < 0.35:
+            rec["outcome"] = "error"
+    roll = vrng.random()
+    if roll < 0.05:
+        rec["outcome"] = "error"
+    elif roll < 0.08:
+        rec["outcome"] = "interrupted"
+    elif roll < 0.09:
+        rec["outcome"] = "truncated"
+    elif roll < 0.11:
+        rec["outcome"] = None
+    elif roll < 0.13:  # denied by the budget policy: never ran
+        decision["denied"] = True
+        rec.update(outcome=None, tokens=records.zero_tokens(), requests=0, cost_usd="0", models={},
+                   model_actual=None, duration_ms=None)
+        return rec
+    if vrng.random() < 0.1:
+        rec["duration_ms"] = None
+    roll = vrng.random()
+    (row,) = rec["models"].values()
+    if roll < 0.04 and decision["chosen"] == "haiku":  # the alias remapped to another tier
+        new = "claude-sonnet-5"
+        per_req = sum(row[k] for k in rates.KINDS if k != "output") // max(row["requests"], 1)
+        cost = rates.cost(catalog.prices(new, day), row, per_req)
+        rec["models"] = {new: {**row, "cost_usd": str(cost)}}
+        rec.update(model_actual=new, model_mismatch=True, cost_usd=str(cost))
+    elif roll < 0.07:  # a model genai-prices does not know: recorded, never priced
+        rec["models"] = {UNKNOWN_MODEL: {**row, "cost_usd": None, "priced": False}}
+        rec.update(model_actual=UNKNOWN_MODEL, cost_usd="0", unpriced_requests=row["requests"],
+                   flags=["unpriced"], model_mismatch=True)
+    return rec
+
+
 def generate(archive: Ledger, catalog: Catalog, end: date, days: int, per_day: tuple[int, int] = (50, 200),
-             seed: int = 7) -> int:
+             seed: int = 7, variety: bool = False) -> int:
     """Write ``days`` days of records ending ``end``; returns the number written."""
     rng = random.Random(seed)
+    vrng = random.Random(seed * 7919 + 1)
     written = 0
     with archive.transaction():
         for offset in range(days - 1, -1, -1):
@@ -96,7 +145,10 @@ def generate(archive: Ledger, catalog: Catalog, end: date, days: int, per_day: t
                 ts = start + timedelta(seconds=int(i * 36_000 / max(count, 1)))
                 session = f"s{day.isoformat()}-{i // 25}"
                 kind = "main" if i % 10 == 0 else "subagent"
-                archive.commit(record(catalog, rng, ts, session, written, kind=kind))  # type: ignore[arg-type]
+                rec = record(catalog, rng, ts, session, written, kind=kind)
+                if variety:
+                    rec = vary(catalog, vrng, rec)
+                archive.commit(rec)  # type: ignore[arg-type]
                 written += 1
     return written
 

@@ -104,7 +104,7 @@ def test_roadmap_moves_previous_generation_and_overkill(archive: Ledger) -> None
 
 def test_bad_records_are_skipped_with_a_message(archive: Ledger) -> None:
     with archive.transaction():
-        store.append_jsonl(archive.daily_file(TODAY), {"schema": 1, "id": "broken", "kind": "subagent"})
+        store.append_jsonl(archive.day_file(TODAY.isoformat()), {"schema": 1, "id": "broken", "kind": "subagent"})
     s = analytics.summarise(archive, CAT, TODAY)
     assert any("broken" in e for e in s["errors"])
 

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import synthrecords
 from model_strategy.runtime import budget, paths, periods
 from model_strategy.runtime.ledger import Ledger
 
@@ -102,10 +103,15 @@ def test_levels(pct: float, level: str) -> None:
     assert budget.level_for(Decimal(str(pct)), DEFAULTS["budgets"]["thresholds"]) == level
 
 
+_N = iter(range(10**9))
+
+
 def spend(amount: str, when: datetime, c: dict[str, Any]) -> list[str]:
-    archive = Ledger()
-    with archive.transaction():
-        return budget.add_spend(archive, c, when, Decimal(amount))
+    """Record ``amount`` dollars at ``when``; the budget notices a recording hook would print."""
+    ledger = Ledger()
+    synthrecords.spend(ledger, amount, when, n=next(_N))
+    with ledger.transaction():
+        return budget.notices(ledger, c, when)
 
 
 def test_threshold_warning_once_per_period() -> None:
@@ -127,7 +133,8 @@ def test_policy_downgrade_haiku_only_and_deny() -> None:
     spend("8.00", now, c)
     d = {"chosen": "opus", "reasons": [], "source": "agent"}
     v = budget.apply_policy(d, c, Ledger(), now)
-    assert d["chosen"] == "sonnet" and d["source"] == "budget" and "→ sonnet" in v["note"]
+    assert d["chosen"] == "sonnet" and d["source"] == "budget" and v["picked"] == "opus"
+    assert v["note"] == "daily budget 80% ($8.00 of $10.00), policy downgrade"
     spend("2.50", now, c)
     d = {"chosen": "sonnet", "reasons": []}
     budget.apply_policy(d, c, Ledger(), now)
@@ -166,11 +173,28 @@ def test_runs_out_time() -> None:
     assert st["runs_out_at"] == "2026-11-26T13:00:00.000Z"  # $2 left at $2/h
 
 
-def test_totals_file_is_small_and_o1() -> None:
+def test_totals_are_a_cache_that_catches_up_without_rescanning(monkeypatch: pytest.MonkeyPatch) -> None:
     c = cfg()
     t = datetime(2026, 11, 1, tzinfo=UTC)
-    for i in range(2000):
+    for i in range(0, 2000, 10):
         spend("0.01", t + timedelta(minutes=20 * i), c)
+    now = t + timedelta(minutes=20 * 1999)
+    assert date(2026, 11, 28) == now.date()
+    with Ledger().transaction() as led:
+        before = budget.status(led, c, now)
     size = len(Path(Ledger().root, "totals.json").read_text())
-    assert size < 12_000
-    assert date(2026, 11, 28) == (t + timedelta(minutes=20 * 1999)).date()
+    assert size < 20_000  # 15-minute buckets for the current periods only
+    scanned: list[tuple[str, int]] = []
+    real_scan = Ledger.scan
+
+    def counting(self: Ledger, day: str, start: int = 0, *a: Any, **k: Any) -> Any:
+        scanned.append((day, start))
+        return real_scan(self, day, start, *a, **k)
+
+    monkeypatch.setattr(Ledger, "scan", counting)
+    assert budget.status(Ledger(), c, now) == before
+    assert scanned == []  # nothing new: no day file is read again
+    spend("0.02", now, c)
+    after = budget.status(Ledger(), c, now)
+    assert after[2]["spent_usd"] == before[2]["spent_usd"] + Decimal("0.02")
+    assert all(start > 0 for _, start in scanned)  # only the appended bytes were read

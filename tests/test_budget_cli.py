@@ -5,14 +5,12 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-from datetime import datetime, timezone
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+import synthrecords
 from model_strategy.commands import budget_cli
-from model_strategy.runtime import budget, config
 from model_strategy.runtime.ledger import Ledger
 from sessionlab import ROOT, venv_python
 
@@ -25,10 +23,7 @@ def bin_run(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
 
 
 def spend(amount: str) -> None:
-    cfg, _ = config.load(None)
-    archive = Ledger()
-    with archive.transaction():
-        budget.add_spend(archive, cfg, datetime.now(timezone.utc), Decimal(amount))
+    synthrecords.spend(Ledger(), amount)
 
 
 def test_set_then_status_json(data_dir: Path) -> None:

@@ -42,7 +42,7 @@ def run(args: list[str], data_dir: Path, cwd: Path, exe: Path = BIN, **kw: str) 
     (["fallback", "support chat"], "Fallback chains"),
     (["catalog", "--vendor", "google"], "gemini-4-argon"),
     (["catalog", "anthropic frontier"], "claude-fable-5-2"),
-    (["dashboard"], "No agent records yet"),
+    (["dashboard"], "No usage records in the last 7 day(s)"),
 ])
 def test_commands(args: list[str], expect: str, data_dir: Path, tmp_path: Path) -> None:
     p = run(args, data_dir, tmp_path)
@@ -181,4 +181,5 @@ def test_plugin_commands_are_wired_the_same_way() -> None:
         assert len(bang) == 1 and bang[0].startswith(
             '!`"${CLAUDE_PLUGIN_ROOT}/bin/model-strategy" --plugin-data "${CLAUDE_PLUGIN_DATA}" '), md
     names = {p.stem for p in (ROOT / "commands").glob("*.md")}
-    assert {"model-strategy", "compare", "cost", "fallback", "catalog", "dashboard", "shortcut"} <= names
+    assert {"model-strategy", "compare", "cost", "fallback", "catalog", "dashboard", "shortcut", "efficiency", "roi",
+            "recommendations"} <= names

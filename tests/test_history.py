@@ -218,9 +218,10 @@ def test_running_agent_waits_until_finished(tree: Path, capsys: pytest.CaptureFi
     data = json.loads(meta.read_text())
     del data["finished"]
     meta.write_text(json.dumps(data))
+    agent = meta.with_suffix("").with_suffix(".jsonl")
+    os.utime(agent)  # written just now: still running
     doc = hist(capsys, "--claude-dir", str(tree))
     assert doc["import"]["running_agents"] == 1 and doc["totals"]["requests"] == TOTALS["requests"] - 3
-    agent = meta.with_suffix("").with_suffix(".jsonl")
     old = time.time() - history.AGENT_IDLE_SECONDS - 5
     os.utime(agent, (old, old))  # untouched for the idle time: finished
     doc = hist(capsys, "--claude-dir", str(tree))

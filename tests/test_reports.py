@@ -112,10 +112,10 @@ def test_report_numbers_add_up(env: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_dashboard_routing_saving(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _records()
-    _, out, _ = run(["dashboard", "--json"], capsys)
+    _, out, _ = run(["dashboard", "--json", "--days", "30"], capsys)
     d = json.loads(out)
     rt = d["routing"]
     assert rt["main_model"] == "claude-opus-5-5"
-    assert Decimal(rt["saved"]) == Decimal(rt["on_main_model"]) - Decimal(rt["subagent_cost"]) > 0
+    assert Decimal(rt["saved_vs_main"]) == Decimal(rt["on_main_model"]) - Decimal(rt["subagent_cost"]) > 0
     assert sum(rt["decisions"].values()) > 0
-    assert sum(Decimal(m["cost"]) for m in d["by_model"]) == Decimal(d["window"]["cost"])
+    assert sum(Decimal(m["cost"]) for m in d["by_model"]) == Decimal(d["totals"]["cost"])

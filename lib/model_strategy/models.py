@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -70,6 +70,14 @@ class Budgets(Strict):
         return value
 
 
+class Roi(Strict):
+    """Assumptions of ``model-strategy roi``: what an hour of the work is worth, and the minutes one
+    completed subagent run saves per agent type (``*`` patterns allowed; ``"*"`` for the rest)."""
+
+    hourly_rate: Decimal = Field(Decimal("75"), gt=0)
+    minutes_saved: dict[str, Annotated[Decimal, Field(ge=0)]] = {"*": Decimal(10)}
+
+
 class Config(Strict):
     schema_: int = Field(1, alias="schema")
     profile: Profile = "BALANCED"
@@ -80,6 +88,7 @@ class Config(Strict):
     agent_patterns: dict[str, Choice] = {}
     complexity: Complexity = Complexity()
     budgets: Budgets = Budgets()
+    roi: Roi = Roi()
     #: daily detail older than this moves into archive/YYYY-MM.jsonl.gz (whole months; roll-ups stay)
     retention_days: int = Field(90, ge=7, le=36500)
 
@@ -104,6 +113,7 @@ class Decision(Strict):
     denied: bool = False
     prompt_hash: str
     background: bool = False
+    agent_id: str | None = None  # session state: the agent this decision was joined to
 
 
 class Tokens(Strict):
@@ -117,10 +127,46 @@ class Tokens(Strict):
 
 class ModelUsage(Tokens):
     requests: int = Field(ge=0)
-    cost_usd: Decimal = Field(ge=0)
+    cost_usd: Decimal | None = Field(ge=0)  # None: no price known for this model
+    priced: bool = True
 
 
 class AgentRecord(Strict):
+    """A ledger record (schema 2; ``runtime/records.py`` builds it, ``records.upgrade`` migrates 1)."""
+
+    schema_: Literal[2] = Field(alias="schema")
+    id: str
+    kind: Literal["subagent", "main"]
+    ts: datetime
+    recorded_at: datetime
+    session_id: str
+    project: str | None = None
+    agent_id: str
+    agent_type: str
+    tool_use_id: str | None = None
+    background: bool | None = None
+    model_requested: str | None = None
+    model_actual: str | None = None
+    model_mismatch: bool = False
+    tokens: Tokens
+    requests: int = Field(ge=0)
+    cost_usd: Decimal = Field(ge=0)
+    unpriced_requests: int = Field(0, ge=0)
+    models: dict[str, ModelUsage]
+    duration_ms: int | None = Field(None, ge=0)
+    decision: Decision | None = None
+    source: Literal["SubagentStop", "PostToolUse", "Stop", "PreToolUse", "import", "scan"]
+    outcome: Literal["completed", "error", "interrupted", "truncated", "denied"] | None = None
+    request_keys: list[str] = []
+    flags: list[Literal["unpriced", "clamped_tokens"]] = []
+    price_source: str
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AgentRecordV1(Strict):
+    """The first release's record (read and upgraded, never written again)."""
+
     schema_: Literal[1] = Field(alias="schema")
     id: str
     kind: Literal["subagent", "main"]
@@ -151,17 +197,28 @@ class Bucket(Strict):
     cost_usd: Decimal = Decimal(0)
     records: int = 0
     requests: int = 0
+    unpriced_requests: int = 0
     tokens: Tokens = Tokens()
 
 
-class MonthlyRollup(Strict):
-    schema_: Literal[1] = Field(alias="schema")
+class MonthlyData(Strict):
     month: str
-    updated: datetime
     total: Bucket
     by_model: dict[str, Bucket]
     by_agent_type: dict[str, Bucket]
     by_day: dict[str, Bucket]
     by_project: dict[str, Bucket]
+    by_kind: dict[str, Bucket]
+
+
+class MonthlyRollup(Strict):
+    """``monthly/YYYY-MM.json``: a cache folded from the ledger (``Ledger.rollup``)."""
+
+    schema_: Literal[2] = Field(alias="schema")
+    key: str
+    since: str
+    covered: dict[str, int]
+    data: MonthlyData
+    crc: int | None = None  # checksum over covered/data/since (``ledger._crc``)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

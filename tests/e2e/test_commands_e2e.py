@@ -61,8 +61,14 @@ def test_dashboard_and_compare_use_the_records(claude_env, fake_api, data: Path)
     run = claude_env.run("/model-strategy:dashboard", api=api, plugin_dir=REPO, env=plugin_env(data))
     assert run.ok, run.describe()
     prompt = prompt_of(api, 0)
-    assert "Usage dashboard" in prompt and "Spend by model (last 30 days)" in prompt
+    assert "Usage dashboard" in prompt and "Spend per day (UTC)" in prompt and "By model" in prompt
     assert "routing saved" in prompt
+    n = len(api.messages_requests())
+    run = claude_env.run("/model-strategy:efficiency Explore --days 10", api=api, plugin_dir=REPO,
+                         env=plugin_env(data))
+    assert run.ok, run.describe()
+    prompt = prompt_of(api, n)
+    assert "Agent efficiency" in prompt and "over 10 day(s)" in prompt and "refactor-bot" not in prompt
     n = len(api.messages_requests())
     run = claude_env.run("/model-strategy:compare sonnet gpt-6.1-sol", api=api, plugin_dir=REPO,
                          env=plugin_env(data))

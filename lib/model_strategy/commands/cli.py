@@ -5,7 +5,11 @@
     model-strategy cost [monthly budget] [use case ...]           monthly cost and optimisations
     model-strategy fallback [use case ...]                        chains, retries, vendor risk
     model-strategy catalog [--vendor V] [--category C]            the model catalog
-    model-strategy dashboard                                      usage, spend, routing savings
+    model-strategy dashboard [--days N] [--html F] [--svg F]      usage, spend, trend, routing savings
+    model-strategy efficiency [AGENT_TYPE] [--days N]             per agent type: cost, completion, score
+    model-strategy roi [--hourly-rate R] [--days N]               cost against labour saved
+    model-strategy recommendations [--days N]                     data-backed config changes
+    model-strategy export costs|analytics FILE [--days N]         CSV of costs / JSON of all four reports
     model-strategy install-shortcut [--project DIR] [--force]     make plain /model-strategy work
     model-strategy budget ... | statusline                        budgets (budget_cli)
     model-strategy install-statusline [--settings FILE]            point Claude Code's statusLine here
@@ -26,10 +30,16 @@ import argparse
 import os
 import sys
 from decimal import Decimal, InvalidOperation
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .insights import Insights
 
 PROG = "model-strategy"
-REPORTS = ("report", "compare", "cost", "fallback", "catalog", "dashboard")
+REPORTS = ("report", "compare", "cost", "fallback", "catalog", "dashboard", "efficiency", "roi", "recommendations",
+           "export")
+USAGE = ("dashboard", "efficiency", "roi", "recommendations")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,7 +69,25 @@ def _parser() -> argparse.ArgumentParser:
     cat.add_argument("--vendor")
     cat.add_argument("--category")
     cat.add_argument("--refresh", action="store_true", help="rebuild the cached catalog and prices")
-    report("dashboard", "usage summary from the archives", None)
+    dash = report("dashboard", "spend, trend, routing savings and cache use of the last N days", None)
+    dash.add_argument("--days", type=int, default=7, help="days to show, ending today (default 7)")
+    dash.add_argument("--html", metavar="FILE", help="also write the view as HTML")
+    dash.add_argument("--svg", metavar="FILE", help="also write the view as SVG")
+    eff = report("efficiency", "per agent type: runs, cost, completion, cache, score, opportunities",
+                 "agent type (default: all)")
+    eff.add_argument("--days", type=int, default=30, help="days, ending today (default 30)")
+    roi = report("roi", "cost against the labour the agents saved, with the assumptions", None)
+    roi.add_argument("--days", type=int, default=30, help="days, ending today (default 30)")
+    roi.add_argument("--hourly-rate", help="USD per hour of the work saved (default: roi.hourly_rate)")
+    rec = report("recommendations", "data-backed configuration changes", None)
+    rec.add_argument("--days", type=int, default=30, help="days, ending today (default 30)")
+    exp = sub.add_parser("export", help="export records (CSV/JSONL, one row per record), costs (CSV) or "
+                         "analytics (JSON)")
+    exp.add_argument("what", choices=("records", "costs", "analytics"),
+                     help="records: see `export records --help`; costs: CSV per day/project/agent/model; "
+                     "analytics: dashboard + efficiency + roi + recommendations as JSON")
+    exp.add_argument("file", help="output file, - for stdout")
+    exp.add_argument("--days", type=int, help="last N days (costs: every day by default; analytics: 30)")
     inst = sub.add_parser("install-shortcut", help="write a /model-strategy command into ~/.claude/commands")
     inst.add_argument("--project", help="write into PROJECT/.claude/commands instead (this machine's paths)")
     inst.add_argument("--force", action="store_true", help="replace a model-strategy.md not written by us")
@@ -106,15 +134,63 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+def _days(value: int | None) -> int | None:
+    from .insights import MAX_DAYS
+    from .reports import BadInput
+
+    if value is not None and not 1 <= value <= MAX_DAYS:
+        raise BadInput(f"--days must be between 1 and {MAX_DAYS} (got {value})")
+    return value
+
+
+def _rate(raw: str | None) -> Decimal | None:
+    from .reports import BadInput
+
+    if raw is None:
+        return None
+    try:
+        value = Decimal(raw.replace(",", "").lstrip("$").removesuffix("/h"))
+    except InvalidOperation:
+        value = Decimal(-1)
+    if not value.is_finite() or value <= 0:
+        raise BadInput(f"--hourly-rate must be a positive amount in USD, e.g. 75 (got {raw!r})")
+    return value
+
+
+def insights_for(args: argparse.Namespace, cat: Catalog, cfg: dict[str, Any], warnings: list[str]) -> Insights:
+    from ..runtime.ledger import Ledger
+    from . import insights, reports
+
+    days = _days(args.days) or 30
+    return insights.Insights(cat, cfg, Ledger(), reports.today_utc(), days, warnings)
+
+
 def build(args: argparse.Namespace) -> tuple[str, dict[str, Any], list[str]]:
     """(renderer name, report data, warnings) for a report command."""
     from ..runtime import config
     from ..runtime.ledger import Ledger
-    from . import catalog, comparison, dashboard, reports
+    from . import catalog, comparison, reports
+    from .reports import BadInput
 
     cat = catalog.load(refresh=bool(getattr(args, "refresh", False)))
     cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
-    ctx = reports.Context(cat, cfg, Ledger(), reports.today_utc(), warnings)
+    if args.command in USAGE:
+        from . import dashboard, efficiency, recommend, roi
+
+        rate = _rate(getattr(args, "hourly_rate", None))
+        ins = insights_for(args, cat, cfg, warnings)
+        if args.command == "dashboard":
+            usage = dashboard.dashboard_report(ins)
+        elif args.command == "efficiency":
+            usage = efficiency.efficiency_report(ins, " ".join(args.words).strip() or None)
+        elif args.command == "roi":
+            usage = roi.roi_report(ins, rate)
+        else:
+            usage = recommend.recommendations_report(ins)
+        return args.command, usage, ins.warnings
+    ledger = Ledger()
+    ledger.settle()
+    ctx = reports.Context(cat, cfg, ledger, reports.today_utc(), [*warnings, *ledger.warnings])
     words = list(getattr(args, "words", []) or [])
     if args.command == "report":
         data = reports.strategy_report(ctx, " ".join(words))
@@ -129,17 +205,34 @@ def build(args: argparse.Namespace) -> tuple[str, dict[str, Any], list[str]]:
         vendor, category = comparison.catalog_filters(ctx, words, args.vendor, args.category)
         data = comparison.catalog_report(ctx, vendor, category)
     else:
-        data = dashboard.dashboard_report(ctx)
+        raise BadInput(f"unknown command {args.command!r}")
     return args.command, data, ctx.warnings
 
 
-def render(name: str, data: dict[str, Any], warnings: list[str], width: int) -> None:
+def render(name: str, data: dict[str, Any], warnings: list[str], width: int, html: str | None = None,
+           svg: str | None = None) -> None:
     from . import render as r
+    from . import render_insights as ri
     from . import render_usage as ru
 
     fn = {"report": r.strategy, "cost": r.cost, "fallback": r.fallback, "compare": ru.compare,
-          "catalog": ru.catalog, "dashboard": ru.dashboard}[name]
-    sys.stdout.write(r.to_text(fn(data, warnings), width))
+          "catalog": ru.catalog, "dashboard": ri.dashboard, "efficiency": ri.efficiency, "roi": ri.roi,
+          "recommendations": ri.recommendations}[name]
+    parts = fn(data, warnings)
+    sys.stdout.write(r.to_text(parts, width))
+    if html or svg:
+        ri.save(parts, width, html, svg, data.get("title", PROG))
+
+
+def export(args: argparse.Namespace) -> str:
+    from ..runtime import config
+    from . import catalog
+    from . import export as ex
+
+    cat = catalog.load()
+    cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
+    ins = insights_for(args, cat, cfg, warnings)
+    return str(ex.run(ins, args.what, args.file, args.days is not None))
 
 
 def _remember_root() -> None:
@@ -176,6 +269,16 @@ def main(argv: list[str] | None = None) -> int:
 
         words = [w for a in argv[1:] for w in (a.split() if slash else [a])]
         return history.main(words, slash) if argv[0] == "history" else history.archive_main(words, slash)
+    if argv[:1] == ["doctor"] or argv[:2] == ["export", "records"]:
+        from .ledger_cli import UsageError, doctor, export_records
+
+        try:
+            if argv[0] == "doctor":
+                return doctor(argv[1:])
+            return export_records(argv[2:])
+        except (UsageError, OSError) as exc:
+            print(f"{PROG}: {exc}", file=sys.stdout if slash else sys.stderr)
+            return 0 if slash else 2
     if argv[:1] == ["install-statusline"]:
         from .budget_cli import install_statusline_main
 
@@ -189,8 +292,15 @@ def main(argv: list[str] | None = None) -> int:
                 else shortcut.uninstall(args.project)
             print(done)
             return 0
+        if args.command == "export":
+            done = export(args)
+            print(done, file=sys.stderr if args.file == "-" else sys.stdout)
+            return 0
         if args.width < 40:
             raise BadInput(f"--width must be at least 40 (got {args.width})")
+        for path in (getattr(args, "html", None), getattr(args, "svg", None)):
+            if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+                raise BadInput(f"cannot write {path}: its folder does not exist")
         name, data, warnings = build(args)
     except (BadInput, CatalogError, OSError) as exc:  # one line, never a traceback in the user's prompt
         if slash:  # Claude Code drops a `!` command's output on a non-zero exit: tell the model instead
@@ -203,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps(_jsonable({**data, "warnings": warnings}), indent=1, ensure_ascii=False))
     else:
-        render(name, data, warnings, args.width)
+        render(name, data, warnings, args.width, getattr(args, "html", None), getattr(args, "svg", None))
     return 0
 
 

@@ -1,91 +1,79 @@
-"""Report data for ``/model-strategy:dashboard``: what the agents spent and what routing saved.
+"""Report data for ``/model-strategy:dashboard [--days N]``: where the money went in the last N days
+(UTC), the trend against the N days before, what routing saved, model mismatches, the cache hit
+rate and usage that has no price.  Built from the daily roll-ups (``daily``), never from the ledger
+lines themselves, so it stays fast on a large ledger.
 
-"Saved by routing" re-prices every subagent of the window on the model the main thread used most
-(Claude Code's default for a subagent without a model) and subtracts what they really cost.
+* Trend: this period's spend against the previous period of the same length; a day is flagged when
+  it cost at least ``SPIKE_FACTOR`` times the period's median day (days without records count as $0).
+* Routing savings: see ``insights.routing_savings``.
 """
 
 from __future__ import annotations
 
+import heapq
 from decimal import Decimal
 from typing import Any
 
-from ..runtime import rates
-from . import analytics
-from .reports import Context, Report
+from . import insights
+from .daily import COST, RECORDS, REQUESTS, UNPRICED
+from .insights import Insights
 
-DAY_BARS = 14
-
-
-def main_model(ctx: Context) -> tuple[str, str]:
-    """(catalog id, how it was found) of the main thread's model."""
-    reqs: dict[str, int] = {}
-    for (_uc, agent, model_id, _band), b in ctx.summary["buckets"].items():
-        if agent == "main-thread":
-            reqs[model_id] = reqs.get(model_id, 0) + b["requests"]
-    for model_id in sorted(reqs, key=lambda m: -reqs[m]):
-        mid = ctx.catalog.match(model_id)
-        if mid:
-            return mid, "the model your main threads used most"
-    return ctx.catalog.aliases.get("opus", next(iter(ctx.catalog.models))), "assumed (no main-thread records)"
+SPIKE_FACTOR = Decimal(2)
+TOP = 10
 
 
-def routing_savings(ctx: Context) -> dict[str, Any]:
-    s = ctx.summary
-    main, how = main_model(ctx)
-    keys = [k for k in s["buckets"] if k[1] != "main-thread"]
-    actual = sum((s["buckets"][k]["cost"] for k in keys), Decimal(0))
-    on_main = analytics.reprice(s, ctx.catalog, main, ctx.day, keys) if keys else Decimal(0)
-    return {"main_model": main, "main_model_how": how, "subagent_cost": actual, "on_main_model": on_main,
-            "saved": on_main - actual, "decisions": dict(sorted(s["decision_sources"].items(), key=lambda kv: -kv[1])),
-            "mismatches": s["mismatches"]}
-
-
-def budgets(ctx: Context) -> list[dict[str, Any]]:
-    from ..runtime import budget, store
-
-    try:
-        rows = budget.status(ctx.archive, ctx.cfg)
-    except (store.StoreError, KeyError, ValueError, ArithmeticError) as exc:
-        ctx.warnings.append(f"budget status unavailable: {exc}")
-        return []
-    return [{k: r[k] for k in ("period", "spent_usd", "budget_usd", "percent", "level", "forecast_usd", "policy")}
-            for r in rows]
-
-
-def dashboard_report(ctx: Context) -> Report:
-    s = ctx.summary
-    out = ctx.header("Usage dashboard")
-    if not s["records"]:
-        out["basis"] = "no usage records yet"
-    out["window"] = {"start": s["start"], "end": s["end"], "records": s["records"], "requests": s["requests"],
-                     "cost": s["cost"], "cache_hit_rate": s["cache_hit_rate"], "tokens": s["tokens"]}
-    month = ctx.today.strftime("%Y-%m")
-    history = analytics.monthly_history(ctx.archive, ctx.today)
-    out["month_to_date"] = next((c for m, c, _ in history if m == month), Decimal(0))
-    out["history"] = [{"month": m, "cost": c, "records": n} for m, c, n in history]
-    total = s["cost"] or Decimal(1)
-    out["by_model"] = [{"model": m, "records": b["records"], "requests": b["requests"], "cost": b["cost"],
-                        "share": b["cost"] / total}
-                       for m, b in sorted(s["by_model"].items(), key=lambda kv: -kv[1]["cost"])]
-    out["by_agent"] = [{"agent_type": a, "usecase": b["usecase"], "records": b["records"], "cost": b["cost"],
-                        "per_agent": b["cost"] / b["records"] if b["records"] else Decimal(0)}
-                       for a, b in sorted(s["by_agent"].items(), key=lambda kv: -kv[1]["cost"])]
-    days = list(s["by_day"].items())[-DAY_BARS:]
-    out["by_day"] = [{"day": d, "cost": c} for d, c in days]
-    out["recent"] = [_recent(r) for r in reversed(s["recent"])]
-    out["routing"] = routing_savings(ctx) if s["records"] else None
-    out["budgets"] = budgets(ctx)
-    if s["records"]:
-        out["notes"].append("Saved by routing: subagents re-priced on the main thread's model at today's list "
-                            "prices, minus their recorded cost.")
+def dashboard_report(ins: Insights) -> dict[str, Any]:
+    prev_win = ins.previous()  # loads both periods at once
+    win = ins.window()
+    out = ins.header("Usage dashboard", win)
+    t = insights.totals(win)
+    out["totals"] = t
+    days = insights.by_day(win)
+    med = insights.median([d["cost"] for d in days])
+    for d in days:
+        d["flagged"] = bool(med > 0 and d["cost"] >= med * SPIKE_FACTOR)
+    out["by_day"] = days
+    prev = insights.totals(prev_win)
+    change = t["cost"] - prev["cost"]
+    out["trend"] = {"current": t["cost"], "previous": prev["cost"], "previous_records": prev["records"],
+                    "change": change, "change_pct": change / prev["cost"] if prev["cost"] else None,
+                    "median_day": med, "spike_factor": SPIKE_FACTOR,
+                    "flagged": [d["day"] for d in days if d["flagged"]]}
+    total = t["cost"]
+    out["by_model"] = _rows(insights.group(win, "model"), "model", total)
+    out["by_agent_type"] = _rows(insights.group(win, "agent_type"), "agent_type", total,
+                                 insights.record_counts(win, "agents"))
+    out["by_project"] = _rows(insights.group(win, "project"), "project", total, insights.record_counts(win, "projects"))
+    sess = insights.sessions(win)
+    out["sessions"] = len(sess)
+    top = sorted(heapq.nlargest(TOP, sess.items(), key=lambda kv: kv[1][1]), key=lambda kv: (-kv[1][1], kv[0]))
+    out["by_session"] = [{"session_id": sid, "project": s[2], "records": s[0], "cost": s[1], "first": s[3],
+                          "last": s[4], "share": s[1] / total if total else None} for sid, s in top]
+    out["top_agents"] = insights.top_runs(win, TOP)
+    out["routing"] = insights.routing_savings(ins, win) if win.records else None
+    out["mismatches"] = insights.mismatches(win)
+    out["unpriced"] = insights.unpriced(win)
+    if win.records:
+        out["notes"] += [
+            f"Trend: the last {ins.days} day(s) against the {ins.days} before; a day is flagged (!) when it "
+            f"cost at least {SPIKE_FACTOR}x the median day of the period.",
+            "Routing savings: subagents' tokens re-priced on the model their caller requested and on the "
+            "main thread's model, at each day's list prices, minus their recorded cost.",
+            "Cache hit rate: cache reads / (uncached input + cache reads + cache writes)."]
+    if out["unpriced"]["requests"]:
+        out["notes"].append("Unpriced requests ran on models without a known price: they are counted, not "
+                            "costed ($ figures leave them out).")
     return out
 
 
-def _recent(rec: dict[str, Any]) -> dict[str, Any]:
-    tokens = rec.get("tokens") or {}
-    decision = rec.get("decision") or {}
-    return {"ts": str(rec.get("ts", ""))[:16].replace("T", " "), "agent_type": rec.get("agent_type"),
-            "kind": rec.get("kind"), "model": rec.get("model_actual"),
-            "tokens": sum(int(tokens.get(k, 0)) for k in rates.KINDS),
-            "cost": Decimal(str(rec.get("cost_usd", "0"))), "chosen": decision.get("chosen"),
-            "source": decision.get("source"), "mismatch": bool(rec.get("model_mismatch"))}
+def _rows(groups: dict[str, list[Any]], name: str, total: Decimal,
+          counts: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """``records``: records per group; for models, the records that used the model."""
+    rows = []
+    for value, row in groups.items():
+        cost = Decimal(row[COST])
+        records = counts.get(value, row[RECORDS]) if counts else row[RECORDS]
+        rows.append({name: value, "records": records, "requests": row[REQUESTS], "cost": cost,
+                     "unpriced_requests": row[UNPRICED], "share": cost / total if total else None})
+    rows.sort(key=lambda r: (-r["cost"], -r["requests"], r[name]))
+    return rows

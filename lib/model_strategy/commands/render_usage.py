@@ -1,14 +1,14 @@
-"""Rich rendering of the catalog, compare and dashboard reports (see ``render`` for the helpers)."""
+"""Rich rendering of the catalog and compare reports (see ``render`` for the helpers)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 
-from .render import bar, bullets, header, notes, num, pct, table, tok, usd, usd_small
+from .render import bar, bullets, header, notes, table, tok, usd
 
 SHORT_CATEGORY = {"frontier-reasoning": "frontier", "balanced": "balanced", "fast-economy": "economy",
                   "specialised": "special"}
@@ -98,85 +98,3 @@ def compare(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     else:
         parts.append(Text("Portfolio: " + ", ".join(r["portfolio"])))
     return [*parts, Text(""), notes(r, warnings)]
-
-
-def dashboard(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
-    w = r["window"]
-    parts: list[RenderableType] = [header(r), Text("")]
-    if not w["records"]:
-        parts.append(Text("No agent records yet. They appear after Claude Code runs subagents with the "
-                          "model-strategy hooks active."))
-        return [*parts, Text(""), _budgets(r), notes(r, warnings)]
-    parts.append(Text(f"Last 30 days: {usd(w['cost'])} over {w['records']:,} agents and {w['requests']:,} "
-                      f"requests ({tok(sum(w['tokens'].values()))} tokens, {pct(w['cache_hit_rate'])} of input "
-                      f"from cache). Month to date: {usd(r['month_to_date'])}.", style="bold"))
-    m = table("Spend by model (last 30 days)")
-    for col, kw in (("Model", {"ratio": 3}), ("Agents", {"justify": "right"}),
-                    ("Requests", {"justify": "right"}), ("Cost", {"justify": "right"}),
-                    ("Share", {"justify": "right"}), ("", {"ratio": 3, "no_wrap": True})):
-        m.add_column(col, overflow="fold", **kw)
-    for row in r["by_model"]:
-        m.add_row(row["model"], num(row["records"]), num(row["requests"]), usd(row["cost"]), pct(row["share"]),
-                  bar(row["share"], 1, 24))
-    a = table("Spend by agent type (last 30 days)")
-    for col, kw in (("Agent type", {"ratio": 3}), ("Use case", {"ratio": 3}), ("Agents", {"justify": "right"}),
-                    ("Cost", {"justify": "right"}), ("Per agent", {"justify": "right"})):
-        a.add_column(col, overflow="fold", **kw)
-    for row in r["by_agent"][:10]:
-        a.add_row(row["agent_type"], row["usecase"], num(row["records"]), usd(row["cost"]),
-                  usd_small(row["per_agent"]))
-    d = table("Spend by day (UTC)")
-    d.add_column("Day", no_wrap=True)
-    d.add_column("Cost", justify="right")
-    d.add_column("", ratio=1, no_wrap=True)
-    top = max((x["cost"] for x in r["by_day"]), default=Decimal(0))
-    for x in r["by_day"]:
-        d.add_row(x["day"], usd(x["cost"]), bar(x["cost"], top, 50))
-    h = table("Monthly history (roll-ups)")
-    h.add_column("Month")
-    h.add_column("Agents", justify="right")
-    h.add_column("Cost", justify="right")
-    h.add_column("", ratio=1, no_wrap=True)
-    htop = max((x["cost"] for x in r["history"]), default=Decimal(0))
-    for x in r["history"]:
-        h.add_row(x["month"], num(x["records"]), usd(x["cost"]), bar(x["cost"], htop, 50))
-    parts += [Text(""), m, Text(""), a, Text(""), d, Text(""), h, Text(""), _recent(r), Text(""), _routing(r),
-              _budgets(r), Text(""), notes(r, warnings)]
-    return parts
-
-
-def _recent(r: dict[str, Any]) -> RenderableType:
-    t = table("Recent agents")
-    for col, kw in (("When (UTC)", {"no_wrap": True}), ("Agent type", {"ratio": 3}), ("Model", {"ratio": 3}),
-                    ("Tokens", {"justify": "right"}), ("Cost", {"justify": "right"}), ("Routing", {"ratio": 2})):
-        t.add_column(col, overflow="fold", **kw)
-    for x in r["recent"]:
-        how = f"{x['chosen']} ({x['source']})" if x["chosen"] else ("main thread" if x["kind"] == "main" else "-")
-        t.add_row(x["ts"], x["agent_type"] or "?", (x["model"] or "?") + (" !" if x["mismatch"] else ""),
-                  tok(x["tokens"]), usd_small(x["cost"]), how)
-    return t
-
-
-def _routing(r: dict[str, Any]) -> RenderableType:
-    rt = r.get("routing")
-    if not rt:
-        return Text("")
-    line = Text("Routing decisions: ", style="bold")
-    line.append(", ".join(f"{k} {v:,}" for k, v in rt["decisions"].items()) or "none recorded")
-    saved = Text(f"Subagents cost {usd(rt['subagent_cost'])}; on {rt['main_model']} ({rt['main_model_how']}) "
-                 f"they would have cost {usd(rt['on_main_model'])}: routing saved {usd(rt['saved'])} "
-                 f"({pct(rt['saved'] / rt['on_main_model'] if rt['on_main_model'] else None)}).")
-    parts: list[RenderableType] = [line, saved]
-    if rt["mismatches"]:
-        parts.append(Text(f"{rt['mismatches']} agents ran on a different model than chosen (marked !)."))
-    return Group(*parts)
-
-
-def _budgets(r: dict[str, Any]) -> RenderableType:
-    rows = r.get("budgets") or []
-    if not rows:
-        return Text("")
-    lines = [f"{b['period']}: {usd(b['spent_usd'])} of {usd(b['budget_usd']) if b['budget_usd'] else 'no limit'}"
-             + (f" ({pct(Decimal(b['percent']) / 100)}, {b['level']})" if b["percent"] is not None else "")
-             + f", forecast {usd(b['forecast_usd'])}" for b in rows]
-    return Group(Text("Budgets", style="bold"), bullets(lines))

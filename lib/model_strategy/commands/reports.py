@@ -60,6 +60,14 @@ def today_utc() -> date:
     return date.fromisoformat(forced) if forced else datetime.now(timezone.utc).date()
 
 
+def now_utc() -> datetime:
+    """Now; with ``MODEL_STRATEGY_TODAY`` (golden tests) noon UTC of that day."""
+    forced = os.environ.get("MODEL_STRATEGY_TODAY")
+    if forced:
+        return datetime.combine(date.fromisoformat(forced), datetime.min.time(), timezone.utc).replace(hour=12)
+    return datetime.now(timezone.utc)
+
+
 def monthly_budget(cfg: dict[str, Any]) -> Decimal | None:
     raw = (cfg.get("budgets") or {}).get("monthly_usd")
     return Decimal(str(raw)) if raw not in (None, "") and Decimal(str(raw)) > 0 else None

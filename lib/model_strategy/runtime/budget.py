@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from . import periods, store
 from .kinds import TIERS
-from .ledger import Ledger, day_of, iso, parse_ts, utcnow
+from .ledger import Ledger, iso, parse_ts, utcnow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -82,66 +82,86 @@ def level_for(pct: Decimal, thresholds: dict[str, Any]) -> str:
 # ------------------------------------------------------------------ spend (a cache of the ledger)
 
 
-def _quarter(ts: str) -> str:
-    dt = parse_ts(ts).astimezone(timezone.utc)
+def _quarter(dt: datetime) -> str:
+    dt = dt.astimezone(timezone.utc)
     return f"{dt:%Y-%m-%dT%H}:{dt.minute - dt.minute % 15:02d}"
 
 
-def _add(data: dict[str, Any], rec: Record) -> None:
-    q = data["q"]
-    try:
-        key = _quarter(rec["ts"])
-    except (ValueError, TypeError):
-        key = f"{day_of(None)}T00:00"
-    row = q.get(key)
-    if row is None:
-        row = q[key] = ["0", 0, 0]
-    row[0] = str(Decimal(row[0]) + Decimal(rec.get("cost_usd") or "0"))
-    row[1] += 1
-    row[2] += int(rec.get("unpriced_requests") or 0)
+def _bump(row: list[Any], rec: Record) -> None:
+    row[-3] = str(Decimal(row[-3]) + Decimal(rec.get("cost_usd") or "0"))
+    row[-2] += 1
+    row[-1] += int(rec.get("unpriced_requests") or 0)
 
 
-def _prune(data: dict[str, Any], since: str) -> None:
-    q = data["q"]
-    for key in [k for k in q if k < since]:
-        del q[key]
+class _Window:
+    """What ``totals.json`` holds for one moment: running sums of the current day, week and month
+    (``p``: ``[key, cost, records, unpriced requests]``), kept up to date record by record, and
+    15-minute buckets of the last 8 days for the forecast (``q``).  When a period rolls over, its
+    sum is taken again from the buckets, or the cache is rebuilt from the ledger when they do not
+    reach back that far."""
 
+    def __init__(self, cfg: dict[str, Any], now: datetime) -> None:
+        b = _budgets(cfg)
+        tz = periods.zone(b.get("timezone", "local"))
+        week_start = b.get("week_start", "monday")
+        self.bounds = {p: (periods.key(p, now, tz, week_start), *periods.bounds(p, now, tz, week_start))
+                       for p in periods.PERIODS}
+        self.q_start = _quarter(now - WINDOW - timedelta(hours=1))
+        first = min([start for _, start, _ in self.bounds.values()] + [now - WINDOW - timedelta(hours=1)])
+        self.since = (first.astimezone(timezone.utc) - timedelta(days=1)).date().isoformat()
+        self.key = [b.get("timezone", "local"), week_start]
+        self._edges = {p: (_quarter(start), _quarter(end)) for p, (_, start, end) in self.bounds.items()}
 
-def _valid(data: dict[str, Any]) -> bool:
-    q = data["q"]
-    return isinstance(q, dict) and all(
-        isinstance(k, str) and len(k) == 16 and isinstance(v, list) and len(v) == 3 and isinstance(v[0], str)
-        and Decimal(v[0]).is_finite() and isinstance(v[1], int) and isinstance(v[2], int) for k, v in q.items())
+    def fresh(self) -> dict[str, Any]:
+        return {"q": {}, "p": {p: [k, "0", 0, 0] for p, (k, _, _) in self.bounds.items()}}
 
+    def add(self, data: dict[str, Any], rec: Record) -> None:
+        try:
+            ts = parse_ts(rec["ts"])
+        except (ValueError, TypeError):
+            return  # no usable time: in no period (doctor reports such records)
+        quarter = _quarter(ts)
+        if quarter >= self.q_start:
+            row = data["q"].get(quarter)
+            if row is None:
+                row = data["q"][quarter] = ["0", 0, 0]
+            _bump(row, rec)
+        for p, (_, start, end) in self.bounds.items():
+            if start <= ts < end:
+                _bump(data["p"][p], rec)
 
-def window_start(cfg: dict[str, Any], now: datetime) -> str:
-    """The first day file that can hold a record of a current period or of the forecast window."""
-    b = _budgets(cfg)
-    tz = periods.zone(b.get("timezone", "local"))
-    week_start = b.get("week_start", "monday")
-    starts = [periods.bounds(p, now, tz, week_start)[0] for p in periods.PERIODS] + [now - WINDOW - timedelta(hours=1)]
-    return (min(starts).astimezone(timezone.utc) - timedelta(days=1)).date().isoformat()
+    def reconcile(self, data: dict[str, Any]) -> bool | str:
+        """Roll the cache over to now: prune old buckets, re-take a rolled-over period's sum from the
+        buckets (False, i.e. rebuild, when they do not reach its start)."""
+        q, sums = data["q"], data["p"]
+        if not isinstance(q, dict) or not isinstance(sums, dict):
+            return False
+        changed = False
+        for key in [k for k in q if k < self.q_start]:
+            del q[key]
+            changed = True
+        for p, (k, _, _) in self.bounds.items():
+            row = sums.get(p)
+            if isinstance(row, list) and len(row) == 4 and row[0] == k:
+                continue
+            lo, hi = self._edges[p]
+            if lo < self.q_start:
+                return False
+            row = sums[p] = [k, "0", 0, 0]
+            for quarter, bucket in q.items():
+                if lo <= quarter < hi:
+                    row[1] = str(Decimal(row[1]) + Decimal(bucket[0]))
+                    row[2] += bucket[1]
+                    row[3] += bucket[2]
+            changed = True
+        return "changed" if changed else True
 
 
 def spend(ledger: Ledger, cfg: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """The 15-minute buckets ``{"YYYY-MM-DDTHH:MM": [cost, records, unpriced requests]}``."""
-    data = ledger.fold("totals.json", window_start(cfg, now), None, lambda: {"q": {}}, _add,
-                       schema=TOTALS_SCHEMA, prune=_prune, valid=_valid)
-    q: dict[str, Any] = data["q"]
-    return q
-
-
-def _sum(q: dict[str, Any], start: datetime, end: datetime) -> tuple[Decimal, int, int]:
-    lo = f"{start.astimezone(timezone.utc):%Y-%m-%dT%H:%M}"
-    hi = f"{end.astimezone(timezone.utc):%Y-%m-%dT%H:%M}"
-    cost = Decimal(0)
-    n = unpriced = 0
-    for key, row in q.items():
-        if lo <= key < hi:
-            cost += Decimal(row[0])
-            n += row[1]
-            unpriced += row[2]
-    return cost, n, unpriced
+    """``{"q": 15-minute buckets of the last 8 days, "p": {period: [key, cost, records, unpriced]}}``."""
+    w = _Window(cfg, now)
+    return ledger.fold("totals.json", w.since, None, w.fresh, w.add, schema=TOTALS_SCHEMA, key=w.key,
+                       prune=lambda data, since: None, valid=w.reconcile)
 
 
 def _rate(q: dict[str, Any], now: datetime) -> tuple[Decimal, Decimal]:
@@ -161,15 +181,16 @@ def _rate(q: dict[str, Any], now: datetime) -> tuple[Decimal, Decimal]:
     return sum(active.values(), Decimal(0)) / len(active), share
 
 
-def period_status(q: dict[str, Any], cfg: dict[str, Any], period: str, now: datetime,
+def period_status(totals: dict[str, Any], cfg: dict[str, Any], period: str, now: datetime,
                   burn: tuple[Decimal, Decimal] | None = None) -> dict[str, Any]:
     b = _budgets(cfg)
     tz = periods.zone(b.get("timezone", "local"))
     week_start = b.get("week_start", "monday")
     start, end = periods.bounds(period, now, tz, week_start)
-    spent, n, unpriced = _sum(q, start, end)
+    key, cost, n, unpriced = totals["p"][period]
+    spent = Decimal(cost)
     limit = _limit(b, period)
-    rate, share = burn or _rate(q, now)
+    rate, share = burn or _rate(totals["q"], now)
     hours_left = max(Decimal(0), Decimal((end - now).total_seconds()) / 3600)
     forecast = spent + rate * share * hours_left
     pct = spent * 100 / limit if limit else None
@@ -183,7 +204,7 @@ def period_status(q: dict[str, Any], cfg: dict[str, Any], period: str, now: date
             runs_out = eta if eta < end else None
     policy = (b.get("policy") or {}).get(level, "warn") if level != "ok" else "none"
     return {
-        "period": period, "key": periods.key(period, now, tz, week_start), "start": iso(start), "end": iso(end),
+        "period": period, "key": key, "start": iso(start), "end": iso(end),
         "spent_usd": spent, "budget_usd": limit, "percent": pct, "level": level,
         "forecast_usd": forecast, "runs_out_at": iso(runs_out) if runs_out else None,
         "burn_per_active_hour_usd": rate, "active_share": share, "policy": policy,
@@ -193,9 +214,9 @@ def period_status(q: dict[str, Any], cfg: dict[str, Any], period: str, now: date
 
 def status(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None) -> list[dict[str, Any]]:
     now = now or utcnow()
-    q = spend(ledger, cfg, now)
-    burn = _rate(q, now)  # the same for every period
-    return [period_status(q, cfg, p, now, burn) for p in periods.PERIODS]
+    totals = spend(ledger, cfg, now)
+    burn = _rate(totals["q"], now)  # the same for every period
+    return [period_status(totals, cfg, p, now, burn) for p in periods.PERIODS]
 
 
 def money(value: Decimal | None) -> str:
@@ -257,6 +278,9 @@ def notices(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None,
             lines.append(line(st))
             changed = True
     if changed and ledger.locked:
+        from .ledger import crash_point
+
+        crash_point("before-notices")
         store.atomic_write_json(_notices_path(ledger), data)
     return lines
 
@@ -273,11 +297,12 @@ def session_start_line(ledger: Ledger, cfg: dict[str, Any], now: datetime | None
 # ------------------------------------------------------------------ policy in PreToolUse
 
 
-def constraints(ledger: Ledger, cfg: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+def constraints(ledger: Ledger, cfg: dict[str, Any], now: datetime,
+                statuses: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Every active limit on new spawns: ``{"rank", "policy", "label"}`` (budget periods, and
     subscription windows when the status line has reported them)."""
     out = []
-    for st in status(ledger, cfg, now):
+    for st in statuses if statuses is not None else status(ledger, cfg, now):
         if st["level"] != "ok":
             out.append({"rank": (LEVELS.index(st["level"]), float(st["percent"])), "policy": st["policy"],
                         "label": where(st), "level": st["level"]})
@@ -285,11 +310,11 @@ def constraints(ledger: Ledger, cfg: dict[str, Any], now: datetime) -> list[dict
 
 
 def apply_policy(decision: dict[str, Any], cfg: dict[str, Any], ledger: Ledger,
-                 now: datetime | None = None) -> dict[str, Any]:
+                 now: datetime | None = None, statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Apply the worst active limit's policy to ``decision`` (in place).
     Returns ``{"deny": bool, "reason": str, "note": str, "picked": str}``."""
     now = now or utcnow()
-    active = constraints(ledger, cfg, now)
+    active = constraints(ledger, cfg, now, statuses)
     if not active:
         return {}
     worst = max(active, key=lambda c: c["rank"])

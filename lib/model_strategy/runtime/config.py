@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2
 
 
 def _sources(cwd: str | None) -> list[str]:
@@ -34,14 +34,19 @@ def _signature(files: list[str]) -> list[list[Any]]:
         try:
             st = os.stat(f)
             sig.append([str(f), st.st_mtime_ns, st.st_size])
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a path the file system cannot encode
             sig.append([str(f), None, None])
     return sig
 
 
 def _cache_path(files: list[str]) -> str:
-    key = f"{zlib.crc32('|'.join(files).encode()):08x}{len(''.join(files)):04x}"
+    key = f"{zlib.crc32('|'.join(files).encode('utf-8', 'surrogatepass')):08x}{len(''.join(files)):04x}"
     return os.path.join(paths.data_dir(), "cache", f"config-{key}.json")
+
+
+def _crc(obj: Any) -> int:
+    """A checksum of the compiled config: a cache edited or damaged into other types is recompiled."""
+    return zlib.crc32(store.dumps(obj).encode("utf-8", "surrogatepass"))
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -63,13 +68,16 @@ def load(cwd: str | None = None) -> tuple[dict[str, Any], list[str]]:
         cached = store.read_json(cache_file)
     except store.StoreError:
         cached = None
-    if isinstance(cached, dict) and cached.get("schema") == CACHE_SCHEMA and cached.get("sig") == sig:
+    if (isinstance(cached, dict) and cached.get("schema") == CACHE_SCHEMA and cached.get("sig") == sig
+            and isinstance(cached.get("config"), dict) and cached.get("crc") == _crc(cached["config"])):
         return cached["config"], []
-    last_good = cached.get("last_good", {}) if isinstance(cached, dict) else {}
+    if not isinstance(cached, dict) or not isinstance(cached.get("last_good"), dict):
+        cached = {}
+    last_good = {k: v for k, v in cached.get("last_good", {}).items() if isinstance(v, dict)}
     config, warnings, good = compile_config(files, last_good)
     with store.locked(cache_file + ".lock"):
         store.atomic_write_json(
-            cache_file, {"schema": CACHE_SCHEMA, "sig": sig, "config": config, "last_good": good}
+            cache_file, {"schema": CACHE_SCHEMA, "sig": sig, "config": config, "crc": _crc(config), "last_good": good}
         )
     return config, warnings
 
@@ -89,14 +97,19 @@ def compile_config(
     good: dict[str, Any] = {}
     for f in files:
         try:
-            with open(f, encoding="utf-8") as fh:
-                text = fh.read()
+            with open(f, "rb") as fh:
+                raw = fh.read()
         except FileNotFoundError:
             continue
         except OSError as exc:
             warnings.append(f"config {f}: cannot read ({exc.strerror}); ignored")
             continue
         try:
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                                 "save it as UTF-8") from None
             data = json.loads(text)
             if not isinstance(data, dict):
                 raise ValueError("the file must hold a JSON object")

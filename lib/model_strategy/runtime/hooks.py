@@ -71,7 +71,7 @@ def pre_tool_use(p: Payload) -> dict[str, Any] | None:
             recorder.ingest_main(ledger, state, p.text("transcript_path"), "PreToolUse")
             statuses = budget.status(ledger, cfg, now)
             ledger.notices += budget.notices(ledger, cfg, now, statuses)
-            verdict = budget.apply_policy(decision, cfg, ledger, now)
+            verdict = budget.apply_policy(decision, cfg, ledger, now, statuses)
             state["decisions"][tuid] = remember()
             ledger.save_session(state)
     except store.LockTimeout:  # busy: decide on the spend as it stands, park the decision
@@ -215,7 +215,10 @@ def run(handler: Handler, stdin: Any = None, stdout: Any = None) -> int:
     stdout = stdout or sys.stdout
     name = getattr(handler, "__name__", "hook")
     try:
-        raw = stdin.read()
+        buf = getattr(stdin, "buffer", None)
+        raw = buf.read() if buf is not None else stdin.read()
+        if isinstance(raw, bytes):  # bytes Claude Code sent that are not UTF-8 survive as escapes
+            raw = raw.decode("utf-8", "surrogateescape")
         try:
             payload = Payload(loads(raw))
         except (ValueError, BadPayload) as exc:

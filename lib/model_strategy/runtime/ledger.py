@@ -30,7 +30,7 @@ import os
 import time
 from datetime import datetime, timezone
 
-from . import paths, records, store
+from . import fastjson, paths, records, store
 from .fastjson import loads
 
 TYPE_CHECKING = False
@@ -40,6 +40,17 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .records import Record
+
+_CRASH_AT = os.environ.get("MODEL_STRATEGY_CRASH_AT", "")  # tests: die by SIGKILL at a named point
+
+
+def crash_point(name: str) -> None:
+    """Kill this process at ``name`` when the crash tests ask for it (a no-op otherwise)."""
+    if name == _CRASH_AT:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
 
 LOCK_WAIT = 2.0  # seconds a hook waits for the lock before it spools (hook timeouts are 15-30 s)
 SPOOL_MERGE_LIMIT = 400  # spool files merged per transaction (the rest by the next one)
@@ -125,10 +136,16 @@ class Ledger:
             lock = store.locked(self.path("archive.lock"), timeout=getattr(self, "_wait", LOCK_WAIT))
             lock.__enter__()
             self._lock = lock
+            self._depth = 1
             self._index.clear()  # other processes may have appended since
             self._archive_index.clear()  # or archived a month
-            self._migrate_v1_sessions()
-            self.merge_spool()
+            try:
+                self._migrate_v1_sessions()
+                self.merge_spool()
+            except BaseException:
+                self.__exit__()
+                raise
+            return self
         self._depth += 1
         return self
 
@@ -141,6 +158,16 @@ class Ledger:
     @property
     def locked(self) -> bool:
         return self._depth > 0
+
+    def settle(self, wait: float = 5.0) -> None:
+        """For commands: merge what hooks parked in the spool before reading (a busy lock is noted)."""
+        if not self.spool_names():
+            return
+        try:
+            with self.transaction(wait=wait):
+                pass
+        except store.LockTimeout:
+            self.warnings.append("the ledger is busy; records parked in the spool are not shown yet")
 
     # ------------------------------------------------------------------ reading the ledger
 
@@ -283,6 +310,10 @@ class Ledger:
         self._index[day] = data
         return data
 
+    def forget(self) -> None:
+        """Drop the indexes held in memory (they are read again, and caught up, on next use)."""
+        self._index.clear()
+
     def has_id(self, day: str, record_id: str) -> bool:
         needle = b"\ni" + digest(record_id).encode() + b"\n"
         return needle in self.index(day) or self._archived_entry(day, needle)
@@ -303,6 +334,7 @@ class Ledger:
             return False
         index = self.index(day)
         end = store.append_jsonl(self.day_file(day), rec)
+        crash_point("after-append")
         add = b"i" + digest(rec["id"]).encode() + b"\n"
         for key in rec.get("request_keys") or ():
             add += b"k" + key.encode() + b"\n"
@@ -311,6 +343,7 @@ class Ledger:
             store.append_bytes(self._index_path(day), bytes(add))
         except OSError:
             pass  # the index catches up from the day file next time
+        crash_point("after-index")
         index += add
         return True
 
@@ -420,11 +453,12 @@ class Ledger:
     def fold(self, name: str, since: str | None, until: str | None, fresh: Callable[[], dict[str, Any]],
              add: Callable[[dict[str, Any], Record], None], schema: int, key: Any = None,
              prune: Callable[[dict[str, Any], str], None] | None = None,
-             valid: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+             valid: Callable[[dict[str, Any]], bool | str] | None = None) -> dict[str, Any]:
         """A cache file ``name`` folded from the records of the day files in [since, until]: loaded,
-        checked (schema, shape, ``key``, each day file's offset), caught up with what was appended
-        since, rebuilt from the ledger when it cannot be trusted, and saved when it changed (only
-        under the lock).  When ``since`` moves forward, ``prune`` drops what fell out of the window."""
+        checked (schema, shape, ``key``, checksum, each day file's offset, then ``valid``, which may
+        bring it up to date and answers True, "changed" or False to rebuild), caught up with what was
+        appended since, rebuilt from the ledger when it cannot be trusted, and saved when it changed.
+        When ``since`` moves forward, ``prune`` drops what fell out of the window."""
         if self.archived_months(since, until):  # archived detail has no offsets to fold by: fold it afresh
             folded = fresh()
             for rec in self.iter_records(since, until, self.warnings):
@@ -439,13 +473,15 @@ class Ledger:
             data = None
         ok = (isinstance(data, dict) and data.get("schema") == schema and data.get("key") == key
               and isinstance(data.get("covered"), dict) and isinstance(data.get("data"), dict)
-              and (data.get("since") or "") <= (since or ""))
+              and (data.get("since") or "") <= (since or "") and data.get("crc") == _crc(data))
+        changed = False
         if ok and valid is not None:
             try:
-                ok = valid(data["data"])
+                verdict = valid(data["data"])
             except (ValueError, TypeError, KeyError, ArithmeticError, AttributeError):
-                ok = False
-        changed = False
+                verdict = False
+            ok = verdict is not False
+            changed = verdict == "changed"
         if ok:
             assert isinstance(data, dict)
             if since and data.get("since") != since:
@@ -497,8 +533,14 @@ class Ledger:
                 self.warnings.append(f"{path}: did not match the ledger; rebuilt from it")
                 data = {"schema": schema, "key": key, "since": since, "covered": {}, "data": fresh()}
                 changed = True
-        if changed and self.locked:
-            store.atomic_write_json(path, data)
+        if changed:  # a consistent snapshot (offsets match content), so saving needs no lock
+            data["crc"] = _crc(data)
+            try:
+                store.atomic_write_json(path, data)
+            except OSError as exc:
+                if self.locked:
+                    raise
+                self.warnings.append(f"could not save {path} ({exc.strerror}); it is rebuilt next time")
         result: dict[str, Any] = data["data"]
         return result
 
@@ -555,6 +597,15 @@ def add_to_bucket(bucket: dict[str, Any], row: Any, records: int | None = None) 
     src = row.get("tokens", row)
     for kind in RECORD_KINDS:
         tokens[kind] = tokens.get(kind, 0) + int(src.get(kind, 0))
+
+
+def _crc(cache: dict[str, Any]) -> int:
+    """A checksum over a cache's offsets and content: one edited or damaged into other values (still
+    valid JSON) is rebuilt from the ledger instead of being trusted."""
+    import zlib
+
+    body = {"covered": cache.get("covered"), "data": cache.get("data"), "since": cache.get("since")}
+    return zlib.crc32(fastjson.encode(body))
 
 
 def _valid_session(state: Any) -> bool:

@@ -14,7 +14,7 @@ the lock stays busy the pending record goes to the spool and is committed by the
 from __future__ import annotations
 
 from . import pricing, records, store
-from .ledger import Ledger, day_of, iso, parse_ts, utcnow
+from .ledger import Ledger, crash_point, day_of, iso, parse_ts, utcnow
 from .payload import Payload, prompt_hash
 from .usage import TranscriptUsage, read_transcript
 
@@ -98,7 +98,7 @@ def commit_agent(ledger: Ledger, pending: dict[str, Any]) -> Record | None:
     tuid = pending.get("tool_use_id")
     if tuid and agent_id not in state["links"]:
         state["links"][agent_id] = tuid
-    if agent_id in state["recorded"] or ledger.has_id(day_of(pending["ts"]), record_id):
+    if ledger.has_id(day_of(pending["ts"]), record_id):  # the ledger decides (the session's list is a cache)
         state["recorded"].setdefault(agent_id, record_id)
         ledger.save_session(state)
         return None
@@ -112,6 +112,7 @@ def commit_agent(ledger: Ledger, pending: dict[str, Any]) -> Record | None:
         model_requested=(decision or {}).get("chosen"), duration_ms=pending.get("duration_ms"),
         decision=decision, source=pending["source"], outcome=pending.get("outcome"))
     written = ledger.commit(rec)
+    crash_point("before-session-save")
     state["recorded"][agent_id] = record_id
     if decision and decision.get("tool_use_id") in state["decisions"]:
         state["decisions"][decision["tool_use_id"]]["agent_id"] = agent_id

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from .. import SCHEMA_VERSION
 from .kinds import MAX_TOKENS_PER_REQUEST, RECORD_KINDS, TOKEN_KINDS
 
 TYPE_CHECKING = False
@@ -72,7 +73,7 @@ if TYPE_CHECKING:
         flags: list[str]
         price_source: str
 
-SCHEMA = 2
+SCHEMA = SCHEMA_VERSION
 SCHEMA_V1 = 1
 KINDS = ("subagent", "main")
 

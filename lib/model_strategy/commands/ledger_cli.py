@@ -1,0 +1,316 @@
+"""Audit and repair of the ledger: ``export records`` and ``doctor [--repair]``.
+
+``export records`` writes one row per record with stable, documented columns (``EXPORT_COLUMNS``);
+``doctor`` checks every cache (id indexes, totals, monthly roll-ups, session files, notices) and
+the spool against the ledger, and with ``--repair`` rebuilds what does not match.  The ledger
+itself is never rewritten: a damaged line is reported with where it is, and left for the user.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from ..runtime import budget, config, records, store
+from ..runtime.ledger import INDEX_HEADER, Ledger, day_of, digest, utcnow
+
+#: ``export records`` columns, in order.  Stable: new columns are only ever added at the end.
+EXPORT_COLUMNS = (
+    "id", "kind", "session_id", "agent_id", "agent_type", "project", "requested_model", "model",
+    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "priced", "ts",
+    "cache_write_5m_tokens", "cache_write_1h_tokens", "web_search_requests", "requests", "unpriced_requests",
+    "duration_ms", "outcome", "source", "recorded_at", "tool_use_id", "model_mismatch", "flags",
+)
+
+
+class UsageError(ValueError):
+    pass
+
+
+def export_row(rec: records.Record) -> dict[str, Any]:
+    """A record as one flat export row (``cost_usd`` empty when none of its requests had a price)."""
+    t = rec["tokens"]
+    fully_unpriced = rec["requests"] > 0 and rec["unpriced_requests"] >= rec["requests"]
+    return {
+        "id": rec["id"], "kind": rec["kind"], "session_id": rec["session_id"], "agent_id": rec["agent_id"],
+        "agent_type": rec["agent_type"], "project": rec.get("project") or "",
+        "requested_model": rec.get("model_requested") or "", "model": rec.get("model_actual") or "",
+        "input_tokens": t["input"], "output_tokens": t["output"], "cache_read_tokens": t["cache_read"],
+        "cache_write_tokens": t["cache_write_5m"] + t["cache_write_1h"],
+        "cost_usd": "" if fully_unpriced else rec["cost_usd"], "priced": rec["unpriced_requests"] == 0,
+        "ts": rec["ts"], "cache_write_5m_tokens": t["cache_write_5m"], "cache_write_1h_tokens": t["cache_write_1h"],
+        "web_search_requests": t["web_search"], "requests": rec["requests"],
+        "unpriced_requests": rec["unpriced_requests"], "duration_ms": rec.get("duration_ms"),
+        "outcome": rec.get("outcome") or "", "source": rec.get("source") or "",
+        "recorded_at": rec.get("recorded_at") or "", "tool_use_id": rec.get("tool_use_id") or "",
+        "model_mismatch": bool(rec.get("model_mismatch")), "flags": ",".join(rec.get("flags") or ()),
+    }
+
+
+def _records_since(ledger: Ledger, since: str | None, errors: list[str]) -> Iterator[records.Record]:
+    start = None
+    if since:
+        start = (date.fromisoformat(since).toordinal() - 1)  # a record's file may be a day earlier in UTC
+        for rec in ledger.iter_records(date.fromordinal(start), None, errors):
+            if rec["ts"][:10] >= since:
+                yield rec
+        return
+    yield from ledger.iter_records(None, None, errors)
+
+
+EXPORT_USAGE = "usage: model-strategy export records [--format csv|jsonl] [--since YYYY-MM-DD] [--output FILE|-]"
+DOCTOR_USAGE = "usage: model-strategy doctor [--repair] [--json]"
+
+
+def export_records(argv: list[str], out: Any = None) -> int:
+    if argv[:1] in (["-h"], ["--help"]):
+        print(f"{EXPORT_USAGE}\ncolumns: {', '.join(EXPORT_COLUMNS)}")
+        return 0
+    fmt, since, output = "csv", None, "-"
+    args = list(argv)
+    while args:
+        flag = args.pop(0)
+        if flag in ("--format", "--since", "--output") and not args:
+            raise UsageError(f"{flag} needs a value")
+        if flag == "--format":
+            fmt = args.pop(0)
+            if fmt not in ("csv", "jsonl"):
+                raise UsageError(f"--format must be csv or jsonl (got {fmt!r})")
+        elif flag == "--since":
+            since = args.pop(0)
+            try:
+                date.fromisoformat(since)
+            except ValueError:
+                raise UsageError(f"--since must be a date YYYY-MM-DD (got {since!r})") from None
+        elif flag == "--output":
+            output = args.pop(0)
+        else:
+            raise UsageError(f"unknown option {flag!r}; {EXPORT_USAGE}")
+    ledger = Ledger()
+    ledger.settle()
+    errors: list[str] = []
+    if output == "-":
+        count = _write(out or sys.stdout, fmt, _records_since(ledger, since, errors))
+    else:
+        tmp = f"{output}.tmp-{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            count = _write(fh, fmt, _records_since(ledger, since, errors))
+        os.replace(tmp, output)
+        print(f"model-strategy: exported {count} records to {output}", file=sys.stderr)
+    for line in (*ledger.warnings, *errors[:20]):
+        print(f"model-strategy: {line}", file=sys.stderr)
+    if len(errors) > 20:
+        print(f"model-strategy: … and {len(errors) - 20} more unreadable lines (see doctor)", file=sys.stderr)
+    return 0
+
+
+def _write(fh: Any, fmt: str, recs: Iterator[records.Record]) -> int:
+    n = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(fh, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for rec in recs:
+            writer.writerow(export_row(rec))
+            n += 1
+    else:
+        for rec in recs:
+            fh.write(json.dumps(export_row(rec), ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+# ------------------------------------------------------------------ doctor
+
+
+def _index_entries(ledger: Ledger, day: str) -> tuple[set[bytes], int]:
+    entries: set[bytes] = set()
+    end = 0
+    for end, rec in ledger.scan(day):  # noqa: B007 - end is used after
+        entries.add(b"i" + digest(rec["id"]).encode())
+        entries.update(b"k" + k.encode() for k in rec.get("request_keys") or ())
+    return entries, end
+
+
+def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
+    """Every check as ``{"name", "ok", "detail", "repaired"}`` plus ledger figures."""
+    out: list[dict[str, Any]] = []
+
+    def note(name: str, ok: bool, detail: str, repaired: bool = False) -> None:
+        out.append({"name": name, "ok": ok, "detail": detail, "repaired": repaired})
+
+    spooled = ledger.spool_names()
+    if spooled and repair:
+        with ledger.transaction(wait=10):
+            pass
+        left = ledger.spool_names()
+        note("spool", not left, f"{len(spooled)} parked records merged" + (f", {len(left)} left" if left else ""),
+             True)
+    else:
+        note("spool", not spooled, f"{len(spooled)} parked records waiting for the lock" if spooled else "empty")
+
+    ids: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    n = unpriced = 0
+    bad: list[str] = []
+    dup_ids: list[str] = []
+    dup_keys = 0
+    misfiled = 0
+    unterminated: list[str] = []
+    days = ledger.days()
+    for day in days:
+        for _, rec in ledger.scan(day, errors=bad):
+            n += 1
+            unpriced += rec["unpriced_requests"]
+            if rec["id"] in ids:
+                dup_ids.append(rec["id"])
+            ids[rec["id"]] = day
+            for k in rec.get("request_keys") or ():
+                if k in keys:
+                    dup_keys += 1
+                keys[k] = day
+            if day_of(rec["ts"]) != day:
+                misfiled += 1
+        path = ledger.day_file(day)
+        with open(path, "rb") as fh:
+            fh.seek(max(0, os.path.getsize(path) - 1))
+            if fh.read(1) not in (b"\n", b""):
+                unterminated.append(day)
+                if repair:  # an append: the ledger is never rewritten
+                    with ledger.transaction(wait=10):
+                        store.append_bytes(path, b"")
+    note("ledger", not bad and not dup_ids and not dup_keys,
+         f"{n} records in {len(days)} day files, {unpriced} unpriced requests"
+         + (f"; {len(bad)} unreadable lines ({bad[0]})" if bad else "")
+         + (f"; {len(dup_ids)} duplicate ids ({dup_ids[0]})" if dup_ids else "")
+         + (f"; {dup_keys} requests in two main-thread records" if dup_keys else "")
+         + (f"; {misfiled} records filed under another day" if misfiled else "")
+         + (f"; {len(unterminated)} day files lost their last newline"
+            + (" (added)" if repair else " (harmless: the next append starts a new line)") if unterminated else ""))
+
+    healed: list[str] = []
+    broken: list[str] = []
+    with ledger.transaction(wait=10):
+        for day in days:  # reading an index under the lock catches it up, or rebuilds it when damaged
+            want, _ = _index_entries(ledger, day)
+            noted = len(ledger.warnings)
+            ledger.forget()
+            have = {line for line in bytes(ledger.index(day)).split(b"\n") if line[:1] in (b"i", b"k")}
+            if len(ledger.warnings) > noted:
+                healed.append(day)
+                del ledger.warnings[noted:]
+            if have != want:
+                broken.append(day)
+                if repair:
+                    _rebuild_index(ledger, day)
+    detail = f"{len(days)} day indexes match their day files"
+    if healed:
+        detail += f"; {len(healed)} damaged or ahead of their day file were rebuilt ({healed[0]})"
+    if broken:
+        detail = f"{len(broken)} day indexes do not match their day file ({broken[0]})" + (
+            "; rebuilt" if repair else "")
+    note("id index", not broken or repair, detail, bool(healed or (broken and repair)))
+
+    cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
+    now = utcnow()
+    caches: list[tuple[str, str, Any]] = [("totals", "totals.json", lambda led: budget.spend(led, cfg, now))]
+    for month in sorted({d[:7] for d in days}):
+        caches.append((f"monthly {month}", os.path.join("monthly", f"{month}.json"),
+                       (lambda m: lambda led: led.rollup(m))(month)))
+    with ledger.transaction(wait=10):
+        for name, rel, build in caches:
+            ok, detail = _check_cache(ledger, rel, build, repair)
+            note(name, ok or repair, detail, not ok and repair)
+
+    bad_sessions = []
+    for name in sorted(os.listdir(ledger.path("sessions"))) if os.path.isdir(ledger.path("sessions")) else []:
+        if not name.endswith(".json"):
+            continue
+        try:
+            state = store.read_json(ledger.path("sessions", name))
+        except store.StoreError:
+            state = None
+        if not (isinstance(state, dict) and isinstance(state.get("decisions"), dict)):
+            bad_sessions.append(name)
+            if repair:
+                store.quarantine(ledger.path("sessions", name))
+    note("sessions", not bad_sessions or repair, f"{len(bad_sessions)} unreadable session files"
+         + ("; moved aside" if bad_sessions and repair else "") if bad_sessions else "readable",
+         bool(bad_sessions and repair))
+    quarantined = sorted(os.path.relpath(os.path.join(d, f), ledger.root) for d, _, fs in os.walk(ledger.root)
+                         for f in fs if ".corrupt-" in f or f.endswith(".bad"))
+    note("quarantine", True, f"{len(quarantined)} files kept aside: {', '.join(quarantined[:5])}"
+         if quarantined else "nothing kept aside")
+    return {"data_home": ledger.root, "records": n, "unpriced_requests": unpriced, "checks": out,
+            "warnings": [*warnings, *ledger.warnings], "ok": all(c["ok"] for c in out)}
+
+
+def _check_cache(ledger: Ledger, rel: str, build: Any, repair: bool) -> tuple[bool, str]:
+    """Compare a cache, caught up, with one folded from the ledger alone (lock held)."""
+    path = ledger.path(rel)
+    try:
+        before = store.read_json(path)
+        state = "missing" if before is None else "ok"
+    except store.StoreError:
+        before, state = None, "unreadable"
+    if state == "ok" and not (isinstance(before, dict) and isinstance(before.get("covered"), dict)
+                              and isinstance(before.get("data"), dict)):
+        state = "of another shape or schema"
+    aside = f"{path}.doctor-{os.getpid()}"
+    if os.path.exists(path):
+        os.replace(path, aside)
+    try:
+        fresh = build(Ledger(ledger.root))
+    finally:
+        if os.path.exists(aside):
+            os.replace(aside, path)
+    if state == "ok":
+        probe = Ledger(ledger.root)
+        caught_up = build(probe)  # catches the cache up (rebuilds it, with a warning, when it is wrong)
+        if probe.warnings or caught_up != fresh:
+            state = "does not match the ledger"
+    if state == "ok":
+        return True, "matches the ledger"
+    if repair:
+        if os.path.exists(path):
+            os.unlink(path)
+        build(Ledger(ledger.root))
+        return False, f"{state}; rebuilt from the ledger"
+    return state == "missing", f"{state} (rebuilt from the ledger when next needed)"
+
+
+def _rebuild_index(ledger: Ledger, day: str) -> None:
+    entries, end = _index_entries(ledger, day)
+    store.atomic_write_bytes(ledger.path("index", f"{day}.ids"),
+                             INDEX_HEADER + b"".join(e + b"\n" for e in sorted(entries)) + b"@%d\n" % end)
+
+
+def doctor(argv: list[str]) -> int:
+    if argv[:1] in (["-h"], ["--help"]):
+        print(DOCTOR_USAGE)
+        return 0
+    repair = "--repair" in argv
+    as_json = "--json" in argv
+    unknown = [a for a in argv if a not in ("--repair", "--json")]
+    if unknown:
+        raise UsageError(f"unknown option {unknown[0]!r}; {DOCTOR_USAGE}")
+    ledger = Ledger()
+    result = check(ledger, repair)
+    if as_json:
+        print(json.dumps(result, indent=1, ensure_ascii=False))
+        return 0
+    buf = io.StringIO()
+    buf.write(f"model-strategy doctor: {result['data_home']}\n")
+    for c in result["checks"]:
+        mark = "ok " if c["ok"] and not c["repaired"] else "fix" if c["repaired"] else "BAD"
+        buf.write(f"  [{mark}] {c['name']}: {c['detail']}\n")
+    for w in result["warnings"]:
+        buf.write(f"  warning: {w}\n")
+    buf.write("all good\n" if result["ok"] else "problems found; run `model-strategy doctor --repair`\n")
+    sys.stdout.write(buf.getvalue())
+    return 0 if result["ok"] else 1

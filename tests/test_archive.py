@@ -287,3 +287,20 @@ def test_folds_over_archived_months_stay_complete(data_dir: Path) -> None:
     with ledger.transaction():
         after = ledger.fold("window.json", "2026-07-01", None, fresh, add, schema=1)
     assert after == before and before["n"] == 9
+
+
+def test_daily_rollup_reports_still_see_archived_days(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The usage reports built on daily roll-ups (export costs, dashboard) read archived days too."""
+    from model_strategy.commands import cli
+
+    commit_all(sample())
+
+    def export() -> list[str]:
+        assert cli.main(["export", "costs", "-"]) == 0
+        return sorted(line.split(",")[0] for line in capsys.readouterr().out.splitlines()[1:] if line)
+
+    before = export()
+    archive.run(Ledger(), 90, TODAY)
+    assert export() == before and before[0] == "2026-06-01"
+    assert Ledger().record_days() == sorted({day_of(r["ts"]) for r in sample()})
+    assert export() == before  # from the kept folds

@@ -32,7 +32,7 @@ from .ledger import Ledger, day_of, rollup_add, rollup_fresh
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any
 
     from .records import Record
@@ -131,6 +131,16 @@ def iter_with_archives(ledger: Ledger, archived: list[str], s: str | None, e: st
                     yield rec
 
 
+def month_days(ledger: Ledger, month: str) -> list[str]:
+    """The days an archived month holds records for."""
+    try:
+        recs = read_archive(ledger.archive_file(month))
+    except ArchiveError as exc:
+        ledger.warnings.append(str(exc))
+        return []
+    return sorted({day_of(r["ts"]) for r in recs})
+
+
 def month_index(ledger: Ledger, month: str) -> dict[str, bytes]:
     """For ``has_id``/``has_key``: per day, the index entries of the month's archived records."""
     from .ledger import digest
@@ -168,6 +178,37 @@ def _signature(ledger: Ledger, month: str) -> list[Any]:
         except FileNotFoundError:
             continue
     return sig
+
+
+def fold_archived(ledger: Ledger, name: str, since: str | None, until: str | None, months: list[str],
+                  fresh: Callable[[], dict[str, Any]], add: Callable[[dict[str, Any], Record], None], schema: int,
+                  key: Any) -> dict[str, Any]:
+    """``Ledger.fold`` over a range that reaches into archived months: the records folded whole, and
+    the result kept in ``name`` with the versions of the archives and day files it came from."""
+    from .ledger import _crc
+
+    sig = [[m, *_signature(ledger, m)] for m in months]
+    sig += [[d, os.path.getsize(ledger.day_file(d))] for d in ledger.days(since, until)
+            if os.path.exists(ledger.day_file(d))]
+    path = ledger.path(name)
+    try:
+        doc = store.read_json(path)
+    except store.StoreError:
+        doc = None
+    if (isinstance(doc, dict) and doc.get("schema") == schema and doc.get("key") == key
+            and doc.get("archived") == sig and isinstance(doc.get("data"), dict) and doc.get("crc") == _crc(doc)):
+        kept: dict[str, Any] = doc["data"]
+        return kept
+    data = fresh()
+    for rec in ledger.iter_records(since, until, ledger.warnings):
+        add(data, rec)
+    doc = {"schema": schema, "key": key, "since": since, "covered": {}, "archived": sig, "data": data}
+    doc["crc"] = _crc(doc)
+    try:  # noqa: SIM105 - contextlib is not imported on the hot path
+        store.atomic_write_json(path, doc)
+    except OSError:
+        pass  # folded again next time
+    return data
 
 
 def _save_rollup(ledger: Ledger, month: str, recs: list[Record]) -> dict[str, Any]:

@@ -238,6 +238,18 @@ class Ledger:
         out = [n[:7] for n in names if len(n) == 16 and n.endswith(".jsonl.gz") and n[4] == "-"]
         return sorted(m for m in out if (not start or m >= start[:7]) and (not end or m <= end[:7]))
 
+    def record_days(self, start: str | None = None, end: str | None = None) -> list[str]:
+        """The days that hold records, oldest first: day files and the days of archived months."""
+        out = set(self.days(start, end))
+        months = self.archived_months(start, end)
+        if months:
+            from . import archive
+
+            for month in months:
+                out.update(d for d in archive.month_days(self, month) if (not start or d >= start)
+                           and (not end or d <= end))
+        return sorted(out)
+
     def _archived_entry(self, day: str, needle: bytes) -> bool:
         """Whether an id/key entry is in the archive of ``day``'s month (cached per month)."""
         month = day[:7]
@@ -459,11 +471,11 @@ class Ledger:
         bring it up to date and answers True, "changed" or False to rebuild), caught up with what was
         appended since, rebuilt from the ledger when it cannot be trusted, and saved when it changed.
         When ``since`` moves forward, ``prune`` drops what fell out of the window."""
-        if self.archived_months(since, until):  # archived detail has no offsets to fold by: fold it afresh
-            folded = fresh()
-            for rec in self.iter_records(since, until, self.warnings):
-                add(folded, rec)
-            return folded
+        months = self.archived_months(since, until)
+        if months:  # archived detail has no offsets to fold by: folded whole, kept per archive version
+            from . import archive
+
+            return archive.fold_archived(self, name, since, until, months, fresh, add, schema, key)
         path = self.path(name)
         days = self.days(since, until)
         try:

@@ -223,7 +223,21 @@ def test_running_agent_waits_until_finished(tree: Path, capsys: pytest.CaptureFi
     doc = hist(capsys, "--claude-dir", str(tree))
     assert doc["import"]["running_agents"] == 1 and doc["totals"]["requests"] == TOTALS["requests"] - 3
     old = time.time() - history.AGENT_IDLE_SECONDS - 5
-    os.utime(agent, (old, old))  # untouched for the idle time: finished
+    os.utime(agent, (old, old))  # idle for half an hour, but its meta file has not said finished
+    doc = hist(capsys, "--claude-dir", str(tree))
+    assert doc["import"]["running_agents"] == 1
+    meta.unlink()  # an older client without meta files: half an hour idle is finished
+    doc = hist(capsys, "--claude-dir", str(tree))
+    assert doc["import"]["running_agents"] == 0 and totals_of(doc) == TOTALS
+
+
+def test_agent_whose_client_died_is_imported_a_day_later(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    meta = tree / "projects/-home-user-project/7b7c13c2-e534-4f35-abe3-ef1dc3f6e990/subagents" \
+        / f"agent-{AGENT_A}.meta.json"
+    meta.write_text(json.dumps({k: v for k, v in json.loads(meta.read_text()).items() if k != "finished"}))
+    agent = meta.with_suffix("").with_suffix(".jsonl")
+    old = time.time() - history.AGENT_STALE_SECONDS - 5
+    os.utime(agent, (old, old))
     doc = hist(capsys, "--claude-dir", str(tree))
     assert doc["import"]["running_agents"] == 0 and totals_of(doc) == TOTALS
 

@@ -9,8 +9,10 @@ across files -- and priced per request exactly as the hooks do (``records.priced
 * a subagent file becomes the record ``<session>:<agent id>``, the id the hooks give it, so an
   agent the hooks recorded is skipped and one imported first is refused by the hooks later.  An
   agent is imported only once its transcript looks finished (meta ``finished: true``, or untouched
-  for ``AGENT_IDLE_SECONDS``): a record is written once, so importing a running agent would lose
-  the rest of its run.  It is looked at again on the next run.
+  for a while): a record is written once, so importing a running agent would lose
+  the rest of its run.  It is looked at again on the next run.  Without a meta file (older clients)
+  an agent untouched for ``AGENT_IDLE_SECONDS`` counts as finished; with one that never says so (the
+  client died mid-run) after ``AGENT_STALE_SECONDS``.
 * main-thread (and old-layout sidechain) requests go through the hooks' own
   ``recorder._commit_main``: one record per session and UTC day, holding only requests whose key is
   not in the ledger yet.
@@ -43,7 +45,8 @@ from ..runtime.usage import TranscriptUsage
 GROUPS = ("daily", "weekly", "monthly", "session", "project", "model", "agent-type")
 STATE_SCHEMA = 1
 JSON_SCHEMA = 1
-AGENT_IDLE_SECONDS = 30 * 60
+AGENT_IDLE_SECONDS = 30 * 60  # an agent transcript without a meta file, untouched this long, is finished
+AGENT_STALE_SECONDS = 24 * 3600  # one whose meta file never said finished (the client died), this long
 BATCH_BYTES = 48 << 20  # read this much, then commit it under the lock and save the state
 PROGRESS_FROM_BYTES = 32 << 20
 READ_CHUNK = 16 << 20
@@ -309,7 +312,7 @@ def _agent_pending(f: TFile, stats: Stats, warnings: list[str], now: float) -> d
     from ..runtime.payload import Payload
 
     meta = _read_meta(f.path)
-    idle = now - f.mtime_ns / 1e9 >= AGENT_IDLE_SECONDS
+    idle = now - f.mtime_ns / 1e9 >= (AGENT_STALE_SECONDS if meta else AGENT_IDLE_SECONDS)
     if meta.get("finished") is not True and not idle:
         stats.running_agents += 1
         return None

@@ -280,6 +280,10 @@ def test_bad_arguments_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("model-strategy: --since must be a date")
 
 
+def test_a_projects_folder_works_as_claude_dir(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert totals_of(hist(capsys, "--claude-dir", str(tree / "projects"))) == TOTALS
+
+
 def test_claude_dirs_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", f"{tmp_path / 'a'},{tmp_path / 'b'}")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

@@ -98,11 +98,17 @@ def short(path: str) -> str:
     return path[at + 1:] if at >= 0 else path
 
 
+def projects_dir(root: str) -> str:
+    """``<root>/projects``; a root that is a ``projects`` folder itself is taken as it is."""
+    top = os.path.join(root, "projects")
+    return root if not os.path.isdir(top) and os.path.basename(root.rstrip(os.sep)) == "projects" else top
+
+
 def discover(roots: list[str], problems: list[str]) -> list[TFile]:
     """Every transcript under ``<root>/projects``, subagent files first (sorted, deterministic)."""
     out: list[TFile] = []
     for root in roots:
-        top = os.path.join(root, "projects")
+        top = projects_dir(root)
         if not os.path.isdir(top):
             continue
         stack = [top]
@@ -444,7 +450,7 @@ def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: f
         progress.close()
     # forget files that are gone from the dirs just scanned (keeps the state small)
     present = {f.path for f in files}
-    scanned = tuple(os.path.join(r, "projects") + os.sep for r in roots)
+    scanned = tuple(projects_dir(r).rstrip(os.sep) + os.sep for r in roots)
     gone = [p for p in known if p not in present and p.startswith(scanned)]
     if gone:
         for p in gone:

@@ -114,3 +114,23 @@ def test_plain_model_strategy_via_the_installed_shortcut(claude_env, fake_api, d
     run = claude_env.run("/model-strategy code review", api=api, plugin_dir=REPO, env=plugin_env(data))
     assert run.ok, run.describe()
     assert "Model strategy — code review" in prompt_of(api, n)
+
+
+def test_history_imports_sessions_run_without_the_plugin(claude_env, fake_api, data: Path) -> None:
+    """A session run before the plugin was there is in Claude Code's transcripts; /model-strategy:history
+    imports it (once) and its report reaches the prompt."""
+    api = fake_api({"main": []})
+    before = claude_env.run("hello without the plugin", api=api)
+    assert before.ok, before.describe()
+    served = len(api.messages_requests())
+    assert served >= 1 and before.transcript_paths()
+    run = claude_env.run("/model-strategy:history", api=api, plugin_dir=REPO, env=plugin_env(data))
+    assert run.ok, run.describe()
+    prompt = prompt_of(api, served)
+    assert "<command-name>/model-strategy:history</command-name>" in prompt
+    assert "Usage history — daily" in prompt and "Import:" in prompt
+    env = {**os.environ, **plugin_env(data), "PYTHONPATH": str(REPO / "lib")}
+    script = ("from model_strategy.runtime.ledger import Ledger; "
+              "print(sum(r['requests'] for r in Ledger().iter_records() if r['source'] == 'import'))")
+    imported = subprocess.run([PY, "-c", script], env=env, capture_output=True, text=True, check=True).stdout
+    assert int(imported) == served  # the session without the plugin, each request once

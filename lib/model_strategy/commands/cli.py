@@ -17,6 +17,9 @@
     model-strategy status [--json]                                data home and why, environment, hook health
     model-strategy doctor [--repair] [--json]                     check the ledger's caches against it (and rebuild)
     model-strategy export records [--format csv|jsonl] [--since D] [--output F]   one row per record
+    model-strategy history [daily|weekly|monthly|session|project|model|agent-type] [--since D] [--until D]
+                           [--claude-dir DIR] [--json]             import Claude Code transcripts, report usage
+    model-strategy archive [--now] [--delete-archived-before YYYY-MM]   retention of daily detail
 
 Each report takes ``--json`` and ``--width N``.  Exit codes: 0 ok, 1 internal problem, 2 bad input
 (one line on stderr).  ``--plugin-data`` is the ``${CLAUDE_PLUGIN_DATA}`` Claude Code gives the
@@ -334,6 +337,11 @@ def main(argv: list[str] | None = None) -> int:
         from .budget_cli import statusline  # type: ignore[import-not-found,unused-ignore]
 
         return int(statusline())
+    if argv[:1] in (["history"], ["archive"]):
+        from . import history
+
+        words = [w for a in argv[1:] for w in (a.split() if slash else [a])]
+        return history.main(words, slash) if argv[0] == "history" else history.archive_main(words, slash)
     if argv[:1] == ["doctor"] or argv[:2] == ["export", "records"]:
         from .ledger_cli import UsageError, doctor, export_records
 

@@ -293,7 +293,7 @@ def load(ledger: Ledger, start: date, end: date, thresholds: list[int], simple_b
     ledger lock (held for that one day, so hooks wait at most one day's catch-up); when the lock is
     busy (or cannot be taken) the day is folded in memory and not saved."""
     win = Window(start, end)
-    days = ledger.days(start.isoformat(), end.isoformat())
+    days = ledger.record_days(start.isoformat(), end.isoformat())  # archived days are folded from the archive
     for day in sorted(set(rollup_days(ledger, start.isoformat(), end.isoformat())) - set(days)):
         kept = _kept(ledger, day)  # its day file went away (archived): the roll-up is what is left
         if kept is not None:

@@ -82,8 +82,8 @@ class Insights:
         return self.load(start).sub(start, self.start - timedelta(days=1))
 
     def everything(self) -> Window:
-        days = self.ledger.days()
-        start = date.fromisoformat(days[0]) if days else self.today
+        firsts = [*self.ledger.days()[:1], *(f"{m}-01" for m in self.ledger.archived_months()[:1])]
+        start = date.fromisoformat(min(firsts)) if firsts else self.today
         return self.load(min(start, self.today)).sub(min(start, self.today), self.today)
 
     def header(self, title: str, win: Window) -> dict[str, Any]:

@@ -78,6 +78,7 @@ CONFIG: Table = {
     "complexity": ("obj", COMPLEXITY, None),
     "budgets": ("obj", BUDGETS, None),
     "roi": ("obj", ROI, None),
+    "retention_days": ("int", (7, 36500), 90),
 }
 
 

@@ -199,6 +199,12 @@ def session_start(p: Payload) -> dict[str, Any] | None:
         lines += [*warnings, *ledger.warnings, *([line] if line else [])]
     except Exception as exc:  # the budget line is a courtesy: never fail the session start over it
         lines.append(f"budget status unavailable ({type(exc).__name__})")
+    try:  # retention: at most one real run a day, a directory listing otherwise
+        from . import archive
+
+        lines += archive.maybe_run(Ledger(), config_mod.load(p.cwd)[0])
+    except Exception as exc:
+        lines.append(f"archival skipped ({type(exc).__name__}); `model-strategy archive --now` retries it")
     return _message(None, lines)
 
 

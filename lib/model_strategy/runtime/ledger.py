@@ -94,6 +94,7 @@ class Ledger:
         self.warnings: list[str] = []  # problems with our own files (one line each)
         self.notices: list[str] = []  # budget notices for the user
         self._index: dict[str, bytearray] = {}
+        self._archive_index: dict[str, dict[str, bytes] | None] = {}  # month -> day -> archived entries
         self._depth = 0
         self._lock: store.locked | None = None
 
@@ -137,6 +138,7 @@ class Ledger:
             self._lock = lock
             self._depth = 1
             self._index.clear()  # other processes may have appended since
+            self._archive_index.clear()  # or archived a month
             try:
                 self._migrate_v1_sessions()
                 self.merge_spool()
@@ -212,9 +214,55 @@ class Ledger:
         """Every record filed on a day in [start, end] (UTC dates), oldest day first."""
         s = start if isinstance(start, str) or start is None else start.isoformat()
         e = end if isinstance(end, str) or end is None else end.isoformat()
+        archived = self.archived_months(s, e)
+        if archived:  # months moved into archive/YYYY-MM.jsonl.gz are read from there (archive.py)
+            from . import archive
+
+            yield from archive.iter_with_archives(self, archived, s, e, errors)
+            return
         for day in self.days(s, e):
             for _, rec in self.scan(day, errors=errors):
                 yield rec
+
+    # ------------------------------------------------------------------ archived months (archive.py)
+
+    def archive_file(self, month: str) -> str:
+        return self.path("archive", f"{month}.jsonl.gz")
+
+    def archived_months(self, start: str | None = None, end: str | None = None) -> list[str]:
+        """Months (``YYYY-MM``) whose detail lives in ``archive/YYYY-MM.jsonl.gz``, oldest first."""
+        try:
+            names = os.listdir(self.path("archive"))
+        except FileNotFoundError:
+            return []
+        out = [n[:7] for n in names if len(n) == 16 and n.endswith(".jsonl.gz") and n[4] == "-"]
+        return sorted(m for m in out if (not start or m >= start[:7]) and (not end or m <= end[:7]))
+
+    def record_days(self, start: str | None = None, end: str | None = None) -> list[str]:
+        """The days that hold records, oldest first: day files and the days of archived months."""
+        out = set(self.days(start, end))
+        months = self.archived_months(start, end)
+        if months:
+            from . import archive
+
+            for month in months:
+                out.update(d for d in archive.month_days(self, month) if (not start or d >= start)
+                           and (not end or d <= end))
+        return sorted(out)
+
+    def _archived_entry(self, day: str, needle: bytes) -> bool:
+        """Whether an id/key entry is in the archive of ``day``'s month (cached per month)."""
+        month = day[:7]
+        cache = self._archive_index
+        if month not in cache:
+            if os.path.exists(self.archive_file(month)):
+                from . import archive
+
+                cache[month] = archive.month_index(self, month)
+            else:
+                cache[month] = None
+        found = cache[month]
+        return found is not None and needle in found.get(day, b"")
 
     def count(self) -> int:
         return sum(1 for _ in self.iter_records())
@@ -279,10 +327,12 @@ class Ledger:
         self._index.clear()
 
     def has_id(self, day: str, record_id: str) -> bool:
-        return (b"\ni" + digest(record_id).encode() + b"\n") in self.index(day)
+        needle = b"\ni" + digest(record_id).encode() + b"\n"
+        return needle in self.index(day) or self._archived_entry(day, needle)
 
     def has_key(self, day: str, key: str) -> bool:
-        return (b"\nk" + key.encode() + b"\n") in self.index(day)
+        needle = b"\nk" + key.encode() + b"\n"
+        return needle in self.index(day) or self._archived_entry(day, needle)
 
     # ------------------------------------------------------------------ writing
 
@@ -421,6 +471,11 @@ class Ledger:
         bring it up to date and answers True, "changed" or False to rebuild), caught up with what was
         appended since, rebuilt from the ledger when it cannot be trusted, and saved when it changed.
         When ``since`` moves forward, ``prune`` drops what fell out of the window."""
+        months = self.archived_months(since, until)
+        if months:  # archived detail has no offsets to fold by: folded whole, kept per archive version
+            from . import archive
+
+            return archive.fold_archived(self, name, since, until, months, fresh, add, schema, key)
         path = self.path(name)
         days = self.days(since, until)
         try:
@@ -503,25 +558,38 @@ class Ledger:
 
     def rollup(self, month: str) -> dict[str, Any]:
         """The roll-up of a month (``YYYY-MM``): totals by model, agent type, day and project."""
-        def fresh() -> dict[str, Any]:
-            return {"month": month, "total": {}, "by_model": {}, "by_agent_type": {}, "by_day": {},
-                    "by_project": {}, "by_kind": {}}
+        if self.archived_months(month, month) or (not self.days(f"{month}-01", f"{month}-31")
+                                                  and os.path.exists(self.path("monthly", f"{month}.json"))):
+            from . import archive
 
-        def add(data: dict[str, Any], rec: Record) -> None:
-            add_to_bucket(data["total"], rec)
-            for name, row in rec["models"].items():
-                add_to_bucket(data["by_model"].setdefault(name, {}), row, records=1)
-            add_to_bucket(data["by_agent_type"].setdefault(rec["agent_type"], {}), rec)
-            add_to_bucket(data["by_day"].setdefault(day_of(rec["ts"]), {}), rec)
-            add_to_bucket(data["by_project"].setdefault(rec.get("project") or "(none)", {}), rec)
-            add_to_bucket(data["by_kind"].setdefault(rec["kind"], {}), rec)
+            kept = archive.kept_rollup(self, month)  # detail moved to archive/: the roll-up is kept from there
+            if kept is not None:
+                return kept
+
+        def fresh() -> dict[str, Any]:
+            return rollup_fresh(month)
 
         return self.fold(os.path.join("monthly", f"{month}.json"), f"{month}-01", f"{month}-31",
-                         fresh, add, schema=records.SCHEMA, key=month)
+                         fresh, rollup_add, schema=records.SCHEMA, key=month)
 
     def monthly(self, month: str) -> dict[str, Any] | None:
         data = self.rollup(month)
         return data if data.get("total") else None
+
+
+def rollup_fresh(month: str) -> dict[str, Any]:
+    return {"month": month, "total": {}, "by_model": {}, "by_agent_type": {}, "by_day": {},
+            "by_project": {}, "by_kind": {}}
+
+
+def rollup_add(data: dict[str, Any], rec: Record) -> None:
+    add_to_bucket(data["total"], rec)
+    for name, row in rec["models"].items():
+        add_to_bucket(data["by_model"].setdefault(name, {}), row, records=1)
+    add_to_bucket(data["by_agent_type"].setdefault(rec["agent_type"], {}), rec)
+    add_to_bucket(data["by_day"].setdefault(day_of(rec["ts"]), {}), rec)
+    add_to_bucket(data["by_project"].setdefault(rec.get("project") or "(none)", {}), rec)
+    add_to_bucket(data["by_kind"].setdefault(rec["kind"], {}), rec)
 
 
 def add_to_bucket(bucket: dict[str, Any], row: Any, records: int | None = None) -> None:

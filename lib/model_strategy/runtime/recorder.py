@@ -55,13 +55,16 @@ def _join_decision(state: dict[str, Any], agent_id: str, tool_use_id: str | None
 
 def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, transcript_path: str | None,
                   duration_ms: int | None = None, tool_use_id: str | None = None,
-                  warnings: list[str] | None = None) -> dict[str, Any]:
+                  warnings: list[str] | None = None, keys: bool = False) -> dict[str, Any]:
     """Read and price an agent's transcript (outside the lock): everything a record needs but the
-    join with its decision.  Raises FileNotFoundError when there is no transcript yet."""
+    join with its decision.  Raises FileNotFoundError when there is no transcript yet.  ``keys``
+    adds the request keys and the transcript's unreadable line count (history import)."""
     if not transcript_path:
         raise FileNotFoundError(f"no transcript path for agent {agent_id}")
     transcript, _ = read_transcript(transcript_path)
-    usage = records.priced_usage(transcript.request_list(), pricing.table(warnings))
+    requests = transcript.request_list()
+    extra = {"request_keys": [r["key"] for r in requests], "bad_lines": transcript.bad_lines} if keys else {}
+    usage = records.priced_usage(requests, pricing.table(warnings))
     started = transcript.first_ts
     if duration_ms is None and started and transcript.last_ts:
         try:
@@ -73,7 +76,7 @@ def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, tr
         "source": source, "tool_use_id": tool_use_id or _meta_tool_use_id(transcript_path),
         "ts": _utc(started) or iso(utcnow()), "duration_ms": duration_ms, "usage": usage,
         "first_prompt_hash": prompt_hash(transcript.first_prompt) if transcript.first_prompt is not None else None,
-        "outcome": transcript.outcome(),
+        "outcome": transcript.outcome(), **extra,
     }
 
 
@@ -184,7 +187,10 @@ def ingest_main(ledger: Ledger, state: dict[str, Any], transcript_path: str, sou
 
 
 def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: TranscriptUsage,
-                 source: str) -> list[Record]:
+                 source: str, agent_id: str | None = None, agent_type: str = "sidechain") -> list[Record]:
+    """Commit a transcript's requests not yet in the ledger, one record per UTC day.  With
+    ``agent_id``: sidechain requests found in a main transcript (older client layouts), recorded as
+    subagent slices ``<session>:<agent id>:<first key>`` that dedupe by request key the same way."""
     by_day: dict[str, list[Any]] = {}
     for req in usage.request_list():
         req["ts"] = _utc(req["ts"])
@@ -192,17 +198,36 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
     out = []
     now = iso(utcnow())
     for day, reqs in sorted(by_day.items()):
-        fresh = [r for r in reqs if not ledger.has_key(day, r["key"])]
+        fresh = [r for r in reqs if not ledger.has_key(day, r["key"])
+                 and not (_just_after_midnight(r["ts"]) and ledger.has_key(_day_before(day), r["key"]))]
         if not fresh:
             continue
         priced = records.priced_usage(fresh, pricing.table(ledger.warnings))
         ts = min((r["ts"] for r in fresh if r["ts"]), default=None) or now
-        rec = records.build(kind="main", record_id=records.main_id(session_id, fresh[0]["key"]), ts=ts,
-                            recorded_at=now, session_id=session_id, project=project, usage=priced, source=source,
-                            request_keys=[r["key"] for r in fresh])
+        keys = [r["key"] for r in fresh]
+        if agent_id is None:
+            rec = records.build(kind="main", record_id=records.main_id(session_id, keys[0]), ts=ts,
+                                recorded_at=now, session_id=session_id, project=project, usage=priced,
+                                source=source, request_keys=keys)
+        else:
+            rec = records.build(kind="subagent", record_id=records.subagent_id(session_id, f"{agent_id}:{keys[0]}"),
+                                ts=ts, recorded_at=now, session_id=session_id, project=project, usage=priced,
+                                agent_id=agent_id, agent_type=agent_type, source=source, request_keys=keys)
         if ledger.commit(rec):
             out.append(rec)
     return out
+
+
+def _just_after_midnight(ts: str | None) -> bool:
+    """A streamed response's entries are seconds apart: one whose entry is dated just after midnight
+    may have been recorded the day before from an earlier entry (read by an earlier hook)."""
+    return ts is not None and len(ts) >= 16 and ts[10] == "T" and ts[11:15] == "00:0"
+
+
+def _day_before(day: str) -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
 
 
 def _meta_tool_use_id(transcript_path: str) -> str | None:

@@ -1,0 +1,825 @@
+"""``model-strategy history``: import Claude Code's own transcripts into the ledger, then report.
+
+Import.  Claude Code keeps every session under ``<config dir>/projects/<project>/``: the main
+thread in ``<session>.jsonl``, each subagent in ``<session>/subagents/agent-<id>.jsonl`` with its
+``agent-<id>.meta.json`` (agent type, ``finished``); older clients wrote subagent (sidechain)
+entries into the main file.  Each API response is counted once -- by message id + request id,
+across files -- and priced per request exactly as the hooks do (``records.priced_usage``):
+
+* a subagent file becomes the record ``<session>:<agent id>``, the id the hooks give it, so an
+  agent the hooks recorded is skipped and one imported first is refused by the hooks later.  An
+  agent is imported only once its transcript looks finished (meta ``finished: true``, or untouched
+  for a while): a record is written once, so importing a running agent would lose
+  the rest of its run.  It is looked at again on the next run.  Without a meta file (older clients)
+  an agent untouched for ``AGENT_IDLE_SECONDS`` counts as finished; with one that never says so (the
+  client died mid-run) after ``AGENT_STALE_SECONDS``.
+* main-thread (and old-layout sidechain) requests go through the hooks' own
+  ``recorder._commit_main``: one record per session and UTC day, holding only requests whose key is
+  not in the ledger yet.
+
+Imported records carry ``source: "import"``.  The import is incremental: ``history/state.json`` in
+the data dir (a cache, safe to delete) remembers each file's offset, size, mtime and inode, so a
+second run reads only new bytes; a file that shrank, changed inode or no longer lines up is read
+again from the start (request keys keep that from counting anything twice).
+
+Report.  After the import the report is folded from the ledger (so it includes what the hooks
+recorded, and archived months), filtered to [--since, --until] (UTC days of the records' ``ts``; an
+agent counts on the day it started).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from ..runtime import records, store
+from ..runtime.ledger import Ledger, day_of, iso, utcnow
+from ..runtime.usage import TranscriptUsage
+
+GROUPS = ("daily", "weekly", "monthly", "session", "project", "model", "agent-type")
+STATE_SCHEMA = 1
+JSON_SCHEMA = 1
+AGENT_IDLE_SECONDS = 30 * 60  # an agent transcript without a meta file, untouched this long, is finished
+AGENT_STALE_SECONDS = 24 * 3600  # one whose meta file never said finished (the client died), this long
+BATCH_BYTES = 48 << 20  # read this much, then commit it under the lock and save the state
+PROGRESS_FROM_BYTES = 32 << 20
+READ_CHUNK = 16 << 20
+TOTAL_KEYS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "cost_usd", "requests",
+              "unpriced_requests")
+
+
+class BadInput(ValueError):
+    pass
+
+
+# ------------------------------------------------------------------ finding transcripts
+
+
+def claude_dirs(explicit: list[str] | None = None) -> list[str]:
+    """Claude Code's config dirs: ``--claude-dir`` when given, else ``$CLAUDE_CONFIG_DIR`` (comma
+    separated), ``$XDG_CONFIG_HOME/claude`` (``~/.config/claude``) and ``~/.claude``; each once."""
+    cands = list(explicit or ())
+    if not cands:
+        env = os.environ.get("CLAUDE_CONFIG_DIR", "")
+        cands = [p.strip() for p in env.split(",") if p.strip()]
+        home = os.path.expanduser("~")
+        cands.append(os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "claude"))
+        cands.append(os.path.join(home, ".claude"))
+    out: list[str] = []
+    seen: set[str] = set()
+    for c in cands:
+        real = os.path.realpath(os.path.expanduser(c))
+        if real not in seen:
+            seen.add(real)
+            out.append(real)
+    return out
+
+
+@dataclass
+class TFile:
+    path: str
+    kind: str  # "main" | "agent"
+    session: str
+    agent_id: str | None
+    size: int
+    mtime_ns: int
+    ino: int
+
+
+def short(path: str) -> str:
+    """A transcript path as shown in one-line problems: from the ``projects`` folder on."""
+    at = path.rfind(os.sep + "projects" + os.sep)
+    return path[at + 1:] if at >= 0 else path
+
+
+def projects_dir(root: str) -> str:
+    """``<root>/projects``; a root that is a ``projects`` folder itself is taken as it is."""
+    top = os.path.join(root, "projects")
+    return root if not os.path.isdir(top) and os.path.basename(root.rstrip(os.sep)) == "projects" else top
+
+
+def discover(roots: list[str], problems: list[str]) -> list[TFile]:
+    """Every transcript under ``<root>/projects``, subagent files first (sorted, deterministic)."""
+    out: list[TFile] = []
+    for root in roots:
+        top = projects_dir(root)
+        if not os.path.isdir(top):
+            continue
+        stack = [top]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError as exc:
+                problems.append(f"{short(folder)}: cannot list ({exc.strerror})")
+                continue
+            for ent in entries:
+                try:
+                    if ent.is_dir(follow_symlinks=False):
+                        stack.append(ent.path)
+                        continue
+                    if not ent.name.endswith(".jsonl") or not ent.is_file():
+                        continue
+                    st = ent.stat()
+                except OSError as exc:
+                    problems.append(f"{short(ent.path)}: cannot stat ({exc.strerror})")
+                    continue
+                if os.path.basename(folder) == "subagents" and ent.name.startswith("agent-"):
+                    session = os.path.basename(os.path.dirname(folder))
+                    out.append(TFile(ent.path, "agent", session, ent.name[6:-6], st.st_size, st.st_mtime_ns,
+                                     st.st_ino))
+                else:
+                    out.append(TFile(ent.path, "main", ent.name[:-6], None, st.st_size, st.st_mtime_ns, st.st_ino))
+    out.sort(key=lambda f: (f.kind != "agent", f.path))
+    return out
+
+
+# ------------------------------------------------------------------ import state (a cache)
+
+
+def state_path(ledger: Ledger) -> str:
+    return ledger.path("history", "state.json")
+
+
+def load_state(ledger: Ledger, warnings: list[str]) -> dict[str, Any]:
+    path = state_path(ledger)
+    try:
+        data = store.read_json(path)
+    except store.StoreError as exc:
+        warnings.append(f"{exc}; history import state rebuilt (the ledger keeps counts exact)")
+        data = None
+    if not (isinstance(data, dict) and data.get("schema") == STATE_SCHEMA and isinstance(data.get("files"), dict)):
+        data = {"schema": STATE_SCHEMA, "files": {}}
+    data["files"] = {k: v for k, v in data["files"].items() if isinstance(v, dict)}
+    return data
+
+
+def _head(path: str, size: int) -> int:
+    with open(path, "rb") as fh:
+        return zlib.crc32(fh.read(min(size, 1024)))
+
+
+def _tail(path: str, offset: int) -> int:
+    """A fingerprint of the bytes just before ``offset`` (the last lines already read)."""
+    with open(path, "rb") as fh:
+        fh.seek(max(0, offset - 256))
+        return zlib.crc32(fh.read(min(offset, 256)))
+
+
+def _resume_offset(f: TFile, entry: Any) -> int:
+    """Where to go on reading a main transcript: the remembered offset when the file is the same one
+    grown (same inode, same first bytes and same bytes before the offset), else 0."""
+    if not isinstance(entry, dict):
+        return 0
+    offset = entry.get("offset")
+    if not isinstance(offset, int) or offset <= 0 or offset > f.size or entry.get("ino") != f.ino:
+        return 0
+    try:
+        if _head(f.path, f.size) != entry.get("head") or _tail(f.path, offset) != entry.get("tail"):
+            return 0
+    except OSError:
+        return 0
+    return offset
+
+
+def _unchanged(f: TFile, entry: Any) -> bool:
+    return isinstance(entry, dict) and entry.get("size") == f.size and entry.get("mtime_ns") == f.mtime_ns \
+        and entry.get("ino") == f.ino
+
+
+# ------------------------------------------------------------------ reading
+
+
+@dataclass
+class Stats:
+    files: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    records_added: int = 0
+    requests_added: int = 0
+    already_recorded: int = 0
+    duplicate_requests: int = 0
+    running_agents: int = 0
+    unpriced_requests: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"files": self.files, "files_read": self.files_read, "bytes_read": self.bytes_read,
+                "records_added": self.records_added, "requests_added": self.requests_added,
+                "already_recorded_agents": self.already_recorded, "duplicate_requests": self.duplicate_requests,
+                "running_agents": self.running_agents, "unpriced_requests_added": self.unpriced_requests,
+                "problems": self.problems}
+
+
+def _read_meta(path: str) -> dict[str, Any]:
+    base = path[:-6] if path.endswith(".jsonl") else path
+    try:
+        meta = store.read_json(base + ".meta.json", {})
+    except (store.StoreError, OSError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _first_cwd(path: str) -> str | None:
+    """The ``cwd`` of a transcript's first entries (the project it ran in)."""
+    from ..runtime.fastjson import loads
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(256 << 10)
+    except OSError:
+        return None
+    for line in head.split(b"\n")[:50]:
+        if b'"cwd"' not in line:
+            continue
+        try:
+            entry = loads(line)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("cwd"), str) and entry["cwd"]:
+            cwd: str = entry["cwd"]
+            return cwd
+    return None
+
+
+@dataclass
+class MainSlice:
+    session: str
+    project: str | None
+    main: TranscriptUsage
+    sidechains: dict[str, TranscriptUsage]
+
+
+def read_main(f: TFile, start: int, stats: Stats) -> tuple[MainSlice, int]:
+    """Parse a main transcript from ``start``: only lines that carry ``usage`` are decoded (the rest
+    holds no usage).  Returns the slice and the offset after the last complete line."""
+    from ..runtime.fastjson import loads
+
+    main = TranscriptUsage()
+    sides: dict[str, TranscriptUsage] = {}
+    cwd: str | None = None
+    bad = 0
+    offset = start
+    rest = b""
+    with open(f.path, "rb") as fh:  # in chunks: a transcript can be larger than memory should hold
+        if start:
+            fh.seek(start)
+        while True:
+            chunk = fh.read(READ_CHUNK)
+            if not chunk:
+                break
+            data = rest + chunk
+            end = data.rfind(b"\n") + 1
+            rest = data[end:]
+            offset += end
+            for line in data[:end].split(b"\n"):
+                if b'"usage"' not in line:
+                    continue
+                try:
+                    entry = loads(line)
+                except (ValueError, UnicodeDecodeError):
+                    bad += 1
+                    continue
+                if not isinstance(entry, dict):
+                    continue
+                if cwd is None and isinstance(entry.get("cwd"), str):
+                    cwd = entry["cwd"]
+                if entry.get("isSidechain") is True:
+                    aid = entry.get("agentId")
+                    usage = sides.setdefault(aid if isinstance(aid, str) and aid else "sidechain", TranscriptUsage())
+                    usage.add_entry(entry)
+                else:
+                    main.add_entry(entry)
+    stats.bytes_read += offset - start
+    if bad:
+        stats.problems.append(f"{short(f.path)}: {bad} unreadable line(s) skipped")
+    return MainSlice(f.session, cwd, main, sides), offset
+
+
+def _drop_seen(usage: TranscriptUsage, seen: set[str], stats: Stats) -> None:
+    """Keep only requests not met in another file of this run (resumed sessions copy history)."""
+    for k, req in list(usage.requests.items()):
+        if req["key"] in seen:
+            del usage.requests[k]
+            stats.duplicate_requests += 1
+        else:
+            seen.add(req["key"])
+
+
+def _agent_pending(f: TFile, stats: Stats, warnings: list[str], now: float) -> dict[str, Any] | None:
+    """A finished agent transcript read and priced as the hooks do; None while it still runs."""
+    from ..runtime import recorder
+    from ..runtime.payload import Payload
+
+    meta = _read_meta(f.path)
+    idle = now - f.mtime_ns / 1e9 >= (AGENT_STALE_SECONDS if meta else AGENT_IDLE_SECONDS)
+    if meta.get("finished") is not True and not idle:
+        stats.running_agents += 1
+        return None
+    project = _first_cwd(f.path)
+    pending = recorder.pending_agent(Payload({"session_id": f.session, "cwd": project}), agent_id=str(f.agent_id),
+                                     agent_type=str(meta.get("agentType") or "unknown"), source="import",
+                                     transcript_path=f.path, warnings=warnings, keys=True)
+    pending["project"] = project  # not $CLAUDE_PROJECT_DIR of the shell running the import
+    pending["meta"] = meta
+    stats.bytes_read += f.size
+    if pending["bad_lines"]:
+        stats.problems.append(f"{short(f.path)}: {pending['bad_lines']} unreadable line(s) skipped")
+    return pending
+
+
+def _commit_agent(ledger: Ledger, pending: dict[str, Any], stats: Stats) -> None:
+    record_id = records.subagent_id(pending["session_id"], pending["agent_id"])
+    keys = pending["request_keys"]
+    if ledger.has_id(day_of(pending["ts"]), record_id):
+        stats.already_recorded += 1
+        return
+    if not keys:
+        return  # an agent without a single API response: nothing to count
+    meta = pending["meta"]
+    shape = meta.get("requestShape")
+    model = meta.get("model")
+    rec = records.build(
+        kind="subagent", record_id=record_id, ts=pending["ts"], recorded_at=iso(utcnow()),
+        session_id=pending["session_id"], project=pending["project"], usage=pending["usage"],
+        agent_id=pending["agent_id"], agent_type=pending["agent_type"], tool_use_id=pending.get("tool_use_id"),
+        background=shape == "background" if isinstance(shape, str) else None,
+        model_requested=model if isinstance(model, str) and model else None, duration_ms=pending.get("duration_ms"),
+        source="import", outcome=pending.get("outcome"), request_keys=list(keys))
+    if ledger.commit(rec):
+        stats.records_added += 1
+        stats.requests_added += rec["requests"]
+        stats.unpriced_requests += rec["unpriced_requests"]
+
+
+def _commit_slice(ledger: Ledger, sl: MainSlice, stats: Stats) -> None:
+    from ..runtime import recorder
+
+    out = recorder._commit_main(ledger, sl.session, sl.project, sl.main, "import")
+    for aid, usage in sorted(sl.sidechains.items()):
+        out += recorder._commit_main(ledger, sl.session, sl.project, usage, "import", agent_id=aid)
+    for rec in out:
+        stats.records_added += 1
+        stats.requests_added += rec["requests"]
+        stats.unpriced_requests += rec["unpriced_requests"]
+
+
+class _Progress:
+    """A rich progress bar on stderr -- only on a terminal and for a long import."""
+
+    def __init__(self, total: int) -> None:
+        self.bar: Any = None
+        if total >= PROGRESS_FROM_BYTES and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("importing transcripts"), BarColumn(), DownloadColumn(),
+                                TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("import", total=total)
+
+    def advance(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task, n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: float | None = None) -> Stats:
+    """Bring the ledger up to date with the transcripts under ``roots`` (see the module doc)."""
+    now = time.time() if now is None else now
+    stats = Stats()
+    files = discover(roots, stats.problems)
+    stats.files = len(files)
+    state = load_state(ledger, warnings)
+    known: dict[str, Any] = state["files"]
+    todo = [f for f in files if not _unchanged(f, known.get(f.path))]
+    progress = _Progress(sum(max(0, f.size - (known.get(f.path) or {}).get("offset", 0)) for f in todo))
+    seen: set[str] = set()
+    try:
+        batch: list[tuple[TFile, Any, dict[str, Any]]] = []
+        batch_bytes = 0
+        for f in todo:
+            entry = known.get(f.path)
+            try:
+                if f.kind == "agent":
+                    pending = _agent_pending(f, stats, warnings, now)
+                    if pending is None:
+                        continue
+                    keys = pending["request_keys"]
+                    if keys and all(k in seen for k in keys):  # the same agent in another file of this run
+                        stats.duplicate_requests += len(keys)
+                        pending["request_keys"] = []
+                    seen.update(keys)
+                    item: Any = pending
+                    new_entry: dict[str, Any] = {"size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "offset": f.size}
+                    read = f.size
+                else:
+                    start = _resume_offset(f, entry)
+                    sl, offset = read_main(f, start, stats)
+                    if sl.project is None:
+                        sl.project = (entry or {}).get("project") if isinstance(entry, dict) else None
+                    _drop_seen(sl.main, seen, stats)
+                    for usage in sl.sidechains.values():
+                        _drop_seen(usage, seen, stats)
+                    item = sl
+                    new_entry = {"size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "offset": offset,
+                                 "head": _head(f.path, f.size), "tail": _tail(f.path, offset), "project": sl.project}
+                    read = offset - start
+            except (OSError, ValueError) as exc:  # unreadable, vanished, not UTF-8 ...
+                detail = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:80]
+                stats.problems.append(f"{short(f.path)}: cannot read ({detail}); skipped")
+                continue
+            stats.files_read += 1
+            progress.advance(read)
+            batch.append((f, item, new_entry))
+            batch_bytes += read
+            if batch_bytes >= BATCH_BYTES:
+                _flush(ledger, batch, known, state, stats)
+                batch, batch_bytes = [], 0
+        _flush(ledger, batch, known, state, stats)
+    finally:
+        progress.close()
+    # forget files that are gone from the dirs just scanned (keeps the state small)
+    present = {f.path for f in files}
+    scanned = tuple(projects_dir(r).rstrip(os.sep) + os.sep for r in roots)
+    gone = [p for p in known if p not in present and p.startswith(scanned)]
+    if gone:
+        for p in gone:
+            del known[p]
+        store.atomic_write_json(state_path(ledger), state)
+    return stats
+
+
+def _flush(ledger: Ledger, batch: list[tuple[TFile, Any, dict[str, Any]]], known: dict[str, Any],
+           state: dict[str, Any], stats: Stats) -> None:
+    if not batch:
+        return
+    with ledger.transaction(wait=60.0):
+        for f, item, new_entry in batch:
+            if f.kind == "agent":
+                _commit_agent(ledger, item, stats)
+            else:
+                _commit_slice(ledger, item, stats)
+            known[f.path] = new_entry
+        store.atomic_write_json(state_path(ledger), state)  # after the commits: a kill in between re-reads
+
+
+# ------------------------------------------------------------------ the report
+
+
+def _week_start(day: str, week_start: str) -> str:
+    names = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    d = date.fromisoformat(day)
+    first = names.index(week_start) if week_start in names else 0
+    return (d - timedelta(days=(d.weekday() - first) % 7)).isoformat()
+
+
+def _zero() -> dict[str, Any]:
+    return {"input_tokens": 0, "output_tokens": 0, "cache_write_tokens": 0, "cache_read_tokens": 0,
+            "cost_usd": Decimal(0), "requests": 0, "unpriced_requests": 0, "records": 0}
+
+
+def _add(row: dict[str, Any], tokens: dict[str, Any], cost: str | None, requests: int, unpriced: int) -> None:
+    row["input_tokens"] += int(tokens.get("input", 0))
+    row["output_tokens"] += int(tokens.get("output", 0))
+    row["cache_write_tokens"] += int(tokens.get("cache_write_5m", 0)) + int(tokens.get("cache_write_1h", 0))
+    row["cache_read_tokens"] += int(tokens.get("cache_read", 0))
+    row["cost_usd"] += Decimal(cost or "0")
+    row["requests"] += int(requests)
+    row["unpriced_requests"] += int(unpriced)
+    row["records"] += 1
+
+
+def _key(rec: dict[str, Any], group: str, week_start: str) -> str:
+    day = day_of(rec["ts"])
+    if group == "daily":
+        return day
+    if group == "weekly":
+        return _week_start(day, week_start)
+    if group == "monthly":
+        return day[:7]
+    if group == "session":
+        return str(rec.get("session_id") or "(none)")
+    if group == "project":
+        return str(rec.get("project") or "(none)")
+    return str(rec.get("agent_type") or "unknown")
+
+
+ROLLUP_GROUPS = {"model": "by_model", "project": "by_project", "agent-type": "by_agent_type"}
+
+
+def _add_bucket(row: dict[str, Any], b: dict[str, Any]) -> None:
+    """Add a roll-up bucket (``ledger.add_to_bucket``'s shape) into a report row."""
+    t = b.get("tokens") or {}
+    row["input_tokens"] += int(t.get("input", 0))
+    row["output_tokens"] += int(t.get("output", 0))
+    row["cache_write_tokens"] += int(t.get("cache_write_5m", 0)) + int(t.get("cache_write_1h", 0))
+    row["cache_read_tokens"] += int(t.get("cache_read", 0))
+    row["cost_usd"] += Decimal(b.get("cost_usd") or "0")
+    row["requests"] += int(b.get("requests", 0))
+    row["unpriced_requests"] += int(b.get("unpriced_requests", 0))
+    row["records"] += int(b.get("records", 0))
+
+
+def _day_key(day: str, group: str, week_start: str) -> str:
+    return day if group == "daily" else _week_start(day, week_start) if group == "weekly" else day[:7]
+
+
+def report(ledger: Ledger, group: str, since: str | None, until: str | None, week_start: str = "monday",
+           errors: list[str] | None = None, rollups: bool = True) -> dict[str, Any]:
+    """Rows and totals from the ledger for [since, until] (UTC days).  From the monthly roll-ups
+    (cached, caught up incrementally, kept for archived months) where they hold the grouping, from the
+    records for sessions and for the model/project/agent-type split of months cut by the range."""
+    if not rollups or group == "session":
+        return _report_records(ledger, group, since, until, week_start, errors)
+    from ..runtime.archive import month_end
+
+    months = sorted({d[:7] for d in ledger.days(since, until)} | set(ledger.archived_months(since, until)))
+    rows: dict[str, dict[str, Any]] = {}
+    totals = _zero()
+    for month in months:
+        first, last = f"{month}-01", month_end(month).isoformat()
+        data = ledger.rollup(month)
+        for day, bucket in (data.get("by_day") or {}).items():
+            if (since and day < since) or (until and day > until):
+                continue
+            _add_bucket(totals, bucket)
+            if group in ("daily", "weekly", "monthly"):
+                _add_bucket(rows.setdefault(_day_key(day, group, week_start), _zero()), bucket)
+        if group not in ROLLUP_GROUPS:
+            continue
+        if (not since or since <= first) and (not until or until >= last):
+            for name, bucket in (data.get(ROLLUP_GROUPS[group]) or {}).items():
+                _add_bucket(rows.setdefault(name, _zero()), bucket)
+        else:  # the range cuts this month: its records for the split
+            part = _report_records(ledger, group, max(first, since or first), min(last, until or last), week_start,
+                                   errors)
+            for row in part["rows"]:
+                target = rows.setdefault(row["key"], _zero())
+                for k in target:
+                    target[k] += row[k]
+    return _finish(group, since, until, rows, totals, {})
+
+
+def _report_records(ledger: Ledger, group: str, since: str | None, until: str | None, week_start: str,
+                    errors: list[str] | None) -> dict[str, Any]:
+    rows: dict[str, dict[str, Any]] = {}
+    totals = _zero()
+    projects: dict[str, str | None] = {}
+    for rec in ledger.iter_records(since, until, errors):
+        r: dict[str, Any] = dict(rec)
+        _add(totals, r["tokens"], r["cost_usd"], r["requests"], r.get("unpriced_requests", 0))
+        if group == "model":
+            for name, m in (r.get("models") or {}).items():
+                unpriced = m.get("requests", 0) if m.get("priced") is False else 0
+                _add(rows.setdefault(name, _zero()), m, m.get("cost_usd"), m.get("requests", 0), unpriced)
+            continue
+        key = _key(r, group, week_start)
+        _add(rows.setdefault(key, _zero()), r["tokens"], r["cost_usd"], r["requests"], r.get("unpriced_requests", 0))
+        if group == "session":
+            projects.setdefault(key, r.get("project"))
+    return _finish(group, since, until, rows, totals, projects)
+
+
+def _finish(group: str, since: str | None, until: str | None, rows: dict[str, dict[str, Any]],
+            totals: dict[str, Any], projects: dict[str, str | None]) -> dict[str, Any]:
+    chronological = group in ("daily", "weekly", "monthly")
+    order = sorted(rows) if chronological else sorted(rows, key=lambda k: (-rows[k]["cost_usd"], k))
+    out_rows = []
+    for k in order:
+        row = {"key": k, **rows[k]}
+        if group == "session":
+            row["project"] = projects.get(k)
+        out_rows.append(row)
+    return {"group": group, "since": since, "until": until, "rows": out_rows, "totals": totals}
+
+
+# ------------------------------------------------------------------ command line
+
+
+def _parse(argv: list[str]) -> Any:
+    import argparse
+
+    class P(argparse.ArgumentParser):
+        def error(self, message: str) -> Any:
+            raise BadInput(message)
+
+    p = P(prog="model-strategy history", description="import Claude Code's transcripts and report usage")
+    p.add_argument("group", nargs="?", default="daily", choices=GROUPS)
+    p.add_argument("--since", help="first UTC day, YYYY-MM-DD")
+    p.add_argument("--until", help="last UTC day, YYYY-MM-DD")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--claude-dir", action="append", help="Claude Code config dir (repeatable; default "
+                   "$CLAUDE_CONFIG_DIR and ~/.claude)")
+    p.add_argument("--no-import", action="store_true", help="report from the ledger only")
+    p.add_argument("--width", type=int, default=100)
+    args = p.parse_args(argv)
+    for name in ("since", "until"):
+        value = getattr(args, name)
+        if value is not None:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise BadInput(f"--{name} must be a date YYYY-MM-DD (got {value!r})") from None
+            if len(value) != 10:
+                raise BadInput(f"--{name} must be a date YYYY-MM-DD (got {value!r})")
+    if args.since and args.until and args.since > args.until:
+        raise BadInput(f"--since {args.since} is after --until {args.until}")
+    if args.width < 60:
+        raise BadInput(f"--width must be at least 60 (got {args.width})")
+    return args
+
+
+def run(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """The history document (imports first unless ``--no-import``) and the warnings."""
+    from ..runtime import archive, config
+
+    args = _parse(argv)
+    cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
+    ledger = Ledger()
+    stats = None
+    roots: list[str] = []
+    started = time.monotonic()
+    if not args.no_import:
+        roots = claude_dirs(args.claude_dir)
+        stats = import_history(ledger, roots, warnings)
+        warnings += archive.maybe_run(ledger, cfg)  # history older than the retention goes on into the archive
+    errors: list[str] = []
+    week_start = str((cfg.get("budgets") or {}).get("week_start", "monday"))
+    try:  # under the lock the monthly roll-ups it folds are saved, so the next report starts from them
+        with ledger.transaction(wait=1.0):
+            doc = report(ledger, args.group, args.since, args.until, week_start, errors)
+    except store.LockTimeout:
+        doc = report(ledger, args.group, args.since, args.until, week_start, errors)
+    doc = {"schema": JSON_SCHEMA, **doc, "days": "UTC",
+           "import": None if stats is None else {"claude_dirs": roots, **stats.as_json(),
+                                                "seconds": round(time.monotonic() - started, 3)},
+           "generated_at": iso(datetime.now(timezone.utc))}
+    warnings += errors + ledger.warnings
+    doc["_args"] = args
+    return doc, warnings
+
+
+def jsonable(doc: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+    def conv(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+
+    out = {k: v for k, v in doc.items() if not k.startswith("_")}
+    out["rows"] = [conv(r) for r in doc["rows"]]
+    out["totals"] = conv(doc["totals"])
+    out["warnings"] = warnings
+    return out
+
+
+def render_text(doc: dict[str, Any], warnings: list[str], width: int = 100) -> str:
+    from rich.console import Group
+    from rich.text import Text
+
+    from .render import console, table, usd
+
+    group = doc["group"]
+    label = {"daily": "Day (UTC)", "weekly": "Week of", "monthly": "Month", "session": "Session",
+             "project": "Project", "model": "Model", "agent-type": "Agent type"}[group]
+    head = Text()
+    head.append(f"Usage history — {group}", style="bold")
+    span = f"{doc['since'] or 'first record'} to {doc['until'] or 'today'}"
+    head.append(f"\nFrom the ledger (hooks + imported transcripts), {span}; days are UTC.")
+    def cells(row: dict[str, Any]) -> list[str]:
+        cost = usd(row["cost_usd"])
+        if row["unpriced_requests"]:
+            cost += "*"
+        return [f"{row['input_tokens']:,}", f"{row['output_tokens']:,}", f"{row['cache_write_tokens']:,}",
+                f"{row['cache_read_tokens']:,}", f"{row['requests']:,}", cost]
+
+    body = []
+    for row in doc["rows"]:
+        name = row["key"]
+        if group == "session":
+            name = f"{name[:8]} {os.path.basename(str(row.get('project') or '').rstrip('/')) or '-'}"
+        body.append([name, *cells(row)])
+    total = ["Total", *cells(doc["totals"])]
+    heads = ("Input", "Output", "Cache write", "Cache read", "Requests", "Cost")
+    widths = [max(len(h), *(len(r[i + 1]) for r in [*body, total])) for i, h in enumerate(heads)]
+    t = table(None)  # numbers are never cut; a long name is (with an ellipsis)
+    t.add_column(label, no_wrap=True, overflow="ellipsis", max_width=max(8, width - sum(widths) - 3 * len(heads)))
+    for h, w in zip(heads, widths, strict=True):
+        t.add_column(h, justify="right", no_wrap=True, min_width=w)
+    for cols in body:
+        t.add_row(*cols)
+    t.add_section()
+    t.add_row(*total, style="bold")
+    parts: list[Any] = [head, Text(""), t if doc["rows"] else Text("No usage recorded in this range.")]
+    notes = Text()
+    if doc["totals"]["unpriced_requests"]:
+        notes.append(f"\n* {doc['totals']['unpriced_requests']:,} request(s) on models without a known price are "
+                     "counted in tokens and requests but not in cost (add a price in prices.override.json).")
+    imp = doc.get("import")
+    if imp and not imp["files"]:
+        notes.append(f"\nNo Claude Code transcripts found under {', '.join(imp['claude_dirs'])} "
+                     "(projects/); use --claude-dir DIR or set CLAUDE_CONFIG_DIR.")
+    elif imp:
+        notes.append(f"\nImport: {imp['files_read']:,} of {imp['files']:,} transcript files read "
+                     f"({imp['bytes_read'] / 1e6:,.1f} MB), {imp['records_added']:,} records with "
+                     f"{imp['requests_added']:,} requests added")
+        if imp["already_recorded_agents"]:
+            notes.append(f"; {imp['already_recorded_agents']:,} agent(s) were recorded by the hooks already")
+        if imp["running_agents"]:
+            notes.append(f"; {imp['running_agents']:,} agent(s) still running (imported once finished)")
+        notes.append(".")
+        for line in imp["problems"]:
+            notes.append(f"\n! {line}")
+    for line in warnings:
+        notes.append(f"\n! {line}")
+    if notes:
+        parts.append(notes)
+    c = console(width, record=True)
+    with c.capture() as cap:
+        c.print(Group(*parts))
+    return "\n".join(line.rstrip() for line in cap.get().splitlines()) + "\n"
+
+
+def main(argv: list[str], slash: bool = False) -> int:
+    import json
+
+    prog = "model-strategy"
+    try:
+        doc, warnings = run(argv)
+    except (BadInput, store.LockTimeout, OSError) as exc:
+        if slash:
+            print(f"{prog}: {exc}")
+            return 0
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, BadInput) else 1
+    args = doc["_args"]
+    if args.json:
+        print(json.dumps(jsonable(doc, warnings), indent=1, ensure_ascii=False))
+    else:
+        sys.stdout.write(render_text(doc, warnings, args.width))
+    return 0
+
+
+def archive_main(argv: list[str], slash: bool = False) -> int:
+    """``model-strategy archive [--now] [--delete-archived-before YYYY-MM] [--json]``: without
+    ``--now`` it shows what is archived and what is due."""
+    import argparse
+    import json
+
+    from ..runtime import archive, config
+
+    class P(argparse.ArgumentParser):
+        def error(self, message: str) -> Any:
+            raise BadInput(message)
+
+    p = P(prog="model-strategy archive", description="move old daily detail into monthly archives")
+    p.add_argument("--now", action="store_true", help="archive every due month now")
+    p.add_argument("--delete-archived-before", metavar="YYYY-MM",
+                   help="delete the archive files of months before this one (their roll-ups stay)")
+    p.add_argument("--json", action="store_true")
+    try:
+        args = p.parse_args(argv)
+        month = args.delete_archived_before
+        if month is not None and (len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit()
+                                  or not 1 <= int(month[5:]) <= 12):
+            raise BadInput(f"--delete-archived-before must be a month YYYY-MM (got {month!r})")
+        cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
+        ledger = Ledger()
+        retention = archive.retention_of(cfg)
+        out: dict[str, Any] = {"schema": 1}
+        if args.now:
+            out["run"] = archive.run(ledger, retention)
+        if month:
+            out["deleted"] = archive.delete_before(ledger, month)
+        out["status"] = archive.status(ledger, retention)
+        out["warnings"] = warnings + ledger.warnings
+    except (BadInput, store.LockTimeout, OSError) as exc:
+        if slash:
+            print(f"model-strategy: {exc}")
+            return 0
+        print(f"model-strategy: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, BadInput) else 1
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return 0
+    st = out["status"]
+    for m in (out.get("run") or {}).get("archived", []):
+        print(f"archived {m['month']}: {m['records']:,} records from {m['days']} day file(s) into {m['file']}")
+    for line in (out.get("run") or {}).get("problems", []):
+        print(f"! {line}")
+    for m in out.get("deleted", []):
+        print(f"deleted the archive of {m} (its monthly roll-up stays)")
+    print(f"retention: {st['retention_days']} days of daily detail (whole months); "
+          f"{len(st['archived'])} archived month(s): {', '.join(a['month'] for a in st['archived']) or 'none'}")
+    print(f"day files: {st['day_files']:,} (oldest {st['oldest_day_file'] or '-'}); due for archiving: "
+          f"{', '.join(st['due']) or 'nothing'}; last run {st['last_run'] or 'never'}")
+    for line in out["warnings"]:
+        print(f"! {line}")
+    return 0

@@ -123,7 +123,7 @@ class Config(Strict):
     budgets: Budgets = Budgets()
     roi: Roi = Roi()
     #: daily detail older than this moves into archive/YYYY-MM.jsonl.gz (whole months; roll-ups stay)
-    retention_days: int = Field(90, ge=7, le=36500)
+    retention_days: int = Field(90, ge=7, le=36500, strict=True)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

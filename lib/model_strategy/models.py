@@ -164,14 +164,12 @@ class ModelUsage(Tokens):
     priced: bool = True
 
 
-class AgentRecord(Strict):
-    """A ledger record (schema 2; ``runtime/records.py`` builds it, ``records.upgrade`` migrates 1)."""
+class _RecordFields(Strict):
+    """What records of every schema have in common."""
 
-    schema_: Literal[2] = Field(alias="schema")
     id: str
     kind: Literal["subagent", "main"]
     ts: datetime
-    recorded_at: datetime
     session_id: str
     project: str | None = None
     agent_id: str
@@ -184,46 +182,32 @@ class AgentRecord(Strict):
     tokens: Tokens
     requests: int = Field(ge=0)
     cost_usd: Decimal = Field(ge=0)
-    unpriced_requests: int = Field(0, ge=0)
     models: dict[str, ModelUsage]
     duration_ms: int | None = Field(None, ge=0)
     decision: Decision | None = None
+    price_source: str
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AgentRecord(_RecordFields):
+    """A ledger record (schema 2; ``runtime/records.py`` builds it, ``records.upgrade`` migrates 1)."""
+
+    schema_: Literal[2] = Field(alias="schema")
+    recorded_at: datetime
+    unpriced_requests: int = Field(0, ge=0)
     source: Literal["SubagentStop", "PostToolUse", "Stop", "PreToolUse", "import", "scan"]
     outcome: Literal["completed", "error", "interrupted", "truncated", "denied"] | None = None
     request_keys: list[str] = []
     flags: list[Literal["unpriced", "clamped_tokens"]] = []
-    price_source: str
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class AgentRecordV1(Strict):
+class AgentRecordV1(_RecordFields):
     """The first release's record (read and upgraded, never written again)."""
 
     schema_: Literal[1] = Field(alias="schema")
-    id: str
-    kind: Literal["subagent", "main"]
-    ts: datetime
     started: datetime | None = None
-    session_id: str
-    project: str | None = None
-    agent_id: str
-    agent_type: str
-    tool_use_id: str | None = None
-    background: bool | None = None
-    model_requested: str | None = None
-    model_actual: str | None = None
-    model_mismatch: bool = False
-    tokens: Tokens
-    requests: int = Field(ge=0)
-    cost_usd: Decimal = Field(ge=0)
-    models: dict[str, ModelUsage]
-    duration_ms: int | None = Field(None, ge=0)
-    decision: Decision | None = None
     source: Literal["SubagentStop", "PostToolUse", "Stop", "scan"]
-    price_source: str
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class Bucket(Strict):

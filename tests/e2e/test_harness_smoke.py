@@ -199,7 +199,8 @@ def test_background_subagent_two_turns(claude_env, fake_api, tmp_path: Path) -> 
     post = probe.records("PostToolUse")[0]
     assert post["tool_name"] == "Agent" and post["tool_response"]["status"] == "async_launched"
     assert "usage" not in post["tool_response"]
-    assert post["_agent_transcript_derived"]["exists"] is False  # not written yet at launch
+    # at launch the agent transcript is usually not written yet -- usually: on a loaded machine the agent can
+    # get there first, so the plugin never relies on either (PostToolUse(async) only links agent and spawn)
     stop = probe.records("SubagentStop")
     assert len(stop) == 1 and stop[0]["agent_id"] == post["tool_response"]["agentId"]
     assert stop[0]["_agent_transcript"]["n_assistant"] == 2  # complete when SubagentStop fires

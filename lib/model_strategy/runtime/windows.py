@@ -94,22 +94,8 @@ def load(root: str | None = None) -> dict[str, Any]:
 
 
 def write_private(path: str, obj: Any) -> None:
-    """Atomic replace with mode 0600 (the numbers describe the user's account)."""
-    folder, name = os.path.split(path)
-    os.makedirs(folder or ".", exist_ok=True)
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(store.dumps(obj))
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:  # noqa: SIM105 - contextlib is not imported on the hot path
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Atomic replace with mode 0600 (the numbers describe the user's account): the one writer."""
+    store.atomic_write_json(path, obj)
 
 
 def remember(info: Any, now: float | None = None, root: str | None = None) -> bool:

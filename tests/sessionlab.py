@@ -78,8 +78,13 @@ def plugin_copy(dest: Path) -> Path:
     for name in (".claude-plugin", ".claude", "hooks", "bin", "commands", "lib"):
         shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "requirements.txt", dest / "requirements.txt")
-    boot = dest / "lib" / "model_strategy" / "runtime" / "bootstrap.py"
+    return stub_setup(dest)
+
+
+def stub_setup(plugin: Path) -> Path:
+    """Make a plugin copy's venv setup (``bootstrap.py`` run as a script) only leave a mark."""
+    boot = plugin / "lib" / "model_strategy" / "runtime" / "bootstrap.py"
     text = boot.read_text()
     head, _, _ = text.rpartition('if __name__ == "__main__":')
     boot.write_text(head + SETUP_STUB.lstrip("\n"))
-    return dest
+    return plugin

@@ -15,10 +15,15 @@ from test_plugin_e2e import MODEL, load_records, models_seen
 pytestmark = pytest.mark.e2e
 
 
-def install(claude_env, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    """Clone this repository, then `claude plugin marketplace add` + `claude plugin install`."""
+def install(claude_env, tmp_path: Path, stub_setup: bool = False) -> Path:  # type: ignore[no-untyped-def]
+    """Clone this repository, then `claude plugin marketplace add` + `claude plugin install`.
+    ``stub_setup``: the clone's venv setup only leaves a mark (no package registry needed)."""
     checkout = tmp_path / "checkout"  # tracked files only, as a user's clone of the repository
     subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(checkout)], check=True, timeout=120)
+    if stub_setup:
+        from sessionlab import stub_setup as stub
+
+        stub(checkout)
     env = make_env("http://127.0.0.1:9", claude_env.home)
     for args in (["plugin", "marketplace", "add", str(checkout)],
                  ["plugin", "install", "model-strategy@model-strategy"]):
@@ -101,3 +106,25 @@ def test_terminal_settings_reach_the_installed_plugin(claude_env, fake_api, tmp_
     assert models_seen(api, "sub:A") == set()  # denied: the subagent never ran
     assert [d["tool_use_id"] for d in run.result["permission_denials"]] == ["toolu_00000_0"]
     assert "monthly" in json.dumps(api.messages_requests()[-1]["body"])
+
+
+def test_first_session_after_a_marketplace_install_routes_and_records(claude_env, fake_api,  # type: ignore[no-untyped-def]
+                                                                      tmp_path: Path) -> None:
+    """No venv yet, no MODEL_STRATEGY_PYTHON: the installed plugin's hooks run on the system python3."""
+    import shutil
+
+    install(claude_env, tmp_path, stub_setup=True)
+    scenario = {"main": [tool_turn(agent_call("A", "search the repo for config files", subagent_type="Explore",
+                                              run_in_background=False), u=usage(500, 50)),
+                         text_turn("all done", usage(600, 20))],
+                "subagents": {"A": [text_turn("A done", usage(1200, 80))]}}
+    api = fake_api(scenario)
+    node_dir = os.path.dirname(shutil.which("node") or "/usr/bin/node")
+    run = claude_env.run("[[SCENARIO:first-install]] go", api=api, plugin_dir=None,
+                         env={"PATH": f"{node_dir}:/usr/local/bin:/usr/bin:/bin"})
+    assert run.returncode == 0 and run.result and not run.result["is_error"], run.describe()
+    assert models_seen(api, "sub:A") == {MODEL["haiku"]}  # routed on the very first spawn
+    data = claude_env.home / ".claude" / "plugins" / "data" / "model-strategy-model-strategy"
+    (rec,) = load_records(data, "subagent")
+    assert rec["model_actual"] == MODEL["haiku"] and rec["requests"] == 1
+    assert "bootstrap.py" in (data / "setup-started").read_text() and not (data / "venv").exists()

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from . import periods, store
-from .kinds import TIERS
+from .kinds import LEVELS, TIERS
 from .ledger import Ledger, iso, parse_ts, utcnow
 
 TYPE_CHECKING = False
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 FORECAST_METHOD = ("spend per active hour over the last 7 days × share of hours active × hours left "
                    "in the period, added to what is spent")
-LEVELS = ("info", "warning", "critical", "exceeded")
 DEFAULT_THRESHOLDS = {"info": 50, "warning": 75, "critical": 90, "exceeded": 100}
 WINDOW = timedelta(days=7)
 TOTALS_SCHEMA = 2

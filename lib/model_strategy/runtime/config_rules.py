@@ -13,15 +13,14 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from .kinds import LEVELS, POLICIES, TIERS
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-TIERS = ("haiku", "sonnet", "opus", "fable")
 CHOICES = (*TIERS, "auto")
 PROFILES = ("FAST", "BALANCED", "QUALITY")
-POLICIES = ("warn", "downgrade", "haiku_only", "deny")
-LEVELS = ("info", "warning", "critical", "exceeded")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 THRESHOLD_MAX = 1000  # percent
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 #: Claude Code's model aliases for subagents, cheapest first (the Agent tool's ``model`` enum).
 TIERS = ("haiku", "sonnet", "opus", "fable")
 
+#: Budget levels, lowest first, and the policies a level (or a subscription window) can apply.
+LEVELS = ("info", "warning", "critical", "exceeded")
+POLICIES = ("warn", "downgrade", "haiku_only", "deny")
+
 #: Anthropic's token kinds as we record them (``input`` is the uncached input).
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 

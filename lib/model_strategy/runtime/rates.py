@@ -19,12 +19,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from .kinds import TOKEN_KINDS as KINDS
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+
 GP_KEYS = {"input": "input_mtok", "output": "output_mtok", "cache_read": "cache_read_mtok",
            "cache_write_5m": "cache_write_mtok", "cache_write_1h": "cache_write_1h_mtok"}
 _MTOK = Decimal(1_000_000)

@@ -22,6 +22,7 @@ import os
 import time
 
 from . import paths, store
+from .kinds import POLICIES as POLICIES  # re-exported for the commands
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ SCHEMA = 1
 NAMES = ("five_hour", "seven_day", "spend_limit")
 LABELS = {"five_hour": "5-hour limit", "seven_day": "7-day limit", "spend_limit": "spend limit"}
 SHORT = {"five_hour": "5h", "seven_day": "7d", "spend_limit": "spend"}
-POLICIES = ("warn", "downgrade", "haiku_only", "deny")
+
 DEFAULTS: dict[str, dict[str, int | None]] = {
     "five_hour": {"warn": None, "downgrade": 70, "haiku_only": 90, "deny": None},
     "seven_day": {"warn": None, "downgrade": 80, "haiku_only": None, "deny": None},

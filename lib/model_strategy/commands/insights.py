@@ -87,8 +87,14 @@ class Insights:
         return self.load(min(start, self.today)).sub(min(start, self.today), self.today)
 
     def header(self, title: str, win: Window) -> dict[str, Any]:
+        from .reports import plural, records_phrase
+
         n = win.records
-        basis = (f"your records: {n:,} records over {win.n_days} day(s), {win.start} to {win.end} (UTC)" if n
+        main = record_counts(win, "agents").get("main-thread", 0)
+        with_records = sum(1 for d in win.days.values() if int(d.get("records", 0)))
+        basis = (f"your records: {records_phrase({'records': n, 'agents': n - main, 'main_records': main})} on "
+                 f"{plural(with_records, 'day')} with records in the last {plural(win.n_days, 'day')} "
+                 f"({win.start} to {win.end}, UTC)" if n
                  else f"no usage records from {win.start} to {win.end} (UTC)")
         return {"title": title, "as_of": self.day, "prices": self.catalog.price_source,
                 "catalog_as_of": self.catalog.as_of, "basis": basis, "from_records": bool(n),

@@ -33,11 +33,13 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     snap = _shared_snapshot()
     (d / "cache").mkdir()
     shutil.copy(snap, d / "cache" / "prices.json")
-    from model_strategy.runtime import pricing
+    from model_strategy.runtime import paths, pricing
 
     pricing.reset()
+    paths.use_plugin_data("")  # an in-process slash-mode run of an earlier test may have set it
     yield d
     pricing.reset()
+    paths.use_plugin_data("")
 
 
 _SNAP: Path | None = None

@@ -68,7 +68,7 @@ def test_dashboard_and_compare_use_the_records(claude_env, fake_api, data: Path)
                          env=plugin_env(data))
     assert run.ok, run.describe()
     prompt = prompt_of(api, n)
-    assert "Agent efficiency" in prompt and "over 10 day(s)" in prompt and "refactor-bot" not in prompt
+    assert "Agent efficiency" in prompt and "in the last 10" in prompt and "refactor-bot" not in prompt
     n = len(api.messages_requests())
     run = claude_env.run("/model-strategy:compare sonnet gpt-6.1-sol", api=api, plugin_dir=REPO,
                          env=plugin_env(data))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from harness import REPO_ROOT, make_project
-from tui_win import TUI, interactive_home, tmux_or_skip, tui_env
+from tui import DUMMY_KEY, TmuxSession, claude_env, claude_home_state, require_tmux
 
 pytestmark = pytest.mark.e2e
 
@@ -30,22 +30,24 @@ def echo_basis(info: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def tui_setup(claude_bin: str, tmp_path: Path) -> dict[str, Any]:
-    tmux_or_skip()
+    require_tmux()
     from sessionlab import venv_python
 
     project = make_project(tmp_path / "proj")
-    home = interactive_home(tmp_path / "home", [project])
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".claude.json").write_text(json.dumps(claude_home_state(DUMMY_KEY, [project.resolve()], "2.1.332")))
     return {"claude": claude_bin, "project": project, "home": home, "data": tmp_path / "data",
             "python": venv_python()}
 
 
-def start(setup: dict[str, Any], api: Any, extra: dict[str, str] | None = None) -> TUI:
-    env = tui_env(api.url, setup["home"], {"MODEL_STRATEGY_PYTHON": setup["python"],
+def start(setup: dict[str, Any], api: Any, extra: dict[str, str] | None = None) -> TmuxSession:
+    env = claude_env(api.url, setup["home"], {"MODEL_STRATEGY_PYTHON": setup["python"],
                                            "MODEL_STRATEGY_DATA_DIR": str(setup["data"]), **(extra or {})})
     # acceptEdits: the default auto mode asks before an Agent spawn against a fake API (FACTS.md 11), and
     # the plugin no longer answers that prompt for the user
-    tui = TUI.start(setup["claude"], cwd=setup["project"], env=env,
-                    args=["--plugin-dir", str(REPO_ROOT), "--permission-mode", "acceptEdits"])
+    tui = TmuxSession.start([setup["claude"], "--plugin-dir", str(REPO_ROOT), "--permission-mode", "acceptEdits"],
+                            env=env, cwd=setup["project"])
     tui.wait_for("shift+tab", timeout=60)
     return tui
 
@@ -124,7 +126,7 @@ def test_subscription_window_levels_in_the_client(tui_setup, fake_api) -> None: 
     """A subscriber's 5-hour window crosses 70 % and then 90 % between prompts: the status line shows it,
     the session is told once per level, and the next subagents run one tier lower, then on haiku."""
     from fakeapi import text_turn, usage
-    from tui_win import gateway_jwt
+    from tui import gateway_jwt
 
     settings = tui_setup["home"] / ".claude" / "settings.json"
     settings.write_text(json.dumps({"statusLine": {"type": "command", "command": "echo mine"}}, indent=2))
@@ -135,26 +137,21 @@ def test_subscription_window_levels_in_the_client(tui_setup, fake_api) -> None: 
     api.rate_limit_headers(0.42, 0.17)
     tui = start(tui_setup, api, extra={"ANTHROPIC_AUTH_TOKEN": gateway_jwt()})
     with tui:
-        tui.type("[[SCENARIO:win]] hello")
-        tui.press("Enter")
+        tui.submit("[[SCENARIO:win]] hello")
         screen = tui.wait_for("mine · model-strategy 5h 42% · 7d 17% · ok", timeout=60)
         api.rate_limit_headers(0.75, 0.18)
-        tui.type("the 5-hour window is filling")
-        tui.press("Enter")
+        tui.submit("the 5-hour window is filling")
         tui.wait_for("5h 75%", timeout=60)
-        tui.type("spawn a reviewer")
-        tui.press("Enter")
+        tui.submit("spawn a reviewer")
         screen = tui.wait_for("5-hour limit 75% used", timeout=90)
         assert "general-purpose → opus → sonnet (5-hour limit 75%; picked for" in screen, screen
         assert api.wait_for(lambda reqs: any(r.get("matched") == "sub:A" for r in reqs), timeout=60)
         assert "5-hour limit 75% used" in screen and "new agents drop one tier" in screen, screen
         assert "5h downgrade" in screen
         api.rate_limit_headers(0.93, 0.19)
-        tui.type("nearly full now")
-        tui.press("Enter")
+        tui.submit("nearly full now")
         tui.wait_for("5h 93%", timeout=60)
-        tui.type("spawn another reviewer")
-        tui.press("Enter")
+        tui.submit("spawn another reviewer")
         screen = tui.wait_for("5-hour limit 93% used", timeout=90)
         assert "general-purpose → opus → haiku (5-hour limit 93%; picked for" in screen, screen
         assert api.wait_for(lambda reqs: any(r.get("matched") == "sub:B" for r in reqs), timeout=60)

@@ -33,7 +33,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ScreenTimeout", "TmuxSession", "claude_home_state", "require_tmux", "tmux_available"]
+__all__ = ["ScreenTimeout", "TmuxSession", "claude_env", "claude_home_state", "gateway_jwt", "require_tmux",
+           "tmux_available"]
+
+DUMMY_KEY = "sk-ant-api03-" + "d" * 60 + "-e2eAA"
 
 _CONFIG = "set -g remain-on-exit on\nset -g history-limit 20000\nset -g status off\n"
 
@@ -184,3 +187,38 @@ class TmuxSession:
         """Whether the program still runs (the pane is not dead)."""
         out = self._tmux("display-message", "-p", "-t", self.name, "#{pane_dead}")
         return out.returncode == 0 and out.stdout.strip() == "0"
+
+
+# ------------------------------------------------------------------ Claude Code specifics
+
+_KEEP = {"HOME", "PATH", "TERM", "LANG", "LC_ALL", "NO_PROXY", "no_proxy", "DISABLE_AUTOUPDATER", "USER",
+         "SHELL", "TMPDIR"}
+
+
+def claude_env(api_url: str, home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The harness's scrubbed client environment plus what the interactive client needs (a terminal, the
+    dummy API key -- or only ``ANTHROPIC_AUTH_TOKEN`` when ``extra`` gives one: a subscriber/gateway login)."""
+    from harness import make_env
+
+    env = make_env(api_url, home, tmpdir=home.parent / (home.name + "-tmp"))
+    env["ANTHROPIC_API_KEY"] = DUMMY_KEY
+    env["TERM"] = "xterm-256color"
+    env.pop("TMUX", None)
+    env.update(extra or {})
+    if "ANTHROPIC_AUTH_TOKEN" in env and not (extra or {}).get("ANTHROPIC_API_KEY"):
+        env.pop("ANTHROPIC_API_KEY", None)
+    return {k: v for k, v in env.items() if k in _KEEP or k.startswith(("ANTHROPIC_", "CLAUDE", "MODEL_STRATEGY_"))
+            or k in (extra or {})}
+
+
+def gateway_jwt(aud: str = "claude-gateway") -> str:
+    """An ``ANTHROPIC_AUTH_TOKEN`` with which Claude Code 2.1.332 reports ``rate_limits`` to the status
+    line (it reads the payload's ``aud``; the signature is not checked)."""
+    import base64
+    import json
+
+    def part(obj: Any) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return ".".join([part({"alg": "HS256", "typ": "JWT"}),
+                     part({"aud": aud, "sub": "e2e-user", "exp": int(time.time()) + 86400}), "c2lnbmF0dXJl"])

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from ..runtime import budget, config, records, store
-from ..runtime.ledger import INDEX_HEADER, Ledger, day_of, digest, utcnow
+from ..runtime.ledger import Ledger, day_of, index_entries, utcnow
 
 #: ``export records`` columns, in order.  Stable: new columns are only ever added at the end.
 EXPORT_COLUMNS = (
@@ -128,13 +128,9 @@ def _write(fh: Any, fmt: str, recs: Iterator[records.Record]) -> int:
 # ------------------------------------------------------------------ doctor
 
 
-def _index_entries(ledger: Ledger, day: str) -> tuple[set[bytes], int]:
-    entries: set[bytes] = set()
-    end = 0
-    for end, rec in ledger.scan(day):  # noqa: B007 - end is used after
-        entries.add(b"i" + digest(rec["id"]).encode())
-        entries.update(b"k" + k.encode() for k in rec.get("request_keys") or ())
-    return entries, end
+def _index_entries(ledger: Ledger, day: str) -> set[bytes]:
+    """What the index of ``day`` must hold, from a full read of its day file."""
+    return {line for _, rec in ledger.scan(day) for line in index_entries(rec).split(b"\n") if line}
 
 
 def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
@@ -197,7 +193,7 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
     broken: list[str] = []
     with ledger.transaction(wait=10):
         for day in days:  # reading an index under the lock catches it up, or rebuilds it when damaged
-            want, _ = _index_entries(ledger, day)
+            want = _index_entries(ledger, day)
             noted = len(ledger.warnings)
             ledger.forget()
             have = {line for line in bytes(ledger.index(day)).split(b"\n") if line[:1] in (b"i", b"k")}
@@ -285,9 +281,10 @@ def _check_cache(ledger: Ledger, rel: str, build: Any, repair: bool) -> tuple[bo
 
 
 def _rebuild_index(ledger: Ledger, day: str) -> None:
-    entries, end = _index_entries(ledger, day)
-    store.atomic_write_bytes(ledger.path("index", f"{day}.ids"),
-                             INDEX_HEADER + b"".join(e + b"\n" for e in sorted(entries)) + b"@%d\n" % end)
+    """Drop the index of ``day``: the ledger rebuilds it from the day file on the next read (lock held)."""
+    os.unlink(ledger.path("index", f"{day}.ids"))
+    ledger.forget()
+    ledger.index(day)
 
 
 def doctor(argv: list[str]) -> int:

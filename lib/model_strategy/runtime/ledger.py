@@ -88,6 +88,14 @@ def digest(text: str) -> str:
     return records.request_key(text, "id")
 
 
+def index_entries(rec: Record | dict[str, Any]) -> bytes:
+    """A record's lines in its day's index: ``i<id digest>`` and ``k<request key>`` for each request."""
+    out = b"i" + digest(rec["id"]).encode() + b"\n"
+    for key in rec.get("request_keys") or ():
+        out += b"k" + str(key).encode() + b"\n"
+    return out
+
+
 class Ledger:
     def __init__(self, root: str | None = None) -> None:
         self.root = root or paths.data_dir()
@@ -309,9 +317,7 @@ class Ledger:
             add = bytearray()
             end = covered
             for end, rec in self.scan(day, covered, upto=size):  # noqa: B007 - end is used after
-                add += b"i" + digest(rec["id"]).encode() + b"\n"
-                for key in rec.get("request_keys") or ():
-                    add += b"k" + str(key).encode() + b"\n"
+                add += index_entries(rec)
             if end != covered:
                 add += b"@%d\n" % end
                 data += add
@@ -347,10 +353,7 @@ class Ledger:
         index = self.index(day)
         end = store.append_jsonl(self.day_file(day), rec)
         crash_point("after-append")
-        add = b"i" + digest(rec["id"]).encode() + b"\n"
-        for key in rec.get("request_keys") or ():
-            add += b"k" + key.encode() + b"\n"
-        add += b"@%d\n" % end
+        add = index_entries(rec) + b"@%d\n" % end
         try:  # noqa: SIM105 - contextlib is not imported on the hot path
             store.append_bytes(self._index_path(day), bytes(add))
         except OSError:

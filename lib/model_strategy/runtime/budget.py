@@ -156,9 +156,9 @@ class _Window:
         return "changed" if changed else True
 
 
-def spend(ledger: Ledger, cfg: dict[str, Any], now: datetime) -> dict[str, Any]:
+def spend(ledger: Ledger, cfg: dict[str, Any], now: datetime, w: _Window | None = None) -> dict[str, Any]:
     """``{"q": 15-minute buckets of the last 8 days, "p": {period: [key, cost, records, unpriced]}}``."""
-    w = _Window(cfg, now)
+    w = w or _Window(cfg, now)
     return ledger.fold("totals.json", w.since, None, w.fresh, w.add, schema=TOTALS_SCHEMA, key=w.key,
                        prune=lambda data, since: None, valid=w.reconcile)
 
@@ -181,15 +181,14 @@ def _rate(q: dict[str, Any], now: datetime) -> tuple[Decimal, Decimal]:
 
 
 def period_status(totals: dict[str, Any], cfg: dict[str, Any], period: str, now: datetime,
-                  burn: tuple[Decimal, Decimal] | None = None) -> dict[str, Any]:
+                  burn: tuple[Decimal, Decimal], bounds: tuple[datetime, datetime]) -> dict[str, Any]:
+    """One period's spend, budget, level, forecast and policy; ``bounds`` is its [start, end)."""
     b = _budgets(cfg)
-    tz = periods.zone(b.get("timezone", "local"))
-    week_start = b.get("week_start", "monday")
-    start, end = periods.bounds(period, now, tz, week_start)
+    start, end = bounds
     key, cost, n, unpriced = totals["p"][period]
     spent = Decimal(cost)
     limit = _limit(b, period)
-    rate, share = burn or _rate(totals["q"], now)
+    rate, share = burn
     hours_left = max(Decimal(0), Decimal((end - now).total_seconds()) / 3600)
     forecast = spent + rate * share * hours_left
     pct = spent * 100 / limit if limit else None
@@ -213,9 +212,10 @@ def period_status(totals: dict[str, Any], cfg: dict[str, Any], period: str, now:
 
 def status(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None) -> list[dict[str, Any]]:
     now = now or utcnow()
-    totals = spend(ledger, cfg, now)
+    w = _Window(cfg, now)  # the periods' bounds, worked out once
+    totals = spend(ledger, cfg, now, w)
     burn = _rate(totals["q"], now)  # the same for every period
-    return [period_status(totals, cfg, p, now, burn) for p in periods.PERIODS]
+    return [period_status(totals, cfg, p, now, burn, w.bounds[p][1:]) for p in periods.PERIODS]
 
 
 def money(value: Decimal | None) -> str:

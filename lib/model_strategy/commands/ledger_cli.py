@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from ..runtime import budget, config, records, store
@@ -54,14 +54,13 @@ def export_row(rec: records.Record) -> dict[str, Any]:
 
 
 def _records_since(ledger: Ledger, since: str | None, errors: list[str]) -> Iterator[records.Record]:
-    start = None
-    if since:
-        start = (date.fromisoformat(since).toordinal() - 1)  # a record's file may be a day earlier in UTC
-        for rec in ledger.iter_records(date.fromordinal(start), None, errors):
-            if rec["ts"][:10] >= since:
-                yield rec
+    if not since:
+        yield from ledger.iter_records(None, None, errors)
         return
-    yield from ledger.iter_records(None, None, errors)
+    start = date.fromisoformat(since) - timedelta(days=1)  # a schema-1 record may sit in the day file before
+    for rec in ledger.iter_records(start, None, errors):
+        if rec["ts"][:10] >= since:
+            yield rec
 
 
 EXPORT_USAGE = "usage: model-strategy export records [--format csv|jsonl] [--since YYYY-MM-DD] [--output FILE|-]"

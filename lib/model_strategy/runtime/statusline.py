@@ -83,7 +83,7 @@ def savings_today(root: str, now: float) -> Decimal | None:
     new_state = _advance(daily, day, state)
     if new_state is None:
         return None
-    windows.write_private(cache, new_state)
+    store.atomic_write_json(cache, new_state)
     return Decimal(new_state["saved"])
 
 

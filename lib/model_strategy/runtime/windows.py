@@ -94,11 +94,6 @@ def load(root: str | None = None) -> dict[str, Any]:
     return data
 
 
-def write_private(path: str, obj: Any) -> None:
-    """Atomic replace with mode 0600 (the numbers describe the user's account): the one writer."""
-    store.atomic_write_json(path, obj)
-
-
 def remember(info: Any, now: float | None = None, root: str | None = None) -> bool:
     """Store the payload's windows when they differ from the stored ones.  Returns whether it wrote.
     A payload without ``rate_limits`` (API key, or the session's first status line) changes nothing."""
@@ -128,7 +123,7 @@ def remember(info: Any, now: float | None = None, root: str | None = None) -> bo
             merged[name] = prev
     if not changed:
         return False
-    write_private(_path(root, FILE), {"schema": SCHEMA, "windows": merged})
+    store.atomic_write_json(_path(root, FILE), {"schema": SCHEMA, "windows": merged})
     return True
 
 
@@ -235,7 +230,7 @@ def announce(levels: list[dict[str, Any]], now: float, root: str | None = None) 
             seen[w["window"]] = {"resets_at": w["resets_at"], "levels": done}
             lines.append(f"{describe(w, now)}{EFFECT[w['policy']]}")
         if lines:
-            write_private(path, seen)
+            store.atomic_write_json(path, seen)
     return lines
 
 

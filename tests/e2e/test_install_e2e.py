@@ -33,15 +33,19 @@ def install(claude_env, tmp_path: Path, stub_setup: bool = False) -> Path:  # ty
     return checkout
 
 
+def explore_spawn() -> dict[str, object]:
+    """One foreground Explore spawn of one turn (routed to haiku by the defaults)."""
+    return {"main": [tool_turn(agent_call("A", "search the repo for config files", subagent_type="Explore",
+                                          run_in_background=False), u=usage(500, 50)),
+                     text_turn("all done", usage(600, 20))],
+            "subagents": {"A": [text_turn("A done", usage(1200, 80))]}}
+
+
 def test_marketplace_install_then_session(claude_env, fake_api, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from sessionlab import venv_python
 
     install(claude_env, tmp_path)
-    scenario = {"main": [tool_turn(agent_call("A", "search the repo for config files", subagent_type="Explore",
-                                              run_in_background=False), u=usage(500, 50)),
-                         text_turn("all done", usage(600, 20))],
-                "subagents": {"A": [text_turn("A done", usage(1200, 80))]}}
-    api = fake_api(scenario)
+    api = fake_api(explore_spawn())
     run = claude_env.run("[[SCENARIO:installed]] go", api=api, plugin_dir=None,
                          env={"MODEL_STRATEGY_PYTHON": venv_python()})
     assert run.returncode == 0 and run.result and not run.result["is_error"], run.describe()
@@ -95,11 +99,7 @@ def test_terminal_settings_reach_the_installed_plugin(claude_env, fake_api, tmp_
     api = fake_api({"main": [text_turn("hello", usage(500, 50))]})
     run = claude_env.run("hello", api=api, plugin_dir=None, env={"MODEL_STRATEGY_PYTHON": venv_python()})
     assert run.ok, run.describe()
-    scenario = {"main": [tool_turn(agent_call("A", "search the repo for config files", subagent_type="Explore",
-                                              run_in_background=False), u=usage(500, 50)),
-                         text_turn("all done", usage(600, 20))],
-                "subagents": {"A": [text_turn("A done", usage(1200, 80))]}}
-    api = fake_api(scenario)
+    api = fake_api(explore_spawn())
     run = claude_env.run("[[SCENARIO:installed]] go", api=api, plugin_dir=None,
                          env={"MODEL_STRATEGY_PYTHON": venv_python()})
     assert run.returncode == 0 and run.result, run.describe()
@@ -114,11 +114,7 @@ def test_first_session_after_a_marketplace_install_routes_and_records(claude_env
     import shutil
 
     install(claude_env, tmp_path, stub_setup=True)
-    scenario = {"main": [tool_turn(agent_call("A", "search the repo for config files", subagent_type="Explore",
-                                              run_in_background=False), u=usage(500, 50)),
-                         text_turn("all done", usage(600, 20))],
-                "subagents": {"A": [text_turn("A done", usage(1200, 80))]}}
-    api = fake_api(scenario)
+    api = fake_api(explore_spawn())
     node_dir = os.path.dirname(shutil.which("node") or "/usr/bin/node")
     run = claude_env.run("[[SCENARIO:first-install]] go", api=api, plugin_dir=None,
                          env={"PATH": f"{node_dir}:/usr/local/bin:/usr/bin:/bin"})

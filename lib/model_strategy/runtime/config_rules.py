@@ -134,6 +134,14 @@ def _money(loc: tuple[str, ...], value: Any) -> str | None:
     return str(amount)
 
 
+def _amount(loc: tuple[str, ...], value: Any) -> str:
+    """A Decimal >= 0 that may not be null."""
+    amount = _money(loc, value)
+    if amount is None:
+        raise ConfigError(loc, "Decimal input should be an integer, float, string or Decimal object", value)
+    return amount
+
+
 def _timezone(loc: tuple[str, ...], value: Any) -> str:
     if not isinstance(value, str):
         raise ConfigError(loc, "Input should be a valid string", value)
@@ -170,22 +178,14 @@ def _field(loc: tuple[str, ...], kind: str, arg: Any, value: Any) -> Any:
     if kind == "tz":
         return _timezone(loc, value)
     if kind == "rate":  # a Decimal > 0
-        amount = _money(loc, value)
-        if amount is None:
-            raise ConfigError(loc, "Decimal input should be an integer, float, string or Decimal object", value)
+        amount = _amount(loc, value)
         if not Decimal(amount) > 0:
             raise ConfigError(loc, "Input should be greater than 0", value)
         return amount
     if kind == "minutes":  # str -> Decimal >= 0
         if not isinstance(value, dict):
             raise ConfigError(loc, "Input should be a valid dictionary", value)
-        out = {}
-        for k, v in value.items():
-            amount = _money((*loc, k), v)
-            if amount is None:
-                raise ConfigError((*loc, k), "Decimal input should be an integer, float, string or Decimal object", v)
-            out[k] = amount
-        return out
+        return {k: _amount((*loc, k), v) for k, v in value.items()}
     if kind == "obj":
         return _object(loc, arg, value)
     raise AssertionError(kind)  # pragma: no cover - the table is fixed

@@ -306,7 +306,7 @@ def _remember_root() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from .catalog import CatalogError
-    from .reports import BadInput
+    from .reports import BadInput, fail
 
     os.umask(0o077)  # the data home is private: files 0600, directories 0700
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -350,8 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                 return doctor(argv[1:])
             return export_records(argv[2:])
         except (UsageError, OSError) as exc:
-            print(f"{PROG}: {exc}", file=sys.stdout if slash else sys.stderr)
-            return 0 if slash else 2
+            return fail(exc, slash, 2)
     if argv[:1] == ["install-statusline"]:
         from .budget_cli import install_statusline_main
 
@@ -384,11 +383,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise BadInput(f"cannot write {path}: its folder does not exist")
         name, data, warnings = build(args)
     except (BadInput, CatalogError, OSError) as exc:  # one line, never a traceback in the user's prompt
-        if slash:  # Claude Code drops a `!` command's output on a non-zero exit: tell the model instead
-            print(f"{PROG}: {exc}")
-            return 0
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, BadInput) else 1
+        return fail(exc, slash)
     if args.json:
         import json
 

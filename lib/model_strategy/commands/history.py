@@ -41,6 +41,7 @@ from typing import Any
 from ..runtime import records, store
 from ..runtime.ledger import Ledger, day_of, iso, utcnow
 from ..runtime.usage import TranscriptUsage
+from .reports import BadInput, fail
 
 GROUPS = ("daily", "weekly", "monthly", "session", "project", "model", "agent-type")
 STATE_SCHEMA = 1
@@ -52,10 +53,6 @@ PROGRESS_FROM_BYTES = 32 << 20
 READ_CHUNK = 16 << 20
 TOTAL_KEYS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "cost_usd", "requests",
               "unpriced_requests")
-
-
-class BadInput(ValueError):
-    pass
 
 
 # ------------------------------------------------------------------ finding transcripts
@@ -750,15 +747,10 @@ def render_text(doc: dict[str, Any], warnings: list[str], width: int = 100) -> s
 def main(argv: list[str], slash: bool = False) -> int:
     import json
 
-    prog = "model-strategy"
     try:
         doc, warnings = run(argv)
     except (BadInput, store.LockTimeout, OSError) as exc:
-        if slash:
-            print(f"{prog}: {exc}")
-            return 0
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, BadInput) else 1
+        return fail(exc, slash)
     args = doc["_args"]
     if args.json:
         print(json.dumps(jsonable(doc, warnings), indent=1, ensure_ascii=False))
@@ -801,11 +793,7 @@ def archive_main(argv: list[str], slash: bool = False) -> int:
         out["status"] = archive.status(ledger, retention)
         out["warnings"] = warnings + ledger.warnings
     except (BadInput, store.LockTimeout, OSError) as exc:
-        if slash:
-            print(f"model-strategy: {exc}")
-            return 0
-        print(f"model-strategy: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, BadInput) else 1
+        return fail(exc, slash)
     if args.json:
         print(json.dumps(out, indent=1))
         return 0

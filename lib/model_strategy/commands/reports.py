@@ -23,6 +23,18 @@ class BadInput(ValueError):
     """Bad command-line input; the message is the one line shown to the user."""
 
 
+def fail(exc: Exception, slash: bool, code: int | None = None) -> int:
+    """Report a command's problem as one line and return the exit code.  In a slash command the line
+    goes to stdout with exit 0 (Claude Code drops a failing ``!`` command's output, so the model could
+    not explain it); in a terminal to stderr with ``code``, by default 2 for bad input and 1 otherwise."""
+    import sys
+
+    print(f"model-strategy: {exc}", file=sys.stdout if slash else sys.stderr)
+    if slash:
+        return 0
+    return code if code is not None else (2 if isinstance(exc, BadInput) else 1)
+
+
 class Context:
     """What every report needs: the day, the catalog, the configuration and (lazily) the records."""
 

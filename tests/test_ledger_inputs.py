@@ -173,3 +173,18 @@ class _Sink:
     def write(self, text: str) -> int:
         self.text += text
         return len(text)
+
+
+def test_budget_table_names_unpriced_requests(lab: Session) -> None:
+    from model_strategy.commands import budget_cli
+
+    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    path = lab.agent_paths[AGENT_A]
+    _set_model(path, "glm-4.6")
+    entries = [json.loads(line) for line in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps({**e, "timestamp": now}) + "\n" for e in entries))  # spent today
+    call(hooks.pre_tool_use, lab.pre("A"))
+    call(hooks.subagent_stop, lab.subagent_stop(AGENT_A))
+    data = budget_cli.report_data()
+    assert [p["unpriced_requests"] for p in data["periods"]] == [3, 3, 3]
+    assert budget_cli.render(data).count("+ 3 unpriced") == 3

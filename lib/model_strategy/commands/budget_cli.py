@@ -45,7 +45,7 @@ def report_data(cwd: str | None = None) -> dict[str, Any]:
             "level": r["level"], "forecast_usd": str(r["forecast_usd"].quantize(Decimal("0.01"))),
             "runs_out_at": r["runs_out_at"], "policy": r["policy"], "records": r["records"],
             "burn_per_active_hour_usd": str(r["burn_per_active_hour_usd"].quantize(Decimal("0.0001"))),
-            "active_share": float(round(r["active_share"], 3)),
+            "active_share": float(round(r["active_share"], 3)), "unpriced_requests": r["unpriced_requests"],
         })
     b = cfg["budgets"]
     return {"generated": utcnow().isoformat(timespec="seconds"), "timezone": b["timezone"],
@@ -103,7 +103,10 @@ def render(data: dict[str, Any], width: int = 100) -> str:
         else:
             out = r["runs_out_at"][5:16].replace("T", " ") + "Z" if r["runs_out_at"] else "—"
         label = r["key"].replace("week-of-", "")
-        table.add_row(f"{r['period']} {label}", _money(Decimal(r["spent_usd"])),
+        spent = _money(Decimal(r["spent_usd"]))
+        if r.get("unpriced_requests"):  # requests on models without a price: counted, never costed
+            spent += f" + {r['unpriced_requests']} unpriced"
+        table.add_row(f"{r['period']} {label}", spent,
                       _money(None if r["budget_usd"] is None else Decimal(r["budget_usd"])), pct, r["level"],
                       _money(Decimal(r["forecast_usd"])), out, r["policy"])
     console.print(table)

@@ -350,7 +350,3 @@ def _apply_budget_policy(decision: dict[str, Any], cfg: dict[str, Any], ledger: 
     decision["chosen"] = new
     decision["source"] = "budget"
     return {"note": f"{label}, policy {policy}", "picked": picked}
-
-
-def parse_when(value: str | None) -> datetime:
-    return parse_ts(value) if value else utcnow()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .. import SCHEMA_VERSION
-from .kinds import MAX_TOKENS_PER_REQUEST, RECORD_KINDS, TOKEN_KINDS
+from .kinds import MAX_TOKENS_PER_REQUEST, RECORD_KINDS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -75,7 +75,6 @@ if TYPE_CHECKING:
 
 SCHEMA = SCHEMA_VERSION
 SCHEMA_V1 = 1
-KINDS = ("subagent", "main")
 
 try:  # hashlib loads OpenSSL (~5 ms); the builtin module is enough for short digests
     from _sha256 import sha256  # type: ignore[import-not-found]
@@ -212,8 +211,3 @@ def upgrade(rec: dict[str, Any]) -> Record | None:
 
 def cost(rec: Record | dict[str, Any]) -> Decimal:
     return Decimal(rec.get("cost_usd") or "0")
-
-
-def token_total(tokens: Tokens | dict[str, Any], kinds: tuple[str, ...] = TOKEN_KINDS) -> int:
-    src: dict[str, Any] = dict(tokens)
-    return sum(int(src.get(k, 0)) for k in kinds)

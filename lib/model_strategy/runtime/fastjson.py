@@ -69,30 +69,33 @@ def _raise(o: Any) -> Any:
 
 # the same call json.encoder makes: (markers, default, encoder, indent, key_sep, item_sep,
 # sort_keys, skipkeys, allow_nan)
-_COMPACT = _json.make_encoder({}, _raise, _json.encode_basestring, None, ":", ",", False, False, True) \
-    if _json else None
+def _encoder(ascii_only: bool) -> Any:
+    if _json is None:  # pragma: no cover
+        return None
+    strings = _json.encode_basestring_ascii if ascii_only else _json.encode_basestring
+    return _json.make_encoder({}, _raise, strings, None, ":", ",", False, False, True)
+
+
+_COMPACT = _encoder(False)
+_ASCII = _encoder(True)
+
+
+def _dumps(encoder: Any, obj: Any, ascii_only: bool) -> str:
+    if encoder is None:  # pragma: no cover
+        import json
+
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=ascii_only)
+    return "".join(encoder(obj, 0))
 
 
 def dumps(obj: Any) -> str:
     """Compact JSON, UTF-8 text kept as is."""
-    if _COMPACT is None:  # pragma: no cover
-        import json
-
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-    return "".join(_COMPACT(obj, 0))
-
-
-_ASCII = _json.make_encoder({}, _raise, _json.encode_basestring_ascii, None, ":", ",", False, False, True) \
-    if _json else None
+    return _dumps(_COMPACT, obj, False)
 
 
 def dumps_ascii(obj: Any) -> str:
     """Compact JSON with every non-ASCII character escaped (lone surrogates survive as ``\\udxxx``)."""
-    if _ASCII is None:  # pragma: no cover
-        import json
-
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=True)
-    return "".join(_ASCII(obj, 0))
+    return _dumps(_ASCII, obj, True)
 
 
 def encode(obj: Any) -> bytes:

@@ -219,7 +219,7 @@ def _pre_workflow(p: Payload) -> dict[str, Any] | None:
         d.update(prompt_hash=prompt_hash(call.prompt), background=False, workflow=tuid)
         decisions.append((f"{tuid}#{n}", d))
         shown.append((workflow.printable(call.label or "") or f"agent {n + 1}", d))
-    rule_types = list(dict.fromkeys(t for t in computed_types if t))
+    rule_types = list(dict.fromkeys(t for t in computed_types if t and t != workflow.DEFAULT_TYPE))
     rules: list[tuple[str, dict[str, Any]]] = []
     if script is not None:
         for t in [*rule_types, ""]:

@@ -189,6 +189,8 @@ def _pre_workflow(p: Payload) -> dict[str, Any] | None:
     tuid = p.tool_use_id or f"anon-{time.time_ns()}"
     script = tool_input.get("script")
     unroutable = None
+    name = workflow.printable(str(tool_input.get("name") or "") or _meta_name(script if isinstance(script, str) else "")
+                              or "workflow")
     if tool_input.get("scriptPath") or tool_input.get("name") or not isinstance(script, str) or not script:
         # the client replaces `script` with the file's or the named workflow's own text after the hooks
         # ran (FACTS.md 12): such runs cannot be routed; the budget policy still acts on the call
@@ -202,7 +204,6 @@ def _pre_workflow(p: Payload) -> dict[str, Any] | None:
         calls, own = workflow.parse(workflow.strip(script))
         if own:
             script, calls, unroutable = None, [], "the script defines or assigns agent() itself"
-    name = workflow.printable(str(tool_input.get("name") or "") or _meta_name(script or "") or "workflow")
 
     decisions: list[tuple[str, dict[str, Any]]] = []
     table: dict[str, Any] = {"calls": {}, "types": {}, "other": {}, "keepModel": not cfg.get(

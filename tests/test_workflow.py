@@ -272,3 +272,25 @@ def test_send_message_is_quiet_unless_the_policy_denies(wf: Run) -> None:
     out = call(hooks.pre_tool_use, payload)
     assert out is not None and out["hookSpecificOutput"]["permissionDecision"] == "deny"
     assert out["systemMessage"].startswith("model-strategy: SendMessage denied: ")
+
+
+def test_a_budget_downgrade_adds_no_effort_and_leaves_forks_alone(wf: Run) -> None:
+    (wf.project / ".claude").mkdir(exist_ok=True)
+    (wf.project / ".claude" / "model-strategy.json").write_text(json.dumps({"budgets": {"daily_usd": "10"}}))
+    synthrecords.spend(Ledger(), "10.5", utcnow())  # exceeded: policy haiku_only
+    payload = wf.pre()
+    payload.update(tool_name="Agent", tool_use_id="toolu_design",
+                   tool_input={"description": "Design", "prompt": "design the architecture with a threat model",
+                               "subagent_type": "general-purpose"})
+    out = call(hooks.pre_tool_use, payload)
+    assert out is not None
+    assert out["hookSpecificOutput"]["updatedInput"]["model"] == "haiku"
+    assert "effort" not in out["hookSpecificOutput"]["updatedInput"]
+    assert "general-purpose → opus → haiku (daily budget" in out["systemMessage"]
+    payload.update(tool_use_id="toolu_fork", tool_input={"prompt": "x", "subagent_type": "fork"})
+    out = call(hooks.pre_tool_use, payload)
+    assert out is None or "hookSpecificOutput" not in out
+    kept = json.loads(Path(Ledger().session_path(SID)).read_text())["decisions"]
+    assert kept["toolu_design"]["effort"] is None and kept["toolu_design"]["chosen"] == "haiku"
+    assert kept["toolu_fork"]["chosen"] == "inherit" and kept["toolu_fork"]["source"] == "fork"
+    assert kept["toolu_fork"]["budget_level"] == "exceeded"

@@ -122,18 +122,35 @@ def _apply_budgets(p: Payload, cfg: dict[str, Any], ledger: Ledger,
             recorder.ingest_main(ledger, state, p.text("transcript_path"), "PreToolUse")
             statuses = budget.status(ledger, cfg, now)
             ledger.notices += budget.notices(ledger, cfg, now, statuses)
-            verdicts = [budget.apply_policy(d, cfg, ledger, now, statuses) for _, d in decisions]
+            verdicts = [_policy(d, lambda x: budget.apply_policy(x, cfg, ledger, now, statuses))
+                        for _, d in decisions]
             for (key, d), v in zip(decisions, verdicts, strict=True):
                 if keep:
                     state["decisions"][key] = _remember(key, d, v, now)
             ledger.save_session(state)
     except store.LockTimeout:  # busy: decide on the spend as it stands, park the decisions
-        verdicts = [budget.apply_policy(d, cfg, ledger, now) for _, d in decisions]
+        verdicts = [_policy(d, lambda x: budget.apply_policy(x, cfg, ledger, now)) for _, d in decisions]
         for (key, d), v in zip(decisions, verdicts if keep else [], strict=False):
             ledger.spool("decision", {"session_id": p.session_id, "project": p.project,
                                       "decision": _remember(key, d, v, now)})
     ledger.notices = list(dict.fromkeys(ledger.notices))
     return verdicts
+
+
+def _policy(decision: dict[str, Any], apply: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """The budget verdict for one decision.  A fork's model cannot change: for it the policy may only
+    deny (it is applied to a copy).  A spawn the budget took down to a cheaper model gets no routed
+    effort on top (the caller's own effort stays)."""
+    if decision.get("source") == "fork":
+        probe = dict(decision, reasons=[])
+        verdict = apply(probe)
+        decision["budget_level"] = probe.get("budget_level", "ok")
+        return {"deny": True, "reason": verdict["reason"]} if verdict.get("deny") else {}
+    verdict = apply(decision)
+    if verdict.get("picked") and decision.get("effort") != decision.get("requested_effort"):
+        decision["effort"] = decision.get("requested_effort")
+        decision["reasons"].append("budget limit: no added effort")
+    return verdict
 
 
 def _deny(reason: str, lines: list[str]) -> dict[str, Any] | None:
@@ -153,10 +170,8 @@ def _pre_fork(p: Payload, cfg: dict[str, Any], warnings: list[str], tool_input: 
         "reasons": ["a fork runs on its parent's model and effort (Claude Code ignores model and effort)"],
         "summary": "fork", "prompt_hash": prompt_hash(tool_input.get("prompt")),
         "background": tool_input.get("run_in_background") is not False, "effort": None, "requested_effort": None}
-    probe = dict(decision, reasons=[])  # the policy may only deny: a fork's model cannot be changed
     ledger = Ledger()
-    (verdict,) = _apply_budgets(p, cfg, ledger, [(tuid, probe)])
-    decision["budget_level"] = probe.get("budget_level", "ok")
+    (verdict,) = _apply_budgets(p, cfg, ledger, [(tuid, decision)])
     if verdict.get("deny"):
         return _deny(verdict["reason"], [f"fork denied: {verdict['reason']}", *warnings, *ledger.warnings,
                                          *ledger.notices])

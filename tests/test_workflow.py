@@ -294,3 +294,17 @@ def test_a_budget_downgrade_adds_no_effort_and_leaves_forks_alone(wf: Run) -> No
     assert kept["toolu_design"]["effort"] is None and kept["toolu_design"]["chosen"] == "haiku"
     assert kept["toolu_fork"]["chosen"] == "inherit" and kept["toolu_fork"]["source"] == "fork"
     assert kept["toolu_fork"]["budget_level"] == "exceeded"
+
+
+def test_many_calls_are_bounded_and_a_too_long_script_is_left_alone(wf: Run) -> None:
+    head = "export const meta = { name: 'many' }\n"
+    many = head + "".join(f"await agent('find file {i}', {{label: 'f{i}'}})\n" for i in range(150))
+    out = call(hooks.pre_tool_use, wf.pre(many))
+    assert out is not None and "updatedInput" in out["hookSpecificOutput"]
+    assert out["systemMessage"].count(" → ") == hooks.SHOWN + 1 and "94 more routed" in out["systemMessage"]
+    kept = json.loads(Path(Ledger().session_path(SID)).read_text())["decisions"]
+    assert len([k for k in kept if k.split("#")[1].isdigit()]) == workflow.MAX_CALLS
+    filler = "// " + "x" * (workflow.MAX_SCRIPT - 200) + "\n"
+    out = call(hooks.pre_tool_use, wf.pre(head + filler + "await agent('find it')\n"))
+    assert out is not None and "hookSpecificOutput" not in out
+    assert "not routed (the script is too long to add routing to)" in out["systemMessage"]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     Handler = Callable[[Payload], "dict[str, Any] | None"]
 
 PREFIX = "model-strategy:"
+SHOWN = 6  # a Workflow's line names at most this many agent() calls
 
 
 def _message(out: dict[str, Any] | None, lines: list[str]) -> dict[str, Any] | None:
@@ -225,10 +226,13 @@ def _pre_workflow(p: Payload) -> dict[str, Any] | None:
         "override_explicit_model", False), "keepEffort": not cfg.get("override_explicit_effort", False)}
     shown: list[tuple[str, dict[str, Any]]] = []
     computed_types: list[str] = []
+    routed: list[workflow.Call] = []  # decided one by one (the first MAX_CALLS literal calls)
     for n, call in enumerate(calls):
-        if call.prompt is None or call.agent_type is None or workflow.UNKNOWN in (call.model, call.effort):
+        if call.prompt is None or call.agent_type is None or workflow.UNKNOWN in (call.model, call.effort) \
+                or len(routed) >= workflow.MAX_CALLS:
             computed_types.append(call.agent_type or "")
             continue
+        routed.append(call)
         spawn = {"subagent_type": call.agent_type, "description": call.label or "", "prompt": call.prompt,
                  "model": call.model, "effort": call.effort}
         d = selector.decide(spawn, cfg)
@@ -258,8 +262,6 @@ def _pre_workflow(p: Payload) -> dict[str, Any] | None:
         return _message(None, [f"Workflow {name}: its agents were not routed ({unroutable}); they run on the "
                                "main model", *tail])
 
-    routed = [c for c in calls if c.prompt is not None and c.agent_type is not None
-              and workflow.UNKNOWN not in (c.model, c.effort)]
     for (_, d), call in zip(decisions, routed, strict=False):
         table["calls"].setdefault(workflow.fnv(call.prompt or ""), []).append(
             {"t": call.agent_type, "rm": call.model, "re": call.effort, "m": d["chosen"], "e": d.get("effort")})
@@ -271,7 +273,12 @@ def _pre_workflow(p: Payload) -> dict[str, Any] | None:
             table["other"] = rule
     updated = dict(tool_input)  # updatedInput replaces the whole input: keep every field
     updated["script"] = workflow.rewrite(script, table)
+    if len(updated["script"].encode("utf-16-le", "surrogatepass")) // 2 > workflow.MAX_SCRIPT:
+        return _message(None, [f"Workflow {name}: its agents were not routed (the script is too long to add "
+                               "routing to); they run on the main model", *tail])
     parts = [_summary(f"{label} ({d['agent_type']})", d, v) for (label, d), v in zip(shown, verdicts, strict=False)]
+    if len(parts) > SHOWN:
+        parts[SHOWN:] = [f"{len(parts) - SHOWN} more routed"]
     if len(routed) < len(calls) or not calls:
         parts += [f"computed {t} calls → {_rule_text(d)}" for t, d in rules if t]
         parts.append(f"{'other' if parts else 'any'} computed calls → {_rule_text(rules[-1][1])}")

@@ -33,7 +33,8 @@ DEFAULT_TYPE = "workflow-subagent"
 BEGIN = "// >>> model-strategy: routes the agent() calls above"
 END = "// <<< model-strategy"
 UNKNOWN = "\x00?"  # an option whose value is computed at run time
-MAX_SCRIPT = 524288  # bytes: Claude Code refuses longer scripts
+MAX_SCRIPT = 524288  # UTF-16 code units: Claude Code refuses a longer script
+MAX_CALLS = 100  # literal calls decided one by one; later ones follow the rules for computed calls
 
 _KEYWORDS_BEFORE_EXPR = frozenset(("return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw",
                                    "case", "do", "else", "yield", "await"))

@@ -164,10 +164,13 @@ def _pre_fork(p: Payload, cfg: dict[str, Any], warnings: list[str], tool_input: 
               tuid: str) -> dict[str, Any] | None:
     """A fork runs on its parent's model and effort whatever the input says: nothing to route.  Its
     decision is kept (source ``fork``) so its record joins it; only a budget ``deny`` acts on it."""
+    from .selector import complexity
+
     requested = tool_input.get("model") if isinstance(tool_input.get("model"), str) else None
+    score, _ = complexity(str(tool_input.get("description") or ""), str(tool_input.get("prompt") or ""))
     decision: dict[str, Any] = {
         "agent_type": "fork", "requested": requested, "chosen": "inherit", "source": "fork",
-        "profile": str(cfg.get("profile", "BALANCED")).upper(), "confidence": 1.0, "complexity": 0.0,
+        "profile": str(cfg.get("profile", "BALANCED")).upper(), "confidence": 1.0, "complexity": round(score, 3),
         "reasons": ["a fork runs on its parent's model and effort (Claude Code ignores model and effort)"],
         "summary": "fork", "prompt_hash": prompt_hash(tool_input.get("prompt")),
         "background": tool_input.get("run_in_background") is not False, "effort": None, "requested_effort": None}

@@ -308,3 +308,9 @@ def test_many_calls_are_bounded_and_a_too_long_script_is_left_alone(wf: Run) -> 
     out = call(hooks.pre_tool_use, wf.pre(head + filler + "await agent('find it')\n"))
     assert out is not None and "hookSpecificOutput" not in out
     assert "not routed (the script is too long to add routing to)" in out["systemMessage"]
+
+
+def test_meta_name() -> None:
+    assert workflow.meta_name("export const meta = { description: 'names', name: \"scan\", phases: [] }\n") == "scan"
+    assert workflow.meta_name("export const meta = { name: n }") == ""
+    assert workflow.meta_name("agent('x')") == ""

@@ -193,8 +193,8 @@ def _pre_send_message(p: Payload) -> dict[str, Any] | None:
     verdict = budget.apply_policy(probe, cfg, ledger)
     if verdict.get("deny"):
         return _deny(f"{verdict['reason']} (nor continues them)", [
-            f"SendMessage denied: {verdict['reason']}", *warnings, *ledger.warnings])
-    return _message(None, [*warnings, *ledger.warnings])
+            f"SendMessage denied: {verdict['reason']}", *warnings, *ledger.warnings, *ledger.notices])
+    return _message(None, [*warnings, *ledger.warnings, *ledger.notices])
 
 
 def _pre_workflow(p: Payload) -> dict[str, Any] | None:
@@ -208,8 +208,8 @@ def _pre_workflow(p: Payload) -> dict[str, Any] | None:
     tuid = p.tool_use_id or f"anon-{time.time_ns()}"
     script = tool_input.get("script")
     unroutable = None
-    name = workflow.printable(str(tool_input.get("name") or "") or _meta_name(script if isinstance(script, str) else "")
-                              or "workflow")
+    name = workflow.printable(str(tool_input.get("name") or "")
+                              or workflow.meta_name(script if isinstance(script, str) else "") or "workflow")
     if tool_input.get("scriptPath") or tool_input.get("name") or not isinstance(script, str) or not script:
         # the client replaces `script` with the file's or the named workflow's own text after the hooks
         # ran (FACTS.md 12): such runs cannot be routed; the budget policy still acts on the call
@@ -291,20 +291,6 @@ def _pre_workflow(p: Payload) -> dict[str, Any] | None:
 
 def _rule_text(d: dict[str, Any]) -> str:
     return str(d["chosen"]) + (f", {d['effort']} effort" if d.get("effort") else "")
-
-
-def _meta_name(script: str) -> str:
-    """The ``name`` in a script's ``export const meta = {name: '…'}`` (for messages only)."""
-    head = script[:2000]
-    at = head.find("name")
-    if at < 0:
-        return ""
-    rest = head[at + 4:].lstrip(" \t'\"").lstrip(":").lstrip()
-    if rest[:1] not in ("'", '"', "`"):
-        return ""
-    q = rest[0]
-    close = rest.find(q, 1)
-    return rest[1:close] if close > 0 else ""
 
 
 # ------------------------------------------------------------------ recording

@@ -330,6 +330,15 @@ def parse(script: str) -> tuple[list[Call], bool]:
     return calls, own
 
 
+def meta_name(script: str) -> str:
+    """The ``name`` of a script's ``export const meta = {name: '…'}`` ("" when not a literal)."""
+    toks = _tokens(script[:4000])
+    for i, t in enumerate(toks[:-2]):
+        if t.kind == "id" and t.text == "meta" and toks[i + 1].text == "=":
+            return _options(toks, i + 2)[0].get("name", "").replace(UNKNOWN, "")
+    return ""
+
+
 # ------------------------------------------------------------------ the rewrite
 
 

@@ -5,6 +5,7 @@ efforts the API saw per agent, the hook's line, and the records' joined decision
   its routed model and effort (a literal prompt by its own decision, a computed one by the rule).
 * ``fork``: the client ignores ``model``; the plugin claims no model and warns of no mismatch.
 * nested: an ``Agent`` call made inside a subagent is routed like a top-level one.
+* ``SendMessage``: nothing to route; the hook runs and stays quiet.
 """
 
 from __future__ import annotations
@@ -133,3 +134,28 @@ def test_nested_agent_call_is_routed(claude_env, fake_api, tmp_path: Path) -> No
     by_type = {r["agent_type"]: r for r in load_records(data, "subagent")}
     assert by_type["Explore"]["decision"]["chosen"] == "haiku" and not by_type["Explore"]["model_mismatch"]
     assert by_type["general-purpose"]["decision"]["chosen"] == "sonnet"
+
+
+def test_send_message_continuation_passes_the_hook_quietly(claude_env, fake_api, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A named background agent continued with SendMessage: the plugin's PreToolUse(SendMessage) has
+    nothing to route and says nothing; the agent keeps its routed model for the added request."""
+    spawn = agent_call("S", "search the repo for config files", subagent_type="Explore", name="scout")
+    send = {"type": "tool_use", "name": "SendMessage",
+            "input": {"to": "scout", "summary": "more files", "message": "Also list the yaml files you saw"}}
+    scenario = {"main": [tool_turn(spawn, u=usage(500, 50)), text_turn("launched", usage(600, 20)),
+                         tool_turn(send, u=usage(700, 30)), text_turn("asked", usage(750, 20)),
+                         text_turn("all done", usage(800, 30))],
+                "subagents": {"S": [text_turn("scout done", usage(1000, 100)),
+                                    text_turn("yaml: none", usage(1100, 60))]}}
+    api = fake_api(scenario)
+    data = tmp_path / "data"
+    run = claude_env.run("[[SCENARIO:send]] go", api=api, plugin_dir=REPO_ROOT, env=plugin_env(data),
+                         output="stream-json", allowed_tools="Agent Read SendMessage", timeout=120)
+    assert run.returncode == 0 and run.result, run.describe()
+    scout = [r for r in api.messages_requests() if str(r.get("matched", "")).startswith("sub:S")]
+    assert len(scout) == 2 and {r["model"] for r in scout} == {MODEL["haiku"]}, [r["matched"] for r in scout]
+    pre = [e for e in run.hook_responses("PreToolUse") if e.get("hook_name") == "PreToolUse:SendMessage"]
+    assert len(pre) == 1  # the plugin's hook ran on the SendMessage call
+    said = "\n".join(notes(run))
+    assert "internal error" not in said and "SendMessage" not in said, said
+    assert all(e.get("exit_code", 0) == 0 for e in pre), pre

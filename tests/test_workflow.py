@@ -81,8 +81,9 @@ def over_budget(run: Run) -> None:
 
 
 def test_calls_of_the_captured_script(wf: Run) -> None:
-    calls, own = workflow.parse(wf.pre()["tool_input"]["script"])
-    assert not own
+    parsed = workflow.parse(wf.pre()["tool_input"]["script"])
+    calls = parsed.calls
+    assert not parsed.own and not parsed.children
     assert [(c.prompt, c.agent_type, c.label, c.model, c.effort) for c in calls] == [
         ("[[SUB:W1]] search the repo for config files", "Explore", "find configs", None, None),
         ("[[SUB:W2]] design the architecture for distributed authentication with threat model",
@@ -102,14 +103,14 @@ def test_calls_of_the_captured_script(wf: Run) -> None:
     ("agent('legacy \\1 octal')", [(None, "workflow-subagent", None, None)]),
 ])
 def test_calls_found_in_source(source: str, expected: list[tuple[Any, ...]]) -> None:
-    calls, own = workflow.parse(source)
-    assert [(c.prompt, c.agent_type, c.model, c.effort) for c in calls] == expected and not own
+    parsed = workflow.parse(source)
+    assert [(c.prompt, c.agent_type, c.model, c.effort) for c in parsed.calls] == expected and not parsed.own
 
 
 @pytest.mark.parametrize("source", ["function agent(p) { return p }", "const agent = (p) => p",
                                     "let agent; agent = 1", "agent = wrap(agent)"])
 def test_a_script_with_its_own_agent_is_left_alone(source: str) -> None:
-    assert workflow.parse(source)[1]
+    assert workflow.parse(source).own
 
 
 def test_fnv_equals_the_javascript_one() -> None:  # values printed by node for the same function
@@ -314,3 +315,12 @@ def test_meta_name() -> None:
     assert workflow.meta_name("export const meta = { description: 'names', name: \"scan\", phases: [] }\n") == "scan"
     assert workflow.meta_name("export const meta = { name: n }") == ""
     assert workflow.meta_name("agent('x')") == ""
+
+
+def test_child_workflows_are_named_as_not_routed(wf: Run) -> None:
+    assert workflow.parse("await workflow('review', {x: 1})").children
+    assert not workflow.parse("const workflows = 1; x.workflow('y')").children
+    script = "export const meta = {name: 'parent'}\nawait agent('find x')\nreturn await workflow('child')\n"
+    out = call(hooks.pre_tool_use, wf.pre(script))
+    assert out is not None and "updatedInput" in out["hookSpecificOutput"]
+    assert out["systemMessage"].endswith("; the agents of child workflow() runs are not routed")

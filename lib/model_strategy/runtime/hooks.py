@@ -218,10 +218,11 @@ def _pre_workflow(p: Payload) -> dict[str, Any] | None:
                       "a named workflow's script is not visible to hooks" if tool_input.get("name") else
                       "it has no script")
     calls: list[workflow.Call] = []
-    own = False
+    children = False
     if script is not None:
-        calls, own = workflow.parse(workflow.strip(script))
-        if own:
+        parsed = workflow.parse(workflow.strip(script))
+        calls, children = parsed.calls, parsed.children
+        if parsed.own:
             script, calls, unroutable = None, [], "the script defines or assigns agent() itself"
 
     decisions: list[tuple[str, dict[str, Any]]] = []
@@ -285,6 +286,8 @@ def _pre_workflow(p: Payload) -> dict[str, Any] | None:
     if len(routed) < len(calls) or not calls:
         parts += [f"computed {t} calls → {_rule_text(d)}" for t, d in rules if t]
         parts.append(f"{'other' if parts else 'any'} computed calls → {_rule_text(rules[-1][1])}")
+    if children:
+        parts.append("the agents of child workflow() runs are not routed")
     out = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "updatedInput": updated}}
     return _message(out, [f"Workflow {name}: " + "; ".join(parts), *tail])
 

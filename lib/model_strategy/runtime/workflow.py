@@ -292,19 +292,28 @@ def _options(toks: list[_Tok], i: int) -> tuple[dict[str, str], bool]:
     return found, dynamic
 
 
-def parse(script: str) -> tuple[list[Call], bool]:
-    """The ``agent(...)`` calls of a script in source order, and whether the script declares or assigns
-    ``agent`` itself (then it is left alone)."""
+@dataclass
+class Script:
+    calls: list[Call]
+    own: bool  # the script declares or assigns ``agent`` itself (then it is left alone)
+    children: bool  # it starts child workflows (``workflow(...)``), whose calls are not routed
+
+
+def parse(script: str) -> Script:
+    """The ``agent(...)`` calls of a script in source order, and what else routing must know."""
     toks = _tokens(script)
     calls: list[Call] = []
-    own = False
+    own = children = False
     for i, t in enumerate(toks):
-        if t.kind != "id" or t.text != "agent":
+        if t.kind != "id" or t.text not in ("agent", "workflow"):
             continue
         prev = toks[i - 1] if i else None
         nxt = toks[i + 1] if i + 1 < len(toks) else None
         if prev is not None and prev.kind == "punct" and prev.text in (".", "?."):
             continue  # a property: x.agent(...)
+        if t.text == "workflow":
+            children = children or (nxt is not None and nxt.kind == "punct" and nxt.text == "(")
+            continue
         if prev is not None and prev.kind == "id" and prev.text in ("function", "class", "const", "let", "var"):
             own = True
             continue
@@ -327,7 +336,7 @@ def parse(script: str) -> tuple[list[Call], bool]:
             model=opts.get("model", UNKNOWN if dynamic else None),
             effort=opts.get("effort", UNKNOWN if dynamic else None),
             label=opts.get("label") if opts.get("label") != UNKNOWN else None))
-    return calls, own
+    return Script(calls, own, children)
 
 
 def meta_name(script: str) -> str:

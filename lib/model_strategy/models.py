@@ -21,6 +21,7 @@ Choice = Literal["haiku", "sonnet", "opus", "fable", "auto"]
 Profile = Literal["FAST", "BALANCED", "QUALITY"]
 Policy = Literal["warn", "downgrade", "haiku_only", "deny"]
 Level = Literal["ok", "info", "warning", "critical", "exceeded"]
+Effort = Literal["low", "medium", "high", "xhigh", "max"]
 
 
 class Strict(BaseModel):
@@ -37,6 +38,14 @@ class Strict(BaseModel):
 class Complexity(Strict):
     simple_below: float = Field(0.35, ge=0, le=1, strict=True)
     complex_from: float = Field(0.7, ge=0, le=1, strict=True)
+
+
+class EffortBands(Strict):
+    """The effort a routed spawn runs at, per complexity band (``null``: the agent's usual effort)."""
+
+    simple: Effort | None = "low"
+    moderate: Effort | None = None
+    complex: Effort | None = "high"
 
 
 class Thresholds(Strict):
@@ -115,11 +124,13 @@ class Config(Strict):
     schema_: int = Field(1, alias="schema", strict=True)
     profile: Profile = "BALANCED"
     override_explicit_model: bool = Field(False, strict=True)
+    override_explicit_effort: bool = Field(False, strict=True)
     max_tier: Tier = "opus"
     min_tier: Tier = "haiku"
     agents: dict[str, Choice] = {}
     agent_patterns: dict[str, Choice] = {}
     complexity: Complexity = Complexity()
+    effort: EffortBands = EffortBands()
     budgets: Budgets = Budgets()
     roi: Roi = Roi()
     #: daily detail older than this moves into archive/YYYY-MM.jsonl.gz (whole months; roll-ups stay)
@@ -137,7 +148,7 @@ class Decision(Strict):
     agent_type: str
     requested: str | None
     chosen: str
-    source: Literal["explicit", "agent", "complexity", "budget", "default"]
+    source: Literal["explicit", "agent", "complexity", "budget", "default", "fork"]
     profile: Profile
     confidence: float = Field(ge=0, le=1)
     complexity: float = Field(ge=0, le=1)
@@ -147,6 +158,10 @@ class Decision(Strict):
     prompt_hash: str
     background: bool = False
     agent_id: str | None = None  # session state: the agent this decision was joined to
+    effort: Effort | None = None  # the effort the spawn runs at (None: the agent's usual effort)
+    requested_effort: Effort | None = None
+    workflow: str | None = None  # a workflow agent(): the Workflow call's tool_use_id
+    shared: bool = False  # a workflow's rule for agent() calls with a computed prompt (joins many agents)
 
 
 class Tokens(Strict):

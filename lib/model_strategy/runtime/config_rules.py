@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from .kinds import LEVELS, POLICIES, TIERS
+from .kinds import EFFORTS, LEVELS, POLICIES, TIERS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,7 +25,8 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 THRESHOLD_MAX = 1000  # percent
 
 # field -> (kind, argument, default).  Kinds: int/float (arg = (min, max) or None), bool, str,
-# lit (arg = options), map (str -> one of arg), money (Decimal >= 0 or null), obj (arg = a nested table).
+# lit (arg = options), opt_lit (one of the options or null), map (str -> one of arg), money (Decimal >= 0
+# or null), obj (arg = a nested table).
 Table = dict[str, tuple[str, object, object]]
 THRESHOLDS: Table = {
     "info": ("int", (1, THRESHOLD_MAX), 50),
@@ -62,6 +63,11 @@ COMPLEXITY: Table = {
     "simple_below": ("float", (0, 1), 0.35),
     "complex_from": ("float", (0, 1), 0.7),
 }
+EFFORT: Table = {  # the effort a routed spawn runs at, per complexity band (null: the agent's usual effort)
+    "simple": ("opt_lit", EFFORTS, "low"),
+    "moderate": ("opt_lit", EFFORTS, None),
+    "complex": ("opt_lit", EFFORTS, "high"),
+}
 ROI: Table = {
     "hourly_rate": ("rate", None, "75"),
     "minutes_saved": ("minutes", None, {"*": "10"}),
@@ -70,11 +76,13 @@ CONFIG: Table = {
     "schema": ("int", None, 1),
     "profile": ("lit", PROFILES, "BALANCED"),
     "override_explicit_model": ("bool", None, False),
+    "override_explicit_effort": ("bool", None, False),
     "max_tier": ("lit", TIERS, "opus"),
     "min_tier": ("lit", TIERS, "haiku"),
     "agents": ("map", CHOICES, {}),
     "agent_patterns": ("map", CHOICES, {}),
     "complexity": ("obj", COMPLEXITY, None),
+    "effort": ("obj", EFFORT, None),
     "budgets": ("obj", BUDGETS, None),
     "roi": ("obj", ROI, None),
     "retention_days": ("int", (7, 36500), 90),
@@ -169,6 +177,8 @@ def _field(loc: tuple[str, ...], kind: str, arg: Any, value: Any) -> Any:
         if not isinstance(value, str) or value not in arg:
             raise ConfigError(loc, f"Input should be {_options(arg)}", value)
         return value
+    if kind == "opt_lit":
+        return None if value is None else _field(loc, "lit", arg, value)
     if kind == "map":
         if not isinstance(value, dict):
             raise ConfigError(loc, "Input should be a valid dictionary", value)

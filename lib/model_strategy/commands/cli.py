@@ -35,7 +35,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -165,12 +165,12 @@ def _budget_arg(words: list[str]) -> tuple[Decimal | None, list[str]]:
     raw = words[0].replace(",", "").removesuffix("/month").removesuffix("/mo")
     if not _looks_numeric(raw):
         return None, words
+    from ..runtime.config_rules import parse_amount
+
     try:
-        value = Decimal(raw.replace("$", "", 1))
-    except InvalidOperation:
-        raise BadInput(f"monthly budget must be an amount in USD, e.g. 300 (got {words[0]!r})") from None
-    if not value.is_finite() or value <= 0:
-        raise BadInput(f"monthly budget must be a positive amount in USD, e.g. 300 (got {words[0]!r})")
+        value = parse_amount(raw, "monthly budget", "300")
+    except ValueError as exc:
+        raise BadInput(str(exc).replace(repr(raw), repr(words[0]))) from None
     return value, words[1:]
 
 
@@ -205,13 +205,12 @@ def _rate(raw: str | None) -> Decimal | None:
 
     if raw is None:
         return None
+    from ..runtime.config_rules import parse_amount
+
     try:
-        value = Decimal(raw.replace(",", "").lstrip("$").removesuffix("/h"))
-    except InvalidOperation:
-        value = Decimal(-1)
-    if not value.is_finite() or value <= 0:
-        raise BadInput(f"--hourly-rate must be a positive amount in USD, e.g. 75 (got {raw!r})")
-    return value
+        return parse_amount(raw.removesuffix("/h"), "--hourly-rate", "75")
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def insights_for(args: argparse.Namespace, cat: Catalog, cfg: dict[str, Any], warnings: list[str]) -> Insights:

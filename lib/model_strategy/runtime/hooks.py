@@ -242,11 +242,10 @@ def _log_error(name: str) -> str:
     try:
         import traceback
 
-        from . import paths
+        from . import paths, store
 
         log = os.path.join(paths.data_dir(), "errors.log")
-        with open(log, "a", encoding="utf-8") as fh:
-            fh.write(f"--- {iso(utcnow())} {name}\n{traceback.format_exc()}")
+        store.append_text(log, f"--- {iso(utcnow())} {name}\n{traceback.format_exc()}")  # never through a link
         return f"; details in {log}"
     except Exception:
         return ""

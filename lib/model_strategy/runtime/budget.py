@@ -108,7 +108,7 @@ class _Window:
         self.q_start = _quarter(now - WINDOW - timedelta(hours=1))
         first = min([start for _, start, _ in self.bounds.values()] + [now - WINDOW - timedelta(hours=1)])
         self.since = (first.astimezone(timezone.utc) - timedelta(days=1)).date().isoformat()
-        self.key = [b.get("timezone", "local"), week_start]
+        self.key = [periods.zone_key(b.get("timezone", "local")), week_start]  # the zone in force, not "local"
         self._edges = {p: (_quarter(start), _quarter(end)) for p, (_, start, end) in self.bounds.items()}
 
     def fresh(self) -> dict[str, Any]:

@@ -542,7 +542,8 @@ class Ledger:
             if ok and set(data["covered"]) - set(days):  # a day file went away: start over
                 ok = False
         if not ok:
-            if data is not None:
+            rekeyed = isinstance(data, dict) and data.get("key") != key  # e.g. another time zone: no damage
+            if data is not None and not rekeyed:
                 self.warnings.append(f"{path}: of another schema, shape or window; rebuilt from the ledger")
             data = {"schema": schema, "key": key, "since": since, "covered": {}, "data": fresh()}
             changed = True

@@ -304,11 +304,23 @@ def _remember_root() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every command, with one error path for the file system: a full, read-only or inaccessible data
+    home (or any other file a command needs) is one line naming the path and what failed, exit 1."""
+    from ..runtime.store import LockTimeout
+    from .reports import fail
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv)
+    except (OSError, LockTimeout) as exc:
+        return fail(exc, argv[:1] == ["--plugin-data"], 1)
+
+
+def _main(argv: list[str]) -> int:
     from .catalog import CatalogError
     from .reports import BadInput, fail
 
     os.umask(0o077)  # the data home is private: files 0600, directories 0700
-    argv = list(sys.argv[1:] if argv is None else argv)
     slash = argv[:1] == ["--plugin-data"]
     if len(argv) >= 2 and slash:
         if argv[1]:
@@ -348,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             if argv[0] == "doctor":
                 return doctor(argv[1:])
             return export_records(argv[2:])
-        except (UsageError, OSError) as exc:
+        except UsageError as exc:
             return fail(exc, slash, 2)
     if argv[:1] == ["install-statusline"]:
         from .budget_cli import install_statusline_main

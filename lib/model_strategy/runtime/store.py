@@ -150,11 +150,13 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:  # noqa: SIM105 - contextlib is not imported on the hot path
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and not isinstance(exc, LinkRefused):
+            raise _named(exc, path) from exc
         raise
 
 
@@ -180,12 +182,20 @@ def append_bytes(path: str, data: bytes) -> int:
         size = os.fstat(fd).st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
             data = b"\n" + data
-        written = os.write(fd, data)
+        try:
+            written = os.write(fd, data)
+        except OSError as exc:
+            raise _named(exc, path) from exc
         if written != len(data):  # a short write (disk full): the next append starts on a fresh line
-            raise OSError(f"short write to {path}")
+            raise OSError(errno.ENOSPC, f"short write ({written} of {len(data)} bytes)", path)
         return size + written
     finally:
         os.close(fd)
+
+
+def _named(exc: OSError, path: str) -> OSError:
+    """The error with the file it was about (``os.write`` and a temp file's name say nothing useful)."""
+    return OSError(exc.errno, exc.strerror or str(exc), path)
 
 
 def append_text(path: str, text: str) -> None:

@@ -285,11 +285,20 @@ def notices(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None,
 
 
 def session_start_line(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None) -> str | None:
-    """At SessionStart: one line when a period is at or above a threshold (whatever was announced)."""
+    """At SessionStart: one line when a period is at or above a threshold (whatever was announced).
+    That line is the announcement of its period's level: it is remembered in ``notices.json`` like
+    any other, so the first spawn or Stop does not say the same again (one announcement per level
+    and period)."""
+    now = now or utcnow()
     ranked = [s for s in status(ledger, cfg, now) if s["level"] != "ok"]
     if not ranked:
         return None
     worst = max(ranked, key=lambda s: (LEVELS.index(s["level"]), s["percent"]))
+    try:
+        with ledger.transaction(wait=1.0):
+            notices(ledger, cfg, now, [worst])  # marks it announced (the line it would give is this one)
+    except store.LockTimeout:
+        pass  # busy: at worst the next hook says it once more
     return f"session starts at {worst['level']}: {line(worst)}"
 
 

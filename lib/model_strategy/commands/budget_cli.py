@@ -70,7 +70,8 @@ def window_rows(cfg: dict[str, Any], root: str, now: float | None = None) -> lis
         return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
 
     out = []
-    for w in windows.status(cfg, now, root):
+    # in a slash command, the session's own windows; in a terminal, the windows as last reported
+    for w in windows.status(cfg, now, root, os.environ.get("CLAUDE_CODE_SESSION_ID") or None):
         row = {"window": w["window"], "label": w["label"], "percent": w["pct"], "resets_at": stamp(w["resets_at"]),
                "resets_in": windows.until(w["resets_at"], now), "level": w["policy"] or "ok",
                "pace_percent_per_hour": None if w["pace_per_hour"] is None else round(w["pace_per_hour"], 2),

@@ -318,16 +318,18 @@ def constraints(ledger: Ledger, cfg: dict[str, Any], now: datetime,
 
 
 def apply_policy(decision: dict[str, Any], cfg: dict[str, Any], ledger: Ledger,
-                 now: datetime | None = None, statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                 now: datetime | None = None, statuses: list[dict[str, Any]] | None = None,
+                 session: str | None = None) -> dict[str, Any]:
     """Apply the worst of the budget levels and the subscription-window levels (``windows``) to
     ``decision`` (in place).  Returns ``{"deny": bool, "reason": str, "note": str, "picked": str}``:
-    ``picked`` is the selector's choice when a limit took it down."""
+    ``picked`` is the selector's choice when a limit took it down.  ``session``: the session deciding
+    (windows count only when its own status line reported them)."""
     from . import windows
 
     now = now or utcnow()
     before = decision["chosen"]
     verdict = _apply_budget_policy(decision, cfg, ledger, now, statuses)
-    verdict = windows.apply(decision, cfg, verdict, before, ledger.notices, now.timestamp(), ledger.root)
+    verdict = windows.apply(decision, cfg, verdict, before, ledger.notices, now.timestamp(), ledger.root, session)
     if decision["chosen"] != before and not verdict.get("deny"):
         verdict["picked"] = before
         note = str(verdict.get("note") or "")

@@ -71,11 +71,11 @@ def pre_tool_use(p: Payload) -> dict[str, Any] | None:
             recorder.ingest_main(ledger, state, p.text("transcript_path"), "PreToolUse")
             statuses = budget.status(ledger, cfg, now)
             ledger.notices += budget.notices(ledger, cfg, now, statuses)
-            verdict = budget.apply_policy(decision, cfg, ledger, now, statuses)
+            verdict = budget.apply_policy(decision, cfg, ledger, now, statuses, session=p.session_id or "")
             state["decisions"][tuid] = remember()
             ledger.save_session(state)
     except store.LockTimeout:  # busy: decide on the spend as it stands, park the decision
-        verdict = budget.apply_policy(decision, cfg, ledger, now)
+        verdict = budget.apply_policy(decision, cfg, ledger, now, session=p.session_id or "")
         ledger.spool("decision", {"session_id": p.session_id, "project": p.project, "decision": remember()})
 
     agent = decision["agent_type"]

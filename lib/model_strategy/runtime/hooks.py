@@ -15,6 +15,7 @@ from . import config as config_mod
 from .fastjson import dumps, loads
 from .ledger import Ledger, iso, utcnow
 from .payload import BadPayload, Payload, prompt_hash
+from .store import LinkRefused
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -227,6 +228,8 @@ def run(handler: Handler, stdin: Any = None, stdout: Any = None) -> int:
             out = _message(None, [f"{name} hook got unreadable input ({detail}); nothing changed"])
         else:
             out = handler(payload)
+    except LinkRefused as exc:  # a link in the data home: refused, said, not an internal error
+        out = _message(None, [f"{name} hook: {exc}; the hook stopped there"])
     except Exception as exc:  # fail open: never break Claude Code's flow by accident
         where = _log_error(name)
         out = _message(None, [f"internal error in {name} hook ({type(exc).__name__}: "

@@ -50,6 +50,9 @@ class LinkRefused(OSError):
                                       "(`model-strategy doctor` lists the links in the data home)")
         self.filename = path
 
+    def __str__(self) -> str:
+        return str(self.strerror)
+
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 

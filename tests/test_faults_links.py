@@ -64,6 +64,8 @@ def test_hooks_never_write_through_a_link(lab: Session, data_dir: Path, outside:
         assert code == 0 and err == "", (event, err)
         text = (out or {}).get("systemMessage", "")
         assert "Traceback" not in text
+        if event == "pre_tool_use" and not rel.startswith("index/"):  # caches: routing goes on, link said
+            assert "general-purpose → haiku" in text and "symbolic link" in text, (rel, text)
         if rel.startswith("daily/") and event != "pre_tool_use":
             assert "refusing to write through the symbolic link" in text, (event, text)
             assert len([line for line in text.splitlines() if "symbolic link" in line]) == 1

@@ -280,7 +280,10 @@ def notices(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None,
         from .ledger import crash_point
 
         crash_point("before-notices")
-        store.atomic_write_json(_notices_path(ledger), data)
+        try:
+            store.atomic_write_json(_notices_path(ledger), data)
+        except store.LinkRefused as exc:  # said, and the routing goes on
+            ledger.warnings.append(str(exc))
     return lines
 
 

@@ -75,9 +75,14 @@ def pre_tool_use(p: Payload) -> dict[str, Any] | None:
             verdict = budget.apply_policy(decision, cfg, ledger, now, statuses, session=p.session_id or "")
             state["decisions"][tuid] = remember()
             ledger.save_session(state)
-    except store.LockTimeout:  # busy: decide on the spend as it stands, park the decision
+    except (store.LockTimeout, store.LinkRefused) as exc:  # busy (or a link in the way): decide on the spend
+        if isinstance(exc, store.LinkRefused):                # as it stands, park the decision
+            ledger.warnings.append(str(exc))
         verdict = budget.apply_policy(decision, cfg, ledger, now, session=p.session_id or "")
-        ledger.spool("decision", {"session_id": p.session_id, "project": p.project, "decision": remember()})
+        try:
+            ledger.spool("decision", {"session_id": p.session_id, "project": p.project, "decision": remember()})
+        except store.LinkRefused as refused:
+            ledger.warnings.append(str(refused))
 
     agent = decision["agent_type"]
     if verdict.get("deny"):

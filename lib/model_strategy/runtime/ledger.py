@@ -581,6 +581,8 @@ class Ledger:
             data["crc"] = _crc(data)
             try:
                 store.atomic_write_json(path, data)
+            except store.LinkRefused as exc:  # a cache: the answer stands, the file is left alone
+                self.warnings.append(f"{exc}; {name} is not saved")
             except OSError as exc:
                 if self.locked:
                     raise

@@ -263,11 +263,14 @@ def notices(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None,
         data = {"schema": NOTICES_SCHEMA, "periods": {}}
     changed = False
     lines = []
+    zone = periods.zone_key(b.get("timezone", "local"))  # the same day key in another zone is another day
     for st in statuses:
         if st["budget_usd"] is None:
             continue
-        arm = {"key": st["key"], "budget": str(st["budget_usd"]), "thresholds": th}
+        arm = {"key": st["key"], "budget": str(st["budget_usd"]), "thresholds": th, "zone": zone}
         cur = data["periods"].get(st["period"])
+        if isinstance(cur, dict) and "zone" not in cur:  # written before zones were kept: same zone
+            cur["zone"] = zone
         if not isinstance(cur, dict) or any(cur.get(k) != v for k, v in arm.items()) \
                 or not isinstance(cur.get("levels"), list):
             cur = data["periods"][st["period"]] = {**arm, "levels": []}

@@ -94,3 +94,20 @@ def test_in_process_switch_with_tzset(ledger_with_two_dollars: Path, monkeypatch
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_notices_are_armed_per_zone(ledger_with_two_dollars: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same day key ("2026-12-07") in another zone is another day: its levels are its own."""
+    cfg = {"budgets": {**CFG["budgets"], "daily_usd": "1.5"}}
+    led = Ledger()
+    try:
+        # Berlin: $2 of $1.50 (exceeded); UTC: $1 (info, 67 %) -- each said once in its zone
+        for tz, want in (("Europe/Berlin", 1), ("Europe/Berlin", 0), ("UTC", 1), ("UTC", 0), ("Europe/Berlin", 1)):
+            monkeypatch.setenv("TZ", tz)
+            time.tzset()
+            with led.transaction():
+                lines = budget.notices(led, cfg, NOW)
+            assert len(lines) == want, (tz, lines)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

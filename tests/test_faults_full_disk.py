@@ -20,7 +20,7 @@ from test_budget_cli import bin_run
 
 COMMANDS = [["budget"], ["budget", "set", "daily", "5"], ["budget", "set", "timezone", "UTC"], ["report"],
             ["dashboard"], ["status"], ["doctor"], ["doctor", "--repair"], ["export", "records"],
-            ["archive", "--now"], ["history", "--no-import"], ["install-shortcut"]]
+            ["archive", "--now"], ["history", "--no-import"], ["install-shortcut"], ["uninstall-statusline"]]
 
 
 def _one_line_failure(out: subprocess.CompletedProcess[str], args: list[str]) -> None:

@@ -232,6 +232,10 @@ def main(argv: list[str] | None = None, slash: bool = False) -> int:
 
 
 def _one_line(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        from .reports import os_problem
+
+        return os_problem(exc)
     errors = getattr(exc, "errors", None)
     if callable(errors):
         first = errors()[0]

@@ -60,9 +60,7 @@ NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 def refuse_links(path: str) -> None:
     """Raise ``LinkRefused`` when ``path``, or a folder between it and the data home, is a symbolic
     link (the data home itself may be one: that is the user's choice of where it lives)."""
-    from . import paths
-
-    home = os.path.abspath(paths.locate()[0])
+    home = _data_home()
     here = os.path.abspath(path)
     while True:
         if os.path.islink(here):
@@ -71,6 +69,21 @@ def refuse_links(path: str) -> None:
         if parent in (here, home) or not parent.startswith(home + os.sep):
             return
         here = parent
+
+
+_HOME: tuple[object, str] | None = None
+
+
+def _data_home() -> str:
+    """The data home (``paths.locate``), remembered while the settings that pick it stay the same: a
+    terminal's discovery reads files, too slow to repeat for every write of an import."""
+    global _HOME
+    from . import paths
+
+    key = (os.environ.get(paths.DATA_ENV), paths._override, os.environ.get("CLAUDE_PLUGIN_DATA"))
+    if _HOME is None or _HOME[0] != key:
+        _HOME = (key, os.path.abspath(paths.locate()[0]))
+    return _HOME[1]
 
 
 def _open_nofollow(path: str, flags: int) -> int:

@@ -63,7 +63,7 @@ def test_thresholds_stay_ordered(data_dir: Path) -> None:
 
 def test_slash_mode_reports_errors_on_stdout(data_dir: Path) -> None:
     out = bin_run("--plugin-data", str(data_dir), "budget", "set daily lots", data=data_dir)
-    assert out.returncode == 0 and out.stdout.startswith("model-strategy: budget amount must be a number")
+    assert out.returncode == 0 and out.stdout.startswith("model-strategy: daily budget must be an amount in USD")
 
 
 def test_status_table_renders_levels(data_dir: Path) -> None:

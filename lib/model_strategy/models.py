@@ -12,9 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .runtime.config_rules import THRESHOLD_MAX, thresholds_order_problem
+from .runtime.config_rules import THRESHOLD_MAX, check_amount, thresholds_order_problem
 
 Tier = Literal["haiku", "sonnet", "opus", "fable"]
 Choice = Literal["haiku", "sonnet", "opus", "fable", "auto"]
@@ -22,6 +22,10 @@ Profile = Literal["FAST", "BALANCED", "QUALITY"]
 Policy = Literal["warn", "downgrade", "haiku_only", "deny"]
 Level = Literal["ok", "info", "warning", "critical", "exceeded"]
 Effort = Literal["low", "medium", "high", "xhigh", "max"]
+
+
+#: an amount the user configures: at most a billion, at most 6 decimal places (``config_rules.amount_problem``)
+Amount = Annotated[Decimal, AfterValidator(check_amount)]
 
 
 class Strict(BaseModel):
@@ -89,9 +93,9 @@ class Windows(Strict):
 
 
 class Budgets(Strict):
-    daily_usd: Decimal | None = Field(Decimal("10"), ge=0)
-    weekly_usd: Decimal | None = Field(Decimal("50"), ge=0)
-    monthly_usd: Decimal | None = Field(Decimal("200"), ge=0)
+    daily_usd: Amount | None = Field(Decimal("10"), ge=0)
+    weekly_usd: Amount | None = Field(Decimal("50"), ge=0)
+    monthly_usd: Amount | None = Field(Decimal("200"), ge=0)
     thresholds: Thresholds = Thresholds()
     policy: Policies = Policies()
     windows: Windows = Windows()
@@ -116,8 +120,8 @@ class Roi(Strict):
     """Assumptions of ``model-strategy roi``: what an hour of the work is worth, and the minutes one
     completed subagent run saves per agent type (``*`` patterns allowed; ``"*"`` for the rest)."""
 
-    hourly_rate: Decimal = Field(Decimal("75"), gt=0)
-    minutes_saved: dict[str, Annotated[Decimal, Field(ge=0)]] = {"*": Decimal(10)}
+    hourly_rate: Amount = Field(Decimal("75"), gt=0)
+    minutes_saved: dict[str, Annotated[Amount, Field(ge=0)]] = {"*": Decimal(10)}
 
 
 class Config(Strict):

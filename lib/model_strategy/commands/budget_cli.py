@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from ..runtime import budget, clock, config, windows
+from ..runtime import budget, clock, config, config_rules, windows
 from ..runtime.ledger import Ledger
 
 TYPE_CHECKING = False
@@ -69,7 +69,8 @@ def window_rows(cfg: dict[str, Any], root: str, now: float | None = None) -> lis
         return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
 
     out = []
-    for w in windows.status(cfg, now, root):
+    # in a slash command, the session's own windows; in a terminal, the windows as last reported
+    for w in windows.status(cfg, now, root, os.environ.get("CLAUDE_CODE_SESSION_ID") or None):
         row = {"window": w["window"], "label": w["label"], "percent": w["pct"], "resets_at": stamp(w["resets_at"]),
                "resets_in": windows.until(w["resets_at"], now), "level": w["policy"] or "ok",
                "pace_percent_per_hour": None if w["pace_per_hour"] is None else round(w["pace_per_hour"], 2),
@@ -165,14 +166,8 @@ def _set(args: list[str]) -> str:
         raw = rest[0]
         if raw.lower() in ("none", "off", "0"):
             value: Any = None
-        else:
-            try:
-                amount = Decimal(raw.lstrip("$"))
-            except InvalidOperation:
-                raise ValueError(f"budget amount must be a number of dollars, got {raw!r}") from None
-            if amount <= 0:
-                raise ValueError("budget amount must be positive (use 'none' to switch it off)")
-            value = str(amount)
+        else:  # the one rule for amounts: finite, > 0, at most a billion, at most 6 decimal places
+            value = str(config_rules.parse_amount(raw, f"{what} budget"))
         update: dict[str, Any] = {_PERIOD_KEYS[what]: value}
     elif what in ("policy", "threshold") and len(rest) == 2:
         key = "policy" if what == "policy" else "thresholds"
@@ -212,9 +207,9 @@ def main(argv: list[str] | None = None, slash: bool = False) -> int:
     if argv and argv[0] == "set":
         try:
             print(_set(argv[1:]))
-        except (ValueError, IndexError) as exc:
-            print(f"model-strategy: {_one_line(exc)}", file=err)
-            print(USAGE, file=err)
+        except (ValueError, IndexError) as exc:  # one line (the usage is `budget --help`)
+            detail = _one_line(exc) if isinstance(exc, ValueError) else "budget set needs a value (budget --help)"
+            print(f"model-strategy: {detail}", file=err)
             return 0 if slash else 2
         return 0
     as_json = "--json" in argv
@@ -236,6 +231,10 @@ def main(argv: list[str] | None = None, slash: bool = False) -> int:
 
 
 def _one_line(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        from .reports import os_problem
+
+        return os_problem(exc)
     errors = getattr(exc, "errors", None)
     if callable(errors):
         first = errors()[0]

@@ -35,7 +35,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -165,12 +165,12 @@ def _budget_arg(words: list[str]) -> tuple[Decimal | None, list[str]]:
     raw = words[0].replace(",", "").removesuffix("/month").removesuffix("/mo")
     if not _looks_numeric(raw):
         return None, words
+    from ..runtime.config_rules import parse_amount
+
     try:
-        value = Decimal(raw.replace("$", "", 1))
-    except InvalidOperation:
-        raise BadInput(f"monthly budget must be an amount in USD, e.g. 300 (got {words[0]!r})") from None
-    if not value.is_finite() or value <= 0:
-        raise BadInput(f"monthly budget must be a positive amount in USD, e.g. 300 (got {words[0]!r})")
+        value = parse_amount(raw, "monthly budget", "300")
+    except ValueError as exc:
+        raise BadInput(str(exc).replace(repr(raw), repr(words[0]))) from None
     return value, words[1:]
 
 
@@ -205,13 +205,12 @@ def _rate(raw: str | None) -> Decimal | None:
 
     if raw is None:
         return None
+    from ..runtime.config_rules import parse_amount
+
     try:
-        value = Decimal(raw.replace(",", "").lstrip("$").removesuffix("/h"))
-    except InvalidOperation:
-        value = Decimal(-1)
-    if not value.is_finite() or value <= 0:
-        raise BadInput(f"--hourly-rate must be a positive amount in USD, e.g. 75 (got {raw!r})")
-    return value
+        return parse_amount(raw.removesuffix("/h"), "--hourly-rate", "75")
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def insights_for(args: argparse.Namespace, cat: Catalog, cfg: dict[str, Any], warnings: list[str]) -> Insights:
@@ -306,11 +305,23 @@ def _remember_root() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every command, with one error path for the file system: a full, read-only or inaccessible data
+    home (or any other file a command needs) is one line naming the path and what failed, exit 1."""
+    from ..runtime.store import LockTimeout
+    from .reports import fail
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv)
+    except (OSError, LockTimeout) as exc:
+        return fail(exc, argv[:1] == ["--plugin-data"], 1)
+
+
+def _main(argv: list[str]) -> int:
     from .catalog import CatalogError
     from .reports import BadInput, fail
 
     os.umask(0o077)  # the data home is private: files 0600, directories 0700
-    argv = list(sys.argv[1:] if argv is None else argv)
     slash = argv[:1] == ["--plugin-data"]
     if len(argv) >= 2 and slash:
         if argv[1]:
@@ -350,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             if argv[0] == "doctor":
                 return doctor(argv[1:])
             return export_records(argv[2:])
-        except (UsageError, OSError) as exc:
+        except UsageError as exc:
             return fail(exc, slash, 2)
     if argv[:1] == ["install-statusline"]:
         from .budget_cli import install_statusline_main

@@ -16,6 +16,7 @@ from . import config as config_mod
 from .fastjson import dumps, loads
 from .ledger import Ledger, iso
 from .payload import BadPayload, Payload, prompt_hash
+from .store import LinkRefused
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ def _apply_budgets(p: Payload, cfg: dict[str, Any], ledger: Ledger,
     from . import budget, recorder, store
 
     now = clock.now()
+    session = p.session_id or ""
     try:
         with ledger.transaction(wait=1.0):
             state = ledger.session(p.session_id, p.project)
@@ -124,17 +126,23 @@ def _apply_budgets(p: Payload, cfg: dict[str, Any], ledger: Ledger,
             recorder.ingest_main(ledger, state, p.text("transcript_path"), "PreToolUse")
             statuses = budget.status(ledger, cfg, now)
             ledger.notices += budget.notices(ledger, cfg, now, statuses)
-            verdicts = [_policy(d, lambda x: budget.apply_policy(x, cfg, ledger, now, statuses))
+            verdicts = [_policy(d, lambda x: budget.apply_policy(x, cfg, ledger, now, statuses, session=session))
                         for _, d in decisions]
             for (key, d), v in zip(decisions, verdicts, strict=True):
                 if keep:
                     state["decisions"][key] = _remember(key, d, v, now)
             ledger.save_session(state)
-    except store.LockTimeout:  # busy: decide on the spend as it stands, park the decisions
-        verdicts = [_policy(d, lambda x: budget.apply_policy(x, cfg, ledger, now)) for _, d in decisions]
-        for (key, d), v in zip(decisions, verdicts if keep else [], strict=False):
-            ledger.spool("decision", {"session_id": p.session_id, "project": p.project,
-                                      "decision": _remember(key, d, v, now)})
+    except (store.LockTimeout, store.LinkRefused) as exc:  # busy (or a link in the way): decide on the spend
+        if isinstance(exc, store.LinkRefused):                # as it stands, park the decisions
+            ledger.warnings.append(str(exc))
+        verdicts = [_policy(d, lambda x: budget.apply_policy(x, cfg, ledger, now, session=session))
+                    for _, d in decisions]
+        try:
+            for (key, d), v in zip(decisions, verdicts if keep else [], strict=False):
+                ledger.spool("decision", {"session_id": p.session_id, "project": p.project,
+                                          "decision": _remember(key, d, v, now)})
+        except store.LinkRefused as refused:
+            ledger.warnings.append(str(refused))
     ledger.notices = list(dict.fromkeys(ledger.notices))
     return verdicts
 
@@ -191,7 +199,7 @@ def _pre_send_message(p: Payload) -> dict[str, Any] | None:
     cfg, warnings = config_mod.load(p.cwd)
     ledger = Ledger()
     probe = {"agent_type": "SendMessage", "chosen": "inherit", "reasons": []}
-    verdict = budget.apply_policy(probe, cfg, ledger)
+    verdict = budget.apply_policy(probe, cfg, ledger, session=p.session_id or "")
     if verdict.get("deny"):
         return _deny(f"{verdict['reason']} (nor continues them)", [
             f"SendMessage denied: {verdict['reason']}", *warnings, *ledger.warnings, *ledger.notices])
@@ -422,6 +430,8 @@ def run(handler: Handler, stdin: Any = None, stdout: Any = None) -> int:
             out = _message(None, [f"{name} hook got unreadable input ({detail}); nothing changed"])
         else:
             out = handler(payload)
+    except LinkRefused as exc:  # a link in the data home: refused, said, not an internal error
+        out = _message(None, [f"{name} hook: {exc}; the hook stopped there"])
     except Exception as exc:  # fail open: never break Claude Code's flow by accident
         where = _log_error(name)
         out = _message(None, [f"internal error in {name} hook ({type(exc).__name__}: "
@@ -437,11 +447,10 @@ def _log_error(name: str) -> str:
     try:
         import traceback
 
-        from . import paths
+        from . import paths, store
 
         log = os.path.join(paths.data_dir(), "errors.log")
-        with open(log, "a", encoding="utf-8") as fh:
-            fh.write(f"--- {iso(clock.now())} {name}\n{traceback.format_exc()}")
+        store.append_text(log, f"--- {iso(clock.now())} {name}\n{traceback.format_exc()}")  # never through a link
         return f"; details in {log}"
     except Exception:
         return ""

@@ -14,7 +14,7 @@ the lock stays busy the pending record goes to the spool and is committed by the
 from __future__ import annotations
 
 from . import clock, pricing, records, store
-from .ledger import Ledger, crash_point, day_of, iso, parse_ts
+from .ledger import Ledger, crash_point, day_of, iso, parse_ts, utc_iso
 from .payload import Payload, prompt_hash
 from .usage import TranscriptUsage, read_transcript
 from .workflow import unframe
@@ -94,12 +94,7 @@ def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, tr
 
 
 def _utc(ts: str | None) -> str | None:
-    if not ts:
-        return None
-    try:
-        return iso(parse_ts(ts))
-    except ValueError:
-        return None
+    return utc_iso(ts)  # total: an unusable stamp is None (the caller takes the hook's time)
 
 
 def commit_agent(ledger: Ledger, pending: dict[str, Any]) -> Record | None:

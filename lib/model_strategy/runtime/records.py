@@ -23,7 +23,7 @@ from .kinds import MAX_TOKENS_PER_REQUEST, RECORD_KINDS
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from typing import Any, Literal, TypedDict
+    from typing import Any, Literal, NotRequired, TypedDict
 
     class Tokens(TypedDict):
         input: int
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         model: str
         ts: str | None
         tokens: Tokens
+        bad_timestamp: NotRequired[bool]  # its own stamp was unusable: the time is a neighbour's
 
     class ModelRow(Tokens):
         requests: int
@@ -125,6 +126,8 @@ def priced_usage(requests: Iterable[Request], table: Any) -> dict[str, Any]:
     for req in requests:
         tokens = req["tokens"]
         absurd = clamp(tokens)
+        if req.get("bad_timestamp") and "bad_timestamp" not in flags:  # its time came from a neighbour
+            flags.append("bad_timestamp")
         row = models.get(req["model"])
         if row is None:
             row = models[req["model"]] = {**zero_tokens(), "requests": 0, "cost_usd": None,

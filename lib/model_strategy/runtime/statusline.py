@@ -156,7 +156,8 @@ def segment(info: dict[str, Any], root: str, now: float) -> str:
     elif isinstance(info.get("cwd"), str):
         cwd = info["cwd"]
     cfg, _ = config_mod.load(cwd)
-    wins = windows.status(cfg, now, root)
+    sid = info.get("session_id")
+    wins = windows.status(cfg, now, root, sid if isinstance(sid, str) else "")  # this session's windows only
     day, week, month = budget.status(Ledger(root), cfg)
     parts: list[str] = []
     if wins:

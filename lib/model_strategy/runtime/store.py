@@ -20,7 +20,7 @@ import errno
 import os
 import time
 
-from . import fastjson
+from . import fastjson, paths
 
 TYPE_CHECKING = False
 
@@ -78,8 +78,6 @@ def _data_home() -> str:
     """The data home (``paths.locate``), remembered while the settings that pick it stay the same: a
     terminal's discovery reads files, too slow to repeat for every write of an import."""
     global _HOME
-    from . import paths
-
     key = (os.environ.get(paths.DATA_ENV), paths._override, os.environ.get("CLAUDE_PLUGIN_DATA"))
     if _HOME is None or _HOME[0] != key:
         _HOME = (key, os.path.abspath(paths.locate()[0]))

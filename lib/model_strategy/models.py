@@ -124,6 +124,14 @@ class Roi(Strict):
     minutes_saved: dict[str, Annotated[Amount, Field(ge=0)]] = {"*": Decimal(10)}
 
 
+class Learning(Strict):
+    """Routing that learns from its outcomes: off restores the static rule exactly."""
+
+    enabled: bool = Field(True, strict=True)
+    explore: float = Field(0.05, ge=0, le=0.5, strict=True)  # share of spawns run one tier from the pick
+    max_success_loss: float = Field(0.02, ge=0, le=0.5, strict=True)  # success a cheaper pick may give up
+
+
 class Config(Strict):
     schema_: int = Field(1, alias="schema", strict=True)
     profile: Profile = "BALANCED"
@@ -139,6 +147,7 @@ class Config(Strict):
     roi: Roi = Roi()
     #: daily detail older than this moves into archive/YYYY-MM.jsonl.gz (whole months; roll-ups stay)
     retention_days: int = Field(90, ge=7, le=36500, strict=True)
+    learning: Learning = Learning()
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -166,6 +175,14 @@ class Decision(Strict):
     requested_effort: Effort | None = None
     workflow: str | None = None  # a workflow agent(): the Workflow call's tool_use_id
     shared: bool = False  # a workflow's rule for agent() calls with a computed prompt (joins many agents)
+    # routing that learns (runtime/learning.py): agent type × complexity band × profile, the static rule's
+    # tier, the probability the policy gave the tier it picked, why learning moved it, exploration
+    bucket: list[str] | None = Field(None, min_length=3, max_length=3)
+    static: str | None = None
+    p: float = Field(1.0, gt=0, le=1)
+    learned: str | None = None
+    explored: bool = False
+    escalated: bool = False  # the caller re-spawned the task on a higher tier: this run failed
 
 
 class Tokens(Strict):

@@ -72,6 +72,11 @@ ROI: Table = {
     "hourly_rate": ("rate", None, "75"),
     "minutes_saved": ("minutes", None, {"*": "10"}),
 }
+LEARNING: Table = {  # routing that learns from its outcomes (runtime/learning.py)
+    "enabled": ("bool", None, True),
+    "explore": ("float", (0, 0.5), 0.05),
+    "max_success_loss": ("float", (0, 0.5), 0.02),
+}
 CONFIG: Table = {
     "schema": ("int", None, 1),
     "profile": ("lit", PROFILES, "BALANCED"),
@@ -86,6 +91,7 @@ CONFIG: Table = {
     "budgets": ("obj", BUDGETS, None),
     "roi": ("obj", ROI, None),
     "retention_days": ("int", (7, 36500), 90),
+    "learning": ("obj", LEARNING, None),
 }
 
 

@@ -63,6 +63,9 @@ def pre_tool_use(p: Payload) -> dict[str, Any] | None:
     decision = selector.decide(tool_input, cfg)
     decision.update(prompt_hash=prompt_hash(tool_input.get("prompt")),
                     background=tool_input.get("run_in_background") is not False)
+    from .learning import match_info
+
+    decision["_match"] = match_info(tool_input)  # for escalation matching (kept in the session, not the record)
     ledger = Ledger()
     (verdict,) = _apply_budgets(p, cfg, ledger, [(tuid, decision)])
 
@@ -89,6 +92,10 @@ def pre_tool_use(p: Payload) -> dict[str, Any] | None:
 def _summary(agent: str, decision: dict[str, Any], verdict: dict[str, Any]) -> str:
     """``Explore → haiku, low effort (simple search, 0.90)``; a budget downgrade names both models."""
     why = f"{decision['summary']}, {decision['confidence']:.2f}"
+    if decision.get("explored"):
+        why = f"exploring one tier from the learned pick, p {decision['p']:g}"
+    elif decision.get("learned"):
+        why = str(decision["learned"])
     effort = f", {decision['effort']} effort" if decision.get("effort") else ""
     if verdict.get("picked"):  # the budget took the selector's pick down: name both
         return f"{agent} → {verdict['picked']} → {decision['chosen']}{effort} ({verdict['note']}; picked for {why})"
@@ -105,8 +112,11 @@ def _remember(key: str, decision: dict[str, Any], verdict: dict[str, Any], now: 
             "budget_level": decision.get("budget_level", "ok"), "denied": bool(verdict.get("deny")),
             "prompt_hash": decision["prompt_hash"], "background": decision["background"],
             "effort": decision.get("effort"), "requested_effort": decision.get("requested_effort")}
-    for extra in ("workflow", "shared"):
+    for extra in ("workflow", "shared", "learned", "explored", "escalated"):
         if decision.get(extra):
+            kept[extra] = decision[extra]
+    for extra in ("bucket", "static", "p"):  # learning.route: the bucket, the static rule's tier, the probability
+        if extra in decision:
             kept[extra] = decision[extra]
     return kept
 
@@ -126,6 +136,7 @@ def _apply_budgets(p: Payload, cfg: dict[str, Any], ledger: Ledger,
             recorder.ingest_main(ledger, state, p.text("transcript_path"), "PreToolUse")
             statuses = budget.status(ledger, cfg, now)
             ledger.notices += budget.notices(ledger, cfg, now, statuses)
+            _learn(p, cfg, ledger, decisions, now, state, statuses)
             verdicts = [_policy(d, lambda x: budget.apply_policy(x, cfg, ledger, now, statuses, session=session))
                         for _, d in decisions]
             for (key, d), v in zip(decisions, verdicts, strict=True):
@@ -135,6 +146,7 @@ def _apply_budgets(p: Payload, cfg: dict[str, Any], ledger: Ledger,
     except (store.LockTimeout, store.LinkRefused) as exc:  # busy (or a link in the way): decide on the spend
         if isinstance(exc, store.LinkRefused):                # as it stands, park the decisions
             ledger.warnings.append(str(exc))
+        _learn(p, cfg, ledger, decisions, now, None, None)
         verdicts = [_policy(d, lambda x: budget.apply_policy(x, cfg, ledger, now, session=session))
                     for _, d in decisions]
         try:
@@ -145,6 +157,29 @@ def _apply_budgets(p: Payload, cfg: dict[str, Any], ledger: Ledger,
             ledger.warnings.append(str(refused))
     ledger.notices = list(dict.fromkeys(ledger.notices))
     return verdicts
+
+
+def _learn(p: Payload, cfg: dict[str, Any], ledger: Ledger, decisions: list[tuple[str, dict[str, Any]]], now: Any,
+           state: dict[str, Any] | None, statuses: list[dict[str, Any]] | None) -> None:
+    """The learned pick and exploration for each decision (``learning.route``), before the budget
+    policy; escalations of earlier spawns found in the session (``state``; None: the ledger is busy,
+    neither escalations nor exploration then).  Learning never stops a spawn: a failure is one line."""
+    from . import budget, learning, windows
+
+    try:
+        on = learning.settings(cfg)["enabled"]
+        learned = learning.load(ledger, now) if on else None
+        acting = state is None or bool(budget.constraints(ledger, cfg, now, statuses)) or bool(
+            windows.active(cfg, now.timestamp(), ledger.root, p.session_id or ""))
+        for key, d in decisions:
+            match = d.pop("_match", None)
+            learning.route(d, cfg, learned, acting)
+            if state is not None and match is not None:
+                ledger.notices += learning.escalations(ledger, state, key, d, match, now)
+    except (OSError, ValueError, KeyError, TypeError, ArithmeticError) as exc:
+        ledger.warnings.append(f"learning skipped ({type(exc).__name__}: {str(exc)[:80]}); static routing")
+        for _, d in decisions:
+            d.pop("_match", None)
 
 
 def _policy(decision: dict[str, Any], apply: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:

@@ -103,6 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("statusline", help="one-line budget status for the status line", add_help=False)
     sub.add_parser("install-statusline", help="point Claude Code's statusLine at this plugin "
                    "([--settings FILE], default ~/.claude/settings.json)", add_help=False)
+    sub.add_parser("routing", help="what the learning router learned per bucket, and a replay of the policies "
+                   "[--days N] [--json]", add_help=False)
+    sub.add_parser("feedback", help="mark an agent run good or bad for the learning router: "
+                   "feedback good|bad [AGENT_ID|last]", add_help=False)
     sub.add_parser("doctor", help="check (--repair) the ledger and its caches [--json]", add_help=False)
     st = sub.add_parser("status", help="data home and why, environment, hook health, records, config files")
     st.add_argument("--json", action="store_true", help="print the status as JSON")
@@ -354,6 +358,11 @@ def _main(argv: list[str]) -> int:
 
         words = [w for a in argv[1:] for w in (a.split() if slash else [a])]
         return history.main(words, slash) if argv[0] == "history" else history.archive_main(words, slash)
+    if argv[:1] in (["routing"], ["feedback"]):
+        from . import routing
+
+        words = [w for a in argv[1:] for w in (a.split() if slash else [a])]
+        return routing.main(words, slash) if argv[0] == "routing" else routing.feedback_main(words, slash)
     if argv[:1] == ["doctor"] or argv[:2] == ["export", "records"]:
         from .ledger_cli import UsageError, doctor, export_records
 

@@ -33,9 +33,9 @@ PLUGIN = "model-strategy"
 ALIASES = {"model-strategy": "report"}
 #: the subcommands whose slash command passes its arguments (``<sub> --slash-args``)
 TAKES_WORDS = ("report", "compare", "cost", "fallback", "catalog", "budget", "dashboard", "efficiency", "roi",
-               "recommendations", "history")
+               "recommendations", "history", "routing", "feedback")
 #: subcommands whose words include their own options (``--days 7``); the others get theirs after ``--``
-OPTION_WORDS = ("budget", "dashboard", "efficiency", "roi", "recommendations", "history")
+OPTION_WORDS = ("budget", "dashboard", "efficiency", "roi", "recommendations", "history", "routing", "feedback")
 #: options that write or read where the caller chooses: never from a slash command's text
 REFUSED = ("--html", "--svg", "--output", "--settings", "--project", "--claude-dir", "--plugin-data")
 FLAG = "--slash-args"

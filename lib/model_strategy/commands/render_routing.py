@@ -45,8 +45,9 @@ def parts(doc: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
         out.append(Text("No routed agent runs with an outcome yet: the static rule routes every spawn."))
     for b in doc["buckets"]:
         moved = b["learned"] != b["static"]
+        n = f"{b['runs']} run{'' if b['runs'] == 1 else 's'}"
         out.append(Text.from_markup(
-            f"[bold]{_clean(b['bucket'])}[/bold] · {b['runs']} runs · static {b['static']} → "
+            f"[bold]{_clean(b['bucket'])}[/bold] · {n} · static {b['static']} → "
             f"{'[bold]' if moved else ''}learned {b['learned']}{'[/bold]' if moved else ''}"))
         out.append(Text(f"  {b['why']}", overflow="fold"))
         t = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1))

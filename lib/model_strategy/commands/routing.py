@@ -103,7 +103,7 @@ def runs(ledger: Ledger, since: str, errors: list[str] | None = None) -> list[di
                     "static": d.get("static") if d.get("static") in TIERS else c[1],
                     "p": float(p) if isinstance(p, (int, float)) and not isinstance(p, bool) and 0 < p <= 1 else 1.0,
                     "ok": ok, "cost": Decimal(rec.get("cost_usd") or "0"), "source": d.get("source"),
-                    "explored": bool(d.get("explored")), "learned": d.get("learned"),
+                    "explored": bool(d.get("explored")), "learned": d.get("learned"), "greedy": learning.greedy(d),
                     "escalated": bool(d.get("escalated")) or any(e.get("kind") == "escalated"
                                                                  for e in events.get(rec["id"], ())),
                     "feedback": next((e["kind"] for e in reversed(events.get(rec["id"], ()))
@@ -140,7 +140,10 @@ def build(days: int, cfg: dict[str, Any], ledger: Ledger | None = None) -> tuple
     hi = TIERS.index(cfg.get("max_tier", "opus"))
     counts: dict[str, dict[str, list[int]]] = {}
     statics: dict[str, dict[str, int]] = {}
+    current: dict[str, int | None] = {}
     for r in rows:
+        if r["greedy"]:
+            current[r["bucket"]] = tier_index(r["tier"])
         row = counts.setdefault(r["bucket"], {}).setdefault(r["tier"], [0, 0])
         row[0 if r["ok"] else 1] += 1
         if r["source"] != "explicit":
@@ -161,7 +164,7 @@ def build(days: int, cfg: dict[str, Any], ledger: Ledger | None = None) -> tuple
             learned, means = static, {}
             why = "pinned in agents" if pinned else "learning is off"
         else:
-            learned, means = learning.pick(counts[key], static, lo, hi, loss)
+            learned, means = learning.pick(counts[key], static, lo, hi, loss, current.get(key))
             why = _why(counts[key], static, learned, means, loss)
         picks[key] = learned
         tiers = {}

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from .ledger import Ledger
     from .records import Record
 
-SCHEMA = 1
+SCHEMA = 2
 CACHE = "learning.json"
 EVENTS = "outcomes.jsonl"
 WINDOW_DAYS = 90  # runs older than this no longer count
@@ -58,6 +58,7 @@ PRIOR_GAP = 0.03  # prior success lost per tier below the static pick (just over
 PRIOR_RUNS = 2.0
 Z_DOWN = 0.0
 Z_UP = 1.5
+Z_STAY = 1.0
 EXPLORE_AFTER = 3  # runs a bucket has before it explores (a new user's first spawns are routed as always)
 SEP = "\x1f"
 BANDS = ("simple", "moderate", "complex")
@@ -99,9 +100,12 @@ def posterior(s: float, f: float, static: int, tier: int) -> tuple[float, float]
     return a / n, a * b / (n * n * (n + 1))
 
 
-def pick(counts: dict[str, Any], static: int, lo: int, hi: int, loss: float) -> tuple[int, dict[int, float]]:
+def pick(counts: dict[str, Any], static: int, lo: int, hi: int, loss: float,
+         current: int | None = None) -> tuple[int, dict[int, float]]:
     """The learned tier (index) for a bucket with ``counts`` (tier -> [successes, failures]) whose
-    static pick is ``static``, within ``lo``..``hi``; and the posterior mean per tier."""
+    static pick is ``static``, within ``lo``..``hi``; and the posterior mean per tier.  ``current``:
+    the bucket's pick so far (a tier below the static pick that is the pick already stays until it is
+    confidently worse: one unlucky run does not undo what several good ones showed)."""
     static = max(lo, min(hi, static))
     stats: dict[int, tuple[float, float]] = {}
     for t in range(lo, hi + 1):
@@ -114,7 +118,13 @@ def pick(counts: dict[str, Any], static: int, lo: int, hi: int, loss: float) -> 
         m, v = stats[t]
         gap = mb - m
         sd = math.sqrt(vb + v) if t != best else 0.0
-        if (gap + Z_DOWN * sd <= loss) if t < static else (gap - Z_UP * sd <= loss):
+        if t >= static:
+            ok = gap - Z_UP * sd <= loss  # the static pick and above: kept until confidently worse
+        elif t == current:
+            ok = gap - Z_STAY * sd <= loss
+        else:
+            ok = gap + Z_DOWN * sd <= loss  # a cheaper tier: taken when its mean is within the loss
+        if ok:
             return t, means
     return best, means
 
@@ -183,8 +193,11 @@ def route(decision: dict[str, Any], cfg: dict[str, Any], state: dict[str, Any] |
     hi = TIERS.index(cfg.get("max_tier", "opus"))
     if lo > hi:
         return
-    counts = state.get("total", {}).get(SEP.join(decision["bucket"]), {})
-    t, means = pick(counts, static, lo, hi, float(opts["max_success_loss"]))
+    key = SEP.join(decision["bucket"])
+    counts = state.get("total", {}).get(key, {})
+    current = state.get("pick", {}).get(key)
+    t, means = pick(counts, static, lo, hi, float(opts["max_success_loss"]),
+                    tier_index(current[1]) if isinstance(current, list) and len(current) == 2 else None)
     if t != static:
         n = runs(counts)
         best = max(means, key=lambda i: (means[i], -i))
@@ -354,6 +367,12 @@ def counted(rec: Record | dict[str, Any]) -> tuple[str, str, str, bool] | None:
     return key, str(tier), day_of(rec.get("ts")), outcome == "completed" and not d.get("escalated")
 
 
+def greedy(d: dict[str, Any]) -> bool:
+    """Whether a decision's tier is the learning policy's pick (not explored, not the caller's model,
+    not moved by a budget or window policy)."""
+    return d.get("source") in ("agent", "complexity") and not d.get("explored") and "p" in d
+
+
 def label(ledger: Ledger, rec: Record | dict[str, Any]) -> bool | None:
     """A run's current label: its counted outcome, changed by its events (escalation, feedback)."""
     c = counted(rec)
@@ -396,12 +415,19 @@ class _State:
         self.ledger, self.since = ledger, since
 
     def fresh(self) -> dict[str, Any]:
-        return {"days": {}, "total": {}, "events_at": 0}
+        return {"days": {}, "total": {}, "pick": {}, "events_at": 0}
 
     def add(self, data: dict[str, Any], rec: Record) -> None:
         c = counted(rec)
-        if c is not None and c[2] >= self.since:
-            _bump(data, c[2], c[0], c[1], 1 if c[3] else 0, 0 if c[3] else 1)
+        if c is None or c[2] < self.since:
+            return
+        _bump(data, c[2], c[0], c[1], 1 if c[3] else 0, 0 if c[3] else 1)
+        d = rec["decision"] or {}
+        if greedy(d):  # the policy's own pick (not explored, not the caller's, not a budget's)
+            ts = str(d.get("ts") or rec.get("ts"))
+            last = data["pick"].get(c[0])
+            if not (isinstance(last, list) and len(last) == 2 and str(last[0]) > ts):
+                data["pick"][c[0]] = [ts, c[1]]
 
     def prune(self, data: dict[str, Any], since: str) -> None:
         for day in [d for d in data["days"] if d < since]:
@@ -449,7 +475,7 @@ def load(ledger: Ledger, now: datetime) -> dict[str, Any]:
     data = ledger.fold(CACHE, st.since, None, st.fresh, st.add, schema=SCHEMA, key="learning-1",
                        prune=st.prune, valid=st.catch_up)
     if data.get("events_at", 0) < _events_size(ledger):  # rebuilt just now: the events on top (saved next time)
-        data = {**data, "days": {}, "total": _copy(data["total"])}
+        data = {**data, "days": {}, "total": _copy(data["total"]), "pick": dict(data.get("pick", {}))}
         st.catch_up(data)
     return data
 

@@ -6,7 +6,8 @@ continuation slices are not counted again) with their outcome events (``outcomes
 bucket (agent type / complexity band / profile): runs, success per tier with a 95 % Wilson interval,
 the static pick, the learned pick (``runtime/learning.pick`` on these runs) and why.
 
-Replay: for each routed run (not a caller's explicit model, not a fork) the decision recorded the
+Replay: for each routed run (not a caller's explicit model, not a tier a budget or window policy moved,
+not a fork) the decision recorded the
 tier the policy gave it and the probability ``p`` it had.  A policy's cost and success per run are
 estimated from the runs where the logged tier is the one that policy would pick, each weighted by
 ``1/p`` and normalised by the sum of the weights (self-normalised inverse propensity scoring); the
@@ -173,7 +174,7 @@ def build(days: int, cfg: dict[str, Any], ledger: Ledger | None = None) -> tuple
             tiers[t] = {"runs": s + f, "successes": s, "success": s / (s + f) if s + f else None, "ci": list(ci)}
         buckets.append({"bucket": learning.bucket_name(key), "runs": learning.runs(counts[key]), "tiers": tiers,
                         "static": TIERS[static], "learned": TIERS[learned], "why": why, "pinned": pinned})
-    routed = [r for r in rows if r["source"] not in ("explicit", "fork")]
+    routed = [r for r in rows if r["source"] not in ("explicit", "fork", "budget")]
     targets: dict[str, list[str | None]] = {
         "static": [r["static"] for r in routed],
         "learned": [TIERS[picks[r["bucket"]]] if r["bucket"] in picks else None for r in routed],

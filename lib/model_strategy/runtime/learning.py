@@ -4,15 +4,19 @@ Every routed spawn falls in a *bucket*: agent type × complexity band × profile
 tier the ledger tells how many runs succeeded (transcript outcome ``completed``, not escalated, not
 marked bad) and how many failed.  The success rate of a tier has a Beta posterior whose prior comes
 from the static rule (``selector.py``): the static pick and the tiers above it start at
-``PRIOR_MEAN``, each tier below it ``PRIOR_GAP`` lower, with the weight of ``PRIOR_RUNS`` runs -- so
-with no evidence the static pick is the pick.  The learned pick is the cheapest tier that is within
-``learning.max_success_loss`` of the best tier's posterior mean with confidence (a tier below the
-static pick must be within it even ``Z_DOWN`` standard deviations pessimistically; the static pick
-and the tiers above it stay acceptable until they are worse by more than that ``Z_UP`` standard
-deviations optimistically), within ``min_tier``..``max_tier``.
+``PRIOR_MEAN``, each tier below it the tolerated loss plus ``PRIOR_GAP`` lower, with the weight of
+``PRIOR_RUNS`` runs -- so with no evidence the static pick is the pick.  The learned pick is the
+cheapest tier, within ``min_tier``..``max_tier``, whose posterior mean is within
+``learning.max_success_loss`` of the best tier's.  A cheaper tier is taken when its mean gap is within
+the loss (``Z_DOWN`` = 0: a few explored runs cannot prove a 2-point bound, the evidence then
+accumulates at the pick itself); the static pick, the tiers above it, and a cheaper tier that is the
+bucket's pick already (the latest greedy pick in the ledger) stay until they are confidently worse
+(the gap minus ``Z_UP`` / ``Z_STAY`` standard deviations still exceeds the loss).
 
-Exploration: with probability ``learning.explore`` a spawn runs one tier away from the pick (never
-while a budget or window policy is acting, never for an agent type the user pinned in ``agents``);
+Exploration: with probability ``learning.explore`` a spawn runs one tier below the pick (above it at
+the floor; the tier above is sampled anyway by the re-spawns after failures) -- never while a budget
+or window policy is acting, never for an agent type the user pinned in ``agents``, not before the
+bucket has ``EXPLORE_AFTER`` runs, not in a Workflow;
 the decision records the probability of the tier it got (``p``) so replays can be unbiased.
 
 Outcome signals beyond the transcript:
@@ -54,7 +58,7 @@ WINDOW_DAYS = 90  # runs older than this no longer count
 ESCALATION_S = 1800
 RECENT = 40  # spawns a session remembers for escalation matching
 PRIOR_MEAN = 0.95
-PRIOR_GAP = 0.03  # prior success lost per tier below the static pick (just over the default tolerance)
+PRIOR_GAP = 0.01  # prior success lost per tier below the static pick, beyond the tolerated loss
 PRIOR_RUNS = 2.0
 Z_DOWN = 0.0
 Z_UP = 1.5
@@ -90,10 +94,11 @@ def bucket_name(key: str) -> str:
 # ------------------------------------------------------------------ posterior and the pick
 
 
-def posterior(s: float, f: float, static: int, tier: int) -> tuple[float, float]:
+def posterior(s: float, f: float, static: int, tier: int, loss: float = 0.02) -> tuple[float, float]:
     """Mean and variance of the Beta posterior of ``tier``'s success after ``s`` successes and ``f``
-    failures, with the prior the static pick ``static`` implies."""
-    m0 = PRIOR_MEAN - PRIOR_GAP * max(0, static - tier)
+    failures, with the prior the static pick ``static`` implies: a tier below it starts ``loss +
+    PRIOR_GAP`` lower per tier (just beyond the tolerated loss, so only evidence moves the pick)."""
+    m0 = max(0.05, PRIOR_MEAN - (loss + PRIOR_GAP) * max(0, static - tier))
     a = m0 * PRIOR_RUNS + max(0.0, s)
     b = (1 - m0) * PRIOR_RUNS + max(0.0, f)
     n = a + b
@@ -110,7 +115,7 @@ def pick(counts: dict[str, Any], static: int, lo: int, hi: int, loss: float,
     stats: dict[int, tuple[float, float]] = {}
     for t in range(lo, hi + 1):
         s, f = _sf(counts.get(TIERS[t]))
-        stats[t] = posterior(s, f, static, t)
+        stats[t] = posterior(s, f, static, t, loss)
     means = {t: m for t, (m, _) in stats.items()}
     best = max(stats, key=lambda t: (stats[t][0], -t))
     mb, vb = stats[best]
@@ -123,7 +128,7 @@ def pick(counts: dict[str, Any], static: int, lo: int, hi: int, loss: float,
         elif t == current:
             ok = gap - Z_STAY * sd <= loss
         else:
-            ok = gap + Z_DOWN * sd <= loss  # a cheaper tier: taken when its mean is within the loss
+            ok = gap + Z_DOWN * sd <= loss  # a cheaper tier: taken when its mean is about within the loss
         if ok:
             return t, means
     return best, means

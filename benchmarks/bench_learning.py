@@ -216,7 +216,13 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--world", choices=sorted(WORLDS), action="append")
     ap.add_argument("--seeds", type=int, default=1, help="run seeds SEED..SEED+N-1 and summarise them too")
+    ap.add_argument("--speed", type=int, metavar="RECORDS", help="time PreToolUse with this many routed runs instead")
+    ap.add_argument("--runs", type=int, default=30, help="--speed: runs of each command")
     args = ap.parse_args()
+    if args.speed:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        speed(args.speed, args.runs)
+        return 0
     worlds = args.world or list(WORLDS)
     results = [run_world(w, args.spawns, args.seed) for w in worlds]
     print(table(results))
@@ -230,6 +236,76 @@ def main() -> int:
             loss = sum(r["loss"] for r in runs) / len(runs)
             print(f"| {w} | {sum(r['ok'] for r in runs)}/{len(runs)} | {median} | {-loss:+.1f} pts |")
     return 0
+
+
+
+# ------------------------------------------------------------------ speed (--speed)
+
+
+def speed(records: int, runs: int) -> None:
+    """PreToolUse as a process (hooks/run) with learning on and ``records`` routed runs in the ledger
+    (this month, 12 buckets), A/B against a bare ``python -s -c pass`` of the hooks' interpreter,
+    interleaved run by run; the learning cache is built once before (the steady state)."""
+    import shutil
+    import statistics
+    import time
+
+    import bench_hooks as bh  # type: ignore[import-not-found]
+
+    tmp = Path(tempfile.mkdtemp(prefix="ms-learn-speed-"))
+    data = tmp / "data"
+    bh.prepare(data, 0, False)
+    now = datetime.now(timezone.utc)
+    days = max(1, now.day)
+    tokens = {"input": 3000, "output": 600, "cache_read": 9000, "cache_write_5m": 300, "cache_write_1h": 0,
+              "web_search": 0}
+    types = ("Explore", "general-purpose", "Plan", "code-reviewer")
+    (data / "daily").mkdir(exist_ok=True)
+    per_day = records // days
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    for d in range(days):
+        count = per_day if d < days - 1 else records - per_day * (days - 1)
+        lines = []
+        for i in range(count):
+            ts = (min(now, start + timedelta(days=d, seconds=i * 86_400 // max(count, 1)))
+                  .isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+            agent_type, band = types[i % 4], ("simple", "moderate", "complex")[i % 3]
+            tier = TIERS[(i // 7) % 3]
+            decision = {"tool_use_id": f"t{d}x{i}", "ts": ts, "agent_type": agent_type, "requested": None,
+                        "chosen": tier, "source": "complexity", "profile": "BALANCED", "confidence": 0.8,
+                        "complexity": 0.5, "reasons": [], "budget_level": "ok", "denied": False,
+                        "prompt_hash": "x", "background": True, "bucket": [agent_type, band, "BALANCED"],
+                        "static": tier, "p": 0.95}
+            rec = {"schema": 2, "kind": "subagent", "id": f"s{d}-{i // 50}:a{d}x{i}", "ts": ts, "recorded_at": ts,
+                   "session_id": f"s{d}-{i // 50}", "project": "/p", "agent_id": f"a{d}x{i}",
+                   "agent_type": agent_type, "tool_use_id": None, "background": True, "model_requested": tier,
+                   "model_actual": MODELS[tier], "model_mismatch": False, "tokens": tokens, "requests": 3,
+                   "cost_usd": "0.00075", "unpriced_requests": 0,
+                   "models": {MODELS[tier]: {**tokens, "requests": 3, "cost_usd": "0.00075", "priced": True}},
+                   "duration_ms": 1200, "decision": decision, "source": "SubagentStop",
+                   "outcome": "completed" if i % 11 else "error", "request_keys": [], "flags": [],
+                   "price_source": "genai-prices"}
+            lines.append(json.dumps(rec, separators=(",", ":")))
+        with open(data / "daily" / f"{(start + timedelta(days=d)).date().isoformat()}.json", "a") as fh:
+            fh.write("\n".join(lines) + "\n")
+    main_transcript = tmp / "main.jsonl"
+    shutil.copy(bh.SAMPLES / "transcript-main.jsonl", main_transcript)
+    env = bh.make_env(data)
+    run = [str(ROOT / "hooks" / "run"), "pre_tool_use"]
+    t0 = time.perf_counter()
+    bh.timed(run, bh.pre_payload(0, main_transcript), env)  # builds the caches (index, totals, learning.json)
+    print(f"{records:,} routed runs; first PreToolUse (caches built) {(time.perf_counter() - t0) * 1000:.0f} ms")
+    state = json.loads((data / "learning.json").read_text())["data"]["total"]
+    assert sum(sum(sum(r) for r in t.values()) for t in state.values()) == records, "learning state incomplete"
+    py = bh.python_for_hooks()
+    bare: list[float] = []
+    pre: list[float] = []
+    for i in range(1, runs + 1):
+        bare.append(bh.timed([py, "-s", "-c", "pass"], b"", env))
+        pre.append(bh.timed(run, bh.pre_payload(i, main_transcript), env))
+    b, p = statistics.median(bare), statistics.median(pre)
+    print(f"python -s -c pass {b:.1f} ms · PreToolUse (learning on) {p:.1f} ms · ratio {p / b:.2f}×")
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -489,3 +489,15 @@ def test_match_info_total(desc: str, prompt: str) -> None:
     info = learning.match_info({"description": desc, "prompt": prompt})
     assert len(info["d"]) <= 60 and len(info["h"]) <= 60 and len(info["w"]) <= 64
     assert learning.similar(info, info) == bool(info["d"] or info["h"] or info["w"])
+
+
+def test_no_exploration_into_a_hopeless_tier(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert learning.hopeless({"haiku": [14, 16], "sonnet": [60, 1]}, 1, 0, 0, 2, 0.02)
+    assert not learning.hopeless({"haiku": [3, 1], "sonnet": [60, 1]}, 1, 0, 0, 2, 0.02)
+    config(data_dir, explore=0.5)
+    _seed_counts(data_dir, {"haiku": [14, 16], "sonnet": [60, 1]}, "general-purpose\x1fmoderate\x1fBALANCED")
+    monkeypatch.setenv("MODEL_STRATEGY_DRAW", "0.0")
+    lab = Lab(tmp_path)
+    p = lab.pre({"subagent_type": "general-purpose", "prompt": "implement the retry logic in the network client"})
+    assert model_of(call(hooks.pre_tool_use, p)) == "sonnet"
+    assert Ledger().session(lab.sid, None)["decisions"][p["tool_use_id"]]["p"] == 1.0

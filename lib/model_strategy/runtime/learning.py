@@ -16,7 +16,7 @@ bucket's pick already (the latest greedy pick in the ledger) stay until they are
 Exploration: with probability ``learning.explore`` a spawn runs one tier below the pick (above it at
 the floor; the tier above is sampled anyway by the re-spawns after failures) -- never while a budget
 or window policy is acting, never for an agent type the user pinned in ``agents``, not before the
-bucket has ``EXPLORE_AFTER`` runs, not in a Workflow;
+bucket has ``EXPLORE_AFTER`` runs, not in a Workflow, not into a tier already shown hopeless;
 the decision records the probability of the tier it got (``p``) so replays can be unbiased.
 
 Outcome signals beyond the transcript:
@@ -62,7 +62,8 @@ PRIOR_GAP = 0.01  # prior success lost per tier below the static pick, beyond th
 PRIOR_RUNS = 2.0
 Z_DOWN = 0.0
 Z_UP = 1.5
-Z_STAY = 1.0
+Z_STAY = 0.75
+Z_HOPELESS = 2.0
 EXPLORE_AFTER = 3  # runs a bucket has before it explores (a new user's first spawns are routed as always)
 SEP = "\x1f"
 BANDS = ("simple", "moderate", "complex")
@@ -105,6 +106,14 @@ def posterior(s: float, f: float, static: int, tier: int, loss: float = 0.02) ->
     return a / n, a * b / (n * n * (n + 1))
 
 
+def _stats(counts: dict[str, Any], static: int, lo: int, hi: int, loss: float) -> dict[int, tuple[float, float]]:
+    out: dict[int, tuple[float, float]] = {}
+    for t in range(lo, hi + 1):
+        s, f = _sf(counts.get(TIERS[t]))
+        out[t] = posterior(s, f, static, t, loss)
+    return out
+
+
 def pick(counts: dict[str, Any], static: int, lo: int, hi: int, loss: float,
          current: int | None = None) -> tuple[int, dict[int, float]]:
     """The learned tier (index) for a bucket with ``counts`` (tier -> [successes, failures]) whose
@@ -112,10 +121,7 @@ def pick(counts: dict[str, Any], static: int, lo: int, hi: int, loss: float,
     the bucket's pick so far (a tier below the static pick that is the pick already stays until it is
     confidently worse: one unlucky run does not undo what several good ones showed)."""
     static = max(lo, min(hi, static))
-    stats: dict[int, tuple[float, float]] = {}
-    for t in range(lo, hi + 1):
-        s, f = _sf(counts.get(TIERS[t]))
-        stats[t] = posterior(s, f, static, t, loss)
+    stats = _stats(counts, static, lo, hi, loss)
     means = {t: m for t, (m, _) in stats.items()}
     best = max(stats, key=lambda t: (stats[t][0], -t))
     mb, vb = stats[best]
@@ -128,10 +134,22 @@ def pick(counts: dict[str, Any], static: int, lo: int, hi: int, loss: float,
         elif t == current:
             ok = gap - Z_STAY * sd <= loss
         else:
-            ok = gap + Z_DOWN * sd <= loss  # a cheaper tier: taken when its mean is about within the loss
+            ok = gap + Z_DOWN * sd <= loss  # a cheaper tier: taken when its mean gap is within the loss
         if ok:
             return t, means
     return best, means
+
+
+def hopeless(counts: dict[str, Any], static: int, tier: int, lo: int, hi: int, loss: float) -> bool:
+    """Whether ``tier`` is worse than the best tier by more than ``loss`` even ``Z_HOPELESS`` standard
+    deviations optimistically: exploring it again would cost success and cannot change the pick."""
+    static = max(lo, min(hi, static))
+    stats = _stats(counts, static, lo, hi, loss)
+    best = max(stats, key=lambda t: (stats[t][0], -t))
+    if best == tier or tier not in stats:
+        return False
+    gap = stats[best][0] - stats[tier][0]
+    return gap - Z_HOPELESS * math.sqrt(stats[best][1] + stats[tier][1]) > loss
 
 
 def _sf(row: Any) -> tuple[float, float]:
@@ -216,7 +234,7 @@ def route(decision: dict[str, Any], cfg: dict[str, Any], state: dict[str, Any] |
         return
     # one tier down (the tier above is sampled anyway: a failed run is re-spawned there); up from the floor
     other = t - 1 if t > lo else t + 1
-    if not lo <= other <= hi:
+    if not lo <= other <= hi or hopeless(counts, static, other, lo, hi, float(opts["max_success_loss"])):
         return
     if _draw() < explore:
         decision["chosen"] = TIERS[other]

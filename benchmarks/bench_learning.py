@@ -297,15 +297,27 @@ def speed(records: int, runs: int) -> None:
     print(f"{records:,} routed runs; first PreToolUse (caches built) {(time.perf_counter() - t0) * 1000:.0f} ms")
     state = json.loads((data / "learning.json").read_text())["data"]["total"]
     assert sum(sum(sum(r) for r in t.values()) for t in state.values()) == records, "learning state incomplete"
+    off = tmp / "data-off"  # the same ledger with learning off: what learning itself adds
+    shutil.copytree(data, off)
+    (off / "config.json").write_text(json.dumps({**json.loads((data / "config.json").read_text()),
+                                                 "learning": {"enabled": False}}))
+    env_off = bh.make_env(off)
+    bh.timed(run, bh.pre_payload(0, main_transcript), env_off)
     py = bh.python_for_hooks()
     bare: list[float] = []
     pre: list[float] = []
-    for i in range(1, runs + 1):
+    pre_off: list[float] = []
+    for i in range(1, runs + 1):  # interleaved, so drift on the machine hits all alike
         bare.append(bh.timed([py, "-s", "-c", "pass"], b"", env))
         pre.append(bh.timed(run, bh.pre_payload(i, main_transcript), env))
-    b, p = statistics.median(bare), statistics.median(pre)
-    print(f"python -s -c pass {b:.1f} ms · PreToolUse (learning on) {p:.1f} ms · ratio {p / b:.2f}×")
-    shutil.rmtree(tmp, ignore_errors=True)
+        pre_off.append(bh.timed(run, bh.pre_payload(i, main_transcript), env_off))
+    b, p, o = statistics.median(bare), statistics.median(pre), statistics.median(pre_off)
+    print(f"medians of {runs}: python -s -c pass {b:.1f} ms · PreToolUse learning on {p:.1f} ms ({p / b:.2f}×) · "
+          f"learning off {o:.1f} ms ({o / b:.2f}×)")
+    if os.environ.get("KEEP"):
+        print(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -501,3 +501,19 @@ def test_no_exploration_into_a_hopeless_tier(tmp_path: Path, data_dir: Path, mon
     p = lab.pre({"subagent_type": "general-purpose", "prompt": "implement the retry logic in the network client"})
     assert model_of(call(hooks.pre_tool_use, p)) == "sonnet"
     assert Ledger().session(lab.sid, None)["decisions"][p["tool_use_id"]]["p"] == 1.0
+
+
+def test_routing_through_the_slash_command(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from model_strategy.commands import cli
+    from model_strategy.runtime import slashargs
+
+    _seed_report(tmp_path, data_dir)
+    monkeypatch.setenv("CLAUDE_CODE_SESSION_ID", "sess-learn")
+    assert slashargs.stash("sess-learn", "model-strategy:routing", "--days 7")
+    assert cli.main(["--plugin-data", "", "routing", "--slash-args"]) == 0
+    assert capsys.readouterr().out.startswith("Routing — 15 runs")
+    assert slashargs.stash("sess-learn", "model-strategy:routing", "--days x; echo hi")
+    assert cli.main(["--plugin-data", "", "routing", "--slash-args"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("model-strategy: ") and len(out.splitlines()) == 1

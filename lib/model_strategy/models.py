@@ -200,6 +200,7 @@ class AgentRecord(_RecordFields):
     outcome: Literal["completed", "error", "interrupted", "truncated", "denied"] | None = None
     request_keys: list[str] = []
     flags: list[Literal["unpriced", "clamped_tokens"]] = []
+    continuation: bool = False  # a later slice of an agent recorded before (not another run)
 
 
 class AgentRecordV1(_RecordFields):

@@ -35,7 +35,7 @@ from .fastjson import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from datetime import date
     from typing import Any
 
@@ -57,6 +57,9 @@ SPOOL_MERGE_LIMIT = 400  # spool files merged per transaction (the rest by the n
 SESSION_KEEP_DECISIONS = 400
 INDEX_HEADER = b"#model-strategy ids v1\n"
 SESSION_SCHEMA = 2
+KEYS_SCHEMA = 1  # index/keys/: the ledger-wide request-key index
+KEY_LEN = 20  # records.request_key digests
+_HEX = frozenset("0123456789abcdef")
 
 
 def utcnow() -> datetime:
@@ -88,6 +91,12 @@ def digest(text: str) -> str:
     return records.request_key(text, "id")
 
 
+def key_shard(key: str) -> str:
+    """The shard of the request-key index a key lives in (its first two hex digits)."""
+    head = key[:2]
+    return head if len(head) == 2 and set(head) <= _HEX else "xx"
+
+
 def index_entries(rec: Record | dict[str, Any]) -> bytes:
     """A record's lines in its day's index: ``i<id digest>`` and ``k<request key>`` for each request."""
     out = b"i" + digest(rec["id"]).encode() + b"\n"
@@ -105,6 +114,9 @@ class Ledger:
         self._archive_index: dict[str, dict[str, bytes] | None] = {}  # month -> day -> archived entries
         self._depth = 0
         self._lock: store.locked | None = None
+        self._key_shards: dict[str, set[str]] = {}  # the request-key index, shards read so far
+        self._keys_state: dict[str, Any] | None = None
+        self._keys_ready = False
 
     # ------------------------------------------------------------------ files
 
@@ -147,6 +159,8 @@ class Ledger:
             self._depth = 1
             self._index.clear()  # other processes may have appended since
             self._archive_index.clear()  # or archived a month
+            self._key_shards.clear()
+            self._keys_ready = False
             try:
                 self._migrate_v1_sessions()
                 self.merge_spool()
@@ -272,6 +286,19 @@ class Ledger:
         found = cache[month]
         return found is not None and needle in found.get(day, b"")
 
+    def find_record(self, day: str, record_id: str) -> Record | None:
+        """The record ``record_id`` filed on ``day`` (its day file, or its month's archive)."""
+        for _, rec in self.scan(day):
+            if rec["id"] == record_id:
+                return rec
+        if self.archived_months(day, day):
+            from . import archive
+
+            for rec in archive.iter_with_archives(self, [day[:7]], day, day, None):
+                if rec["id"] == record_id:
+                    return rec
+        return None
+
     def count(self) -> int:
         return sum(1 for _ in self.iter_records())
 
@@ -331,6 +358,8 @@ class Ledger:
     def forget(self) -> None:
         """Drop the indexes held in memory (they are read again, and caught up, on next use)."""
         self._index.clear()
+        self._key_shards.clear()
+        self._keys_ready = False
 
     def has_id(self, day: str, record_id: str) -> bool:
         needle = b"\ni" + digest(record_id).encode() + b"\n"
@@ -340,19 +369,175 @@ class Ledger:
         needle = b"\nk" + key.encode() + b"\n"
         return needle in self.index(day) or self._archived_entry(day, needle)
 
+    # ------------------------------------------------------------------ the request-key index (cache)
+
+    def _keys_dir(self) -> str:
+        return self.path("index", "keys")
+
+    def _keys_state_path(self) -> str:
+        return os.path.join(self._keys_dir(), "state.json")
+
+    def _key_shard_path(self, shard: str) -> str:
+        return os.path.join(self._keys_dir(), f"{shard}.keys")
+
+    def _load_shard(self, shard: str) -> set[str]:
+        have = self._key_shards.get(shard)
+        if have is None:
+            try:
+                with open(self._key_shard_path(shard), "rb") as fh:
+                    data = fh.read()
+            except FileNotFoundError:
+                data = b""
+            have = {line for line in data.decode("ascii", "replace").split("\n") if len(line) == KEY_LEN}
+            self._key_shards[shard] = have
+        return have
+
+    def _keys_rebuild_state(self) -> dict[str, Any]:
+        """Start the key index over (lock held: its files are removed; else in memory only)."""
+        if self.locked:
+            try:
+                names = os.listdir(self._keys_dir())
+            except FileNotFoundError:
+                names = []
+            for name in names:
+                if name.endswith(".keys"):
+                    os.unlink(os.path.join(self._keys_dir(), name))
+        self._key_shards = {}
+        return {"schema": KEYS_SCHEMA, "days": {}, "months": []}
+
+    def _keys_catch_up(self) -> None:
+        """Bring the ledger-wide request-key index up to date with the day files and archives: each
+        day file is folded from the offset the index has reached (``state.json``), archived months
+        whole; rebuilt from scratch when a day file shrank or went away without being archived.
+        Under the lock what was folded is appended to the shards and the state saved; outside it
+        the result is kept in memory only.  Done once per transaction."""
+        if self._keys_ready:
+            return
+        try:
+            state = store.read_json(self._keys_state_path())
+        except store.StoreError:
+            state = None
+        ok = (isinstance(state, dict) and state.get("schema") == KEYS_SCHEMA and isinstance(state.get("days"), dict)
+              and isinstance(state.get("months"), list)
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in state["days"].values()))
+        days = self.days()
+        archived = self.archived_months()
+        sizes: dict[str, int] = {}
+        for day in days:
+            try:
+                sizes[day] = os.path.getsize(self.day_file(day))
+            except FileNotFoundError:
+                sizes[day] = 0
+        if ok:
+            assert isinstance(state, dict)
+            for day, done in state["days"].items():
+                if day in sizes:
+                    if done > sizes[day]:
+                        ok = False  # a day file was cut or rewritten: fold everything again
+                elif day[:7] not in archived:
+                    ok = False  # a day file went away (not into an archive)
+            if any(m not in archived for m in state["months"]):
+                ok = False
+        if not ok:
+            if state is not None:
+                self.warnings.append("request-key index did not match the ledger; rebuilt from it")
+            state = self._keys_rebuild_state()
+        assert isinstance(state, dict)
+        add: dict[str, list[str]] = {}
+        changed = not ok
+        for month in archived:
+            if month in state["months"]:
+                continue
+            from . import archive
+
+            try:
+                recs = archive.read_archive(self.archive_file(month))
+            except archive.ArchiveError as exc:
+                self.warnings.append(str(exc))
+                recs = []
+            for rec in recs:
+                for key in rec.get("request_keys") or ():
+                    add.setdefault(key_shard(str(key)), []).append(str(key))
+            state["months"].append(month)
+            changed = True
+        for day in list(state["days"]):
+            if day not in sizes:  # archived: its keys are folded from the archive
+                del state["days"][day]
+                changed = True
+        for day in days:
+            done = state["days"].get(day, 0)
+            if done >= sizes[day]:
+                continue
+            end = done
+            for end, rec in self.scan(day, done, upto=sizes[day]):  # noqa: B007 - end is used after
+                for key in rec.get("request_keys") or ():
+                    add.setdefault(key_shard(str(key)), []).append(str(key))
+            if end != done:
+                state["days"][day] = end
+                changed = True
+        for shard, keys in add.items():
+            have = self._load_shard(shard)
+            new = [k for k in dict.fromkeys(keys) if k not in have]
+            have.update(new)
+            if new and self.locked:
+                store.append_bytes(self._key_shard_path(shard), ("\n".join(new) + "\n").encode("ascii", "replace"))
+        if changed and self.locked:
+            store.atomic_write_json(self._keys_state_path(), state)
+        self._keys_state = state
+        self._keys_ready = True
+
+    def has_request(self, key: str) -> bool:
+        """Whether a request (its key) is anywhere in the ledger: any day file or archived month."""
+        self._keys_catch_up()
+        return key in self._load_shard(key_shard(key))
+
+    def stored_keys(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` the ledger holds already."""
+        self._keys_catch_up()
+        return {k for k in keys if k in self._load_shard(key_shard(k))}
+
+    def _keys_note(self, day: str, rec: Record, before: int, end: int) -> None:
+        """After an append: the record's keys into the shards, the day's offset into the state (when
+        the state had reached the old end of the day file; else the next catch-up folds it)."""
+        state = self._keys_state
+        if state is None or state["days"].get(day, 0) != before:
+            self._keys_ready = False
+            return
+        by: dict[str, list[str]] = {}
+        for key in rec.get("request_keys") or ():
+            by.setdefault(key_shard(str(key)), []).append(str(key))
+        for shard, keys in by.items():
+            self._load_shard(shard).update(keys)
+            store.append_bytes(self._key_shard_path(shard), ("\n".join(keys) + "\n").encode("ascii", "replace"))
+        state["days"][day] = end
+        store.atomic_write_json(self._keys_state_path(), state)
+
     # ------------------------------------------------------------------ writing
 
     def commit(self, rec: Record) -> bool:
-        """Append ``rec`` unless its id is in the ledger already (call inside ``transaction``).
-        Main-thread records must hold only requests not yet recorded (``has_key``)."""
+        """Append ``rec`` unless its id is in the ledger already, or one of its requests is (call
+        inside ``transaction``).  Writers keep only requests not yet recorded (``stored_keys``):
+        a record holding one that is, is refused whole rather than counting it twice."""
         if not self.locked:
             raise RuntimeError("Ledger.commit outside a transaction")
         day = day_of(rec["ts"])
         if self.has_id(day, rec["id"]):
             return False
+        keys = rec.get("request_keys") or ()
+        if keys and self.stored_keys(keys):
+            return False
+        self._keys_catch_up()
         index = self.index(day)
+        try:
+            before = os.path.getsize(self.day_file(day))
+        except FileNotFoundError:
+            before = 0
         end = store.append_jsonl(self.day_file(day), rec)
         crash_point("after-append")
+        try:
+            self._keys_note(day, rec, before, end)
+        except OSError:
+            self._keys_ready = False  # the key index catches up from the day file next time
         add = index_entries(rec) + b"@%d\n" % end
         try:  # noqa: SIM105 - contextlib is not imported on the hot path
             store.append_bytes(self._index_path(day), bytes(add))
@@ -586,13 +771,15 @@ def rollup_fresh(month: str) -> dict[str, Any]:
 
 
 def rollup_add(data: dict[str, Any], rec: Record) -> None:
-    add_to_bucket(data["total"], rec)
+    """Fold a record into a month's roll-up; a continuation slice adds its usage, not a record (run)."""
+    run = 0 if rec.get("continuation") is True else 1
+    add_to_bucket(data["total"], rec, records=run)
     for name, row in rec["models"].items():
-        add_to_bucket(data["by_model"].setdefault(name, {}), row, records=1)
-    add_to_bucket(data["by_agent_type"].setdefault(rec["agent_type"], {}), rec)
-    add_to_bucket(data["by_day"].setdefault(day_of(rec["ts"]), {}), rec)
-    add_to_bucket(data["by_project"].setdefault(rec.get("project") or "(none)", {}), rec)
-    add_to_bucket(data["by_kind"].setdefault(rec["kind"], {}), rec)
+        add_to_bucket(data["by_model"].setdefault(name, {}), row, records=run)
+    add_to_bucket(data["by_agent_type"].setdefault(rec["agent_type"], {}), rec, records=run)
+    add_to_bucket(data["by_day"].setdefault(day_of(rec["ts"]), {}), rec, records=run)
+    add_to_bucket(data["by_project"].setdefault(rec.get("project") or "(none)", {}), rec, records=run)
+    add_to_bucket(data["by_kind"].setdefault(rec["kind"], {}), rec, records=run)
 
 
 def add_to_bucket(bucket: dict[str, Any], row: Any, records: int | None = None) -> None:

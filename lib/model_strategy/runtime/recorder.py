@@ -56,15 +56,17 @@ def _join_decision(state: dict[str, Any], agent_id: str, tool_use_id: str | None
 def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, transcript_path: str | None,
                   duration_ms: int | None = None, tool_use_id: str | None = None,
                   warnings: list[str] | None = None, keys: bool = False) -> dict[str, Any]:
-    """Read and price an agent's transcript (outside the lock): everything a record needs but the
-    join with its decision.  Raises FileNotFoundError when there is no transcript yet.  ``keys``
-    adds the request keys and the transcript's unreadable line count (history import)."""
+    """Read an agent's transcript (outside the lock): everything a record needs but the join with
+    its decision and the choice of requests not yet in the ledger (``commit_agent``, under the
+    lock).  Raises FileNotFoundError when there is no transcript yet.  ``keys`` adds the
+    transcript's unreadable line count (history import)."""
     if not transcript_path:
         raise FileNotFoundError(f"no transcript path for agent {agent_id}")
     transcript, _ = read_transcript(transcript_path)
     requests = transcript.request_list()
-    extra = {"request_keys": [r["key"] for r in requests], "bad_lines": transcript.bad_lines} if keys else {}
-    usage = records.priced_usage(requests, pricing.table(warnings))
+    for req in requests:
+        req["ts"] = _utc(req["ts"])
+    extra = {"bad_lines": transcript.bad_lines} if keys else {}
     started = transcript.first_ts
     if duration_ms is None and started and transcript.last_ts:
         try:
@@ -74,10 +76,39 @@ def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, tr
     return {
         "session_id": p.session_id, "project": p.project, "agent_id": agent_id, "agent_type": agent_type,
         "source": source, "tool_use_id": tool_use_id or _meta_tool_use_id(transcript_path),
-        "ts": _utc(started) or iso(utcnow()), "duration_ms": duration_ms, "usage": usage,
+        "ts": _utc(started) or iso(utcnow()), "duration_ms": duration_ms, "requests": requests,
+        "request_keys": [r["key"] for r in requests],
         "first_prompt_hash": prompt_hash(transcript.first_prompt) if transcript.first_prompt is not None else None,
         "outcome": transcript.outcome(), **extra,
     }
+
+
+def agent_slice(ledger: Ledger, pending: dict[str, Any]) -> tuple[str, str, list[Any], bool] | None:
+    """What of an agent's transcript the ledger lacks (inside a transaction): ``(record id, ts,
+    requests, continuation)``, or None when it holds all of it.  The first slice of an agent is
+    ``<session>:<agent id>`` (filed by the agent's first entry); requests that come later -- a
+    ``SendMessage`` continuation, an agent still running when first recorded -- make continuation
+    slices ``<session>:<agent id>:<first new request key>``.  A request the ledger holds already
+    (a fork's copy of its parent's response, a resumed agent's earlier turns) is never counted
+    again.  A schema-2 agent record without ``request_keys`` counted its transcript's first
+    ``requests`` requests."""
+    requests: list[Any] = pending["requests"]
+    base_id = records.subagent_id(pending["session_id"], pending["agent_id"])
+    base_day = day_of(pending["ts"])
+    stored = ledger.stored_keys(r["key"] for r in requests)
+    fresh = [r for r in requests if r["key"] not in stored]
+    base = ledger.has_id(base_day, base_id)
+    if base and fresh:
+        prior = ledger.find_record(base_day, base_id)
+        if prior is not None and not prior.get("request_keys"):
+            counted = {r["key"] for r in requests[:int(prior.get("requests") or 0)]}
+            fresh = [r for r in fresh if r["key"] not in counted]
+    if not fresh:
+        return None
+    if not base:
+        return base_id, pending["ts"], fresh, False
+    ts = min((r["ts"] for r in fresh if r["ts"]), default=None) or iso(utcnow())
+    return records.subagent_id(pending["session_id"], f"{pending['agent_id']}:{fresh[0]['key']}"), ts, fresh, True
 
 
 def _utc(ts: str | None) -> str | None:
@@ -90,30 +121,44 @@ def _utc(ts: str | None) -> str | None:
 
 
 def commit_agent(ledger: Ledger, pending: dict[str, Any]) -> Record | None:
-    """Join, build and commit a pending agent record (inside a transaction).  None when the agent
-    is in the ledger already."""
+    """Join, build and commit what of a pending agent the ledger lacks (inside a transaction): its
+    first record, or a continuation slice.  None when the ledger holds all of it."""
     state = ledger.session(pending["session_id"], pending.get("project"))
     agent_id = pending["agent_id"]
-    record_id = records.subagent_id(pending["session_id"], agent_id)
     tuid = pending.get("tool_use_id")
     if tuid and agent_id not in state["links"]:
         state["links"][agent_id] = tuid
-    if ledger.has_id(day_of(pending["ts"]), record_id):  # the ledger decides (the session's list is a cache)
-        state["recorded"].setdefault(agent_id, record_id)
-        ledger.save_session(state)
-        return None
+    if "requests" not in pending:  # parked by an older version: its usage was priced then
+        record_id, ts, usage, continuation = (records.subagent_id(pending["session_id"], agent_id), pending["ts"],
+                                              pending["usage"], False)
+        keys: list[str] = []
+        if ledger.has_id(day_of(ts), record_id):
+            state["recorded"].setdefault(agent_id, record_id)
+            ledger.save_session(state)
+            return None
+    else:
+        part = agent_slice(ledger, pending)  # the ledger decides (the session's list is a cache)
+        if part is None:
+            state["recorded"].setdefault(agent_id, records.subagent_id(pending["session_id"], agent_id))
+            ledger.save_session(state)
+            return None
+        record_id, ts, fresh, continuation = part
+        usage = records.priced_usage(fresh, pricing.table(ledger.warnings))
+        keys = [r["key"] for r in fresh]
     decision = _join_decision(state, agent_id, tuid, pending.get("first_prompt_hash"), pending["agent_type"])
     tuid = tuid or state["links"].get(agent_id) or (decision or {}).get("tool_use_id")
     rec = records.build(
-        kind="subagent", record_id=record_id, ts=pending["ts"], recorded_at=iso(utcnow()),
-        session_id=pending["session_id"], project=pending.get("project"), usage=pending["usage"],
+        kind="subagent", record_id=record_id, ts=ts, recorded_at=iso(utcnow()),
+        session_id=pending["session_id"], project=pending.get("project"), usage=usage,
         agent_id=agent_id, agent_type=pending["agent_type"] or (decision or {}).get("agent_type") or "unknown",
         tool_use_id=tuid, background=(decision or {}).get("background"),
-        model_requested=(decision or {}).get("chosen"), duration_ms=pending.get("duration_ms"),
-        decision=decision, source=pending["source"], outcome=pending.get("outcome"))
+        model_requested=(decision or {}).get("chosen"),
+        duration_ms=None if continuation else pending.get("duration_ms"),
+        decision=decision, source=pending["source"], outcome=pending.get("outcome"), request_keys=keys,
+        continuation=continuation)
     written = ledger.commit(rec)
     crash_point("before-session-save")
-    state["recorded"][agent_id] = record_id
+    state["recorded"].setdefault(agent_id, records.subagent_id(pending["session_id"], agent_id))
     if decision and decision.get("tool_use_id") in state["decisions"]:
         state["decisions"][decision["tool_use_id"]]["agent_id"] = agent_id
     ledger.save_session(state)
@@ -197,9 +242,9 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
         by_day.setdefault(day_of(req["ts"]), []).append(req)
     out = []
     now = iso(utcnow())
-    for day, reqs in sorted(by_day.items()):
-        fresh = [r for r in reqs if not ledger.has_key(day, r["key"])
-                 and not (_just_after_midnight(r["ts"]) and ledger.has_key(_day_before(day), r["key"]))]
+    for _day, reqs in sorted(by_day.items()):
+        stored = ledger.stored_keys(r["key"] for r in reqs)  # ledger-wide: any day, any archive
+        fresh = [r for r in reqs if r["key"] not in stored]
         if not fresh:
             continue
         priced = records.priced_usage(fresh, pricing.table(ledger.warnings))
@@ -216,18 +261,6 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
         if ledger.commit(rec):
             out.append(rec)
     return out
-
-
-def _just_after_midnight(ts: str | None) -> bool:
-    """A streamed response's entries are seconds apart: one whose entry is dated just after midnight
-    may have been recorded the day before from an earlier entry (read by an earlier hook)."""
-    return ts is not None and len(ts) >= 16 and ts[10] == "T" and ts[11:15] == "00:0"
-
-
-def _day_before(day: str) -> str:
-    from datetime import date, timedelta
-
-    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
 
 
 def _meta_tool_use_id(transcript_path: str) -> str | None:

@@ -3,9 +3,13 @@
 A record is one agent run (``kind: "subagent"``) or one slice of a session's main thread
 (``kind: "main"``).  Its ``id`` is stable -- ``<session>:<agent id>`` for an agent,
 ``<session>:main:<first request key>`` for a main-thread slice -- so writing it twice is a no-op
-(``ledger.Ledger.commit``).  Main-thread slices also list the keys of the API requests they hold
-(``request_keys``: a digest of message id + request id), so a request is never counted twice even
-when the slices are cut differently (a transcript re-read from its start, a history import).
+(``ledger.Ledger.commit``).  Records list the keys of the API requests they hold (``request_keys``:
+a digest of message id + request id), and the ledger holds each key once (a ledger-wide index), so
+a request is never counted twice even when the slices are cut differently (a transcript re-read
+from its start, a history import, a fork's copy of its parent's response, two UTC days).  An agent
+that makes requests after it was recorded (continued with ``SendMessage``, still running when
+recorded) gets continuation slices ``<session>:<agent id>:<first new key>`` marked
+``continuation: true``: their spend counts, they are not another run.
 
 Money is a ``Decimal`` serialised as a string.  Requests on a model no price is known for are
 recorded with their tokens and counted in ``unpriced_requests`` (their models row says
@@ -23,7 +27,7 @@ from .kinds import MAX_TOKENS_PER_REQUEST, RECORD_KINDS
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from typing import Any, Literal, TypedDict
+    from typing import Any, Literal, NotRequired, TypedDict
 
     class Tokens(TypedDict):
         input: int
@@ -72,6 +76,7 @@ if TYPE_CHECKING:
         request_keys: list[str]
         flags: list[str]
         price_source: str
+        continuation: NotRequired[bool]  # a later slice of an agent recorded before (not a new run)
 
 SCHEMA = SCHEMA_VERSION
 SCHEMA_V1 = 1
@@ -164,15 +169,17 @@ def build(*, kind: str, record_id: str, ts: str, recorded_at: str, session_id: s
           usage: dict[str, Any], agent_id: str = "main", agent_type: str = "main-thread",
           tool_use_id: str | None = None, background: bool | None = None, model_requested: str | None = None,
           duration_ms: int | None = None, decision: dict[str, Any] | None = None, source: str = "Stop",
-          outcome: str | None = None, request_keys: list[str] | None = None) -> Record:
-    """The one record builder.  ``usage`` comes from ``priced_usage``."""
+          outcome: str | None = None, request_keys: list[str] | None = None,
+          continuation: bool = False) -> Record:
+    """The one record builder.  ``usage`` comes from ``priced_usage``.  ``continuation`` marks a
+    later slice of an agent that has a record already (its requests count, its run does not)."""
     from .kinds import tier_index
 
     actual = usage["model_actual"]
     mismatch = bool(model_requested and actual and not (
         actual.lower().startswith(model_requested.lower()) or model_requested.lower() == actual.lower()
         or tier_index(model_requested) == tier_index(actual)))
-    return {
+    rec: Record = {
         "schema": SCHEMA, "id": record_id, "kind": kind, "ts": ts,  # type: ignore[typeddict-item]
         "recorded_at": recorded_at, "session_id": session_id, "project": project, "agent_id": agent_id,
         "agent_type": agent_type, "tool_use_id": tool_use_id, "background": background,
@@ -182,6 +189,14 @@ def build(*, kind: str, record_id: str, ts: str, recorded_at: str, session_id: s
         "decision": decision, "source": source, "outcome": outcome, "request_keys": list(request_keys or ()),
         "flags": list(usage["flags"]), "price_source": usage["price_source"],
     }
+    if continuation:
+        rec["continuation"] = True
+    return rec
+
+
+def is_continuation(rec: Record | dict[str, Any]) -> bool:
+    """A later slice of an agent recorded before: its spend counts, it is not another run."""
+    return rec.get("continuation") is True
 
 
 def upgrade(rec: dict[str, Any]) -> Record | None:

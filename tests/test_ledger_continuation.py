@@ -1,0 +1,199 @@
+"""Agents recorded in slices: a ``SendMessage`` continuation, a fork's copy of its parent's response,
+requests across UTC days -- each API request counted once in the whole ledger (real 2.1.332 captures)."""
+
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model_strategy.commands import ledger_cli
+from model_strategy.runtime import hooks, records
+from model_strategy.runtime.ledger import Ledger
+
+SAMPLES = Path(__file__).parent / "fixtures" / "claude-code-2.1.332"
+RESUME = SAMPLES / "resume"
+AGENT = "a45db070bbc919144"
+
+
+def call(handler: Any, payload: dict[str, Any]) -> str:
+    out = io.StringIO()
+    assert hooks.run(handler, io.StringIO(json.dumps(payload)), out) == 0
+    return out.getvalue()
+
+
+class Resume:
+    """The resume capture laid out in a tmp dir, transcripts grown as they were when each hook ran."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.sid = "7b158fd7-0f4a-4453-a86c-78d2e4b62fbf"
+        base = tmp / "claude" / "projects" / "-project"
+        (base / self.sid / "subagents").mkdir(parents=True)
+        self.main = base / f"{self.sid}.jsonl"
+        self.agent = base / self.sid / "subagents" / f"agent-{AGENT}.jsonl"
+        (base / self.sid / "subagents" / f"agent-{AGENT}.meta.json").write_bytes(
+            (RESUME / f"agent-{AGENT}.meta.json").read_bytes())
+        self.main_lines = (RESUME / "transcript-main.jsonl").read_bytes().splitlines(keepends=True)
+        self.agent_lines = (RESUME / f"agent-{AGENT}.jsonl").read_bytes().splitlines(keepends=True)
+        self.project = tmp / "project"
+        self.project.mkdir()
+
+    def grow(self, main: int, agent: int) -> None:
+        self.main.write_bytes(b"".join(self.main_lines[:main]))
+        self.agent.write_bytes(b"".join(self.agent_lines[:agent]))
+
+    def hook(self, name: str) -> dict[str, Any]:
+        (path,) = RESUME.glob(f"hook-{name}*.json")
+        data: dict[str, Any] = json.loads(path.read_text())
+        data.pop("_env_seen_by_hook", None)
+        data["transcript_path"] = str(self.main)
+        data["cwd"] = str(self.project)
+        if "agent_transcript_path" in data:
+            data["agent_transcript_path"] = str(self.agent)
+        return data
+
+
+def session_total(sid: str) -> Decimal:
+    return sum((records.cost(r) for r in Ledger().iter_records() if r["session_id"] == sid), Decimal(0))
+
+
+def expected_total() -> Decimal:
+    return Decimal(str(json.loads((RESUME / "print-mode-result.json").read_text())["total_cost_usd"]))
+
+
+def replay(lab: Resume) -> list[str]:
+    """The capture's hook sequence; returns the session messages."""
+    out = []
+    lab.grow(6, 0)
+    out.append(call(hooks.pre_tool_use, lab.hook("00")))
+    lab.grow(11, 4)
+    out.append(call(hooks.stop, lab.hook("04")))
+    out.append(call(hooks.subagent_stop, lab.hook("06")))
+    lab.grow(20, 4)
+    lab.grow(22, 6)  # SendMessage resumed the agent: one more request in the same transcript
+    out.append(call(hooks.stop, lab.hook("10")))
+    out.append(call(hooks.subagent_stop, lab.hook("11")))
+    lab.grow(len(lab.main_lines), 6)
+    out.append(call(hooks.stop, lab.hook("12")))
+    return out
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Resume:
+    return Resume(tmp_path)
+
+
+def test_sendmessage_continuation_lands_in_the_same_agent(lab: Resume) -> None:
+    replay(lab)
+    agent = [r for r in Ledger().iter_records() if r["agent_id"] == AGENT]
+    assert [r.get("continuation", False) for r in agent] == [False, True]
+    first, cont = agent
+    assert first["id"] == f"{lab.sid}:{AGENT}" and first["requests"] == 2
+    assert cont["id"] == f"{lab.sid}:{AGENT}:{cont['request_keys'][0]}" and cont["requests"] == 1
+    assert cont["agent_type"] == first["agent_type"] == "general-purpose"
+    assert session_total(lab.sid) == expected_total()  # Claude Code's own total_cost_usd
+    assert ledger_cli.check(Ledger())["ok"]
+
+
+def test_replayed_hooks_add_nothing(lab: Resume) -> None:
+    replay(lab)
+    before = sorted(r["id"] for r in Ledger().iter_records())
+    replay(lab)  # every hook again, transcripts as they were: nothing new, nothing twice
+    assert sorted(r["id"] for r in Ledger().iter_records()) == before
+    assert session_total(lab.sid) == expected_total()
+
+
+def test_a_continuation_is_not_another_run(lab: Resume) -> None:
+    from datetime import date
+
+    from model_strategy.commands import daily
+
+    replay(lab)
+    led = Ledger()
+    month = led.rollup("2026-12")
+    agent = month["by_agent_type"]["general-purpose"]
+    assert agent["records"] == 1 and agent["requests"] == 3  # one run, all of its requests
+    assert Decimal(month["total"]["cost_usd"]) == expected_total()
+    win = daily.load(led, date(2026, 12, 7), date(2026, 12, 7), [32_000, 200_000], 0.35, 0.7, [])
+    day = win.days["2026-12-07"]
+    assert day["agents"]["general-purpose"]["records"] == 1
+    assert [t[3] for t in day["top"]] == ["general-purpose"]
+    assert sum(Decimal(r[daily.COST]) for _, _, r in win.rows()) == expected_total()
+
+
+# ------------------------------------------------------------------ one request, once in the whole ledger
+
+
+def entry(msg: str, ts: str, out: int = 10, model: str = "claude-opus-5-5", sidechain: bool = False) -> bytes:
+    return json.dumps({"type": "assistant", "timestamp": ts, "requestId": f"req_{msg}", "isSidechain": sidechain,
+                       "message": {"id": msg, "model": model, "stop_reason": "end_turn",
+                                   "usage": {"input_tokens": 100, "output_tokens": out}}}).encode() + b"\n"
+
+
+def user(ts: str, text: str = "go") -> bytes:
+    return json.dumps({"type": "user", "timestamp": ts, "message": {"role": "user", "content": text}}).encode() + b"\n"
+
+
+def stop_payload(tmp: Path, sid: str, main: Path) -> dict[str, Any]:
+    return {"session_id": sid, "transcript_path": str(main), "cwd": str(tmp), "hook_event_name": "Stop"}
+
+
+def all_keys() -> list[str]:
+    return [k for r in Ledger().iter_records() for k in r["request_keys"]]
+
+
+def test_one_response_on_both_sides_of_midnight_counts_once(tmp_path: Path) -> None:
+    main = tmp_path / "s1.jsonl"
+    main.write_bytes(user("2026-12-06T23:59:50.000Z") + entry("m1", "2026-12-06T23:59:59.000Z", out=5))
+    call(hooks.stop, stop_payload(tmp_path, "s1", main))
+    with open(main, "ab") as fh:  # the same response's next content block, stamped after midnight
+        fh.write(entry("m1", "2026-12-07T00:00:30.000Z", out=5) + entry("m2", "2026-12-07T00:01:00.000Z"))
+    call(hooks.stop, stop_payload(tmp_path, "s1", main))
+    keys = all_keys()
+    assert len(keys) == len(set(keys)) == 2
+    assert ledger_cli.check(Ledger())["ok"]
+
+
+def test_a_copy_stamped_days_later_counts_once(tmp_path: Path) -> None:
+    first = tmp_path / "s1.jsonl"
+    first.write_bytes(user("2026-12-01T10:00:00.000Z") + entry("m1", "2026-12-01T10:00:01.000Z"))
+    call(hooks.stop, stop_payload(tmp_path, "s1", first))
+    resumed = tmp_path / "s2.jsonl"  # a resumed session copies the history, stamped days later
+    resumed.write_bytes(user("2026-12-05T09:00:00.000Z") + entry("m1", "2026-12-05T09:00:00.500Z")
+                        + entry("m9", "2026-12-05T09:00:02.000Z"))
+    call(hooks.stop, stop_payload(tmp_path, "s2", resumed))
+    keys = all_keys()
+    assert len(keys) == len(set(keys)) == 2
+    Path(Ledger().path("index", "keys", "state.json")).unlink()  # the key index is a cache: rebuilt
+    for shard in Path(Ledger().path("index", "keys")).glob("*.keys"):
+        shard.unlink()
+    call(hooks.stop, stop_payload(tmp_path, "s2", resumed))
+    Path(Ledger().session_path("s1")).unlink()  # its read offset lost: read again from the start
+    call(hooks.stop, stop_payload(tmp_path, "s1", first))
+    assert sorted(all_keys()) == sorted(keys)
+
+
+@pytest.mark.parametrize("order", ["main first", "fork first"])
+def test_a_fork_does_not_count_its_parents_response_again(tmp_path: Path, order: str) -> None:
+    sid = "fork-session"
+    main = tmp_path / f"{sid}.jsonl"
+    agent = tmp_path / sid / "subagents" / "agent-afork.jsonl"
+    agent.parent.mkdir(parents=True)
+    main.write_bytes(user("2026-12-07T10:00:00.000Z") + entry("parent", "2026-12-07T10:00:01.000Z", out=50))
+    # the fork's transcript starts with its parent's context: the same response, same ids
+    agent.write_bytes(entry("parent", "2026-12-07T10:00:01.000Z", out=50) + user("2026-12-07T10:00:02.000Z", "fork")
+                      + entry("child", "2026-12-07T10:00:03.000Z", out=20))
+    sub = {"session_id": sid, "transcript_path": str(main), "cwd": str(tmp_path), "agent_id": "afork",
+           "agent_type": "fork", "hook_event_name": "SubagentStop", "agent_transcript_path": str(agent)}
+    steps = [(hooks.stop, stop_payload(tmp_path, sid, main)), (hooks.subagent_stop, sub)]
+    for handler, payload in steps if order == "main first" else steps[::-1]:
+        call(handler, payload)
+    recs = list(Ledger().iter_records())
+    assert sum(r["requests"] for r in recs) == 2
+    assert sum(r["tokens"]["output"] for r in recs) == 70
+    (fork,) = [r for r in recs if r["agent_id"] == "afork"]
+    assert fork["requests"] == (1 if order == "main first" else 2)

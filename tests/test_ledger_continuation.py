@@ -197,3 +197,34 @@ def test_a_fork_does_not_count_its_parents_response_again(tmp_path: Path, order:
     assert sum(r["tokens"]["output"] for r in recs) == 70
     (fork,) = [r for r in recs if r["agent_id"] == "afork"]
     assert fork["requests"] == (1 if order == "main first" else 2)
+
+
+# ------------------------------------------------------------------ reconciliation from the transcripts
+
+
+def test_stop_records_an_agent_whose_hooks_were_lost(lab: Resume) -> None:
+    lab.grow(len(lab.main_lines), len(lab.agent_lines))  # every SubagentStop lost (disk full, timeout)
+    out = call(hooks.stop, lab.hook("12"))
+    assert "agents missed by earlier hooks: recorded 3 request(s) of 1 agent(s) ($0.0240)" in out, out
+    assert session_total(lab.sid) == expected_total()
+    assert call(hooks.stop, lab.hook("12")) == ""  # nothing new: nothing said
+
+
+def test_stop_leaves_running_background_agents_to_their_subagent_stop(lab: Resume) -> None:
+    lab.grow(11, 4)
+    call(hooks.stop, lab.hook("04"))  # lists the agent as running
+    assert [r["kind"] for r in Ledger().iter_records()] == ["main"]
+    call(hooks.subagent_stop, lab.hook("06"))
+    (agent,) = [r for r in Ledger().iter_records() if r["kind"] == "subagent"]
+    assert agent["source"] == "SubagentStop" and agent["requests"] == 2
+
+
+def test_session_start_reconciles_the_previous_session(lab: Resume, tmp_path: Path) -> None:
+    lab.grow(6, 0)
+    call(hooks.pre_tool_use, lab.hook("00"))  # the plugin saw the session; every later hook was lost
+    lab.grow(len(lab.main_lines), len(lab.agent_lines))
+    start = {"session_id": "next-session", "transcript_path": str(lab.main.parent / "next-session.jsonl"),
+             "cwd": str(lab.project), "hook_event_name": "SessionStart", "source": "startup"}
+    out = call(hooks.session_start, start)
+    assert "from earlier sessions' transcripts: recorded 3 request(s) of 1 agent(s) and 4 main-thread" in out, out
+    assert session_total(lab.sid) == expected_total()

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     Handler = Callable[[Payload], "dict[str, Any] | None"]
 
 PREFIX = "model-strategy:"
+START_RECONCILE_SESSIONS = 4  # SessionStart reconciles this project's newest sessions (the plugin saw)
 
 
 def _message(out: dict[str, Any] | None, lines: list[str]) -> dict[str, Any] | None:
@@ -177,21 +178,73 @@ def stop(p: Payload) -> dict[str, Any] | None:
 
     ledger = Ledger()
     cfg, warnings = config_mod.load(p.cwd)
+    done = None
     try:
         with ledger.transaction():
             state = ledger.session(p.session_id, p.project)
-            recorder.ingest_main(ledger, state, p.text("transcript_path"), "Stop")
+            # the main thread, and any agent a lost or failed hook did not record (from the transcripts)
+            recs = recorder.reconcile(ledger, state, p.text("transcript_path"), "Stop", _running_agents(p))
             ledger.save_session(state)
+            done = recorder.describe([r for r in recs if r["kind"] == "subagent"], "agents missed by earlier hooks")
             ledger.notices += budget.notices(ledger, cfg)
     except store.LockTimeout:
         pass  # the next hook reads the main transcript from the same offset
-    return _message(None, [*warnings, *ledger.warnings, *ledger.notices])
+    return _message(None, [*warnings, *ledger.warnings, *([done] if done else []), *ledger.notices])
+
+
+def _running_agents(p: Payload) -> frozenset[str]:
+    """The agents a Stop lists as still running in the background (their SubagentStop records them)."""
+    tasks = p.raw.get("background_tasks")
+    return frozenset(t["id"] for t in tasks if isinstance(t, dict) and isinstance(t.get("id"), str)
+                     and t.get("status") == "running") if isinstance(tasks, list) else frozenset()
+
+
+def _reconcile_at_start(p: Payload) -> list[str]:
+    """SessionStart: record what this project's recent sessions' transcripts hold and the ledger lacks
+    (a hook lost or failed at the end of an earlier session, e.g. on a full disk).  Sessions the plugin
+    has seen (a session file) only; bounded: the newest few, each from its read offsets."""
+    from . import recorder, store
+
+    path = p.text("transcript_path")
+    if not path:
+        return []
+    folder = os.path.dirname(path)
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(".jsonl")]
+    except OSError:
+        names = []
+    def mtime(name: str) -> float:
+        try:
+            return os.path.getmtime(os.path.join(folder, name))
+        except OSError:
+            return 0.0
+    ledger = Ledger()
+    recs: list[Record] = []
+    try:
+        with ledger.transaction(wait=1.0):
+            for name in sorted(names, key=mtime, reverse=True)[:START_RECONCILE_SESSIONS]:
+                sid = name[:-6]
+                if sid == p.session_id and p.text("source") == "startup":
+                    continue  # a session that starts has nothing in its transcript yet
+                if sid != p.session_id and not os.path.exists(ledger.session_path(sid)):
+                    continue
+                state = ledger.session(sid, p.project)
+                recs += recorder.reconcile(ledger, state, os.path.join(folder, name), "SessionStart")
+                ledger.save_session(state)
+    except store.LockTimeout:
+        return []  # the next Stop reconciles
+    done = recorder.describe(recs, "from earlier sessions' transcripts")
+    return [*ledger.warnings, *([done] if done else [])]
 
 
 def session_start(p: Payload) -> dict[str, Any] | None:
     from . import bootstrap, budget
 
     lines = bootstrap.check_on_session_start(p.session_id or "")
+    try:
+        lines += _reconcile_at_start(p)
+    except Exception as exc:  # a courtesy too: the next Stop reconciles again
+        lines.append(f"reconciling from the transcripts skipped ({type(exc).__name__}); the next Stop retries it")
     try:
         cfg, warnings = config_mod.load(p.cwd)
         ledger = Ledger()
@@ -229,9 +282,12 @@ def run(handler: Handler, stdin: Any = None, stdout: Any = None) -> int:
             out = handler(payload)
     except Exception as exc:  # fail open: never break Claude Code's flow by accident
         where = _log_error(name)
+        # a recording hook may have written part of its work: say what happens, not "nothing changed"
+        after = "spawn left unchanged" if name == "pre_tool_use" else \
+            "whatever it did not record is reconciled from the transcripts at the next Stop"
         out = _message(None, [f"internal error in {name} hook ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}); "
-                              f"nothing changed{where}"])
+                              f"{after}{where}"])
     if out:
         stdout.write(dumps(out))
         stdout.write("\n")

@@ -120,10 +120,13 @@ def _utc(ts: str | None) -> str | None:
         return None
 
 
-def commit_agent(ledger: Ledger, pending: dict[str, Any]) -> Record | None:
+def commit_agent(ledger: Ledger, pending: dict[str, Any], state: dict[str, Any] | None = None) -> Record | None:
     """Join, build and commit what of a pending agent the ledger lacks (inside a transaction): its
-    first record, or a continuation slice.  None when the ledger holds all of it."""
-    state = ledger.session(pending["session_id"], pending.get("project"))
+    first record, or a continuation slice.  None when the ledger holds all of it.  With ``state``
+    (the session's, held by the caller) the caller saves it."""
+    own = state is None
+    if state is None:
+        state = ledger.session(pending["session_id"], pending.get("project"))
     agent_id = pending["agent_id"]
     tuid = pending.get("tool_use_id")
     if tuid and agent_id not in state["links"]:
@@ -134,13 +137,15 @@ def commit_agent(ledger: Ledger, pending: dict[str, Any]) -> Record | None:
         keys: list[str] = []
         if ledger.has_id(day_of(ts), record_id):
             state["recorded"].setdefault(agent_id, record_id)
-            ledger.save_session(state)
+            if own:
+                ledger.save_session(state)
             return None
     else:
         part = agent_slice(ledger, pending)  # the ledger decides (the session's list is a cache)
         if part is None:
             state["recorded"].setdefault(agent_id, records.subagent_id(pending["session_id"], agent_id))
-            ledger.save_session(state)
+            if own:
+                ledger.save_session(state)
             return None
         record_id, ts, fresh, continuation = part
         usage = records.priced_usage(fresh, pricing.table(ledger.warnings))
@@ -161,7 +166,8 @@ def commit_agent(ledger: Ledger, pending: dict[str, Any]) -> Record | None:
     state["recorded"].setdefault(agent_id, records.subagent_id(pending["session_id"], agent_id))
     if decision and decision.get("tool_use_id") in state["decisions"]:
         state["decisions"][decision["tool_use_id"]]["agent_id"] = agent_id
-    ledger.save_session(state)
+    if own:
+        ledger.save_session(state)
     return rec if written else None
 
 
@@ -265,10 +271,95 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
 
 def _meta_tool_use_id(transcript_path: str) -> str | None:
     """Claude Code keeps ``agent-<id>.meta.json`` beside the agent transcript, with ``toolUseId``."""
+    value = _read_meta(transcript_path).get("toolUseId")
+    return value if isinstance(value, str) and value else None
+
+
+# ------------------------------------------------------------------ reconciliation from the transcripts
+
+RECONCILE_BYTES = 16 << 20  # agent transcript bytes one hook call reads at most (the rest: next call)
+
+
+def agent_transcripts(transcript_path: str) -> list[str]:
+    """A session's agent transcripts: ``<session>/subagents/**/agent-*.jsonl`` (workflow agents sit in
+    ``subagents/workflows/<run>/``), sorted."""
+    import os
+
+    base = transcript_path[:-6] if transcript_path.endswith(".jsonl") else transcript_path
+    top = os.path.join(base, "subagents")
+    out: list[str] = []
+    for folder, dirs, files in os.walk(top):
+        if folder.count(os.sep) - top.count(os.sep) >= 3:
+            dirs[:] = []
+        out += [os.path.join(folder, f) for f in files if f.startswith("agent-") and f.endswith(".jsonl")]
+    return sorted(out)
+
+
+def reconcile(ledger: Ledger, state: dict[str, Any], transcript_path: str, source: str,
+              running: frozenset[str] = frozenset(), budget: int = RECONCILE_BYTES) -> list[Record]:
+    """Record what the session's transcripts hold and the ledger lacks (inside a transaction; the
+    caller saves ``state``): the main thread from its read offset, and every agent transcript that
+    grew since it was last reconciled (``state["agents"]``: path -> size), up to ``budget`` bytes of
+    agent transcripts per call.  Agents in ``running`` (a Stop's running background tasks) are left to
+    their SubagentStop.  A lost or timed-out hook thus loses nothing."""
+    import os
+
+    out = ingest_main(ledger, state, transcript_path, source) if transcript_path else []
+    if not transcript_path:
+        return out
+    seen = state.get("agents")
+    if not isinstance(seen, dict):
+        seen = state["agents"] = {}
+    for path in agent_transcripts(transcript_path):
+        agent_id = os.path.basename(path)[6:-6]
+        if agent_id in running:
+            continue
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            continue
+        if seen.get(path) == size:
+            continue
+        if size > budget:
+            break
+        budget -= size
+        meta = _read_meta(path)
+        p = Payload({"session_id": state["session_id"], "cwd": state.get("project")})
+        try:
+            pending = pending_agent(p, agent_id=agent_id, agent_type=str(meta.get("agentType") or ""),
+                                    source=source, transcript_path=path, warnings=ledger.warnings)
+        except (OSError, ValueError):
+            continue
+        pending["project"] = state.get("project")
+        rec = commit_agent(ledger, pending, state)
+        if rec is not None:
+            out.append(rec)
+        seen[path] = size
+    return out
+
+
+def describe(recs: list[Record], what: str) -> str | None:
+    """One line saying what a reconciliation wrote (None: nothing)."""
+    if not recs:
+        return None
+    from decimal import Decimal
+
+    agents = sorted({r["agent_id"] for r in recs if r["kind"] == "subagent"})
+    main = sum(r["requests"] for r in recs if r["kind"] == "main")
+    parts = []
+    if agents:
+        parts.append(f"{sum(r['requests'] for r in recs if r['kind'] == 'subagent')} request(s) of "
+                     f"{len(agents)} agent(s)")
+    if main:
+        parts.append(f"{main} main-thread request(s)")
+    cost = sum((records.cost(r) for r in recs), Decimal(0))
+    return f"{what}: recorded {' and '.join(parts)} (${cost:.4f})"
+
+
+def _read_meta(transcript_path: str) -> dict[str, Any]:
     base = transcript_path[:-6] if transcript_path.endswith(".jsonl") else transcript_path
     try:
         meta = store.read_json(base + ".meta.json")
     except (store.StoreError, OSError):
-        return None
-    value = meta.get("toolUseId") if isinstance(meta, dict) else None
-    return value if isinstance(value, str) and value else None
+        return {}
+    return meta if isinstance(meta, dict) else {}

@@ -228,3 +228,68 @@ def test_session_start_reconciles_the_previous_session(lab: Resume, tmp_path: Pa
     out = call(hooks.session_start, start)
     assert "from earlier sessions' transcripts: recorded 3 request(s) of 1 agent(s) and 4 main-thread" in out, out
     assert session_total(lab.sid) == expected_total()
+
+
+def test_doctor_repair_quarantines_a_cut_line_and_rederives_it(lab: Resume) -> None:
+    import base64
+    import shutil
+
+    replay(lab)
+    led = Ledger()
+    (day,) = led.days()
+    path = Path(led.day_file(day))
+    lines = path.read_bytes().splitlines(keepends=True)
+    cut = next(i for i, line in enumerate(lines) if b'"continuation":true' in line.replace(b" ", b""))
+    fragment = lines[cut][: len(lines[cut]) // 2]  # a short write (disk full) left half the record ...
+    path.write_bytes(b"".join(lines[:cut]) + fragment + b"\n" + b"".join(lines[cut + 1:]))  # ... and went on
+    shutil.rmtree(led.path("index"))  # the record never reached the indexes
+    assert session_total(lab.sid) < expected_total()
+    before = ledger_cli.check(Ledger())
+    assert not before["ok"] and "1 unreadable lines" in json.dumps(before["checks"])
+    repaired = ledger_cli.check(Ledger(), repair=True)
+    (frag,) = [c for c in repaired["checks"] if c["name"] == "fragments"]
+    assert frag["detail"].startswith(f"1 unreadable ledger lines moved to quarantine/ ({day} at byte ")
+    assert "reconciled from the transcripts: recorded 1 request(s) of 1 agent(s)" in frag["detail"]
+    (kept,) = [json.loads(x) for x in Path(led.path("quarantine", f"{day}.jsonl")).read_text().splitlines()]
+    assert base64.b64decode(kept["bytes_base64"]) == fragment + b"\n"
+    after = ledger_cli.check(Ledger())
+    assert after["ok"], after
+    assert session_total(lab.sid) == expected_total()  # re-derived from Claude Code's transcripts
+
+
+def test_doctor_checks_and_rebuilds_the_request_index(lab: Resume) -> None:
+    replay(lab)
+    led = Ledger()
+    shard = next(Path(led.path("index", "keys")).glob("*.keys"))
+    shard.write_text("")  # keys lost from the cache, offsets still claiming them
+    result = ledger_cli.check(Ledger())
+    (idx,) = [c for c in result["checks"] if c["name"] == "request index"]
+    assert not result["ok"] and "keys missing" in idx["detail"]
+    ledger_cli.check(Ledger(), repair=True)
+    assert ledger_cli.check(Ledger())["ok"]
+    replay(lab)  # with the rebuilt index: still nothing twice
+    assert session_total(lab.sid) == expected_total()
+
+
+@pytest.mark.parametrize("damage", ["cut by a byte", "last line gone", "emptied", "state lost"])
+def test_a_damaged_request_index_never_lets_a_request_count_twice(lab: Resume, damage: str) -> None:
+    replay(lab)
+    led = Ledger()
+    shards = sorted(Path(led.path("index", "keys")).glob("*.keys"))
+    for shard in shards:
+        data = shard.read_bytes()
+        if damage == "cut by a byte":
+            shard.write_bytes(data[:-1])
+        elif damage == "last line gone":
+            shard.write_bytes(data[: data.rstrip(b"\n").rfind(b"\n") + 1])
+        elif damage == "emptied":
+            shard.write_bytes(b"")
+    if damage == "state lost":
+        Path(led.path("index", "keys", "state.json")).unlink()
+    for sess in Path(led.path("sessions")).glob("*.json"):
+        sess.unlink()  # read offsets lost too: every transcript is read again from its start
+    replay(lab)
+    assert session_total(lab.sid) == expected_total()
+    keys = all_keys()
+    assert len(keys) == len(set(keys))
+    assert ledger_cli.check(Ledger())["ok"]

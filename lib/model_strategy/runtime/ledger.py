@@ -117,6 +117,7 @@ class Ledger:
         self._key_shards: dict[str, set[str]] = {}  # the request-key index, shards read so far
         self._keys_state: dict[str, Any] | None = None
         self._keys_ready = False
+        self._keys_fresh = False  # rebuilt in this process: the shard files are not read
 
     # ------------------------------------------------------------------ files
 
@@ -161,6 +162,7 @@ class Ledger:
             self._archive_index.clear()  # or archived a month
             self._key_shards.clear()
             self._keys_ready = False
+            self._keys_fresh = False
             try:
                 self._migrate_v1_sessions()
                 self.merge_spool()
@@ -360,6 +362,7 @@ class Ledger:
         self._index.clear()
         self._key_shards.clear()
         self._keys_ready = False
+        self._keys_fresh = False
 
     def has_id(self, day: str, record_id: str) -> bool:
         needle = b"\ni" + digest(record_id).encode() + b"\n"
@@ -381,16 +384,34 @@ class Ledger:
         return os.path.join(self._keys_dir(), f"{shard}.keys")
 
     def _load_shard(self, shard: str) -> set[str]:
+        """A shard of the request-key index.  One shorter than the index last wrote it, or ending in a
+        cut line, makes the whole index be rebuilt from the ledger (a key it lost could be counted
+        again)."""
         have = self._key_shards.get(shard)
-        if have is None:
+        if have is not None:
+            return have
+        data = b""
+        if not self._keys_fresh:
             try:
                 with open(self._key_shard_path(shard), "rb") as fh:
                     data = fh.read()
             except FileNotFoundError:
-                data = b""
-            have = {line for line in data.decode("ascii", "replace").split("\n") if len(line) == KEY_LEN}
-            self._key_shards[shard] = have
+                pass
+            state = self._keys_state or {}
+            want = (state.get("sizes") or {}).get(shard, 0)
+            if len(data) < want or (data and not data.endswith(b"\n")):
+                self.warnings.append("request-key index was cut or damaged; rebuilt from the ledger")
+                self._keys_ready = False
+                self._keys_catch_up(rebuild=True)
+                return self._key_shards.setdefault(shard, set())
+        have = {line for line in data.decode("ascii", "replace").split("\n") if len(line) == KEY_LEN}
+        self._key_shards[shard] = have
         return have
+
+    def _shard_append(self, state: dict[str, Any], shard: str, keys: list[str]) -> None:
+        """Append keys to a shard file and remember its new size (lock held)."""
+        size = store.append_bytes(self._key_shard_path(shard), ("\n".join(keys) + "\n").encode("ascii", "replace"))
+        state.setdefault("sizes", {})[shard] = size
 
     def _keys_rebuild_state(self) -> dict[str, Any]:
         """Start the key index over (lock held: its files are removed; else in memory only)."""
@@ -403,9 +424,10 @@ class Ledger:
                 if name.endswith(".keys"):
                     os.unlink(os.path.join(self._keys_dir(), name))
         self._key_shards = {}
-        return {"schema": KEYS_SCHEMA, "days": {}, "months": []}
+        self._keys_fresh = True  # every key comes from the ledger now, none from the old files
+        return {"schema": KEYS_SCHEMA, "days": {}, "months": [], "sizes": {}}
 
-    def _keys_catch_up(self) -> None:
+    def _keys_catch_up(self, rebuild: bool = False) -> None:
         """Bring the ledger-wide request-key index up to date with the day files and archives: each
         day file is folded from the offset the index has reached (``state.json``), archived months
         whole; rebuilt from scratch when a day file shrank or went away without being archived.
@@ -417,9 +439,11 @@ class Ledger:
             state = store.read_json(self._keys_state_path())
         except store.StoreError:
             state = None
-        ok = (isinstance(state, dict) and state.get("schema") == KEYS_SCHEMA and isinstance(state.get("days"), dict)
-              and isinstance(state.get("months"), list)
-              and all(isinstance(v, int) and not isinstance(v, bool) for v in state["days"].values()))
+        ok = (not rebuild and isinstance(state, dict) and state.get("schema") == KEYS_SCHEMA
+              and isinstance(state.get("days"), dict) and isinstance(state.get("months"), list)
+              and isinstance(state.get("sizes"), dict)
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in state["days"].values())
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in state["sizes"].values()))
         days = self.days()
         archived = self.archived_months()
         sizes: dict[str, int] = {}
@@ -439,10 +463,11 @@ class Ledger:
             if any(m not in archived for m in state["months"]):
                 ok = False
         if not ok:
-            if state is not None:
+            if state is not None and not rebuild:
                 self.warnings.append("request-key index did not match the ledger; rebuilt from it")
             state = self._keys_rebuild_state()
         assert isinstance(state, dict)
+        self._keys_state = state  # the shards are checked against its sizes as they are read
         add: dict[str, list[str]] = {}
         changed = not ok
         for month in archived:
@@ -477,10 +502,12 @@ class Ledger:
                 changed = True
         for shard, keys in add.items():
             have = self._load_shard(shard)
+            if self._keys_state is not state:  # a damaged shard had the index rebuilt (it holds all of these)
+                return
             new = [k for k in dict.fromkeys(keys) if k not in have]
             have.update(new)
             if new and self.locked:
-                store.append_bytes(self._key_shard_path(shard), ("\n".join(new) + "\n").encode("ascii", "replace"))
+                self._shard_append(state, shard, new)
         if changed and self.locked:
             store.atomic_write_json(self._keys_state_path(), state)
         self._keys_state = state
@@ -508,7 +535,9 @@ class Ledger:
             by.setdefault(key_shard(str(key)), []).append(str(key))
         for shard, keys in by.items():
             self._load_shard(shard).update(keys)
-            store.append_bytes(self._key_shard_path(shard), ("\n".join(keys) + "\n").encode("ascii", "replace"))
+            if self._keys_state is not state:  # rebuilt meanwhile (a damaged shard): it holds this record
+                return
+            self._shard_append(state, shard, keys)
         state["days"][day] = end
         store.atomic_write_json(self._keys_state_path(), state)
 

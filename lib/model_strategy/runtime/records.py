@@ -71,7 +71,7 @@ if TYPE_CHECKING:
         models: dict[str, ModelRow]
         duration_ms: int | None
         decision: dict[str, Any] | None
-        source: str  # SubagentStop | PostToolUse | Stop | PreToolUse | import
+        source: str  # SubagentStop | PostToolUse | Stop | PreToolUse | SessionStart | doctor | import
         outcome: str | None  # completed | error | interrupted | denied | None (unknown)
         request_keys: list[str]
         flags: list[str]

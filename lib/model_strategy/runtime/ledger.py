@@ -118,6 +118,7 @@ class Ledger:
         self._keys_state: dict[str, Any] | None = None
         self._keys_ready = False
         self._keys_fresh = False  # rebuilt in this process: the shard files are not read
+        self._keys_dirty = False  # the key index state has offsets not saved yet
 
     # ------------------------------------------------------------------ files
 
@@ -175,6 +176,12 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self._depth -= 1
+        if self._depth == 0 and self._keys_dirty and self._keys_state is not None:
+            self._keys_dirty = False
+            try:  # noqa: SIM105
+                store.atomic_write_json(self._keys_state_path(), self._keys_state)
+            except OSError:
+                pass  # the next catch-up folds from the offsets saved last
         if self._depth == 0 and self._lock is not None:
             self._lock.__exit__()
             self._lock = None
@@ -539,7 +546,7 @@ class Ledger:
                 return
             self._shard_append(state, shard, keys)
         state["days"][day] = end
-        store.atomic_write_json(self._keys_state_path(), state)
+        self._keys_dirty = True  # saved once, when the transaction ends (behind is safe: it catches up)
 
     # ------------------------------------------------------------------ writing
 

@@ -293,3 +293,70 @@ def test_a_damaged_request_index_never_lets_a_request_count_twice(lab: Resume, d
     keys = all_keys()
     assert len(keys) == len(set(keys))
     assert ledger_cli.check(Ledger())["ok"]
+
+
+# ------------------------------------------------------------------ partial, then complete
+
+
+def streaming(msg: str, ts: str, out: int, stop: str | None) -> bytes:
+    return json.dumps({"type": "assistant", "timestamp": ts, "requestId": f"req_{msg}",
+                       "message": {"id": msg, "model": "claude-opus-5-5", "stop_reason": stop,
+                                   "usage": {"input_tokens": 1000, "output_tokens": out}}}).encode() + b"\n"
+
+
+def test_within_one_read_the_complete_counts_win(tmp_path: Path) -> None:
+    main = tmp_path / "s1.jsonl"
+    main.write_bytes(user("2026-12-07T10:00:00.000Z") + streaming("m1", "2026-12-07T10:00:01.000Z", 3, None)
+                     + streaming("m1", "2026-12-07T10:00:09.000Z", 8000, "end_turn"))
+    call(hooks.stop, stop_payload(tmp_path, "s1", main))
+    (rec,) = Ledger().iter_records()
+    assert rec["tokens"]["output"] == 8000 and rec["requests"] == 1 and "partial" not in rec
+
+
+@pytest.mark.parametrize("where", ["main", "agent"])
+def test_a_streamed_response_read_partial_then_complete_is_corrected_once(tmp_path: Path, where: str) -> None:
+    sid = "stream-session"
+    main = tmp_path / f"{sid}.jsonl"
+    agent = tmp_path / sid / "subagents" / "agent-astream.jsonl"
+    agent.parent.mkdir(parents=True)
+    target = main if where == "main" else agent
+    main.write_bytes(user("2026-12-07T10:00:00.000Z"))
+    target.write_bytes((user("2026-12-07T10:00:00.000Z") if where == "agent" else main.read_bytes())
+                       + streaming("m1", "2026-12-07T10:00:01.000Z", 3, None))
+    sub = {"session_id": sid, "transcript_path": str(main), "cwd": str(tmp_path), "agent_id": "astream",
+           "agent_type": "Explore", "hook_event_name": "SubagentStop", "agent_transcript_path": str(agent)}
+
+    def hook() -> None:
+        if where == "main":
+            call(hooks.stop, stop_payload(tmp_path, sid, main))
+        else:
+            call(hooks.subagent_stop, sub)
+
+    hook()  # read while it streamed: output 3
+    with open(target, "ab") as fh:
+        fh.write(streaming("m1", "2026-12-07T10:00:09.000Z", 8000, "end_turn"))
+    hook()
+    hook()  # again: nothing twice
+    recs = list(Ledger().iter_records())
+    assert sum(r["tokens"]["output"] for r in recs) == 8000  # the complete count, once
+    assert sum(r["requests"] for r in recs) == 1
+    fix = [r for r in recs if r.get("corrects")]
+    assert len(fix) == 1 and fix[0]["continuation"] is True and fix[0]["tokens"]["output"] == 7997
+    assert Decimal(fix[0]["cost_usd"]) > 0
+    one = Decimal(0)
+    for r in recs:
+        one += records.cost(r)
+    from model_strategy.runtime import pricing
+    whole = pricing.table([]).price_request("claude-opus-5-5", {**records.zero_tokens(), "input": 1000,
+                                                               "output": 8000}, "2026-12-07T10:00:01.000Z")
+    assert one == whole
+    with open(target, "ab") as fh:  # a copy of an earlier, smaller entry: never lower
+        fh.write(streaming("m1", "2026-12-07T10:00:10.000Z", 5, None))
+    hook()
+    assert sum(r["tokens"]["output"] for r in Ledger().iter_records()) == 8000
+    Path(Ledger().path("index", "keys", "state.json")).unlink()  # rebuilt from the records: same answer
+    for s in Path(Ledger().path("sessions")).glob("*.json"):
+        s.unlink()
+    hook()
+    assert sum(r["tokens"]["output"] for r in Ledger().iter_records()) == 8000
+    assert ledger_cli.check(Ledger())["ok"]

@@ -201,6 +201,8 @@ class AgentRecord(_RecordFields):
     request_keys: list[str] = []
     flags: list[Literal["unpriced", "clamped_tokens"]] = []
     continuation: bool = False  # a later slice of an agent recorded before (not another run)
+    partial: dict[str, list[int]] = {}  # request key -> counts of requests read while they streamed
+    corrects: dict[str, list[int]] = {}  # a correction slice: request key -> its counts now
 
 
 class AgentRecordV1(_RecordFields):

@@ -340,6 +340,9 @@ def _agent_pending(f: TFile, stats: Stats, warnings: list[str]) -> dict[str, Any
 def _commit_agent(ledger: Ledger, pending: dict[str, Any], stats: Stats) -> None:
     from ..runtime import pricing, recorder
 
+    stats.records_added += len(recorder.commit_corrections(
+        ledger, pending["requests"], session_id=pending["session_id"], project=pending["project"],
+        agent_id=pending["agent_id"], agent_type=pending["agent_type"], source="import"))
     part = recorder.agent_slice(ledger, pending)
     if part is None:
         if pending["requests"] and ledger.has_id(day_of(pending["ts"]),
@@ -359,7 +362,7 @@ def _commit_agent(ledger: Ledger, pending: dict[str, Any], stats: Stats) -> None
         model_requested=model if isinstance(model, str) and model else None,
         duration_ms=None if continuation else pending.get("duration_ms"),
         source="import", outcome=pending.get("outcome"), request_keys=[r["key"] for r in fresh],
-        continuation=continuation)
+        continuation=continuation, partial=records.partial_counts(fresh))
     if ledger.commit(rec):
         stats.records_added += 1
         stats.requests_added += rec["requests"]

@@ -323,7 +323,8 @@ def _check_key_index(ledger: Ledger, day_keys: dict[str, str], repair: bool) -> 
         for name in os.listdir(folder) if os.path.isdir(folder) else []:
             if name.endswith(".keys"):
                 with open(os.path.join(folder, name), "rb") as fh:
-                    have.update(k for k in fh.read().decode("ascii", "replace").split("\n") if len(k) == KEY_LEN)
+                    have.update(k[:KEY_LEN] for k in fh.read().decode("ascii", "replace").split("\n")
+                                if len(k) == KEY_LEN or (len(k) > KEY_LEN and k[KEY_LEN] == "="))
         missing, extra = len(want - have), len(have - want)
         if (missing or extra) and repair:
             for name in os.listdir(folder):

@@ -97,6 +97,17 @@ def key_shard(key: str) -> str:
     return head if len(head) == 2 and set(head) <= _HEX else "xx"
 
 
+def key_entries(rec: Record | dict[str, Any]) -> list[tuple[str, list[int] | None]]:
+    """A record's entries in the request-key index: each request key, with the counts of those that
+    may still grow (``partial``) or were corrected (``corrects``)."""
+    out: list[tuple[str, list[int] | None]] = [(str(k), None) for k in rec.get("request_keys") or ()]
+    for field in ("partial", "corrects"):
+        extra = rec.get(field)
+        if isinstance(extra, dict):
+            out += [(str(k), [int(x) for x in v]) for k, v in extra.items() if isinstance(v, list)]
+    return out
+
+
 def index_entries(rec: Record | dict[str, Any]) -> bytes:
     """A record's lines in its day's index: ``i<id digest>`` and ``k<request key>`` for each request."""
     out = b"i" + digest(rec["id"]).encode() + b"\n"
@@ -115,6 +126,7 @@ class Ledger:
         self._depth = 0
         self._lock: store.locked | None = None
         self._key_shards: dict[str, set[str]] = {}  # the request-key index, shards read so far
+        self._key_counts: dict[str, list[int]] = {}  # counts of requests that may still grow
         self._keys_state: dict[str, Any] | None = None
         self._keys_ready = False
         self._keys_fresh = False  # rebuilt in this process: the shard files are not read
@@ -162,6 +174,7 @@ class Ledger:
             self._index.clear()  # other processes may have appended since
             self._archive_index.clear()  # or archived a month
             self._key_shards.clear()
+            self._key_counts.clear()
             self._keys_ready = False
             self._keys_fresh = False
             try:
@@ -368,6 +381,7 @@ class Ledger:
         """Drop the indexes held in memory (they are read again, and caught up, on next use)."""
         self._index.clear()
         self._key_shards.clear()
+        self._key_counts.clear()
         self._keys_ready = False
         self._keys_fresh = False
 
@@ -394,9 +408,9 @@ class Ledger:
         """A shard of the request-key index.  One shorter than the index last wrote it, or ending in a
         cut line, makes the whole index be rebuilt from the ledger (a key it lost could be counted
         again)."""
-        have = self._key_shards.get(shard)
-        if have is not None:
-            return have
+        cached = self._key_shards.get(shard)
+        if cached is not None:
+            return cached
         data = b""
         if not self._keys_fresh:
             try:
@@ -411,13 +425,57 @@ class Ledger:
                 self._keys_ready = False
                 self._keys_catch_up(rebuild=True)
                 return self._key_shards.setdefault(shard, set())
-        have = {line for line in data.decode("ascii", "replace").split("\n") if len(line) == KEY_LEN}
+        have: set[str] = set()
+        for line in data.decode("ascii", "replace").split("\n"):
+            if len(line) == KEY_LEN:
+                have.add(line)
+            elif len(line) > KEY_LEN and line[KEY_LEN] == "=":  # a request's counts while they may grow
+                try:
+                    values = [int(v) for v in line[KEY_LEN + 1:].split(",")]
+                except ValueError:
+                    continue
+                have.add(line[:KEY_LEN])
+                self._merge_counts(line[:KEY_LEN], values)
         self._key_shards[shard] = have
         return have
 
-    def _shard_append(self, state: dict[str, Any], shard: str, keys: list[str]) -> None:
-        """Append keys to a shard file and remember its new size (lock held)."""
-        size = store.append_bytes(self._key_shard_path(shard), ("\n".join(keys) + "\n").encode("ascii", "replace"))
+    def _merge_counts(self, key: str, values: list[int]) -> bool:
+        """Keep the largest count of each kind known for a request; True when one grew."""
+        old = self._key_counts.get(key)
+        if old is None or len(old) != len(values):
+            self._key_counts[key] = list(values)
+            return True
+        grew = False
+        for i, v in enumerate(values):
+            if v > old[i]:
+                old[i] = v
+                grew = True
+        return grew
+
+    def _take(self, shard: str, entries: list[tuple[str, list[int] | None]]) -> list[str]:
+        """Add a record's index entries to a loaded shard; the lines that add something new."""
+        have = self._load_shard(shard)
+        out: list[str] = []
+        for key, values in entries:
+            fresh = key not in have
+            have.add(key)
+            if values is not None:
+                if self._merge_counts(key, values) or fresh:
+                    out.append(f"{key}={','.join(str(v) for v in values)}")
+            elif fresh:
+                out.append(key)
+        return out
+
+    def stored_counts(self, key: str) -> list[int] | None:
+        """The counts stored for a request whose response was still streaming when recorded (None: the
+        ledger holds its complete counts, or not the request)."""
+        self._keys_catch_up()
+        self._load_shard(key_shard(key))
+        return self._key_counts.get(key)
+
+    def _shard_append(self, state: dict[str, Any], shard: str, lines: list[str]) -> None:
+        """Append entries to a shard file and remember its new size (lock held)."""
+        size = store.append_bytes(self._key_shard_path(shard), ("\n".join(lines) + "\n").encode("ascii", "replace"))
         state.setdefault("sizes", {})[shard] = size
 
     def _keys_rebuild_state(self) -> dict[str, Any]:
@@ -431,6 +489,7 @@ class Ledger:
                 if name.endswith(".keys"):
                     os.unlink(os.path.join(self._keys_dir(), name))
         self._key_shards = {}
+        self._key_counts = {}
         self._keys_fresh = True  # every key comes from the ledger now, none from the old files
         return {"schema": KEYS_SCHEMA, "days": {}, "months": [], "sizes": {}}
 
@@ -475,7 +534,12 @@ class Ledger:
             state = self._keys_rebuild_state()
         assert isinstance(state, dict)
         self._keys_state = state  # the shards are checked against its sizes as they are read
-        add: dict[str, list[str]] = {}
+        add: dict[str, list[tuple[str, list[int] | None]]] = {}
+
+        def collect(rec: Any) -> None:
+            for key, values in key_entries(rec):
+                add.setdefault(key_shard(key), []).append((key, values))
+
         changed = not ok
         for month in archived:
             if month in state["months"]:
@@ -488,8 +552,7 @@ class Ledger:
                 self.warnings.append(str(exc))
                 recs = []
             for rec in recs:
-                for key in rec.get("request_keys") or ():
-                    add.setdefault(key_shard(str(key)), []).append(str(key))
+                collect(rec)
             state["months"].append(month)
             changed = True
         for day in list(state["days"]):
@@ -502,17 +565,15 @@ class Ledger:
                 continue
             end = done
             for end, rec in self.scan(day, done, upto=sizes[day]):  # noqa: B007 - end is used after
-                for key in rec.get("request_keys") or ():
-                    add.setdefault(key_shard(str(key)), []).append(str(key))
+                collect(rec)
             if end != done:
                 state["days"][day] = end
                 changed = True
-        for shard, keys in add.items():
-            have = self._load_shard(shard)
+        for shard, entries in add.items():
+            self._load_shard(shard)
             if self._keys_state is not state:  # a damaged shard had the index rebuilt (it holds all of these)
                 return
-            new = [k for k in dict.fromkeys(keys) if k not in have]
-            have.update(new)
+            new = self._take(shard, entries)
             if new and self.locked:
                 self._shard_append(state, shard, new)
         if changed and self.locked:
@@ -537,14 +598,16 @@ class Ledger:
         if state is None or state["days"].get(day, 0) != before:
             self._keys_ready = False
             return
-        by: dict[str, list[str]] = {}
-        for key in rec.get("request_keys") or ():
-            by.setdefault(key_shard(str(key)), []).append(str(key))
-        for shard, keys in by.items():
-            self._load_shard(shard).update(keys)
+        by: dict[str, list[tuple[str, list[int] | None]]] = {}
+        for key, values in key_entries(rec):
+            by.setdefault(key_shard(key), []).append((key, values))
+        for shard, entries in by.items():
+            self._load_shard(shard)
             if self._keys_state is not state:  # rebuilt meanwhile (a damaged shard): it holds this record
                 return
-            self._shard_append(state, shard, keys)
+            new = self._take(shard, entries)
+            if new:
+                self._shard_append(state, shard, new)
         state["days"][day] = end
         self._keys_dirty = True  # saved once, when the transaction ends (behind is safe: it catches up)
 

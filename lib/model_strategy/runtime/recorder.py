@@ -22,7 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .records import Record
+    from .records import Record, Request
 
 
 def link_async(p: Payload, ledger: Ledger) -> None:
@@ -141,6 +141,9 @@ def commit_agent(ledger: Ledger, pending: dict[str, Any], state: dict[str, Any] 
                 ledger.save_session(state)
             return None
     else:
+        commit_corrections(ledger, pending["requests"], session_id=pending["session_id"],
+                           project=pending.get("project"), agent_id=agent_id,
+                           agent_type=pending["agent_type"] or "unknown", source=pending["source"])
         part = agent_slice(ledger, pending)  # the ledger decides (the session's list is a cache)
         if part is None:
             state["recorded"].setdefault(agent_id, records.subagent_id(pending["session_id"], agent_id))
@@ -160,7 +163,7 @@ def commit_agent(ledger: Ledger, pending: dict[str, Any], state: dict[str, Any] 
         model_requested=(decision or {}).get("chosen"),
         duration_ms=None if continuation else pending.get("duration_ms"),
         decision=decision, source=pending["source"], outcome=pending.get("outcome"), request_keys=keys,
-        continuation=continuation)
+        continuation=continuation, partial=records.partial_counts(fresh) if "requests" in pending else None)
     written = ledger.commit(rec)
     crash_point("before-session-save")
     state["recorded"].setdefault(agent_id, records.subagent_id(pending["session_id"], agent_id))
@@ -251,6 +254,8 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
     for _day, reqs in sorted(by_day.items()):
         stored = ledger.stored_keys(r["key"] for r in reqs)  # ledger-wide: any day, any archive
         fresh = [r for r in reqs if r["key"] not in stored]
+        out += commit_corrections(ledger, [r for r in reqs if r["key"] in stored], session_id=session_id,
+                                  project=project, agent_id=agent_id, agent_type=agent_type, source=source)
         if not fresh:
             continue
         priced = records.priced_usage(fresh, pricing.table(ledger.warnings))
@@ -259,14 +264,52 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
         if agent_id is None:
             rec = records.build(kind="main", record_id=records.main_id(session_id, keys[0]), ts=ts,
                                 recorded_at=now, session_id=session_id, project=project, usage=priced,
-                                source=source, request_keys=keys)
+                                source=source, request_keys=keys, partial=records.partial_counts(fresh))
         else:
             rec = records.build(kind="subagent", record_id=records.subagent_id(session_id, f"{agent_id}:{keys[0]}"),
                                 ts=ts, recorded_at=now, session_id=session_id, project=project, usage=priced,
-                                agent_id=agent_id, agent_type=agent_type, source=source, request_keys=keys)
+                                agent_id=agent_id, agent_type=agent_type, source=source, request_keys=keys,
+                                partial=records.partial_counts(fresh))
         if ledger.commit(rec):
             out.append(rec)
     return out
+
+
+def commit_corrections(ledger: Ledger, requests: list[Any], *, session_id: str, project: str | None,
+                       agent_id: str | None, agent_type: str, source: str) -> list[Record]:
+    """Requests the ledger holds with counts read while they streamed, now read larger: a correction
+    slice each (inside a transaction) with the difference -- of each kind only what grew (never
+    lower), once per count reached (``correction_id``; the index keeps the largest counts)."""
+    out: list[Record] = []
+    table = None
+    for req in requests:
+        old = ledger.stored_counts(req["key"])
+        if old is None:
+            continue  # the ledger holds its complete counts (or not the request)
+        mine = records.counts(req["tokens"])
+        if len(old) != len(mine) or not any(n > o for n, o in zip(mine, old, strict=True)):
+            continue
+        now = [max(n, o) for n, o in zip(mine, old, strict=True)]
+        table = table or pricing.table(ledger.warnings)
+        grown = records.priced_usage([_with_tokens(req, now)], table)
+        was = records.priced_usage([_with_tokens(req, old)], table)
+        who = agent_id or "main"
+        rec = records.build(
+            kind="main" if agent_id is None else "subagent",
+            record_id=records.correction_id(session_id, who, req["key"], now), ts=req["ts"] or iso(utcnow()),
+            recorded_at=iso(utcnow()), session_id=session_id, project=project,
+            usage=records.delta_usage(grown, was), agent_id=who, agent_type="main-thread" if agent_id is None
+            else agent_type, source=source, continuation=True, corrects={req["key"]: now})
+        if ledger.commit(rec):
+            out.append(rec)
+    return out
+
+
+def _with_tokens(req: Request, values: list[int]) -> Request:
+    from .kinds import RECORD_KINDS
+
+    tokens: Any = dict(zip(RECORD_KINDS, values, strict=True))
+    return {"key": req["key"], "model": req["model"], "ts": req["ts"], "tokens": tokens}
 
 
 def _meta_tool_use_id(transcript_path: str) -> str | None:

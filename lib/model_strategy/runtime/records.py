@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         model: str
         ts: str | None
         tokens: Tokens
+        final: NotRequired[bool]  # an entry with a stop_reason was seen (its counts are complete)
 
     class ModelRow(Tokens):
         requests: int
@@ -77,6 +78,8 @@ if TYPE_CHECKING:
         flags: list[str]
         price_source: str
         continuation: NotRequired[bool]  # a later slice of an agent recorded before (not a new run)
+        partial: NotRequired[dict[str, list[int]]]  # key -> counts (RECORD_KINDS order) of requests not final
+        corrects: NotRequired[dict[str, list[int]]]  # a correction: key -> the request's counts now
 
 SCHEMA = SCHEMA_VERSION
 SCHEMA_V1 = 1
@@ -99,6 +102,11 @@ def subagent_id(session_id: str, agent_id: str) -> str:
 
 def main_id(session_id: str, first_key: str) -> str:
     return f"{session_id}:main:{first_key}"
+
+
+def correction_id(session_id: str, who: str, key: str, now: list[int]) -> str:
+    """A correction's id: one per request and counts reached (writing it twice is a no-op)."""
+    return f"{session_id}:{who}:fix:{key}:{request_key(key, ','.join(map(str, now)))[:10]}"
 
 
 def zero_tokens() -> Tokens:
@@ -170,7 +178,8 @@ def build(*, kind: str, record_id: str, ts: str, recorded_at: str, session_id: s
           tool_use_id: str | None = None, background: bool | None = None, model_requested: str | None = None,
           duration_ms: int | None = None, decision: dict[str, Any] | None = None, source: str = "Stop",
           outcome: str | None = None, request_keys: list[str] | None = None,
-          continuation: bool = False) -> Record:
+          continuation: bool = False, partial: dict[str, list[int]] | None = None,
+          corrects: dict[str, list[int]] | None = None) -> Record:
     """The one record builder.  ``usage`` comes from ``priced_usage``.  ``continuation`` marks a
     later slice of an agent that has a record already (its requests count, its run does not)."""
     from .kinds import tier_index
@@ -191,7 +200,42 @@ def build(*, kind: str, record_id: str, ts: str, recorded_at: str, session_id: s
     }
     if continuation:
         rec["continuation"] = True
+    if partial:
+        rec["partial"] = partial
+    if corrects:
+        rec["corrects"] = corrects
     return rec
+
+
+def delta_usage(now: dict[str, Any], was: dict[str, Any]) -> dict[str, Any]:
+    """The usage a correction adds: ``priced_usage`` of a request's counts now minus of those stored
+    (no request: it is counted already)."""
+    tokens = zero_tokens()
+    for kind in RECORD_KINDS:
+        tokens[kind] = now["tokens"][kind] - was["tokens"][kind]  # type: ignore[literal-required]
+    models: dict[str, ModelRow] = {}
+    for name, row in now["models"].items():
+        old = was["models"].get(name) or {}
+        delta: ModelRow = {**zero_tokens(), "requests": 0, "priced": row["priced"],
+                           "cost_usd": None if row["cost_usd"] is None else
+                           str(Decimal(row["cost_usd"]) - Decimal(old.get("cost_usd") or "0"))}
+        for kind in RECORD_KINDS:
+            delta[kind] = row[kind] - int(old.get(kind, 0))  # type: ignore[literal-required]
+        models[name] = delta
+    return {"model_actual": now["model_actual"], "tokens": tokens, "requests": 0,
+            "cost_usd": str(Decimal(now["cost_usd"]) - Decimal(was["cost_usd"])), "unpriced_requests": 0,
+            "models": models, "flags": [f for f in now["flags"] if f != "unpriced"],
+            "price_source": now["price_source"]}
+
+
+def counts(tokens: Tokens) -> list[int]:
+    """A request's token counts as a list in ``RECORD_KINDS`` order (``partial``/``corrects``)."""
+    return [int(tokens[k]) for k in RECORD_KINDS]  # type: ignore[literal-required]
+
+
+def partial_counts(requests: Iterable[Request]) -> dict[str, list[int]]:
+    """The counts of the requests whose response was still streaming when read (they may grow)."""
+    return {r["key"]: counts(r["tokens"]) for r in requests if r.get("final", True) is False}
 
 
 def is_continuation(rec: Record | dict[str, Any]) -> bool:

@@ -148,6 +148,12 @@ def agent_call(
     return {"type": "tool_use", "name": "Agent", "input": inp}
 
 
+def send_message_call(to: str, message: str, summary: str | None = None) -> dict[str, Any]:
+    """A ``SendMessage`` tool_use block: continues the named agent ``to`` (same agent id, same transcript)."""
+    return {"type": "tool_use", "name": "SendMessage",
+            "input": {"to": to, "summary": summary or message[:24], "message": message}}
+
+
 def read_call(file_path: str = "README.md") -> dict[str, Any]:
     return {"type": "tool_use", "name": "Read", "input": {"file_path": file_path}}
 

@@ -57,3 +57,29 @@ def test_sendmessage_continuation_is_recorded_in_the_same_agent(claude_env, fake
     print(f"\nresume e2e: recorded {total} vs total_cost_usd {run.result['total_cost_usd']}; agent records:",
           [(r["id"].split(":", 1)[1], r["requests"], r.get("continuation", False), r["source"]) for r in agents])
     assert abs(total - Decimal(str(run.result["total_cost_usd"]))) <= TOL
+
+
+def test_a_fork_does_not_count_its_parents_response_again(claude_env, fake_api, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A fork's transcript starts with its parent's context, including the parent's response that spawned
+    it (same message id and request id): that request is counted once, in the whole ledger."""
+    from sessionlab import venv_python
+
+    scenario = {
+        "main": [tool_turn(agent_call("F", "list the files here", description="List files",
+                                      subagent_type="fork", run_in_background=False), u=usage(500, 50)),
+                 text_turn("done", usage(600, 60))],
+        "extra_main": text_turn("all done", usage(700, 70)),
+    }
+    api = fake_api(scenario)
+    data = tmp_path / "data"
+    run = claude_env.run("[[SCENARIO:fork]] go", api=api, plugin_dir=REPO_ROOT, output="stream-json",
+                         env={"MODEL_STRATEGY_PYTHON": venv_python(), "MODEL_STRATEGY_DATA_DIR": str(data)})
+    assert run.returncode == 0 and run.result and not run.result["is_error"], run.describe()
+    recs = load_records(data)
+    keys = [k for r in recs for k in r["request_keys"]]
+    total = sum(Decimal(r["cost_usd"]) for r in recs)
+    print(f"\nfork e2e: recorded {total} vs total_cost_usd {run.result['total_cost_usd']};",
+          [(r["kind"], r["agent_type"], r["requests"]) for r in recs], len(api.messages_requests()))
+    assert any(r["kind"] == "subagent" for r in recs), recs
+    assert len(keys) == len(set(keys))
+    assert abs(total - Decimal(str(run.result["total_cost_usd"]))) <= TOL

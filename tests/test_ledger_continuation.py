@@ -230,7 +230,8 @@ def test_session_start_reconciles_the_previous_session(lab: Resume, tmp_path: Pa
     assert session_total(lab.sid) == expected_total()
 
 
-def test_doctor_repair_quarantines_a_cut_line_and_rederives_it(lab: Resume) -> None:
+@pytest.mark.parametrize("where", ["mid-file", "at the end"])
+def test_doctor_repair_quarantines_a_cut_line_and_rederives_it(lab: Resume, where: str) -> None:
     import base64
     import shutil
 
@@ -241,17 +242,21 @@ def test_doctor_repair_quarantines_a_cut_line_and_rederives_it(lab: Resume) -> N
     lines = path.read_bytes().splitlines(keepends=True)
     cut = next(i for i, line in enumerate(lines) if b'"continuation":true' in line.replace(b" ", b""))
     fragment = lines[cut][: len(lines[cut]) // 2]  # a short write (disk full) left half the record ...
-    path.write_bytes(b"".join(lines[:cut]) + fragment + b"\n" + b"".join(lines[cut + 1:]))  # ... and went on
+    if where == "mid-file":  # ... and the next append started a new line
+        path.write_bytes(b"".join(lines[:cut]) + fragment + b"\n" + b"".join(lines[cut + 1:]))
+    else:  # ... and nothing came after it
+        path.write_bytes(b"".join(lines[:cut]) + b"".join(lines[cut + 1:]) + fragment)
+        fragment = fragment[:-1] if fragment.endswith(b"\n") else fragment
     shutil.rmtree(led.path("index"))  # the record never reached the indexes
     assert session_total(lab.sid) < expected_total()
     before = ledger_cli.check(Ledger())
-    assert not before["ok"] and "1 unreadable lines" in json.dumps(before["checks"])
+    assert not before["ok"] and "1 unreadable lines" in json.dumps(before["checks"]), before
     repaired = ledger_cli.check(Ledger(), repair=True)
     (frag,) = [c for c in repaired["checks"] if c["name"] == "fragments"]
     assert frag["detail"].startswith(f"1 unreadable ledger lines moved to quarantine/ ({day} at byte ")
     assert "reconciled from the transcripts: recorded 1 request(s) of 1 agent(s)" in frag["detail"]
     (kept,) = [json.loads(x) for x in Path(led.path("quarantine", f"{day}.jsonl")).read_text().splitlines()]
-    assert base64.b64decode(kept["bytes_base64"]) == fragment + b"\n"
+    assert base64.b64decode(kept["bytes_base64"]) == fragment + (b"\n" if where == "mid-file" else b"")
     after = ledger_cli.check(Ledger())
     assert after["ok"], after
     assert session_total(lab.sid) == expected_total()  # re-derived from Claude Code's transcripts
@@ -360,3 +365,84 @@ def test_a_streamed_response_read_partial_then_complete_is_corrected_once(tmp_pa
     hook()
     assert sum(r["tokens"]["output"] for r in Ledger().iter_records()) == 8000
     assert ledger_cli.check(Ledger())["ok"]
+
+
+# ------------------------------------------------------------------ a Workflow run (real 2.1.332 capture)
+
+WORKFLOW = SAMPLES / "workflow"
+WF_AGENTS = {"a420f38f6adc02353": "Explore", "acb2b1357d525975a": "workflow-subagent"}
+
+
+def workflow_lab(tmp: Path) -> tuple[Path, dict[str, Path], Path]:
+    sid = "63769f81-8529-4c43-b4e4-866046da3c0d"
+    base = tmp / "claude" / "projects" / "-project"
+    run = base / sid / "subagents" / "workflows" / "wf_888be8d5-265"
+    run.mkdir(parents=True)
+    main = base / f"{sid}.jsonl"
+    main.write_bytes((WORKFLOW / "transcript-main.jsonl").read_bytes())
+    agents = {}
+    for aid in WF_AGENTS:
+        agents[aid] = run / f"agent-{aid}.jsonl"
+        agents[aid].write_bytes((WORKFLOW / f"workflow-agent-{aid}.jsonl").read_bytes())
+        (run / f"agent-{aid}.meta.json").write_bytes((WORKFLOW / f"workflow-agent-{aid}.meta.json").read_bytes())
+    (tmp / "project").mkdir()
+    return main, agents, tmp / "project"
+
+
+def wf_hook(name: str, main: Path, agents: dict[str, Path], project: Path) -> dict[str, Any]:
+    (path,) = WORKFLOW.glob(f"hook-{name}*.json")
+    data: dict[str, Any] = json.loads(path.read_text())
+    data.pop("_env_seen_by_hook", None)
+    data.update(transcript_path=str(main), cwd=str(project))
+    if "agent_transcript_path" in data:
+        data["agent_transcript_path"] = str(agents[data["agent_id"]])
+    return data
+
+
+@pytest.mark.parametrize("lost", [False, True])
+def test_workflow_agents_recorded_once_each_with_their_type(tmp_path: Path, lost: bool) -> None:
+    main, agents, project = workflow_lab(tmp_path)
+    call(hooks.stop, wf_hook("04", main, agents, project))  # the workflow still runs: its agents are left
+    assert not [r for r in Ledger().iter_records() if r["kind"] == "subagent"]
+    if not lost:
+        call(hooks.subagent_stop, wf_hook("06", main, agents, project))
+        call(hooks.subagent_stop, wf_hook("08", main, agents, project))
+    out = call(hooks.stop, wf_hook("09", main, agents, project))
+    assert ("recorded 3 request(s) of 2 agent(s)" in out) == lost, out
+    subs = [r for r in Ledger().iter_records() if r["kind"] == "subagent"]
+    assert {r["agent_id"]: r["agent_type"] for r in subs} == WF_AGENTS
+    assert not any(r.get("continuation") for r in subs)
+    total = sum((records.cost(r) for r in Ledger().iter_records()), Decimal(0))
+    assert total == Decimal(str(json.loads((WORKFLOW / "print-mode-result.json").read_text())["total_cost_usd"]))
+
+
+# ------------------------------------------------------------------ schema-2 ledgers written before request keys
+
+
+def test_an_agent_recorded_by_an_older_version_is_continued_from_its_request_count(lab: Resume) -> None:
+    lab.grow(6, 0)
+    call(hooks.pre_tool_use, lab.hook("00"))
+    lab.grow(11, 4)
+    call(hooks.subagent_stop, lab.hook("06"))
+    led = Ledger()
+    (day,) = led.days()
+    path = Path(led.day_file(day))
+    old = []
+    for line in path.read_text().splitlines():  # as the earlier version wrote it: no request keys
+        rec = json.loads(line)
+        if rec["kind"] == "subagent":
+            rec["request_keys"] = []
+        old.append(json.dumps(rec))
+    path.write_text("\n".join(old) + "\n")
+    import shutil
+
+    shutil.rmtree(led.path("index"))
+    for s in Path(led.path("sessions")).glob("*.json"):
+        s.unlink()
+    lab.grow(22, 6)
+    call(hooks.subagent_stop, lab.hook("11"))
+    lab.grow(len(lab.main_lines), 6)
+    call(hooks.stop, lab.hook("12"))
+    agent = [r for r in Ledger().iter_records() if r["agent_id"] == AGENT]
+    assert [(r["requests"], r.get("continuation", False)) for r in agent] == [(2, False), (1, True)]
+    assert session_total(lab.sid) == expected_total()

@@ -193,8 +193,14 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
                 misfiled += 1
         path = ledger.day_file(day)
         with open(path, "rb") as fh:
-            fh.seek(max(0, os.path.getsize(path) - 1))
-            if fh.read(1) not in (b"\n", b""):
+            data = fh.read()
+        if data and not data.endswith(b"\n"):
+            tail = data.rfind(b"\n") + 1
+            try:
+                json.loads(data[tail:])
+            except ValueError:  # not a lost newline but a cut record (a short write, a full disk)
+                bad.append(f"{os.path.basename(path)} at byte {tail}: a cut line at the end")
+            else:
                 unterminated.append(day)
                 if repair:  # an append: the ledger is never rewritten
                     with ledger.transaction(wait=10):
@@ -315,7 +321,7 @@ def _check_key_index(ledger: Ledger, day_keys: dict[str, str], repair: bool) -> 
     with ledger.transaction(wait=10):
         ledger.forget()
         noted = len(ledger.warnings)
-        ledger.stored_keys(())  # catches the index up (rebuilds it when it does not fit the ledger)
+        ledger.load_key_index()  # caught up, every shard checked (rebuilt when one does not fit the ledger)
         healed = len(ledger.warnings) > noted
         del ledger.warnings[noted:]
         folder = ledger.path("index", "keys")

@@ -194,9 +194,16 @@ def stop(p: Payload) -> dict[str, Any] | None:
 
 def _running_agents(p: Payload) -> frozenset[str]:
     """The agents a Stop lists as still running in the background (their SubagentStop records them)."""
+    from .recorder import WORKFLOW_RUNNING
+
     tasks = p.raw.get("background_tasks")
-    return frozenset(t["id"] for t in tasks if isinstance(t, dict) and isinstance(t.get("id"), str)
-                     and t.get("status") == "running") if isinstance(tasks, list) else frozenset()
+    if not isinstance(tasks, list):
+        return frozenset()
+    running = [t for t in tasks if isinstance(t, dict) and t.get("status") == "running"]
+    ids = {t["id"] for t in running if isinstance(t.get("id"), str)}
+    if any(t.get("type") == "workflow" for t in running):
+        ids.add(WORKFLOW_RUNNING)
+    return frozenset(ids)
 
 
 def _reconcile_at_start(p: Payload) -> list[str]:

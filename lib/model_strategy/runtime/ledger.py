@@ -586,6 +586,20 @@ class Ledger:
         self._keys_catch_up()
         return key in self._load_shard(key_shard(key))
 
+    def load_key_index(self) -> None:
+        """Read every shard of the request-key index (``doctor``): one cut or damaged has the index
+        rebuilt, as it would be when a hook first needs it."""
+        self._keys_catch_up()
+        try:
+            names = sorted(os.listdir(self._keys_dir()))
+        except FileNotFoundError:
+            names = []
+        for name in names:
+            if name.endswith(".keys"):
+                self._load_shard(name[:-5])
+        for shard in (self._keys_state or {}).get("sizes") or {}:
+            self._load_shard(shard)  # a shard file that went away
+
     def stored_keys(self, keys: Iterable[str]) -> set[str]:
         """Those of ``keys`` the ledger holds already."""
         self._keys_catch_up()

@@ -321,6 +321,7 @@ def _meta_tool_use_id(transcript_path: str) -> str | None:
 # ------------------------------------------------------------------ reconciliation from the transcripts
 
 RECONCILE_BYTES = 16 << 20  # agent transcript bytes one hook call reads at most (the rest: next call)
+WORKFLOW_RUNNING = "<workflow>"  # in ``running``: a workflow still runs (its agents' SubagentStop records them)
 
 
 def agent_transcripts(transcript_path: str) -> list[str]:
@@ -344,7 +345,8 @@ def reconcile(ledger: Ledger, state: dict[str, Any], transcript_path: str, sourc
     caller saves ``state``): the main thread from its read offset, and every agent transcript that
     grew since it was last reconciled (``state["agents"]``: path -> size), up to ``budget`` bytes of
     agent transcripts per call.  Agents in ``running`` (a Stop's running background tasks) are left to
-    their SubagentStop.  A lost or timed-out hook thus loses nothing."""
+    their SubagentStop, and so are workflow agents while ``running`` holds ``WORKFLOW_RUNNING``.  A lost or
+    timed-out hook thus loses nothing."""
     import os
 
     out = ingest_main(ledger, state, transcript_path, source) if transcript_path else []
@@ -355,7 +357,7 @@ def reconcile(ledger: Ledger, state: dict[str, Any], transcript_path: str, sourc
         seen = state["agents"] = {}
     for path in agent_transcripts(transcript_path):
         agent_id = os.path.basename(path)[6:-6]
-        if agent_id in running:
+        if agent_id in running or (WORKFLOW_RUNNING in running and f"{os.sep}workflows{os.sep}" in path):
             continue
         try:
             size = os.path.getsize(path)
@@ -371,7 +373,7 @@ def reconcile(ledger: Ledger, state: dict[str, Any], transcript_path: str, sourc
         try:
             pending = pending_agent(p, agent_id=agent_id, agent_type=str(meta.get("agentType") or ""),
                                     source=source, transcript_path=path, warnings=ledger.warnings)
-        except (OSError, ValueError):
+        except (OSError, ValueError, OverflowError):
             continue
         pending["project"] = state.get("project")
         rec = commit_agent(ledger, pending, state)

@@ -266,10 +266,15 @@ def test_doctor_checks_and_rebuilds_the_request_index(lab: Resume) -> None:
     replay(lab)
     led = Ledger()
     shard = next(Path(led.path("index", "keys")).glob("*.keys"))
-    shard.write_text("")  # keys lost from the cache, offsets still claiming them
+    shard.write_text("")  # keys lost from the cache, offsets still claiming them: seen, rebuilt
     result = ledger_cli.check(Ledger())
     (idx,) = [c for c in result["checks"] if c["name"] == "request index"]
-    assert not result["ok"] and "keys missing" in idx["detail"]
+    assert result["ok"] and idx["repaired"] and "rebuilt" in idx["detail"], idx
+    with open(shard, "a") as fh:  # a key the ledger does not hold: that request would never be recorded
+        fh.write(shard.name[:2] + "0" * 18 + "\n")
+    result = ledger_cli.check(Ledger())
+    (idx,) = [c for c in result["checks"] if c["name"] == "request index"]
+    assert not result["ok"] and "1 not in the ledger" in idx["detail"], idx
     ledger_cli.check(Ledger(), repair=True)
     assert ledger_cli.check(Ledger())["ok"]
     replay(lab)  # with the rebuilt index: still nothing twice

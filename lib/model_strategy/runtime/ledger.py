@@ -563,8 +563,9 @@ class Ledger:
             done = state["days"].get(day, 0)
             if done >= sizes[day]:
                 continue
-            end = done
-            for end, rec in self.scan(day, done, upto=sizes[day]):  # noqa: B007 - end is used after
+            start = self._day_keys(day, add) if done == 0 else done  # a whole day: keys from its id index
+            end = start
+            for end, rec in self.scan(day, start, upto=sizes[day]):  # noqa: B007 - end is used after
                 collect(rec)
             if end != done:
                 state["days"][day] = end
@@ -580,6 +581,40 @@ class Ledger:
             store.atomic_write_json(self._keys_state_path(), state)
         self._keys_state = state
         self._keys_ready = True
+
+    def _day_keys(self, day: str, add: dict[str, list[tuple[str, list[int] | None]]]) -> int:
+        """The request keys of a day file from its id index (caught up, so exactly the keys of its
+        records), and the counts of the few records with ``partial``/``corrects`` (parsed); returns the
+        offset that covers."""
+        idx = self.index(day)
+        at = idx.rfind(b"\n@")
+        if at < 0:
+            return 0
+        try:
+            covered = int(idx[at + 2:idx.index(b"\n", at + 2)])
+        except ValueError:
+            return 0
+        for line in bytes(idx).split(b"\n"):
+            if line[:1] == b"k":
+                key = line[1:].decode("ascii", "replace")
+                add.setdefault(key_shard(key), []).append((key, None))
+        try:
+            with open(self.day_file(day), "rb") as fh:
+                data = fh.read(covered)
+        except FileNotFoundError:
+            return 0
+        if b'"partial"' in data or b'"corrects"' in data:
+            for line in data.split(b"\n"):
+                if b'"partial"' in line or b'"corrects"' in line:
+                    try:
+                        obj = loads(line)
+                    except (ValueError, UnicodeDecodeError):
+                        continue
+                    if isinstance(obj, dict):
+                        for key, values in key_entries(obj):
+                            if values is not None:
+                                add.setdefault(key_shard(key), []).append((key, values))
+        return covered
 
     def has_request(self, key: str) -> bool:
         """Whether a request (its key) is anywhere in the ledger: any day file or archived month."""

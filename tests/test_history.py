@@ -243,6 +243,9 @@ def test_running_agent_counts_now_and_its_later_requests_later(tree: Path, data_
     assert mine[1]["id"] == f"{mine[0]['id']}:{mine[1]['request_keys'][0]}"
     doc = hist(capsys, "--claude-dir", str(tree))  # nothing new: nothing added
     assert doc["import"]["records_added"] == 0 and totals_of(doc) == TOTALS
+    runs = doc["totals"]["records"]
+    assert runs == len(recs) - 1  # the continuation is not another run ...
+    assert hist(capsys, "session", "--no-import")["totals"]["records"] == runs  # ... from roll-ups or records
 
 
 def test_workflow_agents_are_found_with_their_type(tmp_path: Path, data_dir: Path,

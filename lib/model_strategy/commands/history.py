@@ -496,7 +496,8 @@ def _zero() -> dict[str, Any]:
             "cost_usd": Decimal(0), "requests": 0, "unpriced_requests": 0, "records": 0}
 
 
-def _add(row: dict[str, Any], tokens: dict[str, Any], cost: str | None, requests: int, unpriced: int) -> None:
+def _add(row: dict[str, Any], tokens: dict[str, Any], cost: str | None, requests: int, unpriced: int,
+         run: int = 1) -> None:
     row["input_tokens"] += int(tokens.get("input", 0))
     row["output_tokens"] += int(tokens.get("output", 0))
     row["cache_write_tokens"] += int(tokens.get("cache_write_5m", 0)) + int(tokens.get("cache_write_1h", 0))
@@ -504,7 +505,7 @@ def _add(row: dict[str, Any], tokens: dict[str, Any], cost: str | None, requests
     row["cost_usd"] += Decimal(cost or "0")
     row["requests"] += int(requests)
     row["unpriced_requests"] += int(unpriced)
-    row["records"] += 1
+    row["records"] += run  # a continuation slice is not another record of a run
 
 
 def _key(rec: dict[str, Any], group: str, week_start: str) -> str:
@@ -585,14 +586,16 @@ def _report_records(ledger: Ledger, group: str, since: str | None, until: str | 
     projects: dict[str, str | None] = {}
     for rec in ledger.iter_records(since, until, errors):
         r: dict[str, Any] = dict(rec)
-        _add(totals, r["tokens"], r["cost_usd"], r["requests"], r.get("unpriced_requests", 0))
+        run = 0 if records.is_continuation(r) else 1
+        _add(totals, r["tokens"], r["cost_usd"], r["requests"], r.get("unpriced_requests", 0), run)
         if group == "model":
             for name, m in (r.get("models") or {}).items():
                 unpriced = m.get("requests", 0) if m.get("priced") is False else 0
-                _add(rows.setdefault(name, _zero()), m, m.get("cost_usd"), m.get("requests", 0), unpriced)
+                _add(rows.setdefault(name, _zero()), m, m.get("cost_usd"), m.get("requests", 0), unpriced, run)
             continue
         key = _key(r, group, week_start)
-        _add(rows.setdefault(key, _zero()), r["tokens"], r["cost_usd"], r["requests"], r.get("unpriced_requests", 0))
+        _add(rows.setdefault(key, _zero()), r["tokens"], r["cost_usd"], r["requests"], r.get("unpriced_requests", 0),
+             run)
         if group == "session":
             projects.setdefault(key, r.get("project"))
     return _finish(group, since, until, rows, totals, projects)

@@ -1,15 +1,22 @@
 """The ledger: the user's financial record, and the only source of truth.
 
-* ``daily/YYYY-MM-DD.json`` -- JSON Lines, append-only, one record per agent run or main-thread
-  slice, filed by the UTC date of the record's ``ts`` (when the usage happened).  Records carry
-  stable ids (``records.py``); ``commit`` never writes an id, or a main-thread request, twice.
+* ``daily/YYYY-MM-DD.json`` -- JSON Lines, append-only, one record per agent run, agent continuation
+  or main-thread slice, filed by the UTC date of the record's ``ts`` (when the usage happened).
+  Records carry stable ids (``records.py``); ``commit`` never writes an id, or a request (its key),
+  twice -- the key checked against the whole ledger, every day file and archived month.
 * Everything else is a cache derived from those files and rebuilt from them whenever it is
   missing, cut, corrupt, of another schema or behind:
 
   - ``index/YYYY-MM-DD.ids`` -- digests of the ids and request keys in that day's file, followed by
     ``@<offset>``: how far into the day file it has read.  A hook killed between its append and
     the index update leaves the index behind; the next reader catches up from that offset.
-  - ``totals.json`` (``budget.py``) and ``monthly/YYYY-MM.json`` (``rollup``) remember, per day
+  - ``index/keys/<xx>.keys`` -- every request key in the ledger, sharded by its first two hex digits
+    (a hook reads only the shards of the keys it checks), with ``key=<counts>`` lines for requests
+    read while they streamed (their counts may still grow: ``recorder.commit_corrections``);
+    ``index/keys/state.json`` remembers how far into each day file it has folded, the archived months
+    folded and each shard's size.  Caught up from those offsets like the rest; rebuilt from the day
+    files (their id indexes) and archives when a day file shrank or vanished unarchived, or a shard is
+    shorter than recorded or ends in a cut line. ``monthly/YYYY-MM.json`` (``rollup``) remember, per day
     file, the offset they have folded in, and catch up the same way.
   - ``sessions/<id>.json`` -- per-session working state: PreToolUse decisions (joined into records),
     background agent links, how far the main transcript was read.

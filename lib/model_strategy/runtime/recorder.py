@@ -13,8 +13,8 @@ the lock stays busy the pending record goes to the spool and is committed by the
 
 from __future__ import annotations
 
-from . import pricing, records, store
-from .ledger import Ledger, crash_point, day_of, iso, parse_ts, utcnow
+from . import clock, pricing, records, store
+from .ledger import Ledger, crash_point, day_of, iso, parse_ts
 from .payload import Payload, prompt_hash
 from .usage import TranscriptUsage, read_transcript
 
@@ -76,7 +76,7 @@ def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, tr
     return {
         "session_id": p.session_id, "project": p.project, "agent_id": agent_id, "agent_type": agent_type,
         "source": source, "tool_use_id": tool_use_id or _meta_tool_use_id(transcript_path),
-        "ts": _utc(started) or iso(utcnow()), "duration_ms": duration_ms, "requests": requests,
+        "ts": _utc(started) or iso(clock.now()), "duration_ms": duration_ms, "requests": requests,
         "request_keys": [r["key"] for r in requests],
         "first_prompt_hash": prompt_hash(transcript.first_prompt) if transcript.first_prompt is not None else None,
         "outcome": transcript.outcome(), **extra,
@@ -107,7 +107,7 @@ def agent_slice(ledger: Ledger, pending: dict[str, Any]) -> tuple[str, str, list
         return None
     if not base:
         return base_id, pending["ts"], fresh, False
-    ts = min((r["ts"] for r in fresh if r["ts"]), default=None) or iso(utcnow())
+    ts = min((r["ts"] for r in fresh if r["ts"]), default=None) or iso(clock.now())
     return records.subagent_id(pending["session_id"], f"{pending['agent_id']}:{fresh[0]['key']}"), ts, fresh, True
 
 
@@ -156,7 +156,7 @@ def commit_agent(ledger: Ledger, pending: dict[str, Any], state: dict[str, Any] 
     decision = _join_decision(state, agent_id, tuid, pending.get("first_prompt_hash"), pending["agent_type"])
     tuid = tuid or state["links"].get(agent_id) or (decision or {}).get("tool_use_id")
     rec = records.build(
-        kind="subagent", record_id=record_id, ts=ts, recorded_at=iso(utcnow()),
+        kind="subagent", record_id=record_id, ts=ts, recorded_at=iso(clock.now()),
         session_id=pending["session_id"], project=pending.get("project"), usage=usage,
         agent_id=agent_id, agent_type=pending["agent_type"] or (decision or {}).get("agent_type") or "unknown",
         tool_use_id=tuid, background=(decision or {}).get("background"),
@@ -215,11 +215,15 @@ def apply_spooled(ledger: Ledger, kind: str, payload: dict[str, Any]) -> None:
 # ------------------------------------------------------------------ main thread
 
 
+MAIN_READ_LIMIT = 32 << 20  # bytes of the main transcript one hook reads (the next hooks read on)
+
+
 def ingest_main(ledger: Ledger, state: dict[str, Any], transcript_path: str, source: str) -> list[Record]:
     """Record the main thread's requests that are not in the ledger yet, read incrementally from the
     session transcript (only bytes after the remembered offset; from the start when the state was
-    lost -- request keys keep that from counting anything twice).  Inside a transaction; the caller
-    saves ``state``."""
+    lost -- request keys keep that from counting anything twice).  One call reads at most
+    ``MAIN_READ_LIMIT`` bytes, so a hook on a huge, never-read transcript stays fast and small; the
+    next hooks go on from the offset.  Inside a transaction; the caller saves ``state``."""
     import os
 
     if not transcript_path:
@@ -234,7 +238,7 @@ def ingest_main(ledger: Ledger, state: dict[str, Any], transcript_path: str, sou
         offset = 0  # the transcript was rewritten: read it again (keys dedupe)
     if offset == size:
         return []
-    usage, new_offset = read_transcript(transcript_path, offset, main_thread=True)
+    usage, new_offset = read_transcript(transcript_path, offset, main_thread=True, limit=MAIN_READ_LIMIT)
     out = _commit_main(ledger, state["session_id"], state.get("project"), usage, source)
     main.update(path=transcript_path, offset=new_offset)
     return out
@@ -250,7 +254,7 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
         req["ts"] = _utc(req["ts"])
         by_day.setdefault(day_of(req["ts"]), []).append(req)
     out = []
-    now = iso(utcnow())
+    now = iso(clock.now())
     for _day, reqs in sorted(by_day.items()):
         stored = ledger.stored_keys(r["key"] for r in reqs)  # ledger-wide: any day, any archive
         fresh = [r for r in reqs if r["key"] not in stored]
@@ -296,8 +300,8 @@ def commit_corrections(ledger: Ledger, requests: list[Any], *, session_id: str, 
         who = agent_id or "main"
         rec = records.build(
             kind="main" if agent_id is None else "subagent",
-            record_id=records.correction_id(session_id, who, req["key"], now), ts=req["ts"] or iso(utcnow()),
-            recorded_at=iso(utcnow()), session_id=session_id, project=project,
+            record_id=records.correction_id(session_id, who, req["key"], now), ts=req["ts"] or iso(clock.now()),
+            recorded_at=iso(clock.now()), session_id=session_id, project=project,
             usage=records.delta_usage(grown, was), agent_id=who, agent_type="main-thread" if agent_id is None
             else agent_type, source=source, continuation=True, corrects={req["key"]: now})
         if ledger.commit(rec):

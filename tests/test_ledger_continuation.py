@@ -451,3 +451,20 @@ def test_an_agent_recorded_by_an_older_version_is_continued_from_its_request_cou
     agent = [r for r in Ledger().iter_records() if r["agent_id"] == AGENT]
     assert [(r["requests"], r.get("continuation", False)) for r in agent] == [(2, False), (1, True)]
     assert session_total(lab.sid) == expected_total()
+
+
+def test_doctor_does_not_send_the_user_to_a_repair_that_changes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = tmp_path / "s1.jsonl"
+    first.write_bytes(user("2026-12-01T10:00:00.000Z") + entry("m1", "2026-12-01T10:00:01.000Z"))
+    call(hooks.stop, stop_payload(tmp_path, "s1", first))
+    led = Ledger()
+    assert len(led.days()) == 1
+    (rec,) = led.iter_records()
+    twice = {**rec, "id": "s0:main:older-version", "ts": "2026-12-02T10:00:01.000Z"}  # an older version's copy
+    with open(led.day_file("2026-12-02"), "w") as fh:
+        fh.write(json.dumps(twice) + "\n")
+    assert ledger_cli.doctor([]) == 1
+    out = capsys.readouterr().out
+    assert "1 requests counted in two records" in out
+    assert "problems found that --repair does not change" in out and "run `model-strategy doctor --repair`" not in out

@@ -141,8 +141,8 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
     """Every check as ``{"name", "ok", "detail", "repaired"}`` plus ledger figures."""
     out: list[dict[str, Any]] = []
 
-    def note(name: str, ok: bool, detail: str, repaired: bool = False) -> None:
-        out.append({"name": name, "ok": ok, "detail": detail, "repaired": repaired})
+    def note(name: str, ok: bool, detail: str, repaired: bool = False, repairable: bool = True) -> None:
+        out.append({"name": name, "ok": ok, "detail": detail, "repaired": repaired, "repairable": repairable})
 
     spooled = ledger.spool_names()
     if spooled and repair:
@@ -213,7 +213,8 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
             " the ledger is append-only, so they stay)" if dup_keys else "")
          + (f"; {misfiled} records filed under another day" if misfiled else "")
          + (f"; {len(unterminated)} day files lost their last newline"
-            + (" (added)" if repair else " (harmless: the next append starts a new line)") if unterminated else ""))
+            + (" (added)" if repair else " (harmless: the next append starts a new line)") if unterminated else ""),
+         repairable=bool(bad))  # lines that are not records are quarantined; records are never changed
 
     healed: list[str] = []
     broken: list[str] = []
@@ -441,6 +442,11 @@ def doctor(argv: list[str]) -> int:
         buf.write(f"  [{mark}] {c['name']}: {c['detail']}\n")
     for w in result["warnings"]:
         buf.write(f"  warning: {w}\n")
-    buf.write("all good\n" if result["ok"] else "problems found; run `model-strategy doctor --repair`\n")
+    if result["ok"]:
+        buf.write("all good\n")
+    elif any(not c["ok"] and c.get("repairable", True) for c in result["checks"]):
+        buf.write("problems found; run `model-strategy doctor --repair`\n")
+    else:  # say so rather than send the user to a repair that changes nothing
+        buf.write("problems found that --repair does not change (the ledger's records are never rewritten)\n")
     sys.stdout.write(buf.getvalue())
     return 0 if result["ok"] else 1

@@ -164,7 +164,7 @@ def subagent_stop(p: Payload) -> dict[str, Any] | None:
 def _after_record(record: Record | None, ledger: Ledger) -> dict[str, Any] | None:
     lines = [*ledger.warnings, *ledger.notices]
     if record is not None:
-        if record["model_mismatch"]:
+        if record["model_mismatch"] and not record.get("continuation"):  # said for its first slice
             lines.append(f"agent {record['agent_type']} asked for {record['model_requested']} "
                          f"but ran on {record['model_actual']}")
         if record["unpriced_requests"]:

@@ -27,7 +27,7 @@ def env(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     return data_dir
 
 
-def hostile(names: list[str], *, model: str | None = None) -> None:
+def hostile(names: list[str], *, model: str | None = None, first: int = 0) -> None:
     """One completed subagent record per name, the name used as agent type, project and session id;
     ``model`` replaces the model id (recorded unpriced)."""
     cat = catalog.load()
@@ -35,7 +35,7 @@ def hostile(names: list[str], *, model: str | None = None) -> None:
     ledger = Ledger()
     start = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
     with ledger.transaction():
-        for n, name in enumerate(names):
+        for n, name in enumerate(names, first):
             rec: dict[str, Any] = synthrecords.record(cat, rng, start + timedelta(minutes=n), f"s{n}", n,
                                                       agent="Explore")
             rec.update(agent_type=name, project=name, session_id=name)
@@ -109,3 +109,39 @@ def test_writer_keeps_numbers_and_quotes_a_row_with_a_carriage_return() -> None:
     assert buf.getvalue() == '2026-11-26,\'-2+3,-1,-0.50\n"a\rb","2"\n'
     assert list(csv.reader(io.StringIO(buf.getvalue(), newline=""))) == [
         ["2026-11-26", "'-2+3", "-1", "-0.50"], ["a\rb", "2"]]
+
+
+# ---------------------------------------------------------------------- terminal markup
+
+MARKUP = ["reviewer[/strict]", "notes[/draft]", "[link=https://evil.example]click[/link]", "[bold]loud", ":smile:"]
+REPORTS = [["dashboard"], ["dashboard", "--days", "30"], ["efficiency"], ["efficiency", "reviewer[/strict]"], ["roi"],
+           ["recommendations"], ["report"], ["cost"], ["fallback"], ["compare", "sonnet", "haiku"],
+           ["history", "agent-type", "--no-import"], ["history", "project", "--no-import"],
+           ["history", "session", "--no-import"], ["history", "model", "--no-import"],
+           ["history", "daily", "--no-import"], ["budget"]]
+
+
+@pytest.mark.parametrize("argv", REPORTS, ids=" ".join)
+def test_names_render_as_text_never_markup(argv: list[str], env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hostile(MARKUP)
+    hostile(["[link=https://evil.example]m[/link]"], model="[red]model[/red]", first=len(MARKUP))
+    width = [] if argv[0] in ("history", "budget") else ["--width", "250"]
+    code = cli.main([*argv, *width])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "Traceback" not in out + err and "MarkupError" not in out + err
+    shown = [name for name in MARKUP if name in out]
+    if argv[0] in ("dashboard", "efficiency", "roi") or argv[1:2] in (["agent-type"], ["project"]):
+        assert shown, out  # the names this report lists are there, literally
+    for name in shown:
+        assert name in out
+    assert "\x1b]8;" not in out  # never a terminal hyperlink
+
+
+def test_dashboard_html_shows_a_link_as_text(env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hostile(["[link=https://evil.example]click[/link]"])
+    html = tmp_path / "d.html"
+    assert cli.main(["dashboard", "--width", "250", "--html", str(html)]) == 0
+    capsys.readouterr()
+    page = html.read_text()
+    assert "evil.example" in page and 'href="https://evil.example"' not in page

@@ -85,10 +85,11 @@ def window_rows(cfg: dict[str, Any], root: str, now: float | None = None) -> lis
 def render(data: dict[str, Any], width: int = 100) -> str:
     import io
 
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=width, record=True, file=io.StringIO(), force_terminal=False, color_system=None)
+    from .render import console as make_console
+
+    console = make_console(width, record=True, file=io.StringIO())
     from rich import box
 
     table = Table(title=f"Budgets ({data['timezone']} time, weeks start {data['week_start']})", expand=False,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any, Literal
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -16,9 +16,14 @@ from rich.text import Text
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
-def console(width: int, record: bool = False) -> Console:
-    return Console(width=width, force_terminal=False, color_system=None, record=record, highlight=False,
-                   soft_wrap=False, emoji=False)
+def console(width: int, record: bool = False, file: IO[str] | None = None,
+            color_system: Literal["truecolor"] | None = None) -> Console:
+    """The one console every report renders on.  Names from the data (agent types, projects, models,
+    session ids, use cases) are data, never markup: with ``markup=False`` and ``emoji=False`` a string
+    such as ``reviewer[/strict]`` or ``[link=https://evil.example]x`` prints as it is, in a table cell as
+    in a line; styles come only from ``Text`` objects built here."""
+    return Console(width=width, file=file, force_terminal=False, color_system=color_system, record=record,
+                   highlight=False, soft_wrap=False, emoji=False, markup=False)
 
 
 def usd(x: Decimal | float | None, places: int = 2) -> str:

@@ -164,10 +164,9 @@ def save(parts: list[RenderableType], width: int, html: str | None, svg: str | N
     """Write the same view as HTML and/or SVG (rich's recorded console export)."""
     import io
 
-    from rich.console import Console
+    from .render import console
 
-    con = Console(width=width, file=io.StringIO(), force_terminal=False, color_system="truecolor", record=True,
-                  highlight=False, soft_wrap=False, emoji=False)
+    con = console(width, record=True, file=io.StringIO(), color_system="truecolor")
     for part in parts:
         con.print(part)
     if html:

@@ -97,6 +97,40 @@ def test_slash_command_errors_reach_the_model(data_dir: Path, tmp_path: Path) ->
         "model-strategy: unknown model 'gpt-99'; see /model-strategy:catalog for ids and aliases"]
 
 
+def test_errors_name_the_command_of_their_context(data_dir: Path, tmp_path: Path) -> None:
+    """A terminal points to the terminal command, a slash command to the slash command; a bad budget setting
+    in a session is one line (the terminal's usage block is for the terminal)."""
+    p = run(["compare", "nosuchmodel"], data_dir, tmp_path)
+    assert p.returncode == 2 and p.stderr.strip().splitlines() == [
+        "model-strategy: unknown model 'nosuchmodel'; see bin/model-strategy catalog for ids and aliases"]
+    p = run(["budget", "bogus"], data_dir, tmp_path)
+    assert "(see bin/model-strategy budget --help)" in p.stderr
+    slash = ["--plugin-data", str(tmp_path / "pd")]
+    p = run([*slash, "budget", "set daily abc"], data_dir, tmp_path)
+    assert p.returncode == 0 and p.stderr == ""
+    assert p.stdout.strip().splitlines() == ["model-strategy: budget amount must be a number of dollars, got 'abc'"]
+    p = run([*slash, "budget", "bogus"], data_dir, tmp_path)
+    assert p.stdout.strip().splitlines() == [
+        "model-strategy: unknown budget argument 'bogus' (see /model-strategy:budget --help)"]
+    p = run(["budget", "set", "daily", "abc"], data_dir, tmp_path)
+    assert p.returncode == 2 and p.stderr.startswith("model-strategy: budget amount must be a number")
+    assert "usage: model-strategy budget" in p.stderr  # the terminal keeps its usage block
+
+
+def test_hints_name_the_command_of_their_context() -> None:
+    from decimal import Decimal
+
+    from model_strategy.commands import render, reports
+
+    try:
+        for slash, hint in ((False, "bin/model-strategy cost 300"), (True, "/model-strategy:cost 300")):
+            reports.set_slash(slash)
+            assert f"or pass one: {hint})" in render.budget_line(Decimal(5), None).plain
+        assert reports.command("report") == "/model-strategy"
+    finally:
+        reports.set_slash(False)
+
+
 def test_python_dash_m(data_dir: Path, tmp_path: Path) -> None:
     env = env_for(data_dir, PYTHONPATH=str(ROOT / "lib"))
     p = subprocess.run([PY, "-m", "model_strategy.commands.cli", "catalog", "openai"], capture_output=True, text=True,

@@ -209,14 +209,18 @@ def main(argv: list[str] | None = None, slash: bool = False) -> int:
         return 0
     unknown = [a for a in argv if a not in ("--json", "--width", "set") and not a.isdigit()]
     if argv and argv[0] != "set" and unknown:
-        print(f"model-strategy: unknown budget argument {unknown[0]!r} (see budget --help)", file=err)
+        from .reports import command
+
+        print(f"model-strategy: unknown budget argument {unknown[0]!r} (see {command('budget', '--help')})",
+              file=err)
         return 0 if slash else 2
     if argv and argv[0] == "set":
         try:
             print(_set(argv[1:]))
         except (ValueError, IndexError) as exc:
             print(f"model-strategy: {_one_line(exc)}", file=err)
-            print(USAGE, file=err)
+            if not slash:  # in a session the one line is the answer; the terminal's usage block is noise there
+                print(USAGE, file=err)
             return 0 if slash else 2
         return 0
     as_json = "--json" in argv

@@ -306,11 +306,12 @@ def _remember_root() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from .catalog import CatalogError
-    from .reports import BadInput, fail
+    from .reports import BadInput, fail, set_slash
 
     os.umask(0o077)  # the data home is private: files 0600, directories 0700
     argv = list(sys.argv[1:] if argv is None else argv)
     slash = argv[:1] == ["--plugin-data"]
+    set_slash(slash)  # messages name the command the way the user runs it there
     if len(argv) >= 2 and slash:
         if argv[1]:
             from ..runtime import paths

@@ -12,7 +12,7 @@ from typing import Any
 from ..runtime import rates
 from . import analytics, projection, usecases
 from .catalog import CATEGORIES
-from .reports import BadInput, Context, Report
+from .reports import BadInput, Context, Report, command
 
 
 def _price_row(ctx: Context, mid: str) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def resolve_models(ctx: Context, names: list[str]) -> list[str]:
         for part in (p for p in name.replace(",", " ").split() if p):
             mid = ctx.catalog.resolve(part)
             if mid is None:
-                raise BadInput(f"unknown model {part!r}; see /model-strategy:catalog for ids and aliases")
+                raise BadInput(f"unknown model {part!r}; see {command('catalog')} for ids and aliases")
             if mid not in out:
                 out.append(mid)
     return out

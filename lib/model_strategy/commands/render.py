@@ -13,6 +13,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from .reports import command
+
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
@@ -115,7 +117,7 @@ def model_label(model: str | None, alias: str | None = None) -> str:
 
 def budget_line(total: Decimal, budget: Decimal | None, source: str = "") -> Text:
     if budget is None:
-        return Text("No monthly budget set (budgets.monthly_usd, or pass one: /model-strategy:cost 300).")
+        return Text(f"No monthly budget set (budgets.monthly_usd, or pass one: {command('cost', '300')}).")
     share = total / budget if budget else Decimal(0)
     verdict = "within budget" if total <= budget else f"over by {usd(total - budget)}"
     src = f" ({source})" if source else ""

@@ -23,6 +23,25 @@ class BadInput(ValueError):
     """Bad command-line input; the message is the one line shown to the user."""
 
 
+_slash = False
+
+
+def set_slash(on: bool) -> None:
+    """Where this run answers: a slash command in a Claude Code session (``--plugin-data``) or a terminal."""
+    global _slash
+    _slash = on
+
+
+def command(sub: str, args: str = "") -> str:
+    """How the user runs ``sub`` where they are: ``/model-strategy:catalog`` in a session,
+    ``bin/model-strategy catalog`` in a terminal (``report`` is plain ``/model-strategy`` in a session)."""
+    if _slash:
+        name = "/model-strategy" if sub == "report" else f"/model-strategy:{sub}"
+    else:
+        name = f"bin/model-strategy {sub}"
+    return f"{name} {args}" if args else name
+
+
 def fail(exc: Exception, slash: bool, code: int | None = None) -> int:
     """Report a command's problem as one line and return the exit code.  In a slash command the line
     goes to stdout with exit 0 (Claude Code drops a failing ``!`` command's output, so the model could

@@ -67,8 +67,9 @@ def catalog_report(ctx: Context, vendor: str | None, category: str | None) -> Re
     out["source"] = cat.source
     out["models"] = [{**{k: cat.models[m][k] for k in ("id", "vendor", "name", "category", "status", "context_window",
                                                     "max_output_tokens", "latency", "quality", "strengths",
-                                                    "claude_code", "notes", "successor")},
-                      "alias": cat.alias_of(m), "prices": _price_row(ctx, m)} for m in ids]
+                                                    "claude_code", "successor")},
+                      "notes": cat.notes(m, ctx.day), "alias": cat.alias_of(m), "prices": _price_row(ctx, m)}
+                     for m in ids]
     return out
 
 

@@ -131,6 +131,43 @@ def test_hints_name_the_command_of_their_context() -> None:
         reports.set_slash(False)
 
 
+def run_in_terminal(args: list[str], data_dir: Path, cwd: Path, columns: int) -> str:
+    """``bin/model-strategy`` with stdout on a pseudo-terminal ``columns`` wide; returns what it showed."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {k: v for k, v in env_for(data_dir).items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen([str(BIN), *args], stdout=slave, stderr=subprocess.PIPE, cwd=cwd, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("args", [["report"], ["catalog"], ["budget"], ["history", "--no-import"]])
+def test_reports_follow_the_terminal_width(args: list[str], data_dir: Path, tmp_path: Path) -> None:
+    out = run_in_terminal(args, data_dir, tmp_path, 80)
+    lines = out.splitlines()
+    assert lines and max(len(line) for line in lines) <= 80, max(lines, key=len)
+    assert max(len(line.rstrip()) for line in lines) > 60  # the terminal's width is used, not a narrow default
+    if args == ["report"]:
+        wide = run_in_terminal(args, data_dir, tmp_path, 130)
+        assert max(len(line) for line in wide.splitlines()) > 100  # and a wide terminal gets the room
+
+
 def test_python_dash_m(data_dir: Path, tmp_path: Path) -> None:
     env = env_for(data_dir, PYTHONPATH=str(ROOT / "lib"))
     p = subprocess.run([PY, "-m", "model_strategy.commands.cli", "catalog", "openai"], capture_output=True, text=True,

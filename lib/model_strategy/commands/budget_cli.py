@@ -85,18 +85,18 @@ def window_rows(cfg: dict[str, Any], root: str, now: float | None = None) -> lis
 def render(data: dict[str, Any], width: int = 100) -> str:
     import io
 
-    from rich.table import Table
+    from rich import box
 
+    from .render import FitTable
     from .render import console as make_console
 
     console = make_console(width, record=True, file=io.StringIO())
-    from rich import box
-
-    table = Table(title=f"Budgets ({data['timezone']} time, weeks start {data['week_start']})", expand=False,
-                  box=box.SIMPLE_HEAD)
+    # a FitTable narrows columns without splitting a word, so the table (and its rule) fits the width
+    table = FitTable(title=f"Budgets ({data['timezone']} time, weeks start {data['week_start']})", expand=False,
+                     box=box.SIMPLE_HEAD)
     for col, justify in [("Period", "left"), ("Spent", "right"), ("Budget", "right"), ("Used", "right"),
                          ("Level", "left"), ("Forecast", "right"), ("Runs out", "left"), ("Policy", "left")]:
-        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in data["periods"]:
         pct = "—" if r["percent"] is None else f"{r['percent']:.0f}%"
         if r["level"] == "exceeded":
@@ -127,14 +127,15 @@ def render(data: dict[str, Any], width: int = 100) -> str:
 
 def window_table(data: dict[str, Any]) -> Any:
     from rich import box
-    from rich.table import Table
 
     from ..runtime.statusline import money
+    from .render import FitTable
 
-    table = Table(title="Subscription windows (from Claude Code's status line)", expand=False, box=box.SIMPLE_HEAD)
+    table = FitTable(title="Subscription windows (from Claude Code's status line)", expand=False,
+                     box=box.SIMPLE_HEAD)
     for col, justify in [("Window", "left"), ("Used", "right"), ("Resets in", "right"),
                          ("Fills at this pace", "left"), ("Level", "left")]:
-        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for w in data["windows"]:
         used = f"{w['percent']:.0f}%"
         if "used_usd" in w and "limit_usd" in w:
@@ -224,7 +225,9 @@ def main(argv: list[str] | None = None, slash: bool = False) -> int:
             return 0 if slash else 2
         return 0
     as_json = "--json" in argv
-    width = 100
+    from .render import default_width
+
+    width = default_width()
     if "--width" in argv:
         try:
             width = int(argv[argv.index("--width") + 1])

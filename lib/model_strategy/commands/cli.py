@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         if words:
             sp.add_argument("words", nargs="*", help=words)
         sp.add_argument("--json", action="store_true", help="print the report as JSON")
-        sp.add_argument("--width", type=int, default=100, help="columns (default 100)")
+        sp.add_argument("--width", type=int, help="columns (default: the terminal's width; 100 when not a terminal)")
         return sp
 
     report("report", "use-case analysis, recommendation, cost, resilience, roadmap", "use case, free text")
@@ -377,6 +377,10 @@ def main(argv: list[str] | None = None) -> int:
             from . import status
 
             return status.main(as_json=args.json)
+        if args.width is None:
+            from .render import default_width
+
+            args.width = default_width()
         if args.width < 40:
             raise BadInput(f"--width must be at least 40 (got {args.width})")
         for path in (getattr(args, "html", None), getattr(args, "svg", None)):

@@ -618,7 +618,7 @@ def _parse(argv: list[str]) -> Any:
     p.add_argument("--claude-dir", action="append", help="Claude Code config dir (repeatable; default "
                    "$CLAUDE_CONFIG_DIR and ~/.claude)")
     p.add_argument("--no-import", action="store_true", help="report from the ledger only")
-    p.add_argument("--width", type=int, default=100)
+    p.add_argument("--width", type=int)
     args = p.parse_args(argv)
     for name in ("since", "until"):
         value = getattr(args, name)
@@ -631,6 +631,10 @@ def _parse(argv: list[str]) -> Any:
                 raise BadInput(f"--{name} must be a date YYYY-MM-DD (got {value!r})")
     if args.since and args.until and args.since > args.until:
         raise BadInput(f"--since {args.since} is after --until {args.until}")
+    if args.width is None:
+        from .render import default_width
+
+        args.width = default_width(60)
     if args.width < 60:
         raise BadInput(f"--width must be at least 60 (got {args.width})")
     return args

@@ -8,7 +8,8 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from .render import bar, bullets, header, notes, num, pct, table, tok, usd, usd_small
+from .render import Bar, bullets, header, notes, num, pct, table, tok, usd, usd_small
+from .reports import plural
 
 FLAG = "!"
 
@@ -36,14 +37,14 @@ def _share_table(title: str, first: str, rows: list[dict[str, Any]], key: str, r
         t.add_column("Requests", justify="right")
     t.add_column("Cost", justify="right", no_wrap=True)
     t.add_column("Share", justify="right")
-    t.add_column("", ratio=2, no_wrap=True)
+    t.add_column("", ratio=2)
     for row in rows[:limit]:
         share = row["share"]
-        cells = [str(row[key]), num(row["records"])]
+        cells: list[RenderableType] = [str(row[key]), num(row["records"])]
         if requests:
             cells.append(num(row["requests"]))
         cells += [_cost(row["cost"], row["unpriced_requests"], row["requests"]), pct(share),
-                  bar(share or 0, 1, 24)]
+                  Bar(share or 0, 1, 24)]
         t.add_row(*cells)
     if len(rows) > limit:
         rest = rows[limit:]
@@ -76,11 +77,11 @@ def dashboard_parts(r: dict[str, Any], warnings: list[str]) -> list[RenderableTy
     d.add_column("Day", no_wrap=True)
     d.add_column("Records", justify="right")
     d.add_column("Cost", justify="right", no_wrap=True)
-    d.add_column("", ratio=1, no_wrap=True)
+    d.add_column("", ratio=1)
     top = max((x["cost"] for x in r["by_day"]), default=Decimal(0))
     for x in r["by_day"]:
-        d.add_row(x["day"], num(x["records"]), usd(x["cost"]), bar(x["cost"], top, 50) + (f" {FLAG}" if x["flagged"]
-                                                                                           else ""))
+        flag = f" {FLAG}" if x["flagged"] else ""
+        d.add_row(x["day"], num(x["records"]), usd(x["cost"]), Bar(x["cost"], top, 50, flag))
     flagged = tr["flagged"]
     trend = (f"Median day {usd(tr['median_day'])}; {FLAG} = at least {tr['spike_factor']}x the median"
              + (f" ({', '.join(flagged)})." if flagged else " (no day)."))
@@ -111,7 +112,7 @@ def dashboard_parts(r: dict[str, Any], warnings: list[str]) -> list[RenderableTy
 
 def _top(rows: list[dict[str, Any]]) -> RenderableType:
     t = table("Most expensive agents")
-    for col, kw in (("When (UTC)", {"no_wrap": True}), ("Agent type", {"ratio": 3}), ("Model", {"ratio": 3}),
+    for col, kw in (("When (UTC)", {}), ("Agent type", {"ratio": 3}), ("Model", {"ratio": 3}),
                     ("Tokens", {"justify": "right"}), ("Time", {"justify": "right"}), ("Outcome", {}),
                     ("Cost", {"justify": "right"})):
         t.add_column(col, overflow="fold", **kw)
@@ -152,7 +153,7 @@ def _mismatches(r: dict[str, Any]) -> RenderableType:
     t.add_column("Cost", justify="right")
     for p in mm["pairs"][:8]:
         t.add_row(p["chosen"], p["actual"], num(p["records"]), _cost(p["cost"], p["unpriced_requests"], 1))
-    return Group(t, Text(f"{mm['records']:,} runs ran on another model than the one chosen for them "
+    return Group(t, Text(f"{plural(mm['records'], 'run')} ran on another model than the one chosen for them "
                          f"({_cost(mm['cost'], mm['unpriced_requests'])})."))
 
 

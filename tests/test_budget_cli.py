@@ -80,7 +80,7 @@ def test_statusline_line(data_dir: Path) -> None:
 
     with contextlib.redirect_stdout(out):
         budget_cli.statusline(io.StringIO("{}"))
-    assert out.getvalue() == "model-strategy $9.50 today · 95% of $10 · day critical 95%\n"
+    assert out.getvalue() == "model-strategy $9.50 today · 95% of $10 · day critical\n"  # the day's % once
 
 
 def test_install_statusline_keeps_other_settings(tmp_path: Path, data_dir: Path) -> None:

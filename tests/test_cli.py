@@ -43,7 +43,7 @@ def run(args: list[str], data_dir: Path, cwd: Path, exe: Path = BIN, **kw: str) 
     (["fallback", "support chat"], "Fallback chains"),
     (["catalog", "--vendor", "google"], "gemini-4-argon"),
     (["catalog", "anthropic frontier"], "claude-fable-5-2"),
-    (["dashboard"], "No usage records in the last 7 day(s)"),
+    (["dashboard"], "No usage records in the last 7 days"),
     (["cost", "abc"], "Cost projection"),  # a plain word is the use case
     (["statusline", "--help"], "usage: model-strategy statusline"),
     (["--help"], "install-statusline"),

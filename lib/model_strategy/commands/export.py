@@ -25,6 +25,7 @@ from . import daily, dashboard, efficiency, recommend, roi
 from .cells import Writer
 from .daily import COST, RECORDS, REQUESTS, TOKENS, UNPRICED
 from .insights import Insights
+from .reports import last_days
 
 WHAT = ("costs", "analytics")
 COST_COLUMNS = ("day", "kind", "project", "agent_type", "model", "records", "requests", "unpriced_requests",
@@ -87,10 +88,10 @@ def run(ins: Insights, what: str, path: str, days_given: bool) -> str:
     if what == "costs":
         text, n = costs_csv(ins, all_days=not days_given)
         write(path, text)
-        span = f"last {ins.days} day(s)" if days_given else "every ledger day"
+        span = last_days(ins.days) if days_given else "every ledger day"
         return f"wrote {n:,} cost rows ({span}) to {path}"
     import json
 
     data = analytics(ins)
     write(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-    return f"wrote the analytics of the last {ins.days} day(s) to {path}"
+    return f"wrote the analytics of {last_days(ins.days)} to {path}"

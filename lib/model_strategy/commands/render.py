@@ -58,6 +58,29 @@ def usd_small(x: Decimal | None) -> str:
     return usd(x, 4) if abs(x) < 1 else usd(x, 2)
 
 
+def saving_range(low: Decimal, high: Decimal) -> str:
+    """A monthly saving range in whole dollars: ``$2–$3``; ``$2`` when both ends round alike; ``under $1``
+    when the top of the range is below a dollar (never ``$0–$0``)."""
+    lo, hi = (Decimal(x).quantize(Decimal(1)) for x in (low, high))
+    if hi < 1:
+        return "under $1"
+    return usd(hi, 0) if lo == hi else f"{usd(max(lo, Decimal(0)), 0)}–{usd(hi, 0)}"
+
+
+def per_unit(price: Decimal, count: Decimal | float | int, total: Decimal) -> str:
+    """The unit price of a ``count`` x price = ``total`` line, with as many places as it takes for the
+    shown count times the shown price to give the shown total (``1,800 x $0.00128 = $2.30``, never
+    ``1,800 x $0.0013 = $2.30``).  Where the count is shown rounded, the price is the total's average
+    over the shown count."""
+    shown_total = usd(total)
+    n = Decimal(num(count).replace(",", ""))
+    unit = Decimal(total) / n if n else Decimal(price)
+    for places in range(2 if abs(unit) >= 1 else 4, 9):
+        if usd(n * unit.quantize(Decimal(1).scaleb(-places)), 2) == shown_total:
+            return usd(unit, places)
+    return usd(unit, 8)
+
+
 def pct(x: Decimal | float | None, places: int = 0) -> str:
     return "n/a" if x is None else f"{Decimal(str(x)) * 100:.{places}f}%"
 
@@ -91,6 +114,23 @@ class FitTable(Table):
     column that can still wrap loses a column at a time, never below its longest word (if need be with one
     blank between columns instead of two); only when even the longest words do not fit does rich's own
     folding take over."""
+
+    EMPTY = "no data."
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if not self.rows:  # never a header with nothing under it: one line instead
+            yield self._empty_line()
+            return
+        yield from super().__rich_console__(console, options)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        if not self.rows:
+            return Measurement.get(console, options, self._empty_line())
+        return super().__rich_measure__(console, options)
+
+    def _empty_line(self) -> Text:
+        title = self.title.plain if isinstance(self.title, Text) else str(self.title or "")
+        return Text(f"{title}: {self.EMPTY}" if title else self.EMPTY.capitalize())
 
     def _calculate_column_widths(self, console: Console, options: ConsoleOptions) -> list[int]:
         budget = options.max_width
@@ -139,9 +179,13 @@ class Bar:
         yield Text(bar(self.value, self.top, cells) + self.suffix, no_wrap=True, overflow="crop")
 
 
-def table(title: str | None = None, **kw: Any) -> Table:
-    return FitTable(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
-                    show_edge=False, **kw)
+def table(title: str | None = None, empty: str | None = None, **kw: Any) -> Table:
+    """A report table; ``empty``: the line shown instead when it gets no rows (default ``no data.``)."""
+    t = FitTable(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+                 show_edge=False, **kw)
+    if empty:
+        t.EMPTY = empty
+    return t
 
 
 def header(r: dict[str, Any]) -> RenderableType:
@@ -231,7 +275,7 @@ def usecase_details(rows: list[dict[str, Any]]) -> RenderableType:
         parts += [head, bullets(items)]
     if len(rows) > len(shown):
         rest = ", ".join(r["name"] for r in rows if r not in shown)
-        parts.append(Text(f"Details for the other use cases ({rest}): /model-strategy <use case>."))
+        parts.append(Text(f"Details for the other use cases ({rest}): {command('report', '<use case>')}."))
     return Group(*parts)
 
 
@@ -244,7 +288,8 @@ def cost_summary(rows: list[dict[str, Any]], total: Decimal, budget: Decimal | N
     t.columns[4].header = "Recorded/mo"
     top = max((r["monthly_cost"] for r in rows), default=Decimal(0))
     for r in rows:
-        t.add_row(r["name"], num(r["monthly_requests"]), usd_small(r["cost_per_request"]), usd(r["monthly_cost"]),
+        t.add_row(r["name"], num(r["monthly_requests"]),
+                  per_unit(r["cost_per_request"], r["monthly_requests"], r["monthly_cost"]), usd(r["monthly_cost"]),
                   usd(r["recorded_monthly_cost"]) if r["recorded_monthly_cost"] is not None else "-",
                   Bar(r["monthly_cost"], top, 16))
     t.add_section()
@@ -319,7 +364,7 @@ def cost(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     for opt in r["optimisations"]:
         applies = opt["applies_to"]
         shown = ", ".join(applies[:3]) + (f" +{len(applies) - 3} more" if len(applies) > 3 else "")
-        o.add_row(opt["name"], f"{usd(opt['low'], 0)}–{usd(opt['high'], 0)}", opt["complexity"],
+        o.add_row(opt["name"], saving_range(opt["low"], opt["high"]), opt["complexity"],
                   f"{opt['how']}. For: {shown}. Needs: {opt['prerequisites']}.")
     parts += [Text(""), o if r["optimisations"] else Text("No optimisation applies.")]
     if r["not_applicable"]:

@@ -91,6 +91,11 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def last_days(n: int) -> str:
+    """``the last day``, ``the last 7 days``: a window in words, never ``7 day(s)``."""
+    return "the last day" if n == 1 else f"the last {n:,} days"
+
+
 def records_phrase(s: dict[str, Any]) -> str:
     """``8 agents and 3 main-thread records``: subagents and the main thread's records counted apart."""
     parts = [plural(s["agents"], "agent")]
@@ -179,12 +184,26 @@ def _spend_by_model(ctx: Context, rows: list[Report]) -> tuple[dict[str, Decimal
     return spend, "projected spend of the recommended primaries"
 
 
+def volume_basis(out: Report, rows: list[Report]) -> None:
+    """A basis of "your records" says which use cases' volumes are not from them (assumed, or from the
+    user's text), so the header never contradicts a row's "(assumption)"."""
+    if not out["from_records"]:
+        return
+    assumed = [r["name"] for r in rows if r.get("volume_source") == "assumption"]
+    texted = [r["name"] for r in rows if r.get("volume_source") == "your text"]
+    extra = ([f"assumed volumes for {', '.join(assumed)} (not in your records)"] if assumed else []) + \
+        ([f"volumes from your text for {', '.join(texted)}"] if texted else [])
+    if extra:
+        out["basis"] += "; " + "; ".join(extra)
+
+
 def strategy_report(ctx: Context, text: str) -> Report:
     """``/model-strategy [use case]``: analysis, recommendation, cost, resilience and roadmap."""
     profs = profiles(ctx, text)
     recs = [strategy.recommend(ctx.catalog, p, ctx.day) for p in profs]
     rows = _usecase_rows(ctx, profs, recs)
     out = ctx.header("Model strategy")
+    volume_basis(out, rows)
     out["query"] = text.strip() or None
     out["usecases"] = rows
     out["total_monthly"] = sum((r["monthly_cost"] for r in rows), Decimal(0))
@@ -234,6 +253,7 @@ def cost_report(ctx: Context, budget: Decimal | None, text: str = "") -> Report:
     recs = [strategy.recommend(ctx.catalog, p, ctx.day) for p in profs]
     rows = _cost_rows(ctx, profs, recs)
     out = ctx.header("Cost projection")
+    volume_basis(out, rows)
     out["rows"] = rows
     out["total"] = sum((r["cost"] for r in rows), Decimal(0))
     out["budget"] = budget if budget is not None else monthly_budget(ctx.cfg)

@@ -145,3 +145,18 @@ def test_dashboard_html_shows_a_link_as_text(env: Path, tmp_path: Path, capsys: 
     capsys.readouterr()
     page = html.read_text()
     assert "evil.example" in page and 'href="https://evil.example"' not in page
+
+
+ESCAPES = ["\x1b[2Jwiped", "\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\", "bell\x07\x9b31mcsi"]
+
+
+@pytest.mark.parametrize("argv", [*REPORTS, ["status"]], ids=" ".join)
+def test_control_characters_never_reach_the_terminal(argv: list[str], env: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    hostile(ESCAPES, model="\x1b[31mred-model")
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert code == (2 if "reviewer[/strict]" in argv else 0)  # that one: no such type, the known ones listed
+    assert not any(c in out + err for c in "\x1b\x07\x9b"), repr(out + err)
+    if argv[0] in ("dashboard", "efficiency", "roi"):
+        assert "\ufffd[2Jwiped" in out + err  # shown, made harmless

@@ -87,6 +87,7 @@ def render(data: dict[str, Any], width: int = 100) -> str:
 
     from rich import box
 
+    from .cells import terminal_safe
     from .render import FitTable
     from .render import console as make_console
 
@@ -122,7 +123,7 @@ def render(data: dict[str, Any], width: int = 100) -> str:
         console.print("Window policy: " + window_policy_line(data["window_levels"]))
     for w in data["warnings"]:
         console.print(f"warning: {w}")
-    return console.export_text()
+    return terminal_safe(console.export_text())
 
 
 def window_table(data: dict[str, Any]) -> Any:

@@ -1,11 +1,16 @@
-"""Cells of the CSV exports (``export records``, ``export costs``): data, never a formula.
+"""Output as data, never code: the cells of the CSV exports and the text of terminal reports.
 
+CSV (``export records``, ``export costs``):
 A spreadsheet runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` (and, in some, a tab or a
 carriage return) as a formula, so a name from the data -- an agent type, a project, a model, an id --
 such as ``=HYPERLINK("http://x","y")`` would run when the export is opened.  As OWASP's guidance on CSV
 injection recommends, such a text cell is written with a leading single quote (``'=HYPERLINK(…)``).
 Numbers stay numbers: ints, Decimals and floats are left alone, and so is text that is exactly a
 plain number (``-2``, ``-0.5``), which a spreadsheet reads as that number.
+
+Terminal (``terminal_safe``): every report's text leaves with its control characters shown as U+FFFD.
+Rich markup is off on the one console (``render.console``); this covers what markup does not: an ESC or
+CSI sequence in a name would otherwise reach the terminal as it is.
 """
 
 from __future__ import annotations
@@ -17,6 +22,16 @@ from typing import Any
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character but newline and tab (ESC, CSI, BEL, a bare CR...) shown as
+    U+FFFD: a name from the data cannot move the cursor, clear the screen, set a title or make a
+    hyperlink.  The report console never emits one itself (no colour, not a terminal)."""
+    return _CONTROL.sub("\ufffd", text)
 
 
 def cell(value: Any) -> Any:

@@ -685,6 +685,7 @@ def render_text(doc: dict[str, Any], warnings: list[str], width: int = 100) -> s
     from rich.console import Group
     from rich.text import Text
 
+    from .cells import terminal_safe
     from .render import console, table, usd
 
     group = doc["group"]
@@ -745,7 +746,7 @@ def render_text(doc: dict[str, Any], warnings: list[str], width: int = 100) -> s
     c = console(width, record=True)
     with c.capture() as cap:
         c.print(Group(*parts))
-    return "\n".join(line.rstrip() for line in cap.get().splitlines()) + "\n"
+    return terminal_safe("\n".join(line.rstrip() for line in cap.get().splitlines()) + "\n")
 
 
 def main(argv: list[str], slash: bool = False) -> int:

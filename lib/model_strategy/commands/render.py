@@ -15,6 +15,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from .cells import terminal_safe
 from .reports import command
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
@@ -215,7 +216,7 @@ def to_text(parts: Iterable[RenderableType], width: int) -> str:
     with con.capture() as cap:
         for part in parts:
             con.print(part)
-    return "\n".join(line.rstrip() for line in cap.get().splitlines()) + "\n"
+    return terminal_safe("\n".join(line.rstrip() for line in cap.get().splitlines()) + "\n")
 
 
 def notes(r: dict[str, Any], warnings: list[str] | None = None) -> RenderableType:

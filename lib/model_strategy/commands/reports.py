@@ -48,7 +48,9 @@ def fail(exc: Exception, slash: bool, code: int | None = None) -> int:
     not explain it); in a terminal to stderr with ``code``, by default 2 for bad input and 1 otherwise."""
     import sys
 
-    print(f"model-strategy: {exc}", file=sys.stdout if slash else sys.stderr)
+    from .cells import terminal_safe
+
+    print(terminal_safe(f"model-strategy: {exc}"), file=sys.stdout if slash else sys.stderr)
     if slash:
         return 0
     return code if code is not None else (2 if isinstance(exc, BadInput) else 1)

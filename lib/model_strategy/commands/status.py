@@ -148,5 +148,7 @@ def main(as_json: bool = False) -> int:
     if as_json:
         print(json.dumps(d, indent=1, ensure_ascii=False))
     else:
-        print(render(d), end="")
+        from .cells import terminal_safe
+
+        print(terminal_safe(render(d)), end="")
     return 0

@@ -311,7 +311,7 @@ def test_unreadable_record_is_skipped_with_a_warning(env: Path, capsys: pytest.C
     with day.open("a") as fh:
         fh.write(json.dumps({"schema": records.SCHEMA, "id": "broken", "kind": "subagent", "models": 3}) + "\n")
     d = as_json(["dashboard"], capsys)
-    assert any("1 ledger record(s) could not be read" in w for w in d["warnings"])
+    assert any("1 ledger record could not be read and was skipped" in w for w in d["warnings"])
 
 
 # ---------------------------------------------------------------------- efficiency

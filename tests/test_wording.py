@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import synthrecords
-from model_strategy.commands import catalog, cli, render, render_insights, reports
+from model_strategy.commands import catalog, cli, render, render_insights, words
 from model_strategy.runtime.ledger import Ledger
 
 TODAY = "2026-11-26"
@@ -82,7 +82,8 @@ def test_no_day_s_anywhere(env: Path, capsys: pytest.CaptureFixture[str]) -> Non
     for argv in (["dashboard"], ["dashboard", "--days", "1"], ["efficiency"], ["roi"], ["recommendations"]):
         out = run(argv, capsys)
         assert "day(s)" not in out and "x 30 /" not in out, argv
-    assert reports.last_days(1) == "the last day" and reports.last_days(14) == "the last 14 days"
+    assert words.last_days(1) == "the last day" and words.last_days(14) == "the last 14 days"
+    assert words.plural(1, "run") == "1 run" and words.plural(2, "run") == "2 runs"
 
 
 def test_recommendation_month_wording(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

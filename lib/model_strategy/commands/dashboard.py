@@ -17,7 +17,7 @@ from typing import Any
 from . import insights
 from .daily import COST, RECORDS, REQUESTS, UNPRICED
 from .insights import Insights
-from .reports import last_days
+from .words import last_days
 
 SPIKE_FACTOR = Decimal(2)
 TOP = 10

@@ -16,7 +16,8 @@ from typing import Any
 
 from . import insights
 from .insights import Insights, pct, usd
-from .reports import BadInput, last_days
+from .reports import BadInput
+from .words import last_days, plural
 
 MIN_RUNS = 3  # an opportunity needs at least this many runs behind it
 LOW_COMPLETION = Decimal("0.8")
@@ -101,6 +102,6 @@ def opportunities(ins: Insights, a: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"kind": "cache", "text": f"{name}: only {pct(hit)} of input came from the prompt cache: keep the "
                     "agent's system prompt and tools stable so its prefix is cached", "cache_hit_rate": hit})
     if a["unpriced_requests"]:
-        out.append({"kind": "unpriced", "text": f"{name}: {a['unpriced_requests']} requests ran on a model "
+        out.append({"kind": "unpriced", "text": f"{name}: {plural(a['unpriced_requests'], 'request')} ran on a model "
                     "without a known price: their cost is not in these figures", "requests": a["unpriced_requests"]})
     return out

@@ -25,7 +25,7 @@ from . import daily, dashboard, efficiency, recommend, roi
 from .cells import Writer
 from .daily import COST, RECORDS, REQUESTS, TOKENS, UNPRICED
 from .insights import Insights
-from .reports import last_days
+from .words import last_days
 
 WHAT = ("costs", "analytics")
 COST_COLUMNS = ("day", "kind", "project", "agent_type", "model", "records", "requests", "unpriced_requests",

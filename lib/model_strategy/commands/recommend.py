@@ -21,7 +21,7 @@ from . import insights
 from .daily import COST, RECORDS, UNPRICED
 from .efficiency import LOW_COMPLETION, MIN_RUNS
 from .insights import TIER_OF_CLASS, Insights, pct, tier_name, tier_of, usd
-from .reports import plural
+from .words import plural
 
 COVER = Decimal("0.8")
 PROJECT_FILE = ".claude/model-strategy.json"
@@ -188,8 +188,9 @@ def _prices(unpriced: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     override = "<data dir>/prices.override.json"
     for m in unpriced["models"]:
-        text = (f"{m['requests']:,} requests on {m['model']} have no price (genai-prices does not know the model): "
-                "they are counted but not in any $ figure")
+        have = "has" if m["requests"] == 1 else "have"
+        text = (f"{plural(m['requests'], 'request')} on {m['model']} {have} no price (genai-prices does not know "
+                "the model): they are counted but not in any $ figure")
         change = (f"add {{\"models\": {{\"{m['model']}\": {{\"input_mtok\": \"…\", \"output_mtok\": \"…\"}}}}}} "
                   f"to {override}")
         out.append({"kind": "prices", "model": m["model"], "text": text, "change": change,

@@ -76,10 +76,10 @@ def per_unit(price: Decimal, count: Decimal | float | int, total: Decimal) -> st
     shown_total = usd(total)
     n = Decimal(num(count).replace(",", ""))
     unit = Decimal(total) / n if n else Decimal(price)
-    for places in range(2 if abs(unit) >= 1 else 4, 9):
+    for places in range(2 if abs(unit) >= 1 else 4, 13):
         if usd(n * unit.quantize(Decimal(1).scaleb(-places)), 2) == shown_total:
             return usd(unit, places)
-    return usd(unit, 8)
+    return usd(unit, 12)
 
 
 def pct(x: Decimal | float | None, places: int = 0) -> str:

@@ -9,7 +9,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from .render import Bar, bullets, header, notes, num, pct, table, tok, usd, usd_small
-from .reports import last_days, plural
+from .words import last_days, plural
 
 FLAG = "!"
 
@@ -73,8 +73,9 @@ def dashboard_parts(r: dict[str, Any], warnings: list[str]) -> list[RenderableTy
     parts.append(head)
     up = r["unpriced"]
     if up["requests"]:
-        parts.append(Text(f"Unpriced: {up['requests']:,} requests on {', '.join(m['model'] for m in up['models'])}"
-                          " have no known price; they are not in any $ figure (marked +? or 'unpriced')."))
+        parts.append(Text(f"Unpriced: {plural(up['requests'], 'request')} on "
+                          f"{', '.join(m['model'] for m in up['models'])} {'has' if up['requests'] == 1 else 'have'}"
+                          " no known price; they are not in any $ figure (marked +? or 'unpriced')."))
     d = table("Spend per day (UTC)")
     d.add_column("Day", no_wrap=True)
     d.add_column("Records", justify="right")

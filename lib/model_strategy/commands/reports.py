@@ -15,6 +15,7 @@ from ..runtime.kinds import TOKEN_KINDS
 from ..runtime.ledger import Ledger
 from . import analytics, optimise, projection, resilience, roadmap, strategy, usecases
 from .catalog import Catalog
+from .words import plural
 
 Report = dict[str, Any]
 
@@ -87,15 +88,6 @@ class Context:
         return {"title": title, "as_of": self.day, "prices": self.catalog.price_source,
                 "catalog_as_of": self.catalog.as_of, "basis": basis, "from_records": bool(s["records"]),
                 "notes": []}
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-def last_days(n: int) -> str:
-    """``the last day``, ``the last 7 days``: a window in words, never ``7 day(s)``."""
-    return "the last day" if n == 1 else f"the last {n:,} days"
 
 
 def records_phrase(s: dict[str, Any]) -> str:

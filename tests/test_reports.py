@@ -149,3 +149,16 @@ def test_basis_counts_agents_and_main_thread_apart_and_days_with_records(env: Pa
                                         "30-day month")
     ctx._summary.update(records=1, agents=1, main_records=0, requests=1)
     assert ctx.header("x")["basis"].startswith("your records: 1 agent, 1 request on 1 day with records")
+
+
+@pytest.mark.parametrize("group", ["model", "agent-type", "session", "project", "daily"])
+def test_history_fits_80_columns_with_whole_names(group: str, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _records()
+    code, out, err = run(["history", group, "--no-import", "--width", "80"], capsys)
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "…" not in out and not split_words(out), out  # ids whole: the token counts go compact (6.9M) instead
+    if group == "model":
+        assert "claude-sonnet-5-5 " in out
+    code, wide, _ = run(["history", group, "--no-import", "--width", "120"], capsys)
+    assert "," in wide.splitlines()[5]  # with room, the exact counts

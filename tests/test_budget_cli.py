@@ -68,7 +68,7 @@ def test_slash_mode_reports_errors_on_stdout(data_dir: Path) -> None:
 def test_status_table_renders_levels(data_dir: Path) -> None:
     spend("8")
     text = budget_cli.render(budget_cli.report_data(), 100)
-    assert " day 20" in text and " week 20" in text and "…" not in text
+    assert "\nday 20" in text and "\nweek 20" in text and "…" not in text  # rows start at the left edge
     assert "$8.00" in text and "warning" in text and "downgrade" in text
     assert max(len(line) for line in text.splitlines()) <= 100
 

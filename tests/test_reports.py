@@ -162,3 +162,11 @@ def test_history_fits_80_columns_with_whole_names(group: str, env: Path, capsys:
         assert "claude-sonnet-5-5 " in out
     code, wide, _ = run(["history", group, "--no-import", "--width", "120"], capsys)
     assert "," in wide.splitlines()[5]  # with room, the exact counts
+
+
+def test_budget_fits_80_columns(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    synthrecords.spend(Ledger(), "123.4567")
+    code, out, err = run(["budget", "--width", "80"], capsys)
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 80, out  # the table and its rule too
+    assert "…" not in out and "Forecast" in out and "Policy" in out

@@ -94,7 +94,7 @@ def render(data: dict[str, Any], width: int = 100) -> str:
     console = make_console(width, record=True, file=io.StringIO())
     # a FitTable narrows columns without splitting a word, so the table (and its rule) fits the width
     table = FitTable(title=f"Budgets ({data['timezone']} time, weeks start {data['week_start']})", expand=False,
-                     box=box.SIMPLE_HEAD)
+                     box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for col, justify in [("Period", "left"), ("Spent", "right"), ("Budget", "right"), ("Used", "right"),
                          ("Level", "left"), ("Forecast", "right"), ("Runs out", "left"), ("Policy", "left")]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
@@ -123,7 +123,7 @@ def render(data: dict[str, Any], width: int = 100) -> str:
         console.print("Window policy: " + window_policy_line(data["window_levels"]))
     for w in data["warnings"]:
         console.print(f"warning: {w}")
-    return terminal_safe(console.export_text())
+    return terminal_safe("\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n")
 
 
 def window_table(data: dict[str, Any]) -> Any:
@@ -133,7 +133,7 @@ def window_table(data: dict[str, Any]) -> Any:
     from .render import FitTable
 
     table = FitTable(title="Subscription windows (from Claude Code's status line)", expand=False,
-                     box=box.SIMPLE_HEAD)
+                     box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for col, justify in [("Window", "left"), ("Used", "right"), ("Resets in", "right"),
                          ("Fills at this pace", "left"), ("Level", "left")]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]

@@ -21,13 +21,14 @@
                            [--claude-dir DIR] [--json]             import Claude Code transcripts, report usage
     model-strategy archive [--now] [--delete-archived-before YYYY-MM]   retention of daily detail
 
-Each report takes ``--json`` and ``--width N``.  Exit codes: 0 ok, 1 internal problem, 2 bad input
-(one line on stderr).  ``--plugin-data`` is the ``${CLAUDE_PLUGIN_DATA}`` Claude Code gives the
-hooks; slash commands pass it because their shell does not have it (``runtime/paths.py`` has the whole
-rule for the data home: ``MODEL_STRATEGY_DATA_DIR`` > ``--plugin-data`` > ``CLAUDE_PLUGIN_DATA`` > the
-installed plugin's dir > the default).  It also marks a slash-command
-run: Claude Code aborts a command whose ``!`` script exits non-zero (the model never sees why), so
-there a problem is printed on stdout as the same one line, with exit 0, for Claude to explain.
+Each report takes ``--json`` and ``--width N`` (default: the terminal's width on a terminal, else 100).
+Messages name commands the way the user runs them there (``reports.command``). Exit codes: 0 ok, 1 internal
+problem, 2 bad input (one line on stderr). ``--plugin-data`` is the ``${CLAUDE_PLUGIN_DATA}`` Claude Code
+gives the hooks; slash commands pass it because their shell does not have it (``runtime/paths.py`` has the
+whole rule for the data home: ``MODEL_STRATEGY_DATA_DIR`` > ``--plugin-data`` > ``CLAUDE_PLUGIN_DATA`` > the
+installed plugin's dir > the default). It also marks a slash-command run: Claude Code aborts a command whose
+``!`` script exits non-zero (the model never sees why), so there a problem is printed on stdout as the same
+one line, with exit 0, for Claude to explain.
 """
 
 from __future__ import annotations

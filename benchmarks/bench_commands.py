@@ -150,7 +150,7 @@ def main() -> int:
     ap.add_argument("--only-large", action="store_true", help="skip the year of records")
     args = ap.parse_args()
     if args.only_large:
-        env = {**os.environ, "MODEL_STRATEGY_PYTHON": PY, "MODEL_STRATEGY_TODAY": TODAY.isoformat()}
+        env = {**os.environ, "MODEL_STRATEGY_PYTHON": PY, "MODEL_STRATEGY_NOW": TODAY.isoformat()}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         base = statistics.median(timed([PY, "-c", "pass"], env, args.runs))
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; python -c pass {base:.3f}s")
@@ -166,7 +166,7 @@ def main() -> int:
     print(f"archive: {len(days)} daily files, {size / 1e6:.1f} MB; python {sys.version.split()[0]}, "
           f"{os.cpu_count()} CPUs; median of {args.runs} runs\n")
     env = {**os.environ, "MODEL_STRATEGY_DATA_DIR": str(data), "MODEL_STRATEGY_PYTHON": PY,
-           "MODEL_STRATEGY_TODAY": TODAY.isoformat()}
+           "MODEL_STRATEGY_NOW": TODAY.isoformat()}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     launcher = str(ROOT / "bin" / "model-strategy")
     base = statistics.median(timed([PY, "-c", "pass"], env, args.runs))

@@ -55,7 +55,7 @@ def theirs(tree: Path, work: Path, ccusage: str) -> dict[str, Any]:
 def compare(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], bool]:
     """One line per UTC day: each token kind as model-strategy / ccusage, and whether all four match."""
     mine = {r["key"]: r for r in a["rows"]}
-    cc = {r["date"]: r for r in b["daily"]}
+    cc = {r.get("period") or r["date"]: r for r in b["daily"]}  # 20.x says period, 18.x date
     head = "".join(f" {k.removesuffix('_tokens'):>12} {'(ccusage)':>12}" for k, _ in KINDS)
     lines = [f"{'day (UTC)':10}{head}  same"]
     ok = True
@@ -85,8 +85,7 @@ def main() -> int:
     ap.add_argument("--ccusage", default=str(CCUSAGE))
     args = ap.parse_args()
     if not os.path.exists(args.ccusage):
-        print(f"ccusage not found at {args.ccusage}; install a pinned one: "
-              "npm install --prefix .cache/ccusage ccusage@18.0.11")
+        print(f"ccusage not found at {args.ccusage}; scripts/test installs the pinned one (tests/CCUSAGE_VERSION)")
         return 2
     work = Path(tempfile.mkdtemp(prefix="ms-compare-"))
     (work / "home").mkdir()

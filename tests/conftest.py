@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -21,8 +22,16 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 sys.path.insert(0, str(ROOT / "lib"))
 
 
+# The one clock (runtime/clock.py) is fixed for every test, so none depends on the day it runs on.
+# ``MODEL_STRATEGY_TEST_NOW=2027-03-15T12:00:00Z scripts/test`` runs the whole suite at another instant;
+# a test that needs a particular day sets ``MODEL_STRATEGY_NOW`` itself.  The real-client tests
+# (tests/e2e) run on the wall clock, because the client stamps its transcripts with it.
+TEST_NOW = os.environ.get("MODEL_STRATEGY_TEST_NOW") or "2026-12-07T12:00:00Z"
+
+
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MODEL_STRATEGY_NOW", TEST_NOW)
     d = tmp_path / "data"
     d.mkdir()
     monkeypatch.setenv("MODEL_STRATEGY_DATA_DIR", str(d))

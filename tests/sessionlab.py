@@ -20,6 +20,9 @@ AGENT_A = "a442365ddfe1cb74a"  # foreground, 3 turns (transcript-subagent-2.json
 AGENT_B = "a101415e3449ec69a"  # background, 2 turns (transcript-subagent-1.jsonl)
 
 
+SAMPLE_NOW = "2026-11-26T09:00:00Z"  # just after the captured session: tests replaying it set the clock here
+
+
 class Session:
     def __init__(self, samples: Path, tmp: Path) -> None:
         self.samples = samples

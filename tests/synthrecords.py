@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from model_strategy.commands.catalog import Catalog
-from model_strategy.runtime import rates, records
+from model_strategy.runtime import clock, rates, records
 from model_strategy.runtime.ledger import Ledger, iso
 
 # agent type -> (weight, tier chosen, decision source, complexity range, input/request range, requests range)
@@ -160,7 +160,7 @@ def total_cost(records: list[dict[str, Any]]) -> Decimal:
 def spend(ledger: Ledger, cost: str, when: datetime | None = None, *, model: str = "claude-haiku-5-5",
           session: str = "prefill", n: int = 0) -> dict[str, Any]:
     """One main-thread record of ``cost`` dollars at ``when`` (now): a day that already spent money."""
-    when = when or datetime.now(timezone.utc)
+    when = when or clock.now()
     rec = {
         "schema": records.SCHEMA, "id": f"{session}:main:spend{n}", "kind": "main", "ts": iso(when),
         "recorded_at": iso(when), "session_id": session, "project": None, "agent_id": "main",

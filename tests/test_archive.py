@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from model_strategy.models import Config
-from model_strategy.runtime import archive, hooks, records
+from model_strategy.runtime import archive, clock, hooks, records
 from model_strategy.runtime.ledger import Ledger, day_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,7 +164,7 @@ def test_opportunistic_run_once_a_day(data_dir: Path, monkeypatch: pytest.Monkey
 
 
 def test_session_start_archives(data_dir: Path) -> None:
-    today = datetime.now(timezone.utc).date()
+    today = clock.today_utc()
     old = (today.replace(day=1) - timedelta(days=200)).isoformat()
     commit_all([make(1, old)])
     out = io.StringIO()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sessionlab import ROOT, venv_python
 
 def bin_run(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(data.parent), "MODEL_STRATEGY_PYTHON": venv_python(),
-           "MODEL_STRATEGY_DATA_DIR": str(data)}
+           "MODEL_STRATEGY_DATA_DIR": str(data), "MODEL_STRATEGY_NOW": os.environ["MODEL_STRATEGY_NOW"]}
     return subprocess.run([str(ROOT / "bin" / "model-strategy"), *args], capture_output=True, text=True, env=env,
                           timeout=60)
 

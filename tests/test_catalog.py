@@ -172,7 +172,7 @@ def test_catalog_report_drops_an_expired_note(today: str, shown: bool, monkeypat
                                               capsys: pytest.CaptureFixture[str]) -> None:
     from model_strategy.commands import cli
 
-    monkeypatch.setenv("MODEL_STRATEGY_TODAY", today)
+    monkeypatch.setenv("MODEL_STRATEGY_NOW", today)
     assert cli.main(["catalog", "google"]) == 0
     out = capsys.readouterr().out
     assert ("introductory price ends 2026-11-30" in out) is shown

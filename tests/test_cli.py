@@ -21,7 +21,7 @@ PY = os.environ.get("MODEL_STRATEGY_PYTHON") or sys.executable
 
 def env_for(data_dir: Path, home: Path | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "MODEL_STRATEGY_"))}
-    env.update(MODEL_STRATEGY_PYTHON=PY, MODEL_STRATEGY_DATA_DIR=str(data_dir), MODEL_STRATEGY_TODAY="2026-11-26")
+    env.update(MODEL_STRATEGY_PYTHON=PY, MODEL_STRATEGY_DATA_DIR=str(data_dir), MODEL_STRATEGY_NOW="2026-11-26")
     if home is not None:
         env["HOME"] = str(home)
     env.update(extra)

@@ -26,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model_strategy.commands import cli, history
-from model_strategy.runtime import hooks
+from model_strategy.runtime import clock, hooks
 from model_strategy.runtime.ledger import Ledger
 from sessionlab import AGENT_A, AGENT_B, Session
 
@@ -219,10 +219,10 @@ def test_running_agent_waits_until_finished(tree: Path, capsys: pytest.CaptureFi
     del data["finished"]
     meta.write_text(json.dumps(data))
     agent = meta.with_suffix("").with_suffix(".jsonl")
-    os.utime(agent)  # written just now: still running
+    os.utime(agent, (clock.epoch(), clock.epoch()))  # written just now: still running
     doc = hist(capsys, "--claude-dir", str(tree))
     assert doc["import"]["running_agents"] == 1 and doc["totals"]["requests"] == TOTALS["requests"] - 3
-    old = time.time() - history.AGENT_IDLE_SECONDS - 5
+    old = clock.epoch() - history.AGENT_IDLE_SECONDS - 5
     os.utime(agent, (old, old))  # idle for half an hour, but its meta file has not said finished
     doc = hist(capsys, "--claude-dir", str(tree))
     assert doc["import"]["running_agents"] == 1
@@ -236,7 +236,7 @@ def test_agent_whose_client_died_is_imported_a_day_later(tree: Path, capsys: pyt
         / f"agent-{AGENT_A}.meta.json"
     meta.write_text(json.dumps({k: v for k, v in json.loads(meta.read_text()).items() if k != "finished"}))
     agent = meta.with_suffix("").with_suffix(".jsonl")
-    old = time.time() - history.AGENT_STALE_SECONDS - 5
+    old = clock.epoch() - history.AGENT_STALE_SECONDS - 5
     os.utime(agent, (old, old))
     doc = hist(capsys, "--claude-dir", str(tree))
     assert doc["import"]["running_agents"] == 0 and totals_of(doc) == TOTALS

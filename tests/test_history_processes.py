@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import transcript_tree  # noqa: E402
+
 PY = os.environ.get("MODEL_STRATEGY_PYTHON") or sys.executable
+# just after the generated tree's last day: the import runs on fresh transcripts (retention archives none)
+TREE_NOW = (transcript_tree.END + timedelta(days=2)).isoformat()
 
 
 def _start(tree: Path, data: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUDE")}
-    env.update(MODEL_STRATEGY_DATA_DIR=str(data), PYTHONPATH=str(ROOT / "lib"))
+    env.update(MODEL_STRATEGY_DATA_DIR=str(data), PYTHONPATH=str(ROOT / "lib"), MODEL_STRATEGY_NOW=TREE_NOW)
     return subprocess.Popen([PY, "-m", "model_strategy.commands.cli", "history", "--json", "--claude-dir",
                              str(tree)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 

@@ -17,7 +17,7 @@ import pytest
 from model_strategy.commands import cli, ledger_cli
 from model_strategy.runtime import hooks, pricing
 from model_strategy.runtime.ledger import Ledger
-from sessionlab import AGENT_A, AGENT_B, Session
+from sessionlab import AGENT_A, AGENT_B, SAMPLE_NOW, Session
 
 
 def call(handler: Any, payload: dict[str, Any]) -> str:
@@ -49,7 +49,8 @@ def ledger_ids() -> list[str]:
 
 
 @pytest.fixture
-def lab(samples: Path, tmp_path: Path) -> Session:
+def lab(samples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Session:
+    monkeypatch.setenv("MODEL_STRATEGY_NOW", SAMPLE_NOW)  # the session replayed as it happened
     return Session(samples, tmp_path)
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from fleet import Fleet, finish, hook_env, start
 from model_strategy.commands import ledger_cli
-from model_strategy.runtime import budget, config, hooks, pricing
+from model_strategy.runtime import budget, clock, config, hooks, pricing
 from model_strategy.runtime.ledger import Ledger
 from sessionlab import AGENT_A, ROOT, Session, venv_python
 from test_recording import call, records
@@ -178,7 +178,7 @@ class _Sink:
 def test_budget_table_names_unpriced_requests(lab: Session) -> None:
     from model_strategy.commands import budget_cli
 
-    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    now = clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
     path = lab.agent_paths[AGENT_A]
     _set_model(path, "glm-4.6")
     entries = [json.loads(line) for line in path.read_text().splitlines()]

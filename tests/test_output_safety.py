@@ -22,7 +22,7 @@ FORMULAS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3
 
 @pytest.fixture
 def env(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MODEL_STRATEGY_TODAY", TODAY)
+    monkeypatch.setenv("MODEL_STRATEGY_NOW", TODAY)
     monkeypatch.chdir(tmp_path)
     return data_dir
 

@@ -105,7 +105,8 @@ def test_bootstrap_uses_the_same_home(home: Path) -> None:
 
 
 def _launcher_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "MODEL_STRATEGY_"))}
+    env = {k: v for k, v in os.environ.items()
+           if k == "MODEL_STRATEGY_NOW" or not k.startswith(("CLAUDE_", "MODEL_STRATEGY_"))}
     env.update(HOME=str(home), **extra)
     return env
 

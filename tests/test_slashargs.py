@@ -38,8 +38,9 @@ NASTY = [
 
 
 def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "MODEL_STRATEGY_"))}
-    env.update(MODEL_STRATEGY_PYTHON=PY, MODEL_STRATEGY_DATA_DIR=str(data_dir), MODEL_STRATEGY_TODAY="2026-11-26",
+    env = {k: v for k, v in os.environ.items()
+           if k == "MODEL_STRATEGY_NOW" or not k.startswith(("CLAUDE_", "MODEL_STRATEGY_"))}  # the test's clock
+    env.update(MODEL_STRATEGY_PYTHON=PY, MODEL_STRATEGY_DATA_DIR=str(data_dir),
                CLAUDE_CODE_SESSION_ID=SESSION)
     env.update(extra)
     return env

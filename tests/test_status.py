@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 from model_strategy.commands import status
-from model_strategy.runtime import paths
+from model_strategy.runtime import clock, paths
 
 _N = iter(range(1000))
 
@@ -27,7 +27,7 @@ def test_status_of_a_used_data_home(data_dir: Path, tmp_path: Path, monkeypatch)
         record({"claude-haiku-5-5": True}) + "\n" + record({"my-proxy-1": False, "claude-opus-5-5": True}) + "\n\n")
     (data_dir / "daily" / "2026-11-27.json").write_text(record({"my-proxy-1": False}) + "\n"
                                                         + record({"gpt-x": False}) + "\n")
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     old, recent = (now - timedelta(days=3)).isoformat(), (now - timedelta(hours=1)).isoformat()
     (data_dir / "errors.log").write_text(
         f"--- {old} pre_tool_use\nTraceback (most recent call last):\n  File x\nKeyError: 'a'\n"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 import synthrecords
 from model_strategy.commands import budget_cli, statusline_install
-from model_strategy.runtime import statusline
+from model_strategy.runtime import clock, statusline
 from model_strategy.runtime.ledger import Ledger
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -29,7 +28,7 @@ def line(stdin: str) -> str:
 def live(samples: Path, name: str, **pct: float) -> str:
     data: dict[str, Any] = json.loads((samples / f"statusline-{name}.json").read_text())
     for key, w in (data.get("rate_limits") or {}).items():
-        w["resets_at"] = int(time.time()) + {"five_hour": 5 * 3600}.get(key, 6 * 86400)
+        w["resets_at"] = int(clock.epoch()) + {"five_hour": 5 * 3600}.get(key, 6 * 86400)
         if key in pct:
             w["used_percentage"] = pct[key]
     return json.dumps(data)

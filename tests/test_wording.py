@@ -22,7 +22,7 @@ TODAY = "2026-11-26"
 
 @pytest.fixture
 def env(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MODEL_STRATEGY_TODAY", TODAY)
+    monkeypatch.setenv("MODEL_STRATEGY_NOW", TODAY)
     monkeypatch.chdir(tmp_path)
     return data_dir
 

@@ -41,6 +41,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: drives the real Claude Code client against the offline fake API")
 
 
+@pytest.fixture(autouse=True)
+def _wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client stamps its transcripts with the wall clock, so these tests run on it too (the root
+    conftest fixes the clock for every other test); a test that needs a day passes MODEL_STRATEGY_NOW."""
+    monkeypatch.delenv("MODEL_STRATEGY_NOW", raising=False)
+
+
 @pytest.fixture(scope="session")
 def claude_bin() -> str:
     path = find_claude()

@@ -29,7 +29,7 @@ def data(tmp_path: Path) -> Path:
 
 
 def plugin_env(data: Path) -> dict[str, str]:
-    return {"MODEL_STRATEGY_PYTHON": PY, "MODEL_STRATEGY_DATA_DIR": str(data), "MODEL_STRATEGY_TODAY": TODAY}
+    return {"MODEL_STRATEGY_PYTHON": PY, "MODEL_STRATEGY_DATA_DIR": str(data), "MODEL_STRATEGY_NOW": TODAY}
 
 
 def prompt_of(api, n_before: int) -> str:

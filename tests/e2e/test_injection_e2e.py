@@ -49,7 +49,7 @@ def snapshot(w: dict[str, Path]) -> dict[str, bytes | None]:
 def run_command(claude_env: Any, api: Any, w: dict[str, Path], prompt: str, **kw: Any) -> str:
     """Run one slash command; return the prompt text the API received for it."""
     n = len(api.messages_requests())
-    env = {"MODEL_STRATEGY_PYTHON": PY, "MODEL_STRATEGY_DATA_DIR": str(w["data"]), "MODEL_STRATEGY_TODAY": TODAY}
+    env = {"MODEL_STRATEGY_PYTHON": PY, "MODEL_STRATEGY_DATA_DIR": str(w["data"]), "MODEL_STRATEGY_NOW": TODAY}
     run = claude_env.run(prompt, api=api, plugin_dir=REPO, env=env, **kw)
     assert run.ok, run.describe()
     assert "Shell command" not in str(run.result.get("result")), run.result  # not aborted by the `!` runner
@@ -212,7 +212,7 @@ def test_interactive_typed_command_keeps_injection_as_text(claude_bin: str, fake
     (home / ".claude.json").write_text(json.dumps(claude_home_state("dummy", [project], "2.1.332")))
     api = fake_api({"main": []})
     env = make_env(api.url, home, tmpdir=tmp_path / "tui-tmp", extra={
-        "MODEL_STRATEGY_PYTHON": PY, "MODEL_STRATEGY_DATA_DIR": str(world["data"]), "MODEL_STRATEGY_TODAY": TODAY,
+        "MODEL_STRATEGY_PYTHON": PY, "MODEL_STRATEGY_DATA_DIR": str(world["data"]), "MODEL_STRATEGY_NOW": TODAY,
         "TERM": "xterm-256color"})
     text = payloads(world)["break-out-to-budget"]
     before = snapshot(world)

@@ -10,8 +10,8 @@ import os
 import sys
 from decimal import Decimal, InvalidOperation
 
-from ..runtime import budget, config, windows
-from ..runtime.ledger import Ledger, utcnow
+from ..runtime import budget, clock, config, windows
+from ..runtime.ledger import Ledger
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def report_data(cwd: str | None = None) -> dict[str, Any]:
             "active_share": float(round(r["active_share"], 3)), "unpriced_requests": r["unpriced_requests"],
         })
     b = cfg["budgets"]
-    return {"generated": utcnow().isoformat(timespec="seconds"), "timezone": b["timezone"],
+    return {"generated": clock.now().isoformat(timespec="seconds"), "timezone": b["timezone"],
             "week_start": b["week_start"], "thresholds": b["thresholds"], "policy": b["policy"],
             "periods": out_rows, "windows": window_rows(cfg, archive.root),
             "window_levels": b.get("windows", windows.DEFAULTS), "warnings": warnings + archive.warnings,
@@ -61,10 +61,9 @@ WINDOW_METHOD = ("subscription windows as Claude Code last reported them in the 
 
 def window_rows(cfg: dict[str, Any], root: str, now: float | None = None) -> list[dict[str, Any]]:
     """The current (not stale) subscription windows for the table and ``--json``."""
-    import time
     from datetime import datetime, timezone
 
-    now = time.time() if now is None else now
+    now = clock.epoch() if now is None else now
 
     def stamp(ts: float | None) -> str | None:
         return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")

@@ -216,16 +216,17 @@ def _rate(raw: str | None) -> Decimal | None:
 
 
 def insights_for(args: argparse.Namespace, cat: Catalog, cfg: dict[str, Any], warnings: list[str]) -> Insights:
+    from ..runtime import clock
     from ..runtime.ledger import Ledger
-    from . import insights, reports
+    from . import insights
 
     days = _days(args.days) or 30
-    return insights.Insights(cat, cfg, Ledger(), reports.today_utc(), days, warnings)
+    return insights.Insights(cat, cfg, Ledger(), clock.today_utc(), days, warnings)
 
 
 def build(args: argparse.Namespace) -> tuple[str, dict[str, Any], list[str]]:
     """(renderer name, report data, warnings) for a report command."""
-    from ..runtime import config
+    from ..runtime import clock, config
     from ..runtime.ledger import Ledger
     from . import catalog, comparison, reports
     from .reports import BadInput
@@ -248,7 +249,7 @@ def build(args: argparse.Namespace) -> tuple[str, dict[str, Any], list[str]]:
         return args.command, usage, ins.warnings
     ledger = Ledger()
     ledger.settle()
-    ctx = reports.Context(cat, cfg, ledger, reports.today_utc(), [*warnings, *ledger.warnings])
+    ctx = reports.Context(cat, cfg, ledger, clock.today_utc(), [*warnings, *ledger.warnings])
     words = list(getattr(args, "words", []) or [])
     if args.command == "report":
         data = reports.strategy_report(ctx, " ".join(words))

@@ -15,11 +15,10 @@ from __future__ import annotations
 import io
 import os
 import sys
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from ..runtime import store
+from ..runtime import clock, store
 from ..runtime.kinds import RECORD_KINDS
 from . import daily, dashboard, efficiency, recommend, roi
 from .cells import Writer
@@ -62,7 +61,7 @@ def analytics(ins: Insights, hourly_rate: Decimal | None = None) -> dict[str, An
     from .cli import _jsonable
 
     data: dict[str, Any] = _jsonable({
-        "schema": SCHEMA, "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "schema": SCHEMA, "generated": clock.now().isoformat(timespec="seconds"),
         "as_of": ins.day, "days": ins.days, "prices": ins.catalog.price_source,
         "dashboard": dashboard.dashboard_report(ins), "efficiency": efficiency.efficiency_report(ins),
         "roi": roi.roi_report(ins, hourly_rate), "recommendations": recommend.recommendations_report(ins),

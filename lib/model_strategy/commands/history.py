@@ -34,12 +34,12 @@ import sys
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ..runtime import records, store
-from ..runtime.ledger import Ledger, day_of, iso, utcnow
+from ..runtime import clock, records, store
+from ..runtime.ledger import Ledger, day_of, iso
 from ..runtime.usage import TranscriptUsage
 from .reports import BadInput, fail
 
@@ -343,7 +343,7 @@ def _commit_agent(ledger: Ledger, pending: dict[str, Any], stats: Stats) -> None
     shape = meta.get("requestShape")
     model = meta.get("model")
     rec = records.build(
-        kind="subagent", record_id=record_id, ts=pending["ts"], recorded_at=iso(utcnow()),
+        kind="subagent", record_id=record_id, ts=pending["ts"], recorded_at=iso(clock.now()),
         session_id=pending["session_id"], project=pending["project"], usage=pending["usage"],
         agent_id=pending["agent_id"], agent_type=pending["agent_type"], tool_use_id=pending.get("tool_use_id"),
         background=shape == "background" if isinstance(shape, str) else None,
@@ -392,7 +392,7 @@ class _Progress:
 
 def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: float | None = None) -> Stats:
     """Bring the ledger up to date with the transcripts under ``roots`` (see the module doc)."""
-    now = time.time() if now is None else now
+    now = clock.epoch() if now is None else now
     stats = Stats()
     files = discover(roots, stats.problems)
     stats.files = len(files)
@@ -664,7 +664,7 @@ def run(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
     doc = {"schema": JSON_SCHEMA, **doc, "days": "UTC",
            "import": None if stats is None else {"claude_dirs": roots, **stats.as_json(),
                                                 "seconds": round(time.monotonic() - started, 3)},
-           "generated_at": iso(datetime.now(timezone.utc))}
+           "generated_at": iso(clock.now())}
     warnings += errors + ledger.warnings
     doc["_args"] = args
     return doc, warnings

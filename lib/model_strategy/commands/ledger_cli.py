@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from ..runtime import budget, config, records, store
-from ..runtime.ledger import Ledger, day_of, index_entries, utcnow
+from ..runtime import budget, clock, config, records, store
+from ..runtime.ledger import Ledger, day_of, index_entries
 from .cells import Writer
 
 #: ``export records`` columns, in order.  Stable: new columns are only ever added at the end.
@@ -213,7 +213,7 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
     note("id index", not broken or repair, detail, bool(healed or (broken and repair)))
 
     cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
-    now = utcnow()
+    now = clock.now()
     caches: list[tuple[str, str, Any]] = [("totals", "totals.json", lambda led: budget.spend(led, cfg, now))]
     for month in sorted({d[:7] for d in days}):
         caches.append((f"monthly {month}", os.path.join("monthly", f"{month}.json"),

@@ -6,8 +6,7 @@ or the use-case assumptions, the genai-prices version and the catalog date.
 
 from __future__ import annotations
 
-import os
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -99,19 +98,6 @@ def records_phrase(s: dict[str, Any]) -> str:
     if other > 0:
         parts.append(plural(other, "other record"))
     return " and ".join(parts) if len(parts) == 2 else ", ".join(parts)
-
-
-def today_utc() -> date:
-    forced = os.environ.get("MODEL_STRATEGY_TODAY")
-    return date.fromisoformat(forced) if forced else datetime.now(timezone.utc).date()
-
-
-def now_utc() -> datetime:
-    """Now; with ``MODEL_STRATEGY_TODAY`` (golden tests) noon UTC of that day."""
-    forced = os.environ.get("MODEL_STRATEGY_TODAY")
-    if forced:
-        return datetime.combine(date.fromisoformat(forced), datetime.min.time(), timezone.utc).replace(hour=12)
-    return datetime.now(timezone.utc)
 
 
 def monthly_budget(cfg: dict[str, Any]) -> Decimal | None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..runtime import bootstrap, config, paths
+from ..runtime import bootstrap, clock, config, paths
 from ..runtime.ledger import Ledger
 from .words import plural
 
@@ -39,7 +39,7 @@ def unpriced_models(data: str) -> dict[str, int]:
 
 def hook_health(data: str, now: datetime | None = None) -> dict[str, Any]:
     """The last internal error in ``errors.log`` (time, hook, exception line) and the count of the last 24 h."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     try:
         with open(os.path.join(data, "errors.log"), encoding="utf-8", errors="replace") as fh:
             lines = fh.read().splitlines()

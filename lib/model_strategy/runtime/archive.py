@@ -24,9 +24,9 @@ Standard library only (runs from a hook).
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
-from . import records, store
+from . import clock, records, store
 from .fastjson import encode, loads
 from .ledger import Ledger, day_of, rollup_add, rollup_fresh
 
@@ -341,13 +341,9 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def today_utc() -> date:
-    return datetime.now(timezone.utc).date()
-
-
 def due_months(ledger: Ledger, retention_days: int, today: date | None = None) -> list[str]:
     """Months with day files whose last day is more than ``retention_days`` before today."""
-    cutoff = (today or today_utc()) - timedelta(days=retention_days)
+    cutoff = (today or clock.today_utc()) - timedelta(days=retention_days)
     months = sorted({d[:7] for d in ledger.days()})
     return [m for m in months if month_end(m) < cutoff]
 
@@ -389,7 +385,7 @@ def run(ledger: Ledger, retention_days: int, today: date | None = None, wait: fl
             if out:
                 done.append(out)
         if complete:
-            stamp = {"schema": 1, "day": (today or today_utc()).isoformat()}
+            stamp = {"schema": 1, "day": (today or clock.today_utc()).isoformat()}
             store.atomic_write_json(ledger.path("archive", STAMP), stamp)
     return {"archived": done, "problems": problems, "complete": complete, "retention_days": retention_days}
 
@@ -397,7 +393,7 @@ def run(ledger: Ledger, retention_days: int, today: date | None = None, wait: fl
 def maybe_run(ledger: Ledger, cfg: dict[str, Any], today: date | None = None) -> list[str]:
     """The opportunistic run (SessionStart): at most once a day, cheap when nothing is due, never
     waits long for the lock.  Returns one-line messages for the user (problems only)."""
-    day = (today or today_utc()).isoformat()
+    day = (today or clock.today_utc()).isoformat()
     try:
         stamp = store.read_json(ledger.path("archive", STAMP))
     except store.StoreError:

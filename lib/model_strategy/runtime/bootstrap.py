@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 if __package__:
-    from . import paths
+    from . import clock, paths
 else:  # run as a script by a bare interpreter: import the package from this checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from model_strategy.runtime import paths
+    from model_strategy.runtime import clock, paths
 
 MARKER = ".model-strategy-ready"
 NOTICE = "setup-notice"  # <data>/cache/setup-notice: the session that was last told about the setup
@@ -73,7 +73,7 @@ def build(data: Path, root: Path, log=print) -> Path:  # type: ignore[no-untyped
                    check=True, env=env)
     (work / MARKER).write_text(digest + "\n")
     if target.exists():
-        old = data / f"venv.old-{int(time.time())}"
+        old = data / f"venv.old-{int(clock.epoch())}"
         os.replace(target, old)
         os.replace(work, target)
         shutil.rmtree(old, ignore_errors=True)

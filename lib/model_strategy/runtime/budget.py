@@ -21,9 +21,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from . import periods, store
+from . import clock, periods, store
 from .kinds import LEVELS, TIERS
-from .ledger import Ledger, iso, parse_ts, utcnow
+from .ledger import Ledger, iso, parse_ts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -211,7 +211,7 @@ def period_status(totals: dict[str, Any], cfg: dict[str, Any], period: str, now:
 
 
 def status(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None) -> list[dict[str, Any]]:
-    now = now or utcnow()
+    now = now or clock.now()
     w = _Window(cfg, now)  # the periods' bounds, worked out once
     totals = spend(ledger, cfg, now, w)
     burn = _rate(totals["q"], now)  # the same for every period
@@ -251,7 +251,7 @@ def notices(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None,
             statuses: list[dict[str, Any]] | None = None) -> list[str]:
     """A line for each period that reached a level not yet announced for this period, budget and
     thresholds (changing either re-arms the levels).  Saves what it announced (lock held)."""
-    now = now or utcnow()
+    now = now or clock.now()
     statuses = statuses if statuses is not None else status(ledger, cfg, now)
     b = _budgets(cfg)
     th = [str(v) for v in _thresholds(b).values()]
@@ -315,7 +315,7 @@ def apply_policy(decision: dict[str, Any], cfg: dict[str, Any], ledger: Ledger,
     ``picked`` is the selector's choice when a limit took it down."""
     from . import windows
 
-    now = now or utcnow()
+    now = now or clock.now()
     before = decision["chosen"]
     verdict = _apply_budget_policy(decision, cfg, ledger, now, statuses)
     verdict = windows.apply(decision, cfg, verdict, before, ledger.notices, now.timestamp(), ledger.root)

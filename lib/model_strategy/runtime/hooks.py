@@ -11,9 +11,10 @@ import os
 import sys
 import time
 
+from . import clock
 from . import config as config_mod
 from .fastjson import dumps, loads
-from .ledger import Ledger, iso, utcnow
+from .ledger import Ledger, iso
 from .payload import BadPayload, Payload, prompt_hash
 
 TYPE_CHECKING = False
@@ -53,7 +54,7 @@ def pre_tool_use(p: Payload) -> dict[str, Any] | None:
     decision = selector.decide(tool_input, cfg)
     ledger = Ledger()
     tuid = p.tool_use_id or f"anon-{time.time_ns()}"
-    now = utcnow()
+    now = clock.now()
 
     def remember() -> dict[str, Any]:
         return {"tool_use_id": tuid, "ts": iso(now), "agent_type": decision["agent_type"],
@@ -246,7 +247,7 @@ def _log_error(name: str) -> str:
 
         log = os.path.join(paths.data_dir(), "errors.log")
         with open(log, "a", encoding="utf-8") as fh:
-            fh.write(f"--- {iso(utcnow())} {name}\n{traceback.format_exc()}")
+            fh.write(f"--- {iso(clock.now())} {name}\n{traceback.format_exc()}")
         return f"; details in {log}"
     except Exception:
         return ""

@@ -30,7 +30,7 @@ import os
 import time
 from datetime import datetime, timezone
 
-from . import fastjson, paths, records, store
+from . import clock, fastjson, paths, records, store
 from .fastjson import loads
 
 TYPE_CHECKING = False
@@ -59,10 +59,6 @@ INDEX_HEADER = b"#model-strategy ids v1\n"
 SESSION_SCHEMA = 2
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -81,7 +77,7 @@ def day_of(ts: str | None) -> str:
             return parse_ts(ts).astimezone(timezone.utc).date().isoformat()
         except ValueError:
             pass
-    return utcnow().date().isoformat()
+    return clock.now().date().isoformat()
 
 
 def digest(text: str) -> str:
@@ -420,11 +416,11 @@ class Ledger:
                 dest = store.quarantine(path) if os.path.exists(path) else path
                 self.warnings.append(f"{path}: unexpected content; kept as {os.path.basename(dest)}, "
                                      "session state restarted (records are safe in the ledger)")
-            now = iso(utcnow())
+            now = iso(clock.now())
             state = {"schema": SESSION_SCHEMA, "session_id": session_id, "project": project, "started": now,
                      "updated": now, "decisions": {}, "links": {}, "recorded": {}, "main": {}, "notified": []}
         assert isinstance(state, dict)
-        state["updated"] = iso(utcnow())
+        state["updated"] = iso(clock.now())
         if project and not state.get("project"):
             state["project"] = project
         out: dict[str, Any] = state

@@ -13,8 +13,8 @@ the lock stays busy the pending record goes to the spool and is committed by the
 
 from __future__ import annotations
 
-from . import pricing, records, store
-from .ledger import Ledger, crash_point, day_of, iso, parse_ts, utcnow
+from . import clock, pricing, records, store
+from .ledger import Ledger, crash_point, day_of, iso, parse_ts
 from .payload import Payload, prompt_hash
 from .usage import TranscriptUsage, read_transcript
 
@@ -74,7 +74,7 @@ def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, tr
     return {
         "session_id": p.session_id, "project": p.project, "agent_id": agent_id, "agent_type": agent_type,
         "source": source, "tool_use_id": tool_use_id or _meta_tool_use_id(transcript_path),
-        "ts": _utc(started) or iso(utcnow()), "duration_ms": duration_ms, "usage": usage,
+        "ts": _utc(started) or iso(clock.now()), "duration_ms": duration_ms, "usage": usage,
         "first_prompt_hash": prompt_hash(transcript.first_prompt) if transcript.first_prompt is not None else None,
         "outcome": transcript.outcome(), **extra,
     }
@@ -105,7 +105,7 @@ def commit_agent(ledger: Ledger, pending: dict[str, Any]) -> Record | None:
     decision = _join_decision(state, agent_id, tuid, pending.get("first_prompt_hash"), pending["agent_type"])
     tuid = tuid or state["links"].get(agent_id) or (decision or {}).get("tool_use_id")
     rec = records.build(
-        kind="subagent", record_id=record_id, ts=pending["ts"], recorded_at=iso(utcnow()),
+        kind="subagent", record_id=record_id, ts=pending["ts"], recorded_at=iso(clock.now()),
         session_id=pending["session_id"], project=pending.get("project"), usage=pending["usage"],
         agent_id=agent_id, agent_type=pending["agent_type"] or (decision or {}).get("agent_type") or "unknown",
         tool_use_id=tuid, background=(decision or {}).get("background"),
@@ -161,11 +161,15 @@ def apply_spooled(ledger: Ledger, kind: str, payload: dict[str, Any]) -> None:
 # ------------------------------------------------------------------ main thread
 
 
+MAIN_READ_LIMIT = 32 << 20  # bytes of the main transcript one hook reads (the next hooks read on)
+
+
 def ingest_main(ledger: Ledger, state: dict[str, Any], transcript_path: str, source: str) -> list[Record]:
     """Record the main thread's requests that are not in the ledger yet, read incrementally from the
     session transcript (only bytes after the remembered offset; from the start when the state was
-    lost -- request keys keep that from counting anything twice).  Inside a transaction; the caller
-    saves ``state``."""
+    lost -- request keys keep that from counting anything twice).  One call reads at most
+    ``MAIN_READ_LIMIT`` bytes, so a hook on a huge, never-read transcript stays fast and small; the
+    next hooks go on from the offset.  Inside a transaction; the caller saves ``state``."""
     import os
 
     if not transcript_path:
@@ -180,7 +184,7 @@ def ingest_main(ledger: Ledger, state: dict[str, Any], transcript_path: str, sou
         offset = 0  # the transcript was rewritten: read it again (keys dedupe)
     if offset == size:
         return []
-    usage, new_offset = read_transcript(transcript_path, offset, main_thread=True)
+    usage, new_offset = read_transcript(transcript_path, offset, main_thread=True, limit=MAIN_READ_LIMIT)
     out = _commit_main(ledger, state["session_id"], state.get("project"), usage, source)
     main.update(path=transcript_path, offset=new_offset)
     return out
@@ -196,7 +200,7 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
         req["ts"] = _utc(req["ts"])
         by_day.setdefault(day_of(req["ts"]), []).append(req)
     out = []
-    now = iso(utcnow())
+    now = iso(clock.now())
     for day, reqs in sorted(by_day.items()):
         fresh = [r for r in reqs if not ledger.has_key(day, r["key"])
                  and not (_just_after_midnight(r["ts"]) and ledger.has_key(_day_before(day), r["key"]))]

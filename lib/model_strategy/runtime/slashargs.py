@@ -21,9 +21,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 
-from . import paths
+from . import clock, paths
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -75,14 +74,14 @@ def stash(session_id: str, command: str, args: str) -> str | None:
     _prune(os.path.dirname(path))
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"command": command, "args": args, "time": time.time()}, fh)
+        json.dump({"command": command, "args": args, "time": clock.epoch()}, fh)
     os.replace(tmp, path)
     return path
 
 
 def _prune(folder: str) -> None:
     """Remove stored texts whose command never ran (older than MAX_AGE_S)."""
-    now = time.time()
+    now = clock.epoch()
     try:
         with os.scandir(folder) as it:
             for entry in it:
@@ -111,7 +110,7 @@ def take(subcommand: str, session_id: str | None = None) -> str | None:
     if not isinstance(data, dict) or not isinstance(data.get("args"), str):
         return None
     stamp = data.get("time")
-    if not isinstance(stamp, (int, float)) or time.time() - stamp > MAX_AGE_S:
+    if not isinstance(stamp, (int, float)) or clock.epoch() - stamp > MAX_AGE_S:
         return None
     return str(data["args"])
 

@@ -18,7 +18,7 @@ import sys
 import time
 from decimal import Decimal
 
-from . import paths, store, windows
+from . import clock, paths, store, windows
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -218,7 +218,7 @@ def main(stdin: Any = None, stdout: Any = None) -> int:
             info = {}
         if not isinstance(info, dict):
             info = {}
-        now = time.time()
+        now = clock.epoch()
         try:  # noqa: SIM105 - contextlib is not imported on the hot path
             windows.remember(info, now, root)
         except OSError:

@@ -129,15 +129,38 @@ class TranscriptUsage:
         return None
 
 
-def read_transcript(path: str, start: int = 0, main_thread: bool = False) -> tuple[TranscriptUsage, int]:
-    """Sum a transcript from byte ``start``; returns the usage and the offset after the last
-    complete line (a line still being written is left for the next call).  ``main_thread`` skips
-    sidechain (subagent) entries, which are recorded per agent."""
+CHUNK = 1 << 20  # bytes read at a time: memory stays at a chunk plus the longest line
+
+
+def read_transcript(path: str, start: int = 0, main_thread: bool = False,
+                    limit: int | None = None) -> tuple[TranscriptUsage, int]:
+    """Sum a transcript from byte ``start``, streaming; returns the usage and the offset after the
+    last complete line read (a line still being written is left for the next call).  ``limit`` bounds
+    the bytes read in one call (at least one whole line is read): the caller catches up on the rest
+    later from the returned offset.  ``main_thread`` skips sidechain (subagent) entries, which are
+    recorded per agent, and parses only the lines that can hold usage."""
     usage = TranscriptUsage(skip_sidechain=main_thread)
+    offset = start
+    rest = b""
     with open(path, "rb") as fh:
         if start:
             fh.seek(start)
-        data = fh.read()
-    end = data.rfind(b"\n") + 1
-    usage.feed_lines(data[:end].splitlines())
-    return usage, start + end
+        while limit is None or offset - start < limit:
+            want = CHUNK if limit is None else min(CHUNK, limit - (offset - start) - len(rest))
+            if want <= 0:  # past the limit inside a line: finish it, in growing reads
+                want = min(CHUNK, max(4096, len(rest)))
+            chunk = fh.read(want)
+            if not chunk:
+                break
+            data = rest + chunk
+            end = data.rfind(b"\n") + 1
+            if not end:  # no line ends in it yet: keep reading the long line
+                rest = data
+                continue
+            lines = data[:end].splitlines()
+            if main_thread:
+                lines = [line for line in lines if b'"usage"' in line]
+            usage.feed_lines(lines)
+            offset += end
+            rest = data[end:]
+    return usage, offset

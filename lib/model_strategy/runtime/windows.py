@@ -19,9 +19,8 @@ Standard library only (status line and PreToolUse hot path).
 from __future__ import annotations
 
 import os
-import time
 
-from . import paths, store
+from . import clock, paths, store
 from .kinds import POLICIES as POLICIES  # re-exported for the commands
 
 TYPE_CHECKING = False
@@ -100,7 +99,7 @@ def remember(info: Any, now: float | None = None, root: str | None = None) -> bo
     new = parse(info)
     if not new:
         return False
-    now = time.time() if now is None else now
+    now = clock.epoch() if now is None else now
     old = load(root).get("windows", {})
     merged: dict[str, Any] = {}
     changed = False
@@ -170,7 +169,7 @@ def fills_at(row: dict[str, Any], now: float) -> float | None:
 
 def status(cfg: dict[str, Any], now: float | None = None, root: str | None = None) -> list[dict[str, Any]]:
     """Every current (not stale) window with its policy level, pace and forecast."""
-    now = time.time() if now is None else now
+    now = clock.epoch() if now is None else now
     out = []
     for name, row in load(root).get("windows", {}).items():
         if name not in NAMES or not isinstance(row, dict) or not isinstance(row.get("resets_at"), (int, float)):
@@ -243,7 +242,7 @@ def apply(decision: dict[str, Any], cfg: dict[str, Any], verdict: dict[str, Any]
     ``before`` is the choice before the budget policy; new announcements go to ``notices``."""
     from .budget import TIERS
 
-    now = time.time() if now is None else now
+    now = clock.epoch() if now is None else now
     levels = active(cfg, now, root)
     if notices is not None:
         notices.extend(announce(levels, now, root))

@@ -77,6 +77,8 @@ def test_each_figure_once_and_within_80_columns(data_dir: Path, monkeypatch: pyt
     out = line("{}")  # after the user's own line there is no room for the saving: it is left out, nothing cut
     assert out == "mine · model-strategy $12.21 today · 1221% of $1 · day exceeded\n"
     assert len(out.rstrip("\n")) <= 80
+    monkeypatch.setattr(statusline, "original_command", lambda root: "printf 'two\\nlines of mine'")
+    assert line("{}").endswith("\nmodel-strategy $12.21 today · 1221% of $1 · day exceeded · routing saved $0.80\n")
 
 
 def test_bad_stdin_never_shows_a_traceback(data_dir: Path) -> None:

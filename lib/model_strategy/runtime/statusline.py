@@ -223,8 +223,8 @@ def main(stdin: Any = None, stdout: Any = None) -> int:
             windows.remember(info, now, root)
         except OSError:
             pass  # a read-only data dir must not hide the status line
-        last = head.rsplit("\n", 1)[-1] if head.strip() else ""
-        ours = segment(info, root, now, WIDTH - (len(last) + 3 if last else 0))
+        beside = head if head.strip() and "\n" not in head else ""  # compose(): ours follows a one-line head
+        ours = segment(info, root, now, WIDTH - (len(beside) + 3 if beside else 0))
     except Exception as exc:  # a status line must never show a traceback
         ours = f"model-strategy: status unavailable ({type(exc).__name__})"
     stdout.write(compose(head, ours) + "\n")

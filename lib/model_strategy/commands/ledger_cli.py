@@ -8,7 +8,6 @@ itself is never rewritten: a damaged line is reported with where it is, and left
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -19,6 +18,7 @@ from typing import Any
 
 from ..runtime import budget, clock, config, records, store
 from ..runtime.ledger import Ledger, day_of, index_entries
+from .cells import Writer
 
 #: ``export records`` columns, in order.  Stable: new columns are only ever added at the end.
 EXPORT_COLUMNS = (
@@ -112,10 +112,11 @@ def export_records(argv: list[str], out: Any = None) -> int:
 def _write(fh: Any, fmt: str, recs: Iterator[records.Record]) -> int:
     n = 0
     if fmt == "csv":
-        writer = csv.DictWriter(fh, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
+        writer = Writer(fh)
+        writer.writerow(EXPORT_COLUMNS)
         for rec in recs:
-            writer.writerow(export_row(rec))
+            row = export_row(rec)
+            writer.writerow(row[k] for k in EXPORT_COLUMNS)
             n += 1
     else:
         for rec in recs:

@@ -41,6 +41,7 @@ GOOD: list[dict[str, Any]] = [
     {"agents": {"x": "auto", "y": "fable"}, "agent_patterns": {"*a*": "opus"}},
     {"complexity": {"simple_below": 0, "complex_from": 1}},
     {"complexity": {"simple_below": 0.2}},
+    {"effort": {"simple": None, "complex": "max"}, "override_explicit_effort": True},
     {"budgets": {"daily_usd": None, "weekly_usd": 12, "monthly_usd": 0.5}},
     {"budgets": {"daily_usd": " 1_000 ", "weekly_usd": "1e3", "monthly_usd": "-0"}},
     {"budgets": {"thresholds": {"info": 10, "warning": 10, "critical": 10, "exceeded": 10}}},
@@ -61,6 +62,9 @@ BAD: list[tuple[Any, tuple[str, ...]]] = [
     ({"agents": ["Explore"]}, ("agents",)),
     ({"agents": {"Explore": "gpt"}}, ("agents", "Explore")),
     ({"complexity": None}, ("complexity",)),
+    ({"effort": {"simple": "lowest"}}, ("effort", "simple")),
+    ({"effort": {"huge": "max"}}, ("effort", "huge")),
+    ({"override_explicit_effort": "yes"}, ("override_explicit_effort",)),
     ({"complexity": {"simple_below": 1.5}}, ("complexity", "simple_below")),
     ({"complexity": {"simple_below": "0.3"}}, ("complexity", "simple_below")),
     ({"complexity": {"simple_below": True}}, ("complexity", "simple_below")),
@@ -126,6 +130,7 @@ def _table_of(model: type[BaseModel]) -> dict[str, Any]:
         args = typing.get_args(ann)
         if typing.get_origin(ann) is dict:
             args = typing.get_args(args[1])
+        args = tuple(x for a in args for x in (typing.get_args(a) or (a,)))  # Literal[...] | None
         bounds = [getattr(m, "ge", None) for m in field.metadata] + [getattr(m, "le", None) for m in field.metadata]
         default = field.default
         out[key] = (tuple(a for a in args if isinstance(a, str)),
@@ -140,7 +145,7 @@ def _table_of_rules(table: config_rules.Table) -> dict[str, Any]:
         if kind == "obj":
             out[key] = _table_of_rules(arg)  # type: ignore[arg-type]
         else:
-            options = arg if kind in ("lit", "map") else ()
+            options = arg if kind in ("lit", "opt_lit", "map") else ()
             bounds = arg if kind in ("int", "float", "opt_int") and arg else ((0,) if kind == "money" else ())
             out[key] = (tuple(options), tuple(bounds), default)  # type: ignore[arg-type]
     return out

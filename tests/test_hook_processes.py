@@ -46,8 +46,8 @@ def test_pre_tool_use_process_rewrites_model_and_keeps_every_field(lab: Session)
     hso = out["hookSpecificOutput"]
     assert hso["hookEventName"] == "PreToolUse"
     assert "permissionDecision" not in hso  # routing must not grant the spawn: the user's mode and rules decide
-    assert hso["updatedInput"] == {**payload["tool_input"], "model": "haiku"}
-    assert out["systemMessage"] == "model-strategy: general-purpose → haiku (simple search, 0.90)"
+    assert hso["updatedInput"] == {**payload["tool_input"], "model": "haiku", "effort": "low"}
+    assert out["systemMessage"] == "model-strategy: general-purpose → haiku, low effort (simple search, 0.90)"
 
 
 def test_full_sequence_of_processes_records_each_agent_once(lab: Session) -> None:

@@ -91,3 +91,30 @@ def test_more_complex_words_never_lower_the_tier(prompt: str) -> None:
     harder = selector.decide(spawn("general-purpose", "", prompt + " architecture security race condition"),
                              cfg())
     assert selector.TIERS.index(harder["chosen"]) >= selector.TIERS.index(base["chosen"])
+
+
+def test_effort_follows_the_complexity_band() -> None:
+    simple = selector.decide(spawn("Explore", "find", "find the config file"), cfg())
+    assert simple["chosen"] == "haiku" and simple["effort"] == "low" and simple["requested_effort"] is None
+    assert "simple task → low effort" in simple["reasons"]
+    complex_ = selector.decide(spawn("general-purpose", "Design", "design the architecture for auth with a threat "
+                                                                  "model and security review"), cfg())
+    assert complex_["chosen"] == "opus" and complex_["effort"] == "high"
+    moderate = selector.decide(spawn("general-purpose", "Refactor parser", "refactor the parser module"), cfg())
+    assert moderate["chosen"] == "sonnet" and moderate["effort"] is None  # null: the agent's usual effort
+    off = selector.decide(spawn("Explore", "find", "find the config file"),
+                          cfg(effort={"simple": None, "moderate": None, "complex": None}))
+    assert off["effort"] is None
+
+
+def test_explicit_effort_respected_unless_configured() -> None:
+    task = spawn("Explore", "find", "find files", effort="max")
+    d = selector.decide(task, cfg())
+    assert d["effort"] == "max" and d["requested_effort"] == "max" and d["chosen"] == "haiku"
+    d = selector.decide(task, cfg(override_explicit_effort=True))
+    assert d["effort"] == "low" and d["requested_effort"] == "max"
+    # a model the caller chose leaves the spawn alone: no effort added
+    d = selector.decide(spawn("Explore", "find", "find files", model="opus"), cfg())
+    assert d["chosen"] == "opus" and d["effort"] is None
+    d = selector.decide(spawn("Explore", "find", "find files", effort="bogus"), cfg())
+    assert d["effort"] == "low" and d["requested_effort"] is None

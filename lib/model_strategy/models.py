@@ -12,15 +12,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .runtime.config_rules import THRESHOLD_MAX, thresholds_order_problem
+from .runtime.config_rules import THRESHOLD_MAX, check_amount, thresholds_order_problem
 
 Tier = Literal["haiku", "sonnet", "opus", "fable"]
 Choice = Literal["haiku", "sonnet", "opus", "fable", "auto"]
 Profile = Literal["FAST", "BALANCED", "QUALITY"]
 Policy = Literal["warn", "downgrade", "haiku_only", "deny"]
 Level = Literal["ok", "info", "warning", "critical", "exceeded"]
+Effort = Literal["low", "medium", "high", "xhigh", "max"]
+
+
+#: an amount the user configures: at most a billion, at most 6 decimal places (``config_rules.amount_problem``)
+Amount = Annotated[Decimal, AfterValidator(check_amount)]
 
 
 class Strict(BaseModel):
@@ -37,6 +42,14 @@ class Strict(BaseModel):
 class Complexity(Strict):
     simple_below: float = Field(0.35, ge=0, le=1, strict=True)
     complex_from: float = Field(0.7, ge=0, le=1, strict=True)
+
+
+class EffortBands(Strict):
+    """The effort a routed spawn runs at, per complexity band (``null``: the agent's usual effort)."""
+
+    simple: Effort | None = "low"
+    moderate: Effort | None = None
+    complex: Effort | None = "high"
 
 
 class Thresholds(Strict):
@@ -80,9 +93,9 @@ class Windows(Strict):
 
 
 class Budgets(Strict):
-    daily_usd: Decimal | None = Field(Decimal("10"), ge=0)
-    weekly_usd: Decimal | None = Field(Decimal("50"), ge=0)
-    monthly_usd: Decimal | None = Field(Decimal("200"), ge=0)
+    daily_usd: Amount | None = Field(Decimal("10"), ge=0)
+    weekly_usd: Amount | None = Field(Decimal("50"), ge=0)
+    monthly_usd: Amount | None = Field(Decimal("200"), ge=0)
     thresholds: Thresholds = Thresholds()
     policy: Policies = Policies()
     windows: Windows = Windows()
@@ -107,19 +120,21 @@ class Roi(Strict):
     """Assumptions of ``model-strategy roi``: what an hour of the work is worth, and the minutes one
     completed subagent run saves per agent type (``*`` patterns allowed; ``"*"`` for the rest)."""
 
-    hourly_rate: Decimal = Field(Decimal("75"), gt=0)
-    minutes_saved: dict[str, Annotated[Decimal, Field(ge=0)]] = {"*": Decimal(10)}
+    hourly_rate: Amount = Field(Decimal("75"), gt=0)
+    minutes_saved: dict[str, Annotated[Amount, Field(ge=0)]] = {"*": Decimal(10)}
 
 
 class Config(Strict):
     schema_: int = Field(1, alias="schema", strict=True)
     profile: Profile = "BALANCED"
     override_explicit_model: bool = Field(False, strict=True)
+    override_explicit_effort: bool = Field(False, strict=True)
     max_tier: Tier = "opus"
     min_tier: Tier = "haiku"
     agents: dict[str, Choice] = {}
     agent_patterns: dict[str, Choice] = {}
     complexity: Complexity = Complexity()
+    effort: EffortBands = EffortBands()
     budgets: Budgets = Budgets()
     roi: Roi = Roi()
     #: daily detail older than this moves into archive/YYYY-MM.jsonl.gz (whole months; roll-ups stay)
@@ -137,7 +152,7 @@ class Decision(Strict):
     agent_type: str
     requested: str | None
     chosen: str
-    source: Literal["explicit", "agent", "complexity", "budget", "default"]
+    source: Literal["explicit", "agent", "complexity", "budget", "default", "fork"]
     profile: Profile
     confidence: float = Field(ge=0, le=1)
     complexity: float = Field(ge=0, le=1)
@@ -147,6 +162,10 @@ class Decision(Strict):
     prompt_hash: str
     background: bool = False
     agent_id: str | None = None  # session state: the agent this decision was joined to
+    effort: Effort | None = None  # the effort the spawn runs at (None: the agent's usual effort)
+    requested_effort: Effort | None = None
+    workflow: str | None = None  # a workflow agent(): the Workflow call's tool_use_id
+    shared: bool = False  # a workflow's rule for agent() calls with a computed prompt (joins many agents)
 
 
 class Tokens(Strict):

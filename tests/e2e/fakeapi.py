@@ -148,10 +148,19 @@ def agent_call(
     return {"type": "tool_use", "name": "Agent", "input": inp}
 
 
-def send_message_call(to: str, message: str, summary: str | None = None) -> dict[str, Any]:
-    """A ``SendMessage`` tool_use block: continues the named agent ``to`` (same agent id, same transcript)."""
-    return {"type": "tool_use", "name": "SendMessage",
-            "input": {"to": to, "summary": summary or message[:24], "message": message}}
+def workflow_call(script: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A ``Workflow`` tool_use block.  Its ``agent('[[SUB:key]] …')`` calls reach the subagent scripts:
+    Claude Code frames a workflow agent's prompt ("[Workflow harness — computed task] … follows:" and
+    every line indented), and the marker survives in the opening text."""
+    inp: dict[str, Any] = dict(extra)
+    if script is not None:
+        inp["script"] = script
+    return {"type": "tool_use", "name": "Workflow", "input": inp}
+
+
+def send_message_call(to: str, message: str, **extra: Any) -> dict[str, Any]:
+    """A ``SendMessage`` tool_use block (continues a named agent)."""
+    return {"type": "tool_use", "name": "SendMessage", "input": {"to": to, "message": message, **extra}}
 
 
 def read_call(file_path: str = "README.md") -> dict[str, Any]:

@@ -33,7 +33,7 @@ def test_sendmessage_continuation_is_recorded_in_the_same_agent(claude_env, fake
         "main": [tool_turn(agent_call("R", "search the repo for config files", description="Find config files",
                                       run_in_background=True, name="scout"), u=usage(500, 50)),
                  text_turn("all done", usage(500, 50)),
-                 tool_turn(send_message_call("scout", "Also list the yaml files you saw", "more files"),
+                 tool_turn(send_message_call("scout", "Also list the yaml files you saw", summary="more files"),
                            u=usage(500, 50)),
                  text_turn("all done", usage(500, 50))],
         "extra_main": text_turn("all done", usage(500, 50)),

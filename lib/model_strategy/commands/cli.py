@@ -21,13 +21,14 @@
                            [--claude-dir DIR] [--json]             import Claude Code transcripts, report usage
     model-strategy archive [--now] [--delete-archived-before YYYY-MM]   retention of daily detail
 
-Each report takes ``--json`` and ``--width N``.  Exit codes: 0 ok, 1 internal problem, 2 bad input
-(one line on stderr).  ``--plugin-data`` is the ``${CLAUDE_PLUGIN_DATA}`` Claude Code gives the
-hooks; slash commands pass it because their shell does not have it (``runtime/paths.py`` has the whole
-rule for the data home: ``MODEL_STRATEGY_DATA_DIR`` > ``--plugin-data`` > ``CLAUDE_PLUGIN_DATA`` > the
-installed plugin's dir > the default).  It also marks a slash-command
-run: Claude Code aborts a command whose ``!`` script exits non-zero (the model never sees why), so
-there a problem is printed on stdout as the same one line, with exit 0, for Claude to explain.
+Each report takes ``--json`` and ``--width N`` (default: the terminal's width on a terminal, else 100).
+Messages name commands the way the user runs them there (``reports.command``). Exit codes: 0 ok, 1 internal
+problem, 2 bad input (one line on stderr). ``--plugin-data`` is the ``${CLAUDE_PLUGIN_DATA}`` Claude Code
+gives the hooks; slash commands pass it because their shell does not have it (``runtime/paths.py`` has the
+whole rule for the data home: ``MODEL_STRATEGY_DATA_DIR`` > ``--plugin-data`` > ``CLAUDE_PLUGIN_DATA`` > the
+installed plugin's dir > the default). It also marks a slash-command run: Claude Code aborts a command whose
+``!`` script exits non-zero (the model never sees why), so there a problem is printed on stdout as the same
+one line, with exit 0, for Claude to explain.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         if words:
             sp.add_argument("words", nargs="*", help=words)
         sp.add_argument("--json", action="store_true", help="print the report as JSON")
-        sp.add_argument("--width", type=int, default=100, help="columns (default 100)")
+        sp.add_argument("--width", type=int, help="columns (default: the terminal's width; 100 when not a terminal)")
         return sp
 
     report("report", "use-case analysis, recommendation, cost, resilience, roadmap", "use case, free text")
@@ -165,12 +166,12 @@ def _budget_arg(words: list[str]) -> tuple[Decimal | None, list[str]]:
     raw = words[0].replace(",", "").removesuffix("/month").removesuffix("/mo")
     if not _looks_numeric(raw):
         return None, words
+    from ..runtime.config_rules import parse_amount
+
     try:
-        value = Decimal(raw.replace("$", "", 1))
-    except InvalidOperation:
-        raise BadInput(f"monthly budget must be an amount in USD, e.g. 300 (got {words[0]!r})") from None
-    if not value.is_finite() or value <= 0:
-        raise BadInput(f"monthly budget must be a positive amount in USD, e.g. 300 (got {words[0]!r})")
+        value = parse_amount(raw, "monthly budget", "300")
+    except ValueError as exc:
+        raise BadInput(str(exc).replace(repr(raw), repr(words[0]))) from None
     return value, words[1:]
 
 
@@ -205,13 +206,12 @@ def _rate(raw: str | None) -> Decimal | None:
 
     if raw is None:
         return None
+    from ..runtime.config_rules import parse_amount
+
     try:
-        value = Decimal(raw.replace(",", "").lstrip("$").removesuffix("/h"))
-    except InvalidOperation:
-        value = Decimal(-1)
-    if not value.is_finite() or value <= 0:
-        raise BadInput(f"--hourly-rate must be a positive amount in USD, e.g. 75 (got {raw!r})")
-    return value
+        return parse_amount(raw.removesuffix("/h"), "--hourly-rate", "75")
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def insights_for(args: argparse.Namespace, cat: Catalog, cfg: dict[str, Any], warnings: list[str]) -> Insights:
@@ -306,12 +306,25 @@ def _remember_root() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every command, with one error path for the file system: a full, read-only or inaccessible data
+    home (or any other file a command needs) is one line naming the path and what failed, exit 1."""
+    from ..runtime.store import LockTimeout
+    from .reports import fail
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv)
+    except (OSError, LockTimeout) as exc:
+        return fail(exc, argv[:1] == ["--plugin-data"], 1)
+
+
+def _main(argv: list[str]) -> int:
     from .catalog import CatalogError
-    from .reports import BadInput, fail
+    from .reports import BadInput, fail, set_slash
 
     os.umask(0o077)  # the data home is private: files 0600, directories 0700
-    argv = list(sys.argv[1:] if argv is None else argv)
     slash = argv[:1] == ["--plugin-data"]
+    set_slash(slash)  # messages name the command the way the user runs it there
     if len(argv) >= 2 and slash:
         if argv[1]:
             from ..runtime import paths
@@ -350,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             if argv[0] == "doctor":
                 return doctor(argv[1:])
             return export_records(argv[2:])
-        except (UsageError, OSError) as exc:
+        except UsageError as exc:
             return fail(exc, slash, 2)
     if argv[:1] == ["install-statusline"]:
         from .budget_cli import install_statusline_main
@@ -377,6 +390,10 @@ def main(argv: list[str] | None = None) -> int:
             from . import status
 
             return status.main(as_json=args.json)
+        if args.width is None:
+            from .render import default_width
+
+            args.width = default_width()
         if args.width < 40:
             raise BadInput(f"--width must be at least 40 (got {args.width})")
         for path in (getattr(args, "html", None), getattr(args, "svg", None)):

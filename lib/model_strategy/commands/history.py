@@ -632,7 +632,7 @@ def _parse(argv: list[str]) -> Any:
     p.add_argument("--claude-dir", action="append", help="Claude Code config dir (repeatable; default "
                    "$CLAUDE_CONFIG_DIR and ~/.claude)")
     p.add_argument("--no-import", action="store_true", help="report from the ledger only")
-    p.add_argument("--width", type=int, default=100)
+    p.add_argument("--width", type=int)
     args = p.parse_args(argv)
     for name in ("since", "until"):
         value = getattr(args, name)
@@ -645,6 +645,10 @@ def _parse(argv: list[str]) -> Any:
                 raise BadInput(f"--{name} must be a date YYYY-MM-DD (got {value!r})")
     if args.since and args.until and args.since > args.until:
         raise BadInput(f"--since {args.since} is after --until {args.until}")
+    if args.width is None:
+        from .render import default_width
+
+        args.width = default_width(60)
     if args.width < 60:
         raise BadInput(f"--width must be at least 60 (got {args.width})")
     return args
@@ -695,7 +699,8 @@ def render_text(doc: dict[str, Any], warnings: list[str], width: int = 100) -> s
     from rich.console import Group
     from rich.text import Text
 
-    from .render import console, table, usd
+    from .cells import terminal_safe
+    from .render import console, table, tok, usd
 
     group = doc["group"]
     label = {"daily": "Day (UTC)", "weekly": "Week of", "monthly": "Month", "session": "Session",
@@ -704,22 +709,30 @@ def render_text(doc: dict[str, Any], warnings: list[str], width: int = 100) -> s
     head.append(f"Usage history — {group}", style="bold")
     span = f"{doc['since'] or 'first record'} to {doc['until'] or 'today'}"
     head.append(f"\nFrom the ledger (hooks + imported transcripts), {span}; days are UTC.")
-    def cells(row: dict[str, Any]) -> list[str]:
+    def cells(row: dict[str, Any], short: bool = False) -> list[str]:
         cost = usd(row["cost_usd"])
         if row["unpriced_requests"]:
             cost += "*"
-        return [f"{row['input_tokens']:,}", f"{row['output_tokens']:,}", f"{row['cache_write_tokens']:,}",
-                f"{row['cache_read_tokens']:,}", f"{row['requests']:,}", cost]
+        n = tok if short else (lambda v: f"{v:,}")
+        return [n(row["input_tokens"]), n(row["output_tokens"]), n(row["cache_write_tokens"]),
+                n(row["cache_read_tokens"]), f"{row['requests']:,}", cost]
 
-    body = []
+    names = []
     for row in doc["rows"]:
         name = row["key"]
         if group == "session":
             name = f"{name[:8]} {os.path.basename(str(row.get('project') or '').rstrip('/')) or '-'}"
-        body.append([name, *cells(row)])
-    total = ["Total", *cells(doc["totals"])]
-    heads = ("Input", "Output", "Cache write", "Cache read", "Requests", "Cost")
-    widths = [max(len(h), *(len(r[i + 1]) for r in [*body, total])) for i, h in enumerate(heads)]
+        names.append(name)
+    room = max(len(label), *(min(len(n), 24) for n in names)) if names else len(label)
+    for short in (False, True):  # exact token counts when they fit beside the names, else 6.9M
+        heads = ("Input", "Output", *(("Cache\nwrite", "Cache\nread") if short else ("Cache write", "Cache read")),
+                 "Requests", "Cost")
+        body = [[name, *cells(row, short)] for name, row in zip(names, doc["rows"], strict=True)]
+        total = ["Total", *cells(doc["totals"], short)]
+        widths = [max(*(len(x) for x in h.split("\n")), *(len(r[i + 1]) for r in [*body, total]))
+                  for i, h in enumerate(heads)]
+        if sum(widths) + 3 * len(heads) + room <= width:
+            break
     t = table(None)  # numbers are never cut; a long name is (with an ellipsis)
     t.add_column(label, no_wrap=True, overflow="ellipsis", max_width=max(8, width - sum(widths) - 3 * len(heads)))
     for h, w in zip(heads, widths, strict=True):
@@ -755,7 +768,7 @@ def render_text(doc: dict[str, Any], warnings: list[str], width: int = 100) -> s
     c = console(width, record=True)
     with c.capture() as cap:
         c.print(Group(*parts))
-    return "\n".join(line.rstrip() for line in cap.get().splitlines()) + "\n"
+    return terminal_safe("\n".join(line.rstrip() for line in cap.get().splitlines()) + "\n")
 
 
 def main(argv: list[str], slash: bool = False) -> int:

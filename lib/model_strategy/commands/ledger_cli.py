@@ -12,7 +12,6 @@ are reconciled so that whatever the fragment held is recorded again from Claude 
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 import os
@@ -23,6 +22,7 @@ from typing import Any
 
 from ..runtime import budget, clock, config, records, store
 from ..runtime.ledger import KEY_LEN, Ledger, day_of, index_entries
+from .cells import Writer
 
 #: ``export records`` columns, in order.  Stable: new columns are only ever added at the end.
 EXPORT_COLUMNS = (
@@ -117,10 +117,11 @@ def export_records(argv: list[str], out: Any = None) -> int:
 def _write(fh: Any, fmt: str, recs: Iterator[records.Record]) -> int:
     n = 0
     if fmt == "csv":
-        writer = csv.DictWriter(fh, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
+        writer = Writer(fh)
+        writer.writerow(EXPORT_COLUMNS)
         for rec in recs:
-            writer.writerow(export_row(rec))
+            row = export_row(rec)
+            writer.writerow(row[k] for k in EXPORT_COLUMNS)
             n += 1
     else:
         for rec in recs:
@@ -267,12 +268,30 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
     note("sessions", not bad_sessions or repair, f"{len(bad_sessions)} unreadable session files"
          + ("; moved aside" if bad_sessions and repair else "") if bad_sessions else "readable",
          bool(bad_sessions and repair))
+    links = data_home_links(ledger.root)
+    note("links", not links, f"{len(links)} symbolic links in the data home, never written through "
+         f"(replace each with the file it points to): {', '.join(links[:5])}" if links else "none")
     quarantined = sorted(os.path.relpath(os.path.join(d, f), ledger.root) for d, _, fs in os.walk(ledger.root)
                          for f in fs if ".corrupt-" in f or f.endswith(".bad"))
     note("quarantine", True, f"{len(quarantined)} files kept aside: {', '.join(quarantined[:5])}"
          if quarantined else "nothing kept aside")
     return {"data_home": ledger.root, "records": n, "unpriced_requests": unpriced, "checks": out,
             "warnings": [*warnings, *ledger.warnings], "ok": all(c["ok"] for c in out)}
+
+
+def data_home_links(root: str) -> list[str]:
+    """Symbolic links inside the data home (relative paths), which the plugin refuses to write
+    through; the Python environments (``venv*``) are made of links by design and left out."""
+    out = []
+    for folder, dirs, files in os.walk(root):
+        if folder == root:
+            dirs[:] = [d for d in dirs if not d.startswith("venv")]
+            files = [f for f in files if not f.startswith("venv")]
+        for name in [*dirs, *files]:
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                out.append(os.path.relpath(path, root))
+    return sorted(out)
 
 
 def _check_cache(ledger: Ledger, rel: str, build: Any, repair: bool) -> tuple[bool, str]:

@@ -298,6 +298,7 @@ def archive_month(ledger: Ledger, month: str) -> dict[str, Any] | None:
     payload = gzip.compress(b"".join(encode(r) + b"\n" for r in recs), compresslevel=6, mtime=0)
     folder = os.path.dirname(path)
     store.ensure_dir(folder)
+    store.refuse_links(path)  # never into a linked archive/ folder, never over a link
     tmp = os.path.join(folder, f".{month}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     try:
         _fsync_write(tmp, payload)

@@ -12,6 +12,7 @@ existing interpreter instead.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -25,6 +26,7 @@ else:  # run as a script by a bare interpreter: import the package from this che
     from model_strategy.runtime import clock, paths
 
 MARKER = ".model-strategy-ready"
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # never write through a link in the data home
 NOTICE = "setup-notice"  # <data>/cache/setup-notice: the session that was last told about the setup
 
 
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     data, root = _data(), _root()
     import fcntl
 
-    lock = os.open(data / "bootstrap.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    lock = os.open(data / "bootstrap.lock", os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except BlockingIOError:
@@ -107,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"model-strategy: setup failed: {exc}", file=sys.stderr)
-        (data / "bootstrap.failed").write_text(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {exc}\n")
+        with contextlib.suppress(OSError), os.fdopen(os.open(data / "bootstrap.failed", os.O_WRONLY | os.O_CREAT
+                                                             | os.O_TRUNC | NOFOLLOW, 0o600), "w") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {exc}\n")
         return 1
     finally:
         os.close(lock)
@@ -118,7 +122,7 @@ def start_background() -> None:
     import subprocess
 
     data = _data()
-    fd = os.open(data / "bootstrap.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(data / "bootstrap.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW, 0o600)
     with os.fdopen(fd, "ab") as log:
         subprocess.Popen([sys.executable, str(Path(__file__).resolve())], stdout=log, stderr=log,
                          stdin=subprocess.DEVNULL, start_new_session=True)
@@ -135,7 +139,7 @@ def _first_notice(data: Path, session_id: str) -> bool:
         pass
     try:
         path.parent.mkdir(mode=0o700, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NOFOLLOW, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(session_id + "\n")
     except OSError:
@@ -151,7 +155,7 @@ def check_on_session_start(session_id: str = "") -> list[str]:
     try:  # the /model-strategy shortcut launcher runs the root recorded here (it moves on updates)
         root_file = data / "plugin-root"
         if not root_file.exists() or root_file.read_text().strip() != str(root):
-            fd = os.open(root_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(root_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NOFOLLOW, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(f"{root}\n")
     except OSError:

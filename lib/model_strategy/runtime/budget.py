@@ -108,7 +108,7 @@ class _Window:
         self.q_start = _quarter(now - WINDOW - timedelta(hours=1))
         first = min([start for _, start, _ in self.bounds.values()] + [now - WINDOW - timedelta(hours=1)])
         self.since = (first.astimezone(timezone.utc) - timedelta(days=1)).date().isoformat()
-        self.key = [b.get("timezone", "local"), week_start]
+        self.key = [periods.zone_key(b.get("timezone", "local")), week_start]  # the zone in force, not "local"
         self._edges = {p: (_quarter(start), _quarter(end)) for p, (_, start, end) in self.bounds.items()}
 
     def fresh(self) -> dict[str, Any]:
@@ -263,11 +263,14 @@ def notices(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None,
         data = {"schema": NOTICES_SCHEMA, "periods": {}}
     changed = False
     lines = []
+    zone = periods.zone_key(b.get("timezone", "local"))  # the same day key in another zone is another day
     for st in statuses:
         if st["budget_usd"] is None:
             continue
-        arm = {"key": st["key"], "budget": str(st["budget_usd"]), "thresholds": th}
+        arm = {"key": st["key"], "budget": str(st["budget_usd"]), "thresholds": th, "zone": zone}
         cur = data["periods"].get(st["period"])
+        if isinstance(cur, dict) and "zone" not in cur:  # written before zones were kept: same zone
+            cur["zone"] = zone
         if not isinstance(cur, dict) or any(cur.get(k) != v for k, v in arm.items()) \
                 or not isinstance(cur.get("levels"), list):
             cur = data["periods"][st["period"]] = {**arm, "levels": []}
@@ -280,16 +283,28 @@ def notices(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None,
         from .ledger import crash_point
 
         crash_point("before-notices")
-        store.atomic_write_json(_notices_path(ledger), data)
+        try:
+            store.atomic_write_json(_notices_path(ledger), data)
+        except store.LinkRefused as exc:  # said, and the routing goes on
+            ledger.warnings.append(str(exc))
     return lines
 
 
 def session_start_line(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None) -> str | None:
-    """At SessionStart: one line when a period is at or above a threshold (whatever was announced)."""
+    """At SessionStart: one line when a period is at or above a threshold (whatever was announced).
+    That line is the announcement of its period's level: it is remembered in ``notices.json`` like
+    any other, so the first spawn or Stop does not say the same again (one announcement per level
+    and period)."""
+    now = now or clock.now()
     ranked = [s for s in status(ledger, cfg, now) if s["level"] != "ok"]
     if not ranked:
         return None
     worst = max(ranked, key=lambda s: (LEVELS.index(s["level"]), s["percent"]))
+    try:
+        with ledger.transaction(wait=1.0):
+            notices(ledger, cfg, now, [worst])  # marks it announced (the line it would give is this one)
+    except store.LockTimeout:
+        pass  # busy: at worst the next hook says it once more
     return f"session starts at {worst['level']}: {line(worst)}"
 
 
@@ -309,16 +324,18 @@ def constraints(ledger: Ledger, cfg: dict[str, Any], now: datetime,
 
 
 def apply_policy(decision: dict[str, Any], cfg: dict[str, Any], ledger: Ledger,
-                 now: datetime | None = None, statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                 now: datetime | None = None, statuses: list[dict[str, Any]] | None = None,
+                 session: str | None = None) -> dict[str, Any]:
     """Apply the worst of the budget levels and the subscription-window levels (``windows``) to
     ``decision`` (in place).  Returns ``{"deny": bool, "reason": str, "note": str, "picked": str}``:
-    ``picked`` is the selector's choice when a limit took it down."""
+    ``picked`` is the selector's choice when a limit took it down.  ``session``: the session deciding
+    (windows count only when its own status line reported them)."""
     from . import windows
 
     now = now or clock.now()
     before = decision["chosen"]
     verdict = _apply_budget_policy(decision, cfg, ledger, now, statuses)
-    verdict = windows.apply(decision, cfg, verdict, before, ledger.notices, now.timestamp(), ledger.root)
+    verdict = windows.apply(decision, cfg, verdict, before, ledger.notices, now.timestamp(), ledger.root, session)
     if decision["chosen"] != before and not verdict.get("deny"):
         verdict["picked"] = before
         note = str(verdict.get("note") or "")

@@ -18,7 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-CACHE_SCHEMA = 2
+CACHE_SCHEMA = 3  # 3: amounts have a range (a config compiled before is checked again)
 
 
 def _sources(cwd: str | None) -> list[str]:
@@ -131,6 +131,11 @@ def _validate_layers(
             config_rules.validate(deep_merge(merged, data))
         except ValueError as exc:
             fallback = last_good.get(str(f))
+            if fallback is not None:  # good by an older rule (an amount saved before it had a range)?
+                try:
+                    config_rules.validate(deep_merge(merged, fallback))
+                except ValueError:
+                    fallback = None
             kept = "its last good version" if fallback is not None else "defaults for it"
             warnings.append(f"config {f}: {_one_line(exc)} — using {kept}")
             states.append({"file": f, "state": "invalid", "reason": _one_line(exc)})

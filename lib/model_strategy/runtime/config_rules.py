@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from .kinds import LEVELS, POLICIES, TIERS
+from .kinds import EFFORTS, LEVELS, POLICIES, TIERS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,7 +25,8 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 THRESHOLD_MAX = 1000  # percent
 
 # field -> (kind, argument, default).  Kinds: int/float (arg = (min, max) or None), bool, str,
-# lit (arg = options), map (str -> one of arg), money (Decimal >= 0 or null), obj (arg = a nested table).
+# lit (arg = options), opt_lit (one of the options or null), map (str -> one of arg), money (Decimal >= 0
+# or null), obj (arg = a nested table).
 Table = dict[str, tuple[str, object, object]]
 THRESHOLDS: Table = {
     "info": ("int", (1, THRESHOLD_MAX), 50),
@@ -62,6 +63,11 @@ COMPLEXITY: Table = {
     "simple_below": ("float", (0, 1), 0.35),
     "complex_from": ("float", (0, 1), 0.7),
 }
+EFFORT: Table = {  # the effort a routed spawn runs at, per complexity band (null: the agent's usual effort)
+    "simple": ("opt_lit", EFFORTS, "low"),
+    "moderate": ("opt_lit", EFFORTS, None),
+    "complex": ("opt_lit", EFFORTS, "high"),
+}
 ROI: Table = {
     "hourly_rate": ("rate", None, "75"),
     "minutes_saved": ("minutes", None, {"*": "10"}),
@@ -70,11 +76,13 @@ CONFIG: Table = {
     "schema": ("int", None, 1),
     "profile": ("lit", PROFILES, "BALANCED"),
     "override_explicit_model": ("bool", None, False),
+    "override_explicit_effort": ("bool", None, False),
     "max_tier": ("lit", TIERS, "opus"),
     "min_tier": ("lit", TIERS, "haiku"),
     "agents": ("map", CHOICES, {}),
     "agent_patterns": ("map", CHOICES, {}),
     "complexity": ("obj", COMPLEXITY, None),
+    "effort": ("obj", EFFORT, None),
     "budgets": ("obj", BUDGETS, None),
     "roi": ("obj", ROI, None),
     "retention_days": ("int", (7, 36500), 90),
@@ -118,6 +126,55 @@ def _number(loc: tuple[str, ...], value: Any, kind: str, bounds: Any) -> Any:
     return float(value) if kind == "float" else value
 
 
+#: the sane range of every amount the user gives us (budgets, the hourly rate, minutes saved, price
+#: overrides): at most a billion, at most 6 decimal places (so nothing positive below 0.000001).  Beyond
+#: it ``Decimal`` arithmetic overflows (``1e999999999``) or percentages run to hundreds of digits (``1e-400``).
+AMOUNT_MAX = Decimal(1_000_000_000)
+AMOUNT_PLACES = 6
+_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
+
+
+def amount_problem(amount: Decimal, positive: bool = False) -> str | None:
+    """Why ``amount`` is outside the sane range (one phrase), or None.  The one rule for amounts: the
+    CLI (``budget set``, ``--hourly-rate``, ``cost BUDGET``), both config validators and the price
+    overrides use it."""
+    if not amount.is_finite():
+        return "must be a finite number"
+    if amount < 0 or (positive and amount == 0):
+        return "must be greater than 0" if positive else "must not be negative"
+    if amount > AMOUNT_MAX:
+        return f"must be at most {AMOUNT_MAX:,}"
+    if (amount and amount.adjusted() < -AMOUNT_PLACES) or amount != amount.quantize(_QUANTUM):
+        return f"may have at most {AMOUNT_PLACES} decimal places (smallest 0.000001)"
+    return None
+
+
+def parse_amount(text: str, what: str = "amount", example: str = "15") -> Decimal:
+    """A user's positive amount in USD (``15``, ``$15``, ``1,000``) as a ``Decimal`` in the sane range, or
+    ``ValueError`` with one line naming ``what`` and the input."""
+    raw = text.strip().replace(",", "").replace("_", "")
+    raw = raw[1:] if raw.startswith("$") else raw
+    got = f"(got {text[:40]!r})"
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        raise ValueError(f"{what} must be an amount in USD, e.g. {example} {got}") from None
+    problem = amount_problem(amount, positive=True)
+    if problem is None:
+        return amount
+    if not amount.is_finite() or amount <= 0:
+        raise ValueError(f"{what} must be a positive amount in USD, e.g. {example} {got}")
+    raise ValueError(f"{what} {problem} {got}")
+
+
+def check_amount(amount: Decimal) -> Decimal:
+    """``amount_problem`` as a pydantic ``AfterValidator`` (``models.Config``)."""
+    problem = amount_problem(amount)
+    if problem:
+        raise ValueError(f"amount {problem}")
+    return amount
+
+
 def _money(loc: tuple[str, ...], value: Any) -> str | None:
     if value is None:
         return None
@@ -131,6 +188,9 @@ def _money(loc: tuple[str, ...], value: Any) -> str | None:
         raise ConfigError(loc, "Input should be a finite number", value)
     if amount < 0:
         raise ConfigError(loc, "Input should be greater than or equal to 0", value)
+    problem = amount_problem(amount)
+    if problem:
+        raise ConfigError(loc, f"Value error, amount {problem}", value)
     return str(amount)
 
 
@@ -169,6 +229,8 @@ def _field(loc: tuple[str, ...], kind: str, arg: Any, value: Any) -> Any:
         if not isinstance(value, str) or value not in arg:
             raise ConfigError(loc, f"Input should be {_options(arg)}", value)
         return value
+    if kind == "opt_lit":
+        return None if value is None else _field(loc, "lit", arg, value)
     if kind == "map":
         if not isinstance(value, dict):
             raise ConfigError(loc, "Input should be a valid dictionary", value)

@@ -16,6 +16,7 @@ from . import config as config_mod
 from .fastjson import dumps, loads
 from .ledger import Ledger, iso
 from .payload import BadPayload, Payload, prompt_hash
+from .store import LinkRefused
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     Handler = Callable[[Payload], "dict[str, Any] | None"]
 
 PREFIX = "model-strategy:"
+SHOWN = 6  # a Workflow's line names at most this many agent() calls
 START_RECONCILE_SESSIONS = 4  # SessionStart reconciles this project's newest sessions (the plugin saw)
 
 
@@ -44,41 +46,26 @@ def _message(out: dict[str, Any] | None, lines: list[str]) -> dict[str, Any] | N
 
 
 def pre_tool_use(p: Payload) -> dict[str, Any] | None:
+    if p.tool_name == "Workflow":
+        return _pre_workflow(p)
+    if p.tool_name == "SendMessage":
+        return _pre_send_message(p)
     if not p.is_subagent_tool:
         return None
     tool_input = p.raw.get("tool_input")
     if not isinstance(tool_input, dict):
         return _message(None, ["PreToolUse input has no tool_input object; spawn left unchanged"])
-    from . import budget, recorder, selector, store
+    from . import selector
 
     cfg, warnings = config_mod.load(p.cwd)
-    decision = selector.decide(tool_input, cfg)
-    ledger = Ledger()
     tuid = p.tool_use_id or f"anon-{time.time_ns()}"
-    now = clock.now()
-
-    def remember() -> dict[str, Any]:
-        return {"tool_use_id": tuid, "ts": iso(now), "agent_type": decision["agent_type"],
-                "requested": decision["requested"], "chosen": decision["chosen"], "source": decision["source"],
-                "profile": decision["profile"], "confidence": decision["confidence"],
-                "complexity": decision["complexity"], "reasons": decision["reasons"],
-                "budget_level": decision.get("budget_level", "ok"), "denied": bool(verdict.get("deny")),
-                "prompt_hash": prompt_hash(tool_input.get("prompt")),
-                "background": tool_input.get("run_in_background") is not False}
-
-    try:
-        with ledger.transaction(wait=1.0):
-            state = ledger.session(p.session_id, p.project)
-            # bring the main thread's spend up to date so the budget reflects it
-            recorder.ingest_main(ledger, state, p.text("transcript_path"), "PreToolUse")
-            statuses = budget.status(ledger, cfg, now)
-            ledger.notices += budget.notices(ledger, cfg, now, statuses)
-            verdict = budget.apply_policy(decision, cfg, ledger, now, statuses)
-            state["decisions"][tuid] = remember()
-            ledger.save_session(state)
-    except store.LockTimeout:  # busy: decide on the spend as it stands, park the decision
-        verdict = budget.apply_policy(decision, cfg, ledger, now)
-        ledger.spool("decision", {"session_id": p.session_id, "project": p.project, "decision": remember()})
+    if tool_input.get("subagent_type") == "fork":
+        return _pre_fork(p, cfg, warnings, tool_input, tuid)
+    decision = selector.decide(tool_input, cfg)
+    decision.update(prompt_hash=prompt_hash(tool_input.get("prompt")),
+                    background=tool_input.get("run_in_background") is not False)
+    ledger = Ledger()
+    (verdict,) = _apply_budgets(p, cfg, ledger, [(tuid, decision)])
 
     agent = decision["agent_type"]
     if verdict.get("deny"):
@@ -87,21 +74,236 @@ def pre_tool_use(p: Payload) -> dict[str, Any] | None:
             "permissionDecisionReason": f"{PREFIX} {verdict['reason']}"}}
         return _message(out, [f"{agent} spawn denied: {verdict['reason']}", *warnings, *ledger.warnings,
                               *ledger.notices])
-    why = f"{decision['summary']}, {decision['confidence']:.2f}"
-    if verdict.get("picked"):  # the budget took the selector's pick down: name both
-        summary = f"{agent} → {verdict['picked']} → {decision['chosen']} ({verdict['note']}; picked for {why})"
-    else:
-        summary = f"{agent} → {decision['chosen']} ({why})"
-        if verdict.get("note"):
-            summary += f"; {verdict['note']}"
     out = {}
+    updated = dict(tool_input)  # updatedInput replaces the whole input: keep every field
     if decision["chosen"] != decision["requested"]:
-        updated = dict(tool_input)  # updatedInput replaces the whole input: keep every field
         updated["model"] = decision["chosen"]
+    if decision["effort"] and decision["effort"] != decision["requested_effort"]:
+        updated["effort"] = decision["effort"]
+    if updated != tool_input:
         # no permissionDecision: "allow" would also grant the spawn (FACTS.md 11); without one the user's
         # mode and rules still decide, and the subagent runs on the routed model once permitted
         out["hookSpecificOutput"] = {"hookEventName": "PreToolUse", "updatedInput": updated}
-    return _message(out, [summary, *warnings, *ledger.warnings, *ledger.notices])
+    return _message(out, [_summary(agent, decision, verdict), *warnings, *ledger.warnings, *ledger.notices])
+
+
+def _summary(agent: str, decision: dict[str, Any], verdict: dict[str, Any]) -> str:
+    """``Explore → haiku, low effort (simple search, 0.90)``; a budget downgrade names both models."""
+    why = f"{decision['summary']}, {decision['confidence']:.2f}"
+    effort = f", {decision['effort']} effort" if decision.get("effort") else ""
+    if verdict.get("picked"):  # the budget took the selector's pick down: name both
+        return f"{agent} → {verdict['picked']} → {decision['chosen']}{effort} ({verdict['note']}; picked for {why})"
+    summary = f"{agent} → {decision['chosen']}{effort} ({why})"
+    return f"{summary}; {verdict['note']}" if verdict.get("note") else summary
+
+
+def _remember(key: str, decision: dict[str, Any], verdict: dict[str, Any], now: Any) -> dict[str, Any]:
+    """The decision as the session state keeps it (``models.Decision``) for the agent's record."""
+    kept = {"tool_use_id": key, "ts": iso(now), "agent_type": decision["agent_type"],
+            "requested": decision["requested"], "chosen": decision["chosen"], "source": decision["source"],
+            "profile": decision["profile"], "confidence": decision["confidence"],
+            "complexity": decision["complexity"], "reasons": decision["reasons"],
+            "budget_level": decision.get("budget_level", "ok"), "denied": bool(verdict.get("deny")),
+            "prompt_hash": decision["prompt_hash"], "background": decision["background"],
+            "effort": decision.get("effort"), "requested_effort": decision.get("requested_effort")}
+    for extra in ("workflow", "shared"):
+        if decision.get(extra):
+            kept[extra] = decision[extra]
+    return kept
+
+
+def _apply_budgets(p: Payload, cfg: dict[str, Any], ledger: Ledger,
+                   decisions: list[tuple[str, dict[str, Any]]], keep: bool = True) -> list[dict[str, Any]]:
+    """Apply the budget and window policy to each decision (in place) and keep them in the session
+    state under their keys (unless not ``keep``), for the agents' records; the verdicts, in order."""
+    from . import budget, recorder, store
+
+    now = clock.now()
+    session = p.session_id or ""
+    try:
+        with ledger.transaction(wait=1.0):
+            state = ledger.session(p.session_id, p.project)
+            # bring the main thread's spend up to date so the budget reflects it
+            recorder.ingest_main(ledger, state, p.text("transcript_path"), "PreToolUse")
+            statuses = budget.status(ledger, cfg, now)
+            ledger.notices += budget.notices(ledger, cfg, now, statuses)
+            verdicts = [_policy(d, lambda x: budget.apply_policy(x, cfg, ledger, now, statuses, session=session))
+                        for _, d in decisions]
+            for (key, d), v in zip(decisions, verdicts, strict=True):
+                if keep:
+                    state["decisions"][key] = _remember(key, d, v, now)
+            ledger.save_session(state)
+    except (store.LockTimeout, store.LinkRefused) as exc:  # busy (or a link in the way): decide on the spend
+        if isinstance(exc, store.LinkRefused):                # as it stands, park the decisions
+            ledger.warnings.append(str(exc))
+        verdicts = [_policy(d, lambda x: budget.apply_policy(x, cfg, ledger, now, session=session))
+                    for _, d in decisions]
+        try:
+            for (key, d), v in zip(decisions, verdicts if keep else [], strict=False):
+                ledger.spool("decision", {"session_id": p.session_id, "project": p.project,
+                                          "decision": _remember(key, d, v, now)})
+        except store.LinkRefused as refused:
+            ledger.warnings.append(str(refused))
+    ledger.notices = list(dict.fromkeys(ledger.notices))
+    return verdicts
+
+
+def _policy(decision: dict[str, Any], apply: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """The budget verdict for one decision.  A fork's model cannot change: for it the policy may only
+    deny (it is applied to a copy).  A spawn the budget took down to a cheaper model gets no routed
+    effort on top (the caller's own effort stays)."""
+    if decision.get("source") == "fork":
+        probe = dict(decision, reasons=[])
+        verdict = apply(probe)
+        decision["budget_level"] = probe.get("budget_level", "ok")
+        return {"deny": True, "reason": verdict["reason"]} if verdict.get("deny") else {}
+    verdict = apply(decision)
+    if verdict.get("picked") and decision.get("effort") != decision.get("requested_effort"):
+        decision["effort"] = decision.get("requested_effort")
+        decision["reasons"].append("budget limit: no added effort")
+    return verdict
+
+
+def _deny(reason: str, lines: list[str]) -> dict[str, Any] | None:
+    out = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
+                                  "permissionDecisionReason": f"{PREFIX} {reason}"}}
+    return _message(out, lines)
+
+
+def _pre_fork(p: Payload, cfg: dict[str, Any], warnings: list[str], tool_input: dict[str, Any],
+              tuid: str) -> dict[str, Any] | None:
+    """A fork runs on its parent's model and effort whatever the input says: nothing to route.  Its
+    decision is kept (source ``fork``) so its record joins it; only a budget ``deny`` acts on it."""
+    from .selector import complexity
+
+    requested = tool_input.get("model") if isinstance(tool_input.get("model"), str) else None
+    score, _ = complexity(str(tool_input.get("description") or ""), str(tool_input.get("prompt") or ""))
+    decision: dict[str, Any] = {
+        "agent_type": "fork", "requested": requested, "chosen": "inherit", "source": "fork",
+        "profile": str(cfg.get("profile", "BALANCED")).upper(), "confidence": 1.0, "complexity": round(score, 3),
+        "reasons": ["a fork runs on its parent's model and effort (Claude Code ignores model and effort)"],
+        "summary": "fork", "prompt_hash": prompt_hash(tool_input.get("prompt")),
+        "background": tool_input.get("run_in_background") is not False, "effort": None, "requested_effort": None}
+    ledger = Ledger()
+    (verdict,) = _apply_budgets(p, cfg, ledger, [(tuid, decision)])
+    if verdict.get("deny"):
+        return _deny(verdict["reason"], [f"fork denied: {verdict['reason']}", *warnings, *ledger.warnings,
+                                         *ledger.notices])
+    return _message(None, [*warnings, *ledger.warnings, *ledger.notices])
+
+
+def _pre_send_message(p: Payload) -> dict[str, Any] | None:
+    """A message to a running or finished agent keeps that agent's model: nothing to route.  Only a
+    budget policy ``deny`` acts (continuing an agent spends like a new one)."""
+    from . import budget
+
+    cfg, warnings = config_mod.load(p.cwd)
+    ledger = Ledger()
+    probe = {"agent_type": "SendMessage", "chosen": "inherit", "reasons": []}
+    verdict = budget.apply_policy(probe, cfg, ledger, session=p.session_id or "")
+    if verdict.get("deny"):
+        return _deny(f"{verdict['reason']} (nor continues them)", [
+            f"SendMessage denied: {verdict['reason']}", *warnings, *ledger.warnings, *ledger.notices])
+    return _message(None, [*warnings, *ledger.warnings, *ledger.notices])
+
+
+def _pre_workflow(p: Payload) -> dict[str, Any] | None:
+    """Route every ``agent()`` call of a Workflow script (see ``workflow.py``)."""
+    from . import selector, workflow
+
+    tool_input = p.raw.get("tool_input")
+    if not isinstance(tool_input, dict):
+        return _message(None, ["PreToolUse(Workflow) input has no tool_input object; workflow left unchanged"])
+    cfg, warnings = config_mod.load(p.cwd)
+    tuid = p.tool_use_id or f"anon-{time.time_ns()}"
+    script = tool_input.get("script")
+    unroutable = None
+    name = workflow.printable(str(tool_input.get("name") or "")
+                              or workflow.meta_name(script if isinstance(script, str) else "") or "workflow")
+    if tool_input.get("scriptPath") or tool_input.get("name") or not isinstance(script, str) or not script:
+        # the client replaces `script` with the file's or the named workflow's own text after the hooks
+        # ran (FACTS.md 12): such runs cannot be routed; the budget policy still acts on the call
+        script = None
+        unroutable = ("a scriptPath run takes its script from the file" if tool_input.get("scriptPath") else
+                      "a named workflow's script is not visible to hooks" if tool_input.get("name") else
+                      "it has no script")
+    calls: list[workflow.Call] = []
+    children = False
+    if script is not None:
+        parsed = workflow.parse(workflow.strip(script))
+        calls, children = parsed.calls, parsed.children
+        if parsed.own:
+            script, calls, unroutable = None, [], "the script defines or assigns agent() itself"
+
+    decisions: list[tuple[str, dict[str, Any]]] = []
+    table: dict[str, Any] = {"calls": {}, "types": {}, "other": {}, "keepModel": not cfg.get(
+        "override_explicit_model", False), "keepEffort": not cfg.get("override_explicit_effort", False)}
+    shown: list[tuple[str, dict[str, Any]]] = []
+    computed_types: list[str] = []
+    routed: list[workflow.Call] = []  # decided one by one (the first MAX_CALLS literal calls)
+    for n, call in enumerate(calls):
+        if call.prompt is None or call.agent_type is None or workflow.UNKNOWN in (call.model, call.effort) \
+                or len(routed) >= workflow.MAX_CALLS:
+            computed_types.append(call.agent_type or "")
+            continue
+        routed.append(call)
+        spawn = {"subagent_type": call.agent_type, "description": call.label or "", "prompt": call.prompt,
+                 "model": call.model, "effort": call.effort}
+        d = selector.decide(spawn, cfg)
+        d.update(prompt_hash=prompt_hash(call.prompt), background=False, workflow=tuid)
+        decisions.append((f"{tuid}#{n}", d))
+        shown.append((workflow.printable(call.label or "") or f"agent {n + 1}", d))
+    rule_types = list(dict.fromkeys(t for t in computed_types if t and t != workflow.DEFAULT_TYPE))
+    rules: list[tuple[str, dict[str, Any]]] = []
+    if script is not None:
+        for t in [*rule_types, ""]:
+            d = selector.decide({"subagent_type": t or workflow.DEFAULT_TYPE, "prompt": ""}, cfg)
+            d.update(prompt_hash="", background=False, workflow=tuid, shared=True)
+            rules.append((t, d))
+            decisions.append((f"{tuid}#{t or '*'}", d))
+
+    ledger = Ledger()
+    if script is None:  # nothing to route: the budget policy still acts on the call itself
+        probe = selector.decide({"subagent_type": workflow.DEFAULT_TYPE, "prompt": ""}, cfg)
+        verdicts = _apply_budgets(p, cfg, ledger, [(tuid, probe)], keep=False)
+    else:
+        verdicts = _apply_budgets(p, cfg, ledger, decisions)
+    tail = [*warnings, *ledger.warnings, *ledger.notices]
+    denied = next((v for v in verdicts if v.get("deny")), None)
+    if denied is not None:
+        return _deny(denied["reason"], [f"Workflow {name} denied: {denied['reason']}", *tail])
+    if script is None:
+        return _message(None, [f"Workflow {name}: its agents were not routed ({unroutable}); they run on the "
+                               "main model", *tail])
+
+    for (_, d), call in zip(decisions, routed, strict=False):
+        table["calls"].setdefault(workflow.fnv(call.prompt or ""), []).append(
+            {"t": call.agent_type, "rm": call.model, "re": call.effort, "m": d["chosen"], "e": d.get("effort")})
+    for t, d in rules:
+        rule = {"m": d["chosen"], "e": d.get("effort")}
+        if t:
+            table["types"][t] = rule
+        else:
+            table["other"] = rule
+    updated = dict(tool_input)  # updatedInput replaces the whole input: keep every field
+    updated["script"] = workflow.rewrite(script, table)
+    if len(updated["script"].encode("utf-16-le", "surrogatepass")) // 2 > workflow.MAX_SCRIPT:
+        return _message(None, [f"Workflow {name}: its agents were not routed (the script is too long to add "
+                               "routing to); they run on the main model", *tail])
+    parts = [_summary(f"{label} ({d['agent_type']})", d, v) for (label, d), v in zip(shown, verdicts, strict=False)]
+    if len(parts) > SHOWN:
+        parts[SHOWN:] = [f"{len(parts) - SHOWN} more routed"]
+    if len(routed) < len(calls) or not calls:
+        parts += [f"computed {t} calls → {_rule_text(d)}" for t, d in rules if t]
+        parts.append(f"{'other' if parts else 'any'} computed calls → {_rule_text(rules[-1][1])}")
+    if children:
+        parts.append("the agents of child workflow() runs are not routed")
+    out = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "updatedInput": updated}}
+    return _message(out, [f"Workflow {name}: " + "; ".join(parts), *tail])
+
+
+def _rule_text(d: dict[str, Any]) -> str:
+    return str(d["chosen"]) + (f", {d['effort']} effort" if d.get("effort") else "")
 
 
 # ------------------------------------------------------------------ recording
@@ -288,6 +490,8 @@ def run(handler: Handler, stdin: Any = None, stdout: Any = None) -> int:
             out = _message(None, [f"{name} hook got unreadable input ({detail}); nothing changed"])
         else:
             out = handler(payload)
+    except LinkRefused as exc:  # a link in the data home: refused, said, not an internal error
+        out = _message(None, [f"{name} hook: {exc}; the hook stopped there"])
     except Exception as exc:  # fail open: never break Claude Code's flow by accident
         where = _log_error(name)
         # a recording hook may have written part of its work: say what happens, not "nothing changed"
@@ -306,11 +510,10 @@ def _log_error(name: str) -> str:
     try:
         import traceback
 
-        from . import paths
+        from . import paths, store
 
         log = os.path.join(paths.data_dir(), "errors.log")
-        with open(log, "a", encoding="utf-8") as fh:
-            fh.write(f"--- {iso(clock.now())} {name}\n{traceback.format_exc()}")
+        store.append_text(log, f"--- {iso(clock.now())} {name}\n{traceback.format_exc()}")  # never through a link
         return f"; details in {log}"
     except Exception:
         return ""

@@ -5,6 +5,9 @@ from __future__ import annotations
 #: Claude Code's model aliases for subagents, cheapest first (the Agent tool's ``model`` enum).
 TIERS = ("haiku", "sonnet", "opus", "fable")
 
+#: Reasoning efforts the ``Agent`` tool and a workflow's ``agent()`` accept, lowest first.
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
 #: Budget levels, lowest first, and the policies a level (or a subscription window) can apply.
 LEVELS = ("info", "warning", "critical", "exceeded")
 POLICIES = ("warn", "downgrade", "haiku_only", "deny")

@@ -51,6 +51,23 @@ def zone(name: str) -> tzinfo:
     return _ZONES[name]
 
 
+def zone_key(name: str) -> str:
+    """The zone actually in force, for keying caches: an IANA name or ``UTC`` as it is; ``local``
+    resolved to what the C library uses now (``TZ``, else ``/etc/localtime``'s target, and the zone's
+    names and offsets) -- so sums built under one local zone are never reused under another."""
+    if name != "local":
+        return name
+    import os
+
+    source = os.environ.get("TZ")
+    if source is None:
+        try:
+            source = os.path.realpath("/etc/localtime")
+        except OSError:
+            source = ""
+    return f"local:{source}:{'/'.join(_time.tzname)}:{_time.timezone}:{_time.altzone}:{_time.daylight}"
+
+
 def _midnight(d: date, tz: tzinfo) -> datetime:
     """Local midnight of ``d`` as a UTC instant (so differences are real durations across DST)."""
     return datetime.combine(d, time(0), tzinfo=tz).astimezone(dt_timezone.utc)

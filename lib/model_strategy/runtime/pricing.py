@@ -219,15 +219,22 @@ def load_overrides(warnings: list[str]) -> dict[str, Any]:
             continue
         bad = [k for k, v in prices.items() if k not in PRICE_KEYS or not _is_price(v)]
         if bad:
-            warnings.append(f"{path}: models.{model}.{bad[0]} is not a known price key with a number; ignored")
+            warnings.append(f"{path}: models.{model}.{bad[0]} is not a known price key with a price (a number "
+                            "from 0 to 1,000,000,000, at most 6 decimal places); ignored")
             continue
         clean[model] = {k: str(v) for k, v in prices.items()}
     return clean
 
 
 def _is_price(value: Any) -> bool:
+    """A price per million tokens: the config's one rule for amounts (finite, >= 0, at most a billion,
+    at most 6 decimal places)."""
+    from .config_rules import amount_problem
+
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return False
     try:
-        return Decimal(str(value)) >= 0
+        return amount_problem(Decimal(str(value).strip())) is None
     except ArithmeticError:
         return False
 

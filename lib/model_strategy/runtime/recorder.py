@@ -14,9 +14,10 @@ the lock stays busy the pending record goes to the spool and is committed by the
 from __future__ import annotations
 
 from . import clock, pricing, records, store
-from .ledger import Ledger, crash_point, day_of, iso, parse_ts
+from .ledger import Ledger, crash_point, day_of, iso, parse_ts, utc_iso
 from .payload import Payload, prompt_hash
 from .usage import TranscriptUsage, read_transcript
+from .workflow import unframe
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,16 +40,26 @@ def link_async(p: Payload, ledger: Ledger) -> None:
 
 
 def _join_decision(state: dict[str, Any], agent_id: str, tool_use_id: str | None, digest: str | None,
-                   agent_type: str) -> dict[str, Any] | None:
+                   agent_type: str, in_workflow: bool = False) -> dict[str, Any] | None:
+    """The decision an agent ran under: by tool_use_id, else by its prompt's digest, else (one
+    decision of its type left) by type.  A workflow's agent (no tool_use_id of its own) joins its
+    ``agent()`` call by the digest, else its workflow's rule for computed prompts (``shared``)."""
     decisions: dict[str, Any] = state["decisions"]
     tuid = tool_use_id or state["links"].get(agent_id)
     if tuid and tuid in decisions:
         return dict(decisions[tuid])
-    free = [d for d in decisions.values() if not d.get("agent_id")]
+    free = [d for d in decisions.values() if not d.get("agent_id") and not d.get("shared")
+            and bool(d.get("workflow")) == in_workflow]
     if digest:
         match = [d for d in free if d.get("prompt_hash") == digest]
         if match:
             return dict(match[-1])
+    if in_workflow:
+        rules: list[dict[str, Any]] = [d for d in decisions.values() if d.get("shared")]
+        rule = [d for d in rules if d.get("agent_type") == agent_type] or [
+            d for d in rules if str(d.get("tool_use_id", "")).endswith("#*")]
+        latest: dict[str, Any] | None = max(rule, key=lambda d: str(d.get("ts"))) if rule else None
+        return dict(latest) if latest is not None else None
     same_type = [d for d in free if d.get("agent_type") == agent_type]
     return dict(same_type[-1]) if len(same_type) == 1 else None
 
@@ -78,7 +89,9 @@ def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, tr
         "source": source, "tool_use_id": tool_use_id or _meta_tool_use_id(transcript_path),
         "ts": _utc(started) or iso(clock.now()), "duration_ms": duration_ms, "requests": requests,
         "request_keys": [r["key"] for r in requests],
-        "first_prompt_hash": prompt_hash(transcript.first_prompt) if transcript.first_prompt is not None else None,
+        "first_prompt_hash": prompt_hash(unframe(transcript.first_prompt))
+        if transcript.first_prompt is not None else None,
+        "in_workflow": _in_workflow(transcript_path),
         "outcome": transcript.outcome(), **extra,
     }
 
@@ -112,12 +125,7 @@ def agent_slice(ledger: Ledger, pending: dict[str, Any]) -> tuple[str, str, list
 
 
 def _utc(ts: str | None) -> str | None:
-    if not ts:
-        return None
-    try:
-        return iso(parse_ts(ts))
-    except ValueError:
-        return None
+    return utc_iso(ts)  # total: an unusable stamp is None (the caller takes the hook's time)
 
 
 def commit_agent(ledger: Ledger, pending: dict[str, Any], state: dict[str, Any] | None = None) -> Record | None:
@@ -153,21 +161,23 @@ def commit_agent(ledger: Ledger, pending: dict[str, Any], state: dict[str, Any] 
         record_id, ts, fresh, continuation = part
         usage = records.priced_usage(fresh, pricing.table(ledger.warnings))
         keys = [r["key"] for r in fresh]
-    decision = _join_decision(state, agent_id, tuid, pending.get("first_prompt_hash"), pending["agent_type"])
-    tuid = tuid or state["links"].get(agent_id) or (decision or {}).get("tool_use_id")
+    decision = _join_decision(state, agent_id, tuid, pending.get("first_prompt_hash"), pending["agent_type"],
+                              bool(pending.get("in_workflow")))
+    tuid = tuid or state["links"].get(agent_id) or (decision or {}).get("workflow") \
+        or (decision or {}).get("tool_use_id")
     rec = records.build(
         kind="subagent", record_id=record_id, ts=ts, recorded_at=iso(clock.now()),
         session_id=pending["session_id"], project=pending.get("project"), usage=usage,
         agent_id=agent_id, agent_type=pending["agent_type"] or (decision or {}).get("agent_type") or "unknown",
         tool_use_id=tuid, background=(decision or {}).get("background"),
-        model_requested=(decision or {}).get("chosen"),
+        model_requested=None if (decision or {}).get("source") == "fork" else (decision or {}).get("chosen"),
         duration_ms=None if continuation else pending.get("duration_ms"),
         decision=decision, source=pending["source"], outcome=pending.get("outcome"), request_keys=keys,
         continuation=continuation, partial=records.partial_counts(fresh) if "requests" in pending else None)
     written = ledger.commit(rec)
     crash_point("before-session-save")
     state["recorded"].setdefault(agent_id, records.subagent_id(pending["session_id"], agent_id))
-    if decision and decision.get("tool_use_id") in state["decisions"]:
+    if decision and not decision.get("shared") and decision.get("tool_use_id") in state["decisions"]:
         state["decisions"][decision["tool_use_id"]]["agent_id"] = agent_id
     if own:
         ledger.save_session(state)
@@ -314,6 +324,14 @@ def _with_tokens(req: Request, values: list[int]) -> Request:
 
     tokens: Any = dict(zip(RECORD_KINDS, values, strict=True))
     return {"key": req["key"], "model": req["model"], "ts": req["ts"], "tokens": tokens}
+
+
+def _in_workflow(transcript_path: str) -> bool:
+    """Claude Code keeps a Workflow's agents under ``<session>/subagents/workflows/<run id>/``."""
+    import os
+
+    parent = os.path.dirname(os.path.dirname(transcript_path))
+    return os.path.basename(parent) == "workflows"
 
 
 def _meta_tool_use_id(transcript_path: str) -> str | None:

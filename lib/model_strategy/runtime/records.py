@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         ts: str | None
         tokens: Tokens
         final: NotRequired[bool]  # an entry with a stop_reason was seen (its counts are complete)
+        bad_timestamp: NotRequired[bool]  # its own stamp was unusable: the time is a neighbour's
 
     class ModelRow(Tokens):
         requests: int
@@ -138,6 +139,8 @@ def priced_usage(requests: Iterable[Request], table: Any) -> dict[str, Any]:
     for req in requests:
         tokens = req["tokens"]
         absurd = clamp(tokens)
+        if req.get("bad_timestamp") and "bad_timestamp" not in flags:  # its time came from a neighbour
+            flags.append("bad_timestamp")
         row = models.get(req["model"])
         if row is None:
             row = models[req["model"]] = {**zero_tokens(), "requests": 0, "cost_usd": None,

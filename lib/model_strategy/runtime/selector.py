@@ -8,7 +8,7 @@ Budget policy is applied afterwards (``budget.apply_policy``).  Standard library
 
 from __future__ import annotations
 
-from .kinds import TIERS
+from .kinds import EFFORTS, TIERS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -112,8 +112,42 @@ def _agent_choice(agent_type: str, config: dict[str, Any]) -> tuple[str | None, 
     return None, ""
 
 
+BANDS = ("simple", "moderate", "complex")
+
+
+def _effort(decision: dict[str, Any], band: int, requested: str | None, config: dict[str, Any]) -> None:
+    """Set ``effort`` (and ``requested_effort``) on a decision: the effort configured for the task's
+    complexity band (``effort.simple`` / ``moderate`` / ``complex``; null leaves the agent's usual
+    effort), unless the caller set one (kept unless ``override_explicit_effort``) or set the model
+    (a spawn whose model the caller chose keeps its effort too)."""
+    decision["requested_effort"] = requested
+    configured = config.get("effort", {}).get(BANDS[band])
+    configured = configured if configured in EFFORTS else None
+    if decision["source"] == "explicit":
+        decision["effort"] = requested
+    elif requested and not config.get("override_explicit_effort", False):
+        decision["effort"] = requested
+        decision["reasons"].append(f"caller asked for {requested} effort; explicit efforts are respected")
+    else:
+        decision["effort"] = configured or requested
+        if configured and configured != requested:
+            decision["reasons"].append(f"{BANDS[band]} task → {configured} effort")
+
+
 def decide(tool_input: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    """The model decision for one spawn (a plain dict matching ``models.Decision`` minus ids)."""
+    """The model decision for one spawn (a plain dict matching ``models.Decision`` minus ids), with
+    the effort to run it at (``effort``; None: the agent's usual effort)."""
+    out = _decide_model(tool_input, config)
+    score = out["complexity"]
+    simple_below = float(config.get("complexity", {}).get("simple_below", 0.35))
+    complex_from = float(config.get("complexity", {}).get("complex_from", 0.7))
+    band = 0 if score < simple_below else (2 if score >= complex_from else 1)
+    effort = tool_input.get("effort")
+    _effort(out, band, effort if isinstance(effort, str) and effort in EFFORTS else None, config)
+    return out
+
+
+def _decide_model(tool_input: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     agent_type = str(tool_input.get("subagent_type") or "general-purpose")
     description = str(tool_input.get("description") or "")
     prompt = str(tool_input.get("prompt") or "")

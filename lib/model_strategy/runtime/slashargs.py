@@ -22,7 +22,7 @@ import json
 import os
 import sys
 
-from . import clock, paths
+from . import clock, paths, store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -72,10 +72,7 @@ def stash(session_id: str, command: str, args: str) -> str | None:
     path = _path(session_id, sub)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     _prune(os.path.dirname(path))
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"command": command, "args": args, "time": clock.epoch()}, fh)
-    os.replace(tmp, path)
+    store.atomic_write_json(path, {"command": command, "args": args, "time": clock.epoch()})  # never through a link
     return path
 
 
@@ -147,8 +144,7 @@ def hook_main(stdin: Any = None) -> int:
         try:
             import traceback
 
-            with open(os.path.join(paths.data_dir(), "errors.log"), "a", encoding="utf-8") as fh:
-                fh.write(f"--- slash_args\n{traceback.format_exc()}")
+            store.append_text(os.path.join(paths.data_dir(), "errors.log"), f"--- slash_args\n{traceback.format_exc()}")
         except Exception:
             pass
     return 0

@@ -6,16 +6,21 @@
   more than a hook process may take in all;
 * rewrites go to a temp file in the same directory, then ``os.replace`` (readers never see half a file);
 * appends are one ``write`` of one JSON line, under the lock.
+* nothing is written through a symbolic link: appends and lock files open with ``O_NOFOLLOW``, a
+  rewrite checks what it replaces, and a folder of the data home that is a link is refused too
+  (``LinkRefused``, one line; ``doctor`` lists the links).  A link in the data home would make the
+  plugin write to wherever it points.
 
 Standard library only, and the cheap part of it: this module is on the hooks' hot path.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 
-from . import fastjson
+from . import fastjson, paths
 
 TYPE_CHECKING = False
 
@@ -37,6 +42,57 @@ class StoreError(ValueError):
     """A data file that cannot be read; the message is one line naming the file."""
 
 
+class LinkRefused(OSError):
+    """A write would go through a symbolic link in the data home; the message is one line."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.ELOOP, f"refusing to write through the symbolic link {path} "
+                                      "(`model-strategy doctor` lists the links in the data home)")
+        self.filename = path
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def refuse_links(path: str) -> None:
+    """Raise ``LinkRefused`` when ``path``, or a folder between it and the data home, is a symbolic
+    link (the data home itself may be one: that is the user's choice of where it lives)."""
+    home = _data_home()
+    here = os.path.abspath(path)
+    while True:
+        if os.path.islink(here):
+            raise LinkRefused(here)
+        parent = os.path.dirname(here)
+        if parent in (here, home) or not parent.startswith(home + os.sep):
+            return
+        here = parent
+
+
+_HOME: tuple[object, str] | None = None
+
+
+def _data_home() -> str:
+    """The data home (``paths.locate``), remembered while the settings that pick it stay the same: a
+    terminal's discovery reads files, too slow to repeat for every write of an import."""
+    global _HOME
+    key = (os.environ.get(paths.DATA_ENV), paths._override, os.environ.get("CLAUDE_PLUGIN_DATA"))
+    if _HOME is None or _HOME[0] != key:
+        _HOME = (key, os.path.abspath(paths.locate()[0]))
+    return _HOME[1]
+
+
+def _open_nofollow(path: str, flags: int) -> int:
+    try:
+        return os.open(path, flags | NOFOLLOW, FILE_MODE)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or (exc.errno == errno.EMLINK and os.path.islink(path)):
+            raise LinkRefused(path) from None
+        raise
+
+
 class locked:
     """``with locked(path):`` -- an exclusive inter-process lock on ``path`` (created if missing)."""
 
@@ -54,7 +110,7 @@ class locked:
             self._fallback = filelock.FileLock(self.path, timeout=self.timeout)
             self._fallback.acquire()
             return self
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        self.fd = _open_nofollow(self.path, os.O_RDWR | os.O_CREAT)
         deadline = time.monotonic() + self.timeout
         delay = 0.001
         while True:
@@ -97,6 +153,7 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     never see half a file).  Call with the lock held."""
     folder, name = os.path.split(path)
     ensure_dir(folder)
+    refuse_links(path)  # os.replace would not follow it, but a linked folder would take the file elsewhere
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
@@ -107,11 +164,13 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:  # noqa: SIM105 - contextlib is not imported on the hot path
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and not isinstance(exc, LinkRefused):
+            raise _named(exc, path) from exc
         raise
 
 
@@ -131,17 +190,31 @@ def append_bytes(path: str, data: bytes) -> int:
     """Append ``data`` in one ``write``, after a newline when the file does not end with one (so
     nothing is glued onto a cut-off line).  Returns the file's size after it.  Lock held."""
     ensure_dir(os.path.dirname(path))
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    refuse_links(os.path.dirname(path))
+    fd = _open_nofollow(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
     try:
         size = os.fstat(fd).st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
             data = b"\n" + data
-        written = os.write(fd, data)
+        try:
+            written = os.write(fd, data)
+        except OSError as exc:
+            raise _named(exc, path) from exc
         if written != len(data):  # a short write (disk full): the next append starts on a fresh line
-            raise OSError(f"short write to {path}")
+            raise OSError(errno.ENOSPC, f"short write ({written} of {len(data)} bytes)", path)
         return size + written
     finally:
         os.close(fd)
+
+
+def _named(exc: OSError, path: str) -> OSError:
+    """The error with the file it was about (``os.write`` and a temp file's name say nothing useful)."""
+    return OSError(exc.errno, exc.strerror or str(exc), path)
+
+
+def append_text(path: str, text: str) -> None:
+    """Append text to a log (``errors.log``): the same single no-follow append as the ledger's."""
+    append_bytes(path, text.encode("utf-8", "backslashreplace"))
 
 
 def append_jsonl(path: str, obj: Any) -> int:

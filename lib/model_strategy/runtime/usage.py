@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .fastjson import loads
 from .kinds import RECORD_KINDS, TOKEN_KINDS
+from .ledger import utc_iso
 from .records import request_key
 
 TYPE_CHECKING = False
@@ -64,12 +65,30 @@ class TranscriptUsage:
         self.stop_reason: str | None = None  # of the last assistant message
         self.api_errors = 0
         self.interrupted = False
+        self.bad_timestamps = 0  # entries whose stamp was unusable (they took a neighbour's time)
+        self._last_good: str | None = None
+        self._orphans: list[dict[str, Any]] = []  # requests still waiting for a good neighbour's time
+
+    def _stamp(self, raw: Any) -> tuple[str | None, bool]:
+        """The entry's time as UTC ISO and whether its own stamp was unusable: a bad stamp (out of
+        range, not a time) costs only itself -- the entry takes the previous good entry's time, else
+        the next one's (``_orphans``), else none (the caller uses the hook's time); it is flagged."""
+        if raw is None:
+            return self._last_good, False
+        ts = utc_iso(raw)
+        if ts is None:
+            self.bad_timestamps += 1
+            return self._last_good, True
+        self._last_good = ts
+        self.first_ts = ts if self.first_ts is None or ts < self.first_ts else self.first_ts
+        self.last_ts = ts if self.last_ts is None or ts > self.last_ts else self.last_ts
+        for req in self._orphans:
+            req["ts"] = ts
+        self._orphans.clear()
+        return ts, False
 
     def add_entry(self, entry: dict[str, Any]) -> None:
-        ts = entry.get("timestamp")
-        if isinstance(ts, str):
-            self.first_ts = ts if self.first_ts is None or ts < self.first_ts else self.first_ts
-            self.last_ts = ts if self.last_ts is None or ts > self.last_ts else self.last_ts
+        ts, bad = self._stamp(entry.get("timestamp"))
         self.entries += 1
         if entry.get("type") == "user":
             if self.first_prompt is None:
@@ -97,8 +116,12 @@ class TranscriptUsage:
         final = isinstance(msg.get("stop_reason"), str)  # entries written while it streams have none
         seen = self.requests.get(key)
         if seen is None:
-            self.requests[key] = {"key": request_key(*key), "model": model, "ts": ts, "tokens": tokens,
-                                  "final": final}
+            req = self.requests[key] = {"key": request_key(*key), "model": model, "ts": ts, "tokens": tokens,
+                                        "final": final}
+            if bad:
+                req["bad_timestamp"] = True
+            if ts is None:
+                self._orphans.append(req)
         else:
             seen["final"] = seen["final"] or final
             for kind, value in tokens.items():

@@ -9,6 +9,14 @@ the percentages into policy levels (``budgets.windows`` in the config).  A windo
 has passed is stale and ignored.  Each (window, reset, level) is announced once
 (``windows-announced.json``).
 
+Whose windows: the windows belong to the account that reported them, and a session's status line
+says which that is -- a subscription's status line carries ``rate_limits``, an API key's never does.
+``windows.json`` keeps the sessions whose status line reported them (``sessions``); in a session
+(status line, PreToolUse) only a session that reported them sees and acts on them, so an API-key
+session after a subscription session has no windows.  A new subscription session has none until its
+own status line reports them (Claude Code sends them from the session's first API response on).  In a
+terminal (no session) ``budget`` lists them as last reported.
+
 Pace: every change of a window's percentage is kept as a sample (time, percent) for that window;
 the pace is the growth since the window's first sample divided by the time since then, and the
 forecast says when the window fills at that pace (``None`` when not before it resets).
@@ -41,6 +49,7 @@ DEFAULTS: dict[str, dict[str, int | None]] = {
 AS_BUDGET_LEVEL = {"warn": "info", "downgrade": "warning", "haiku_only": "critical", "deny": "exceeded"}
 EFFECT = {"warn": "", "downgrade": "; new agents drop one tier (opus→sonnet→haiku)",
           "haiku_only": "; new agents use haiku", "deny": "; new agent spawns are denied"}
+MAX_SESSIONS = 32  # reporting sessions remembered (the most recent)
 SAME_WINDOW_S = 600  # a reset time that moved by less than this is the same window (server rounding)
 MAX_SAMPLES = 48
 FILE = "windows.json"
@@ -100,7 +109,10 @@ def remember(info: Any, now: float | None = None, root: str | None = None) -> bo
     if not new:
         return False
     now = clock.epoch() if now is None else now
-    old = load(root).get("windows", {})
+    stored = load(root)
+    old = stored.get("windows", {})
+    sessions = _sessions(stored)
+    sid = info.get("session_id") if isinstance(info, dict) else None
     merged: dict[str, Any] = {}
     changed = False
     for name, row in new.items():
@@ -120,10 +132,29 @@ def remember(info: Any, now: float | None = None, root: str | None = None) -> bo
     for name, prev in old.items():  # a window missing from this payload stays until it resets
         if name not in merged and isinstance(prev, dict):
             merged[name] = prev
+    if isinstance(sid, str) and sid and sid not in sessions:
+        sessions[sid] = int(now)
+        changed = True
     if not changed:
         return False
-    store.atomic_write_json(_path(root, FILE), {"schema": SCHEMA, "windows": merged})
+    keep = dict(sorted(sessions.items(), key=lambda kv: kv[1])[-MAX_SESSIONS:])
+    store.atomic_write_json(_path(root, FILE), {"schema": SCHEMA, "windows": merged, "sessions": keep})
     return True
+
+
+def _sessions(stored: dict[str, Any]) -> dict[str, int]:
+    raw = stored.get("sessions")
+    if not isinstance(raw, dict):
+        return {}
+    return {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)}
+
+
+def reported_by(session: str | None, root: str | None = None, stored: dict[str, Any] | None = None) -> bool:
+    """Whether ``session``'s own status line reported the stored windows (``None``: no session, as
+    in a terminal -- the windows as last reported count)."""
+    if session is None:
+        return True
+    return bool(session) and session in _sessions(load(root) if stored is None else stored)
 
 
 # ------------------------------------------------------------------ levels
@@ -167,11 +198,16 @@ def fills_at(row: dict[str, Any], now: float) -> float | None:
     return eta if eta < row["resets_at"] else None
 
 
-def status(cfg: dict[str, Any], now: float | None = None, root: str | None = None) -> list[dict[str, Any]]:
-    """Every current (not stale) window with its policy level, pace and forecast."""
+def status(cfg: dict[str, Any], now: float | None = None, root: str | None = None,
+           session: str | None = None) -> list[dict[str, Any]]:
+    """Every current (not stale) window with its policy level, pace and forecast; with ``session``,
+    only when that session reported them (see the module docstring)."""
     now = clock.epoch() if now is None else now
+    stored = load(root)
+    if not reported_by(session, root, stored):
+        return []
     out = []
-    for name, row in load(root).get("windows", {}).items():
+    for name, row in stored.get("windows", {}).items():
         if name not in NAMES or not isinstance(row, dict) or not isinstance(row.get("resets_at"), (int, float)):
             continue
         if row["resets_at"] <= now:
@@ -185,9 +221,10 @@ def status(cfg: dict[str, Any], now: float | None = None, root: str | None = Non
     return out
 
 
-def active(cfg: dict[str, Any], now: float | None = None, root: str | None = None) -> list[dict[str, Any]]:
+def active(cfg: dict[str, Any], now: float | None = None, root: str | None = None,
+           session: str | None = None) -> list[dict[str, Any]]:
     """The windows at a policy level right now (``status`` rows whose ``policy`` is set)."""
-    return [w for w in status(cfg, now, root) if w["policy"]]
+    return [w for w in status(cfg, now, root, session) if w["policy"]]
 
 
 def until(ts: float, now: float) -> str:
@@ -237,13 +274,15 @@ def announce(levels: list[dict[str, Any]], now: float, root: str | None = None) 
 
 
 def apply(decision: dict[str, Any], cfg: dict[str, Any], verdict: dict[str, Any], before: str,
-          notices: list[str] | None = None, now: float | None = None, root: str | None = None) -> dict[str, Any]:
+          notices: list[str] | None = None, now: float | None = None, root: str | None = None,
+          session: str | None = None) -> dict[str, Any]:
     """Apply the strictest active window level on top of the budget ``verdict`` (the worst wins).
-    ``before`` is the choice before the budget policy; new announcements go to ``notices``."""
+    ``before`` is the choice before the budget policy; new announcements go to ``notices``.  With
+    ``session``, only windows that session's status line reported count."""
     from .budget import TIERS
 
     now = clock.epoch() if now is None else now
-    levels = active(cfg, now, root)
+    levels = active(cfg, now, root, session)
     if notices is not None:
         notices.extend(announce(levels, now, root))
     if not levels or verdict.get("deny"):

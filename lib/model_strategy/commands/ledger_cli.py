@@ -143,7 +143,9 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
     out: list[dict[str, Any]] = []
 
     def note(name: str, ok: bool, detail: str, repaired: bool = False, repairable: bool = True) -> None:
-        out.append({"name": name, "ok": ok, "detail": detail, "repaired": repaired, "repairable": repairable})
+        out.append({"name": name, "ok": ok, "detail": detail, "repaired": repaired})
+        if not ok and not repairable:  # a problem --repair does not change
+            out[-1]["repairable"] = False
 
     spooled = ledger.spool_names()
     if spooled and repair:
@@ -270,7 +272,8 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
          bool(bad_sessions and repair))
     links = data_home_links(ledger.root)
     note("links", not links, f"{len(links)} symbolic links in the data home, never written through "
-         f"(replace each with the file it points to): {', '.join(links[:5])}" if links else "none")
+         f"(replace each with the file it points to): {', '.join(links[:5])}" if links else "none",
+         repairable=False)
     quarantined = sorted(os.path.relpath(os.path.join(d, f), ledger.root) for d, _, fs in os.walk(ledger.root)
                          for f in fs if ".corrupt-" in f or f.endswith(".bad"))
     note("quarantine", True, f"{len(quarantined)} files kept aside: {', '.join(quarantined[:5])}"

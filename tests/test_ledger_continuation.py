@@ -468,3 +468,27 @@ def test_doctor_does_not_send_the_user_to_a_repair_that_changes_nothing(
     out = capsys.readouterr().out
     assert "1 requests counted in two records" in out
     assert "problems found that --repair does not change" in out and "run `model-strategy doctor --repair`" not in out
+
+
+def test_archiving_a_month_keeps_its_keys_without_reading_the_archive_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from model_strategy.runtime import archive
+
+    old = tmp_path / "s1.jsonl"
+    old.write_bytes(user("2026-10-01T10:00:00.000Z") + entry("m1", "2026-10-01T10:00:01.000Z")
+                    + entry("m2", "2026-10-02T10:00:01.000Z"))
+    call(hooks.stop, stop_payload(tmp_path, "s1", old))
+    led = Ledger()
+    with led.transaction():
+        assert archive.archive_month(led, "2026-10") is not None
+    assert not led.days() and led.archived_months() == ["2026-10"]
+
+    def no_read(path: str) -> Any:
+        raise AssertionError(f"read {path} back")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(archive, "read_archive", no_read)
+        Path(Ledger().session_path("s1")).unlink()  # read again from its start: the requests are in the archive
+        assert call(hooks.stop, stop_payload(tmp_path, "s1", old)) == ""
+    assert sorted(all_keys()) == sorted(set(all_keys())) and len(all_keys()) == 2
+    assert ledger_cli.check(Ledger())["ok"]

@@ -652,6 +652,17 @@ class Ledger:
         self._keys_catch_up()
         return key in self._load_shard(key_shard(key))
 
+    def keys_archiving(self, month: str) -> None:
+        """``archive.archive_month``, its archive written and before it removes the month's day files
+        (lock held): the key index folds those day files now and takes the archive as folded, so it
+        never reads a month's archive back just because the month was archived."""
+        self._keys_ready = False
+        self._keys_catch_up()
+        state = self._keys_state
+        if state is not None and month not in state["months"]:
+            state["months"].append(month)
+            store.atomic_write_json(self._keys_state_path(), state)
+
     def load_key_index(self) -> None:
         """Read every shard of the request-key index (``doctor``): one cut or damaged has the index
         rebuilt, as it would be when a hook first needs it."""

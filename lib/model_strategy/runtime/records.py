@@ -221,12 +221,13 @@ def delta_usage(now: dict[str, Any], was: dict[str, Any]) -> dict[str, Any]:
         old = was["models"].get(name) or {}
         delta: ModelRow = {**zero_tokens(), "requests": 0, "priced": row["priced"],
                            "cost_usd": None if row["cost_usd"] is None else
-                           str(Decimal(row["cost_usd"]) - Decimal(old.get("cost_usd") or "0"))}
+                           str(max(Decimal(0), Decimal(row["cost_usd"]) - Decimal(old.get("cost_usd") or "0")))}
         for kind in RECORD_KINDS:
             delta[kind] = row[kind] - int(old.get(kind, 0))  # type: ignore[literal-required]
         models[name] = delta
     return {"model_actual": now["model_actual"], "tokens": tokens, "requests": 0,
-            "cost_usd": str(Decimal(now["cost_usd"]) - Decimal(was["cost_usd"])), "unpriced_requests": 0,
+            "cost_usd": str(max(Decimal(0), Decimal(now["cost_usd"]) - Decimal(was["cost_usd"]))),  # never lower
+            "unpriced_requests": 0,
             "models": models, "flags": [f for f in now["flags"] if f != "unpriced"],
             "price_source": now["price_source"]}
 

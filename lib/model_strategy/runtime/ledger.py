@@ -162,6 +162,7 @@ class Ledger:
         self._keys_ready = False
         self._keys_fresh = False  # rebuilt in this process: the shard files are not read
         self._keys_dirty = False  # the key index state has offsets not saved yet
+        self._shard_pending: dict[str, list[str]] = {}  # shard lines noted, appended when the transaction ends
 
     # ------------------------------------------------------------------ files
 
@@ -206,6 +207,8 @@ class Ledger:
             self._archive_index.clear()  # or archived a month
             self._key_shards.clear()
             self._key_counts.clear()
+            self._shard_pending.clear()
+            self._keys_dirty = False
             self._keys_ready = False
             self._keys_fresh = False
             try:
@@ -222,7 +225,8 @@ class Ledger:
         self._depth -= 1
         if self._depth == 0 and self._keys_dirty and self._keys_state is not None:
             self._keys_dirty = False
-            try:  # noqa: SIM105
+            try:
+                self._flush_shards()
                 store.atomic_write_json(self._keys_state_path(), self._keys_state)
             except OSError:
                 pass  # the next catch-up folds from the offsets saved last
@@ -413,6 +417,8 @@ class Ledger:
         self._index.clear()
         self._key_shards.clear()
         self._key_counts.clear()
+        self._shard_pending.clear()  # not saved: the state on disk is behind them, so they are folded again
+        self._keys_dirty = False
         self._keys_ready = False
         self._keys_fresh = False
 
@@ -521,6 +527,7 @@ class Ledger:
                     os.unlink(os.path.join(self._keys_dir(), name))
         self._key_shards = {}
         self._key_counts = {}
+        self._shard_pending = {}  # the rebuild folds those records from the day files again
         self._keys_fresh = True  # every key comes from the ledger now, none from the old files
         return {"schema": KEYS_SCHEMA, "days": {}, "months": [], "sizes": {}}
 
@@ -609,6 +616,7 @@ class Ledger:
             if new and self.locked:
                 self._shard_append(state, shard, new)
         if changed and self.locked:
+            self._flush_shards()
             store.atomic_write_json(self._keys_state_path(), state)
         self._keys_state = state
         self._keys_ready = True
@@ -661,6 +669,7 @@ class Ledger:
         state = self._keys_state
         if state is not None and month not in state["months"]:
             state["months"].append(month)
+            self._flush_shards()
             store.atomic_write_json(self._keys_state_path(), state)
 
     def load_key_index(self) -> None:
@@ -698,9 +707,19 @@ class Ledger:
                 return
             new = self._take(shard, entries)
             if new:
-                self._shard_append(state, shard, new)
+                self._shard_pending.setdefault(shard, []).extend(new)
         state["days"][day] = end
-        self._keys_dirty = True  # saved once, when the transaction ends (behind is safe: it catches up)
+        self._keys_dirty = True  # shards and state written once, when the transaction ends
+
+    def _flush_shards(self) -> None:
+        """Append the shard lines noted since the last flush (before any state that covers them is
+        saved: a state never claims keys its shards do not hold)."""
+        pending, self._shard_pending = self._shard_pending, {}
+        state = self._keys_state
+        if state is None:
+            return
+        for shard, lines in sorted(pending.items()):
+            self._shard_append(state, shard, lines)
 
     # ------------------------------------------------------------------ writing
 

@@ -108,7 +108,8 @@ def test_errors_name_the_command_of_their_context(data_dir: Path, tmp_path: Path
     slash = ["--plugin-data", str(tmp_path / "pd")]
     p = run([*slash, "budget", "set daily abc"], data_dir, tmp_path)
     assert p.returncode == 0 and p.stderr == ""
-    assert p.stdout.strip().splitlines() == ["model-strategy: daily budget must be an amount in USD, e.g. 15 (got 'abc')"]
+    assert p.stdout.strip().splitlines() == [
+        "model-strategy: daily budget must be an amount in USD, e.g. 15 (got 'abc')"]
     p = run([*slash, "budget", "bogus"], data_dir, tmp_path)
     assert p.stdout.strip().splitlines() == [
         "model-strategy: unknown budget argument 'bogus' (see /model-strategy:budget --help)"]

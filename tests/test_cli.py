@@ -99,7 +99,7 @@ def test_slash_command_errors_reach_the_model(data_dir: Path, tmp_path: Path) ->
 
 def test_errors_name_the_command_of_their_context(data_dir: Path, tmp_path: Path) -> None:
     """A terminal points to the terminal command, a slash command to the slash command; a bad budget setting
-    in a session is one line (the terminal's usage block is for the terminal)."""
+    is one line in both."""
     p = run(["compare", "nosuchmodel"], data_dir, tmp_path)
     assert p.returncode == 2 and p.stderr.strip().splitlines() == [
         "model-strategy: unknown model 'nosuchmodel'; see bin/model-strategy catalog for ids and aliases"]
@@ -108,13 +108,14 @@ def test_errors_name_the_command_of_their_context(data_dir: Path, tmp_path: Path
     slash = ["--plugin-data", str(tmp_path / "pd")]
     p = run([*slash, "budget", "set daily abc"], data_dir, tmp_path)
     assert p.returncode == 0 and p.stderr == ""
-    assert p.stdout.strip().splitlines() == ["model-strategy: budget amount must be a number of dollars, got 'abc'"]
+    assert p.stdout.strip().splitlines() == [
+        "model-strategy: daily budget must be an amount in USD, e.g. 15 (got 'abc')"]
     p = run([*slash, "budget", "bogus"], data_dir, tmp_path)
     assert p.stdout.strip().splitlines() == [
         "model-strategy: unknown budget argument 'bogus' (see /model-strategy:budget --help)"]
     p = run(["budget", "set", "daily", "abc"], data_dir, tmp_path)
-    assert p.returncode == 2 and p.stderr.startswith("model-strategy: budget amount must be a number")
-    assert "usage: model-strategy budget" in p.stderr  # the terminal keeps its usage block
+    assert p.returncode == 2 and p.stderr.strip().splitlines() == [  # one line in a terminal too
+        "model-strategy: daily budget must be an amount in USD, e.g. 15 (got 'abc')"]
 
 
 def test_hints_name_the_command_of_their_context() -> None:

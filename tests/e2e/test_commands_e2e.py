@@ -95,7 +95,7 @@ def test_errors_and_names_in_the_session(claude_env, fake_api, data: Path) -> No
     run = claude_env.run("/model-strategy:budget set daily abc", api=api, plugin_dir=REPO, env=plugin_env(data))
     assert run.ok, run.describe()
     prompt = prompt_of(api, n)
-    assert "model-strategy: budget amount must be a number of dollars, got 'abc'" in prompt
+    assert "model-strategy: daily budget must be an amount in USD, e.g. 15 (got 'abc')" in prompt
     assert "usage: model-strategy budget" not in prompt
     env = {**os.environ, **plugin_env(data), "PYTHONPATH": f"{REPO / 'lib'}:{REPO / 'tests'}"}
     script = ("import random, datetime; import synthrecords; from model_strategy.commands import catalog; "

@@ -215,9 +215,7 @@ def main(argv: list[str] | None = None, slash: bool = False) -> int:
             print(_set(argv[1:]))
         except (ValueError, IndexError) as exc:
             detail = _one_line(exc) if isinstance(exc, ValueError) else "budget set needs a value"
-            print(f"model-strategy: {detail}", file=err)
-            if not slash:  # in a session the one line is the answer; the terminal's usage block is noise there
-                print(USAGE, file=err)
+            print(f"model-strategy: {detail}", file=err)  # one line everywhere (the usage is `budget --help`)
             return 0 if slash else 2
         return 0
     as_json = "--json" in argv

@@ -236,8 +236,7 @@ def test_running_agent_counts_now_and_its_later_requests_later(tree: Path, data_
     agent.write_bytes(full)  # it went on and finished
     doc = hist(capsys, "--claude-dir", str(tree))
     assert doc["import"]["running_agents"] == 0 and totals_of(doc) == TOTALS
-    recs = [json.loads(line) for f in sorted((data_dir / "daily").glob("*.json"))
-            for line in f.read_text().splitlines() if line.strip()]
+    recs: list[dict[str, Any]] = list(Ledger().iter_records())  # day files and archives (by the clock)
     mine = [r for r in recs if r["agent_id"] == AGENT_A]
     assert [r.get("continuation", False) for r in mine] == [False, True]
     assert mine[1]["id"] == f"{mine[0]['id']}:{mine[1]['request_keys'][0]}"

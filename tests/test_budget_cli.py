@@ -69,7 +69,7 @@ def test_slash_mode_reports_errors_on_stdout(data_dir: Path) -> None:
 def test_status_table_renders_levels(data_dir: Path) -> None:
     spend("8")
     text = budget_cli.render(budget_cli.report_data(), 100)
-    assert " day 20" in text and " week 20" in text and "…" not in text
+    assert "\nday 20" in text and "\nweek 20" in text and "…" not in text  # rows start at the left edge
     assert "$8.00" in text and "warning" in text and "downgrade" in text
     assert max(len(line) for line in text.splitlines()) <= 100
 
@@ -81,7 +81,7 @@ def test_statusline_line(data_dir: Path) -> None:
 
     with contextlib.redirect_stdout(out):
         budget_cli.statusline(io.StringIO("{}"))
-    assert out.getvalue() == "model-strategy $9.50 today · 95% of $10 · day critical 95%\n"
+    assert out.getvalue() == "model-strategy $9.50 today · 95% of $10 · day critical\n"  # the day's % once
 
 
 def test_install_statusline_keeps_other_settings(tmp_path: Path, data_dir: Path) -> None:

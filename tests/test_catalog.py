@@ -155,3 +155,25 @@ def test_schema_rejects(mutate: typing.Callable[[dict[str, typing.Any]], None], 
     mutate(data)
     with pytest.raises(ValueError, match=message):
         specs.CatalogFile.model_validate(data)
+
+
+def test_dated_notes_expire_with_their_date() -> None:
+    assert "introductory price ends 2026-11-30" in (CAT.notes("gemini-4-argon", "2026-11-30") or "")
+    later = CAT.notes("gemini-4-argon", "2026-12-07") or ""
+    assert "introductory" not in later and later.startswith("65,536 output tokens")
+    assert CAT.notes("gemini-3.8-flash", "2026-12-31") == "introductory price through 2026-12-31"
+    assert CAT.notes("gemini-3.8-flash", "2027-01-01") is None
+    for m in CAT.models.values():  # every date-bound note in the catalog is a dated one, never plain text
+        assert not any(w in (m.get("notes") or "") for w in ("ends 20", "through 20", "until 20")), m["id"]
+
+
+@pytest.mark.parametrize("today, shown", [("2026-11-26", True), ("2026-12-07", False)])
+def test_catalog_report_drops_an_expired_note(today: str, shown: bool, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from model_strategy.commands import cli
+
+    monkeypatch.setenv("MODEL_STRATEGY_NOW", today)
+    assert cli.main(["catalog", "google"]) == 0
+    out = capsys.readouterr().out
+    assert ("introductory price ends 2026-11-30" in out) is shown
+    assert "introductory price through 2026-12-31" in out and "65,536 output tokens per request" in out

@@ -43,7 +43,7 @@ def run(args: list[str], data_dir: Path, cwd: Path, exe: Path = BIN, **kw: str) 
     (["fallback", "support chat"], "Fallback chains"),
     (["catalog", "--vendor", "google"], "gemini-4-argon"),
     (["catalog", "anthropic frontier"], "claude-fable-5-2"),
-    (["dashboard"], "No usage records in the last 7 day(s)"),
+    (["dashboard"], "No usage records in the last 7 days"),
     (["cost", "abc"], "Cost projection"),  # a plain word is the use case
     (["statusline", "--help"], "usage: model-strategy statusline"),
     (["--help"], "install-statusline"),
@@ -95,6 +95,78 @@ def test_slash_command_errors_reach_the_model(data_dir: Path, tmp_path: Path) ->
     assert p.returncode == 0 and p.stderr == ""
     assert p.stdout.strip().splitlines() == [
         "model-strategy: unknown model 'gpt-99'; see /model-strategy:catalog for ids and aliases"]
+
+
+def test_errors_name_the_command_of_their_context(data_dir: Path, tmp_path: Path) -> None:
+    """A terminal points to the terminal command, a slash command to the slash command; a bad budget setting
+    is one line in both."""
+    p = run(["compare", "nosuchmodel"], data_dir, tmp_path)
+    assert p.returncode == 2 and p.stderr.strip().splitlines() == [
+        "model-strategy: unknown model 'nosuchmodel'; see bin/model-strategy catalog for ids and aliases"]
+    p = run(["budget", "bogus"], data_dir, tmp_path)
+    assert "(see bin/model-strategy budget --help)" in p.stderr
+    slash = ["--plugin-data", str(tmp_path / "pd")]
+    p = run([*slash, "budget", "set daily abc"], data_dir, tmp_path)
+    assert p.returncode == 0 and p.stderr == ""
+    assert p.stdout.strip().splitlines() == [
+        "model-strategy: daily budget must be an amount in USD, e.g. 15 (got 'abc')"]
+    p = run([*slash, "budget", "bogus"], data_dir, tmp_path)
+    assert p.stdout.strip().splitlines() == [
+        "model-strategy: unknown budget argument 'bogus' (see /model-strategy:budget --help)"]
+    p = run(["budget", "set", "daily", "abc"], data_dir, tmp_path)
+    assert p.returncode == 2 and p.stderr.strip().splitlines() == [  # one line in a terminal too
+        "model-strategy: daily budget must be an amount in USD, e.g. 15 (got 'abc')"]
+
+
+def test_hints_name_the_command_of_their_context() -> None:
+    from decimal import Decimal
+
+    from model_strategy.commands import render, reports
+
+    try:
+        for slash, hint in ((False, "bin/model-strategy cost 300"), (True, "/model-strategy:cost 300")):
+            reports.set_slash(slash)
+            assert f"or pass one: {hint})" in render.budget_line(Decimal(5), None).plain
+        assert reports.command("report") == "/model-strategy"
+    finally:
+        reports.set_slash(False)
+
+
+def run_in_terminal(args: list[str], data_dir: Path, cwd: Path, columns: int) -> str:
+    """``bin/model-strategy`` with stdout on a pseudo-terminal ``columns`` wide; returns what it showed."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {k: v for k, v in env_for(data_dir).items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen([str(BIN), *args], stdout=slave, stderr=subprocess.PIPE, cwd=cwd, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("args", [["report"], ["catalog"], ["budget"], ["history", "--no-import"]])
+def test_reports_follow_the_terminal_width(args: list[str], data_dir: Path, tmp_path: Path) -> None:
+    out = run_in_terminal(args, data_dir, tmp_path, 80)
+    lines = out.splitlines()
+    assert lines and max(len(line) for line in lines) <= 80, max(lines, key=len)
+    assert max(len(line.rstrip()) for line in lines) > 60  # the terminal's width is used, not a narrow default
+    if args == ["report"]:
+        wide = run_in_terminal(args, data_dir, tmp_path, 130)
+        assert max(len(line) for line in wide.splitlines()) > 100  # and a wide terminal gets the room
 
 
 def test_python_dash_m(data_dir: Path, tmp_path: Path) -> None:

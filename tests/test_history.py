@@ -26,9 +26,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model_strategy.commands import cli, history
-from model_strategy.runtime import clock, hooks
+from model_strategy.runtime import hooks
 from model_strategy.runtime.ledger import Ledger
-from sessionlab import AGENT_A, AGENT_B, Session
+from sessionlab import AGENT_A, AGENT_B, ROOT, Session
 
 FIX = Path(__file__).parent / "fixtures" / "history" / "claude"
 GOLDEN = Path(__file__).parent / "golden"
@@ -212,34 +212,58 @@ def test_rewritten_in_place_with_the_same_start(tree: Path, capsys: pytest.Captu
     assert doc["import"]["requests_added"] == 2 and doc["totals"]["output_tokens"] == TOTALS["output_tokens"] + 24
 
 
-def test_running_agent_waits_until_finished(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_running_agent_counts_now_and_its_later_requests_later(tree: Path, data_dir: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
     meta = tree / "projects/-home-user-project/7b7c13c2-e534-4f35-abe3-ef1dc3f6e990/subagents" \
         / f"agent-{AGENT_A}.meta.json"
     data = json.loads(meta.read_text())
     del data["finished"]
     meta.write_text(json.dumps(data))
     agent = meta.with_suffix("").with_suffix(".jsonl")
-    os.utime(agent, (clock.epoch(), clock.epoch()))  # written just now: still running
-    doc = hist(capsys, "--claude-dir", str(tree))
-    assert doc["import"]["running_agents"] == 1 and doc["totals"]["requests"] == TOTALS["requests"] - 3
-    old = clock.epoch() - history.AGENT_IDLE_SECONDS - 5
-    os.utime(agent, (old, old))  # idle for half an hour, but its meta file has not said finished
+    full = agent.read_bytes()
+    lines = full.splitlines(keepends=True)
+    cut = next(i for i in range(len(lines), 0, -1)  # the transcript as it was before its last request
+               if b'"usage"' in lines[i - 1]) - 1
+    while cut and b'"usage"' in lines[cut - 1]:
+        cut -= 1
+    agent.write_bytes(b"".join(lines[:cut]))
     doc = hist(capsys, "--claude-dir", str(tree))
     assert doc["import"]["running_agents"] == 1
-    meta.unlink()  # an older client without meta files: half an hour idle is finished
+    first = doc["totals"]["requests"]
+    assert 0 < TOTALS["requests"] - first < 3  # the running agent's requests so far are counted now
+    data["finished"] = True
+    meta.write_text(json.dumps(data))
+    agent.write_bytes(full)  # it went on and finished
     doc = hist(capsys, "--claude-dir", str(tree))
     assert doc["import"]["running_agents"] == 0 and totals_of(doc) == TOTALS
+    recs: list[dict[str, Any]] = list(Ledger().iter_records())  # day files and archives (by the clock)
+    mine = [r for r in recs if r["agent_id"] == AGENT_A]
+    assert [r.get("continuation", False) for r in mine] == [False, True]
+    assert mine[1]["id"] == f"{mine[0]['id']}:{mine[1]['request_keys'][0]}"
+    doc = hist(capsys, "--claude-dir", str(tree))  # nothing new: nothing added
+    assert doc["import"]["records_added"] == 0 and totals_of(doc) == TOTALS
+    runs = doc["totals"]["records"]
+    assert runs == len(recs) - 1  # the continuation is not another run ...
+    assert hist(capsys, "session", "--no-import")["totals"]["records"] == runs  # ... from roll-ups or records
 
 
-def test_agent_whose_client_died_is_imported_a_day_later(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    meta = tree / "projects/-home-user-project/7b7c13c2-e534-4f35-abe3-ef1dc3f6e990/subagents" \
-        / f"agent-{AGENT_A}.meta.json"
-    meta.write_text(json.dumps({k: v for k, v in json.loads(meta.read_text()).items() if k != "finished"}))
-    agent = meta.with_suffix("").with_suffix(".jsonl")
-    old = clock.epoch() - history.AGENT_STALE_SECONDS - 5
-    os.utime(agent, (old, old))
-    doc = hist(capsys, "--claude-dir", str(tree))
-    assert doc["import"]["running_agents"] == 0 and totals_of(doc) == TOTALS
+def test_workflow_agents_are_found_with_their_type(tmp_path: Path, data_dir: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    sample = ROOT / "tests/fixtures/claude-code-2.1.332/workflow"
+    session = "63769f81-8529-4c43-b4e4-866046da3c0d"
+    proj = tmp_path / "claude/projects/-home-user-project"
+    run = proj / session / "subagents/workflows/wf_888be8d5-265"
+    run.mkdir(parents=True)
+    shutil.copy(sample / "transcript-main.jsonl", proj / f"{session}.jsonl")
+    for name in ("a420f38f6adc02353", "acb2b1357d525975a"):
+        for ext in ("jsonl", "meta.json"):
+            shutil.copy(sample / f"workflow-agent-{name}.{ext}", run / f"agent-{name}.{ext}")
+    doc = hist(capsys, "agent-type", "--claude-dir", str(tmp_path / "claude"))
+    keys = {r["key"] for r in doc["rows"]}
+    assert {"Explore", "workflow-subagent", "main-thread"} <= keys, keys
+    assert doc["import"]["running_agents"] == 0  # workflow agents' meta files never say finished
+    expected = json.loads((sample / "print-mode-result.json").read_text())["total_cost_usd"]
+    assert abs(float(doc["totals"]["cost_usd"]) - expected) < 1e-9
 
 
 def test_unreadable_file_is_one_line(tree: Path, capsys: pytest.CaptureFixture[str],

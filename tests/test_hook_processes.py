@@ -99,8 +99,18 @@ def test_internal_error_fails_open_and_logs(lab: Session, data_dir: Path) -> Non
     assert code == 0 and err == ""
     assert out is not None and "hookSpecificOutput" not in out
     assert out["systemMessage"].startswith("model-strategy: internal error in pre_tool_use hook (")
-    assert "nothing changed" in out["systemMessage"] and "errors.log" in out["systemMessage"]
+    assert "spawn left unchanged" in out["systemMessage"] and "errors.log" in out["systemMessage"]
     assert "Traceback" in (data_dir / "errors.log").read_text()
+    code, out, err = run_hook("subagent_stop", lab.subagent_stop(AGENT_A))  # a recording hook: no false claim
+    assert code == 0 and err == "" and out is not None
+    assert "nothing changed" not in out["systemMessage"]
+    assert "reconciled from the transcripts at the next Stop" in out["systemMessage"]
+    (data_dir / "archive.lock").rmdir()  # the fault is gone: the next Stop records what the hooks lost
+    code, out, err = run_hook("stop", lab.payload("Stop"))
+    assert code == 0 and err == "" and out is not None
+    assert "agents missed by earlier hooks: recorded 5 request(s) of 2 agent(s)" in out["systemMessage"]
+    assert sorted(r["agent_id"] for r in Ledger().iter_records() if r["kind"] == "subagent") == sorted(
+        [AGENT_A, AGENT_B])
 
 
 def _bare_env(tmp_path: Path, data: Path, root: Path) -> dict[str, str]:

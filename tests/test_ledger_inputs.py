@@ -18,7 +18,7 @@ from fleet import Fleet, finish, hook_env, start
 from model_strategy.commands import ledger_cli
 from model_strategy.runtime import budget, clock, config, hooks, pricing
 from model_strategy.runtime.ledger import Ledger
-from sessionlab import AGENT_A, ROOT, Session, venv_python
+from sessionlab import AGENT_A, AGENT_B, ROOT, Session, venv_python
 from test_recording import call, records
 
 
@@ -98,7 +98,7 @@ def test_bad_bytes_on_stdin_and_in_ids(lab: Session) -> None:
     (rec,) = records()
     assert rec["agent_type"] == "rev\udc80iewer"
     # invalid UTF-8 in the payload (the project path): decoded losslessly, still recorded
-    other = lab.subagent_stop(AGENT_A)
+    other = lab.subagent_stop(AGENT_B)  # another agent (the same one's requests are in the ledger already)
     other["session_id"] = "second-session"
     text = json.dumps(other).encode().replace(b'"cwd": "', b'"cwd": "\xff')
     sink = _Sink()

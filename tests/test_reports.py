@@ -57,19 +57,35 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, out, err
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_golden(name: str, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+#: the same reports in an 80-column terminal (``<name>_w80.txt``): they fit and split no identifier
+W80 = ("report_records", "cost_records", "fallback_records", "compare_records", "catalog_all", "dashboard_records")
+
+
+@pytest.mark.parametrize("name, width", [*((n, 100) for n in sorted(CASES)), *((n, 80) for n in W80)])
+def test_golden(name: str, width: int, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     records, argv = CASES[name]
     if records:
         _records()
-    code, out, err = run([*argv, "--width", "100"], capsys)
+    code, out, err = run([*argv, "--width", str(width)], capsys)
     assert code == 0, err
-    assert max(len(line) for line in out.splitlines()) <= 100
-    path = GOLDEN / f"{name}.txt"
+    assert max(len(line) for line in out.splitlines()) <= width
+    assert not split_words(out), split_words(out)
+    path = GOLDEN / (f"{name}.txt" if width == 100 else f"{name}_w{width}.txt")
     if UPDATE:
         GOLDEN.mkdir(exist_ok=True)
         path.write_text(out)
     assert out == path.read_text(), f"{name} differs from {path} (MODEL_STRATEGY_UPDATE_GOLDEN=1 to regenerate)"
+
+
+def split_words(out: str) -> list[str]:
+    """Fragments of an identifier or header cut by a line break: a word of the output that is a proper
+    prefix of a model id, an agent type or a column header, cut inside one of its parts
+    (``claude-sonnet-5-``, ``Recorded/m``; ``claude`` or ``Recorded`` alone are words of their own)."""
+    whole = {*catalog.load().models, *synthrecords.AGENTS, "Recorded/mo", "Saves/mo", "complexity-based",
+             "main-thread", "cost-optimised", "quality-first"}
+    words = {w.strip(",.;:()[]") for w in out.split()}
+    return sorted(w for w in words if w not in whole and any(c in w for c in "-/0123456789")
+                  and any(x.startswith(w) and len(x) > len(w) and x[len(w)] not in "-/" for x in whole))
 
 
 @pytest.mark.parametrize("width", [60, 80, 120])
@@ -133,3 +149,24 @@ def test_basis_counts_agents_and_main_thread_apart_and_days_with_records(env: Pa
                                         "30-day month")
     ctx._summary.update(records=1, agents=1, main_records=0, requests=1)
     assert ctx.header("x")["basis"].startswith("your records: 1 agent, 1 request on 1 day with records")
+
+
+@pytest.mark.parametrize("group", ["model", "agent-type", "session", "project", "daily"])
+def test_history_fits_80_columns_with_whole_names(group: str, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _records()
+    code, out, err = run(["history", group, "--no-import", "--width", "80"], capsys)
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "…" not in out and not split_words(out), out  # ids whole: the token counts go compact (6.9M) instead
+    if group == "model":
+        assert "claude-sonnet-5-5 " in out
+    code, wide, _ = run(["history", group, "--no-import", "--width", "120"], capsys)
+    assert "," in wide.splitlines()[5]  # with room, the exact counts
+
+
+def test_budget_fits_80_columns(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    synthrecords.spend(Ledger(), "123.4567")
+    code, out, err = run(["budget", "--width", "80"], capsys)
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 80, out  # the table and its rule too
+    assert "…" not in out and "Forecast" in out and "Policy" in out

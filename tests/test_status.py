@@ -52,7 +52,7 @@ def test_status_of_a_used_data_home(data_dir: Path, tmp_path: Path, monkeypatch)
         (Path(paths.plugin_root()) / ".claude-plugin" / "plugin.json").read_text())["version"]
     assert d["environment"]["venv"] == "missing"
     text = status.render(d)
-    assert "1 error(s) in the last 24 h; last " in text and "my-proxy-1 (2 records)" in text
+    assert "1 error in the last 24 h; last " in text and "my-proxy-1 (2 records)" in text
     assert "project  " in text and "invalid" in text
 
 

@@ -64,6 +64,23 @@ def test_budget_level_beats_a_lower_window_level(samples: Path) -> None:
     assert out == "model-strategy 5h 72% · 7d 17% · day exceeded 105%\n"
 
 
+def test_each_figure_once_and_within_80_columns(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spend("12.21")
+    from model_strategy.runtime import config
+
+    config.write_global({"budgets": {"daily_usd": "1"}})
+    monkeypatch.setattr(statusline, "savings_today", lambda root, now: Decimal("0.80"))
+    out = line("{}")
+    assert out == "model-strategy $12.21 today · 1221% of $1 · day exceeded · routing saved $0.80\n"
+    assert out.count("1221%") == 1 and len(out.rstrip("\n")) <= 80
+    monkeypatch.setattr(statusline, "original_command", lambda root: "printf mine")
+    out = line("{}")  # after the user's own line there is no room for the saving: it is left out, nothing cut
+    assert out == "mine · model-strategy $12.21 today · 1221% of $1 · day exceeded\n"
+    assert len(out.rstrip("\n")) <= 80
+    monkeypatch.setattr(statusline, "original_command", lambda root: "printf 'two\\nlines of mine'")
+    assert line("{}").endswith("\nmodel-strategy $12.21 today · 1221% of $1 · day exceeded · routing saved $0.80\n")
+
+
 def test_bad_stdin_never_shows_a_traceback(data_dir: Path) -> None:
     for raw in ("", "not json", "[1, 2]", '{"rate_limits": {"five_hour": "x"}}', '{"workspace": 3}'):
         out = line(raw)
@@ -117,6 +134,7 @@ def test_install_keeps_the_users_line_and_uninstall_restores_it_byte_for_byte(tm
     data = json.loads(settings.read_text())
     assert data["model"] == "opus" and data["env"] == {"A": "1"}
     assert statusline_install.is_ours(data["statusLine"])
+    assert data["statusLine"]["padding"] == 1  # the entry's other keys stay while the plugin's line is in
     assert line("{}") == "mine · model-strategy $0.00 today · 0% of $10 · ok\n"
     budget_cli.install_statusline(str(settings))  # installing again keeps the user's original
     assert line("{}").startswith("mine · ")
@@ -131,6 +149,16 @@ def test_uninstall_removes_an_added_entry_byte_for_byte(tmp_path: Path, text: st
     assert "statusLine" in json.loads(settings.read_text())
     budget_cli.uninstall_statusline(str(settings))
     assert settings.read_text() == text
+
+
+def test_install_keeps_padding_zero(tmp_path: Path) -> None:
+    settings = install(tmp_path, '{"statusLine": {"type": "command", "command": "mine", "padding": 0}}')
+    entry = json.loads(settings.read_text())["statusLine"]
+    assert entry["padding"] == 0 and statusline_install.is_ours(entry) and list(entry) == ["type", "command", "padding"]
+    budget_cli.install_statusline(str(settings))  # again: still kept
+    assert json.loads(settings.read_text())["statusLine"]["padding"] == 0
+    budget_cli.uninstall_statusline(str(settings))
+    assert settings.read_text() == '{"statusLine": {"type": "command", "command": "mine", "padding": 0}}'
 
 
 def test_no_settings_file_before_means_none_after(tmp_path: Path) -> None:

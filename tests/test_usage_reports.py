@@ -90,6 +90,22 @@ def test_golden(name: str, env: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert out == path.read_text(), f"{name} differs from {path} (MODEL_STRATEGY_UPDATE_GOLDEN=1 to regenerate)"
 
 
+@pytest.mark.parametrize("name", ["usage_dashboard_30d", "usage_efficiency", "usage_roi", "usage_recommendations"])
+def test_golden_80_columns(name: str, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """In an 80-column terminal: every line fits and no identifier or header is cut (``<name>_w80.txt``)."""
+    from test_reports import split_words
+
+    _records()
+    code, out, err = run([*CASES[name][1], "--width", "80"], capsys)
+    assert code == 0, err
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert not split_words(out), split_words(out)
+    path = GOLDEN / f"{name}_w80.txt"
+    if UPDATE:
+        path.write_text(out)
+    assert out == path.read_text(), f"{name} differs from {path} (MODEL_STRATEGY_UPDATE_GOLDEN=1 to regenerate)"
+
+
 @pytest.mark.parametrize("width", [60, 80, 120])
 def test_other_widths_fit(width: int, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _records()
@@ -295,7 +311,7 @@ def test_unreadable_record_is_skipped_with_a_warning(env: Path, capsys: pytest.C
     with day.open("a") as fh:
         fh.write(json.dumps({"schema": records.SCHEMA, "id": "broken", "kind": "subagent", "models": 3}) + "\n")
     d = as_json(["dashboard"], capsys)
-    assert any("1 ledger record(s) could not be read" in w for w in d["warnings"])
+    assert any("1 ledger record could not be read and was skipped" in w for w in d["warnings"])
 
 
 # ---------------------------------------------------------------------- efficiency

@@ -232,10 +232,13 @@ class AgentRecord(_RecordFields):
     schema_: Literal[2] = Field(alias="schema")
     recorded_at: datetime
     unpriced_requests: int = Field(0, ge=0)
-    source: Literal["SubagentStop", "PostToolUse", "Stop", "PreToolUse", "import", "scan"]
+    source: Literal["SubagentStop", "PostToolUse", "Stop", "PreToolUse", "SessionStart", "doctor", "import", "scan"]
     outcome: Literal["completed", "error", "interrupted", "truncated", "denied"] | None = None
     request_keys: list[str] = []
     flags: list[Literal["unpriced", "clamped_tokens"]] = []
+    continuation: bool = False  # a later slice of an agent recorded before (not another run)
+    partial: dict[str, list[int]] = {}  # request key -> counts of requests read while they streamed
+    corrects: dict[str, list[int]] = {}  # a correction slice: request key -> its counts now
 
 
 class AgentRecordV1(_RecordFields):

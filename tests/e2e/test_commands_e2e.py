@@ -84,6 +84,36 @@ def test_bad_input_is_explained_not_aborted(claude_env, fake_api, data: Path) ->
     assert "model-strategy: unknown model 'gpt-99'" in prompt_of(api, 0)
 
 
+def test_errors_and_names_in_the_session(claude_env, fake_api, data: Path) -> None:
+    """In a session: hints name the slash command, a bad budget setting is one line (no terminal usage
+    block), and a name that looks like rich markup reaches the prompt literally, without a traceback."""
+    api = fake_api({"main": []})
+    run = claude_env.run("/model-strategy:compare nosuchmodel", api=api, plugin_dir=REPO, env=plugin_env(data))
+    assert run.ok, run.describe()
+    assert "see /model-strategy:catalog for ids and aliases" in prompt_of(api, 0)
+    n = len(api.messages_requests())
+    run = claude_env.run("/model-strategy:budget set daily abc", api=api, plugin_dir=REPO, env=plugin_env(data))
+    assert run.ok, run.describe()
+    prompt = prompt_of(api, n)
+    assert "model-strategy: daily budget must be an amount in USD, e.g. 15 (got 'abc')" in prompt
+    assert "usage: model-strategy budget" not in prompt
+    env = {**os.environ, **plugin_env(data), "PYTHONPATH": f"{REPO / 'lib'}:{REPO / 'tests'}"}
+    script = ("import random, datetime; import synthrecords; from model_strategy.commands import catalog; "
+              "from model_strategy.runtime.ledger import Ledger; l = Ledger(); "
+              "r = synthrecords.record(catalog.load(), random.Random(1), "
+              f"datetime.datetime.fromisoformat('{TODAY}T09:00:00+00:00'), 's1', 0, agent='Explore'); "
+              "r.update(agent_type='reviewer[/strict]', project='[link=https://evil.example]notes[/link]'); "
+              "r['decision']['agent_type'] = 'reviewer[/strict]'\n"
+              "with l.transaction(): l.commit(r)")
+    subprocess.run([PY, "-c", script], check=True, env=env, timeout=120)
+    n = len(api.messages_requests())
+    run = claude_env.run("/model-strategy:dashboard", api=api, plugin_dir=REPO, env=plugin_env(data))
+    assert run.ok, run.describe()
+    prompt = prompt_of(api, n)
+    assert "reviewer[/strict]" in prompt and "[link=https://evil.example]notes[/link]" in prompt
+    assert "Traceback" not in prompt and "MarkupError" not in prompt
+
+
 def test_arguments_with_quotes_and_shell_characters(claude_env, fake_api, data: Path) -> None:
     api = fake_api({"main": []})
     run = claude_env.run("/model-strategy:model-strategy what's best for code review; echo INJECTED", api=api,

@@ -76,6 +76,10 @@ def test_workflow_agents_run_on_routed_models(claude_env, fake_api, tmp_path: Pa
     assert not any(r["model_mismatch"] for r in load_records(data, "subagent"))
     # nothing lost, nothing twice: the ledger equals what the client says the session cost
     total = sum(Decimal(r["cost_usd"]) for r in load_records(data))
+    print(f"\nworkflow e2e: {line}\nrecorded ${total} vs total_cost_usd ${run.result['total_cost_usd']}")
+    for r in load_records(data):
+        print(f"  {r['kind']:8} {r['agent_type']:18} {r['model_actual']!s:18} "
+              f"effort={(r['decision'] or {}).get('effort')} requests={r['requests']} ${r['cost_usd']}")
     assert abs(total - Decimal(str(run.result["total_cost_usd"]))) <= TOL
 
 

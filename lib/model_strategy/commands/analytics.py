@@ -83,29 +83,30 @@ def summarise(archive: Ledger, catalog: Catalog, today: date, days: int = WINDOW
         if key not in uc_cache:
             uc_cache[key] = usecases.for_agent(agent, kind, catalog.usecases)
         uc = uc_cache[key]
-        kinds[kind] = kinds.get(kind, 0) + 1
+        run = 0 if rec.get("continuation") is True else 1  # a continuation slice is not another run
+        kinds[kind] = kinds.get(kind, 0) + run
         first = day if first is None or day < first else first
         by_day[day] = by_day.get(day, Decimal(0)) + cost
-        _add(total, {**rec["tokens"], "requests": rec.get("requests", 0)}, cost)
+        _add(total, {**rec["tokens"], "requests": rec.get("requests", 0)}, cost, run)
         _add(by_agent.setdefault(agent, {**_new_bucket(), "usecase": uc, "kind": kind}),
-             {**rec["tokens"], "requests": rec.get("requests", 0)}, cost)
+             {**rec["tokens"], "requests": rec.get("requests", 0)}, cost, run)
         decision = rec.get("decision") or None
-        if decision:
+        if decision and run:
             src = str(decision.get("source", "?"))
             sources[src] = sources.get(src, 0) + 1
-        if rec.get("model_mismatch"):
+        if rec.get("model_mismatch") and run:
             mismatches += 1
         for model_id, row in models.items():
             row_cost = Decimal(row.get("cost_usd") or "0")
             n = max(int(row.get("requests", 0)), 1)
             per_req = sum(row.get(k, 0) for k in TOKEN_KINDS if k != "output") / n
             b = band_of(per_req, thresholds)
-            _add(buckets.setdefault((uc, agent, model_id, b), _new_bucket()), row, row_cost)
-            _add(by_model.setdefault(model_id, _new_bucket()), row, row_cost)
+            _add(buckets.setdefault((uc, agent, model_id, b), _new_bucket()), row, row_cost, run)
+            _add(by_model.setdefault(model_id, _new_bucket()), row, row_cost, run)
             if (decision and kind == "subagent" and tier_of(model_id) in ("opus", "fable")
                     and float(decision.get("complexity", 1)) < complex_from):
                 over = overkill.setdefault(agent, {"records": 0, "rows": []})
-                over["records"] += 1
+                over["records"] += run
                 over["rows"].append((model_id, b, row, row_cost))
         recent.append(rec)
     for agent, over in overkill.items():

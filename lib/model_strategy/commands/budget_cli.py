@@ -85,17 +85,19 @@ def window_rows(cfg: dict[str, Any], root: str, now: float | None = None) -> lis
 def render(data: dict[str, Any], width: int = 100) -> str:
     import io
 
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=width, record=True, file=io.StringIO(), force_terminal=False, color_system=None)
     from rich import box
 
-    table = Table(title=f"Budgets ({data['timezone']} time, weeks start {data['week_start']})", expand=False,
-                  box=box.SIMPLE_HEAD)
+    from .cells import terminal_safe
+    from .render import FitTable
+    from .render import console as make_console
+
+    console = make_console(width, record=True, file=io.StringIO())
+    # a FitTable narrows columns without splitting a word, so the table (and its rule) fits the width
+    table = FitTable(title=f"Budgets ({data['timezone']} time, weeks start {data['week_start']})", expand=False,
+                     box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for col, justify in [("Period", "left"), ("Spent", "right"), ("Budget", "right"), ("Used", "right"),
                          ("Level", "left"), ("Forecast", "right"), ("Runs out", "left"), ("Policy", "left")]:
-        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in data["periods"]:
         pct = "—" if r["percent"] is None else f"{r['percent']:.0f}%"
         if r["level"] == "exceeded":
@@ -121,19 +123,20 @@ def render(data: dict[str, Any], width: int = 100) -> str:
         console.print("Window policy: " + window_policy_line(data["window_levels"]))
     for w in data["warnings"]:
         console.print(f"warning: {w}")
-    return console.export_text()
+    return terminal_safe("\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n")
 
 
 def window_table(data: dict[str, Any]) -> Any:
     from rich import box
-    from rich.table import Table
 
     from ..runtime.statusline import money
+    from .render import FitTable
 
-    table = Table(title="Subscription windows (from Claude Code's status line)", expand=False, box=box.SIMPLE_HEAD)
+    table = FitTable(title="Subscription windows (from Claude Code's status line)", expand=False,
+                     box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for col, justify in [("Window", "left"), ("Used", "right"), ("Resets in", "right"),
                          ("Fills at this pace", "left"), ("Level", "left")]:
-        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for w in data["windows"]:
         used = f"{w['percent']:.0f}%"
         if "used_usd" in w and "limit_usd" in w:
@@ -202,18 +205,23 @@ def main(argv: list[str] | None = None, slash: bool = False) -> int:
         return 0
     unknown = [a for a in argv if a not in ("--json", "--width", "set") and not a.isdigit()]
     if argv and argv[0] != "set" and unknown:
-        print(f"model-strategy: unknown budget argument {unknown[0]!r} (see budget --help)", file=err)
+        from .reports import command
+
+        print(f"model-strategy: unknown budget argument {unknown[0]!r} (see {command('budget', '--help')})",
+              file=err)
         return 0 if slash else 2
     if argv and argv[0] == "set":
         try:
             print(_set(argv[1:]))
-        except (ValueError, IndexError) as exc:  # one line (the usage is `budget --help`)
-            detail = _one_line(exc) if isinstance(exc, ValueError) else "budget set needs a value (budget --help)"
-            print(f"model-strategy: {detail}", file=err)
+        except (ValueError, IndexError) as exc:
+            detail = _one_line(exc) if isinstance(exc, ValueError) else "budget set needs a value"
+            print(f"model-strategy: {detail}", file=err)  # one line everywhere (the usage is `budget --help`)
             return 0 if slash else 2
         return 0
     as_json = "--json" in argv
-    width = 100
+    from .render import default_width
+
+    width = default_width()
     if "--width" in argv:
         try:
             width = int(argv[argv.index("--width") + 1])

@@ -173,6 +173,13 @@ class Catalog:
     def batch_prices(self, model_id: str, day: str) -> dict[str, Any] | None:
         return rates.batch_at(self.cards[model_id], day)
 
+    def notes(self, model_id: str, day: str) -> str | None:
+        """The model's notes on ``day``: a dated note (an introductory price) expires after its ``until``."""
+        m = self.models[model_id]
+        parts = [m["notes"]] if m.get("notes") else []
+        parts += [n["text"] for n in m.get("dated_notes") or () if day <= n["until"]]
+        return "; ".join(parts) or None
+
     def alias_of(self, model_id: str) -> str | None:
         return next((a for a, t in self.aliases.items() if t == model_id), None)
 

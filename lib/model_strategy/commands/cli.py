@@ -21,13 +21,14 @@
                            [--claude-dir DIR] [--json]             import Claude Code transcripts, report usage
     model-strategy archive [--now] [--delete-archived-before YYYY-MM]   retention of daily detail
 
-Each report takes ``--json`` and ``--width N``.  Exit codes: 0 ok, 1 internal problem, 2 bad input
-(one line on stderr).  ``--plugin-data`` is the ``${CLAUDE_PLUGIN_DATA}`` Claude Code gives the
-hooks; slash commands pass it because their shell does not have it (``runtime/paths.py`` has the whole
-rule for the data home: ``MODEL_STRATEGY_DATA_DIR`` > ``--plugin-data`` > ``CLAUDE_PLUGIN_DATA`` > the
-installed plugin's dir > the default).  It also marks a slash-command
-run: Claude Code aborts a command whose ``!`` script exits non-zero (the model never sees why), so
-there a problem is printed on stdout as the same one line, with exit 0, for Claude to explain.
+Each report takes ``--json`` and ``--width N`` (default: the terminal's width on a terminal, else 100).
+Messages name commands the way the user runs them there (``reports.command``). Exit codes: 0 ok, 1 internal
+problem, 2 bad input (one line on stderr). ``--plugin-data`` is the ``${CLAUDE_PLUGIN_DATA}`` Claude Code
+gives the hooks; slash commands pass it because their shell does not have it (``runtime/paths.py`` has the
+whole rule for the data home: ``MODEL_STRATEGY_DATA_DIR`` > ``--plugin-data`` > ``CLAUDE_PLUGIN_DATA`` > the
+installed plugin's dir > the default). It also marks a slash-command run: Claude Code aborts a command whose
+``!`` script exits non-zero (the model never sees why), so there a problem is printed on stdout as the same
+one line, with exit 0, for Claude to explain.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         if words:
             sp.add_argument("words", nargs="*", help=words)
         sp.add_argument("--json", action="store_true", help="print the report as JSON")
-        sp.add_argument("--width", type=int, default=100, help="columns (default 100)")
+        sp.add_argument("--width", type=int, help="columns (default: the terminal's width; 100 when not a terminal)")
         return sp
 
     report("report", "use-case analysis, recommendation, cost, resilience, roadmap", "use case, free text")
@@ -323,10 +324,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     from .catalog import CatalogError
-    from .reports import BadInput, fail
+    from .reports import BadInput, fail, set_slash
 
     os.umask(0o077)  # the data home is private: files 0600, directories 0700
     slash = argv[:1] == ["--plugin-data"]
+    set_slash(slash)  # messages name the command the way the user runs it there
     if len(argv) >= 2 and slash:
         if argv[1]:
             from ..runtime import paths
@@ -397,6 +399,10 @@ def _main(argv: list[str]) -> int:
             from . import status
 
             return status.main(as_json=args.json)
+        if args.width is None:
+            from .render import default_width
+
+            args.width = default_width()
         if args.width < 40:
             raise BadInput(f"--width must be at least 40 (got {args.width})")
         for path in (getattr(args, "html", None), getattr(args, "svg", None)):

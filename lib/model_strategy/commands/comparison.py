@@ -12,7 +12,7 @@ from typing import Any
 from ..runtime import rates
 from . import analytics, projection, usecases
 from .catalog import CATEGORIES
-from .reports import BadInput, Context, Report
+from .reports import BadInput, Context, Report, command
 
 
 def _price_row(ctx: Context, mid: str) -> dict[str, Any]:
@@ -67,8 +67,9 @@ def catalog_report(ctx: Context, vendor: str | None, category: str | None) -> Re
     out["source"] = cat.source
     out["models"] = [{**{k: cat.models[m][k] for k in ("id", "vendor", "name", "category", "status", "context_window",
                                                     "max_output_tokens", "latency", "quality", "strengths",
-                                                    "claude_code", "notes", "successor")},
-                      "alias": cat.alias_of(m), "prices": _price_row(ctx, m)} for m in ids]
+                                                    "claude_code", "successor")},
+                      "notes": cat.notes(m, ctx.day), "alias": cat.alias_of(m), "prices": _price_row(ctx, m)}
+                     for m in ids]
     return out
 
 
@@ -78,7 +79,7 @@ def resolve_models(ctx: Context, names: list[str]) -> list[str]:
         for part in (p for p in name.replace(",", " ").split() if p):
             mid = ctx.catalog.resolve(part)
             if mid is None:
-                raise BadInput(f"unknown model {part!r}; see /model-strategy:catalog for ids and aliases")
+                raise BadInput(f"unknown model {part!r}; see {command('catalog')} for ids and aliases")
             if mid not in out:
                 out.append(mid)
     return out

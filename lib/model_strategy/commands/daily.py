@@ -19,7 +19,9 @@ schema or made with other band / complexity thresholds (its ``key``).  A day hol
 * ``decisions`` -- routing decisions by source.
 
 Cube rows are lists (``ROW``); money is a Decimal string.  A record that cannot be read is counted
-in ``skipped``.
+in ``skipped``.  A continuation slice of an agent (``continuation: true``: requests it made after it
+was first recorded, e.g. continued with ``SendMessage``) adds its usage and cost everywhere but is
+not another run: it counts in no ``records``, outcome, duration, top run or decision.
 """
 
 from __future__ import annotations
@@ -123,48 +125,51 @@ class Folder:
             data["skipped"] += 1
             return
         kind, project, agent, cost, rows, cx, requested = parts
+        run = 0 if rec.get("continuation") is True else 1
         cube = data["cube"]
         for model, row in rows:
+            row[RECORDS] = run
             key = SEP.join((kind, project, agent, model, requested, str(row.pop()), cx))
             have = cube.get(key)
             if have is None:
                 cube[key] = row
             else:
                 add_row(have, row)
-        data["records"] += 1
-        data["projects"][project] = data["projects"].get(project, 0) + 1
+        data["records"] += run
+        data["projects"][project] = data["projects"].get(project, 0) + run
         outcome = outcome_of(rec)
         stats = data["agents"].get(agent)
         if stats is None:
             stats = data["agents"][agent] = {"kind": kind, "records": 0, "duration_ms": 0, "timed": 0,
                                              "outcomes": {}}
-        stats["records"] += 1
-        stats["outcomes"][outcome] = stats["outcomes"].get(outcome, 0) + 1
         duration = rec.get("duration_ms")
-        if isinstance(duration, int) and not isinstance(duration, bool) and duration >= 0:
-            stats["duration_ms"] += duration
-            stats["timed"] += 1
+        if run:
+            stats["records"] += 1
+            stats["outcomes"][outcome] = stats["outcomes"].get(outcome, 0) + 1
+            if isinstance(duration, int) and not isinstance(duration, bool) and duration >= 0:
+                stats["duration_ms"] += duration
+                stats["timed"] += 1
         ts = str(rec.get("ts") or "")
         sid = str(rec.get("session_id") or "?")
         sess = data["sessions"].get(sid)
         if sess is None:
-            data["sessions"][sid] = [1, str(cost), project, ts, ts]
+            data["sessions"][sid] = [run, str(cost), project, ts, ts]
         else:
-            sess[0] += 1
+            sess[0] += run
             sess[1] = str(Decimal(sess[1]) + cost)
             sess[3] = min(sess[3], ts)
             sess[4] = max(sess[4], ts)
         decision = rec.get("decision")
-        if isinstance(decision, dict):
+        if isinstance(decision, dict) and run:
             src = str(decision.get("source") or "?")
             data["decisions"][src] = data["decisions"].get(src, 0) + 1
         if rec.get("model_mismatch"):
             mkey = f"{rec.get('model_requested') or '?'}{SEP}{rec.get('model_actual') or '?'}"
             mm = data["mismatch"].setdefault(mkey, [0, "0", 0])
-            mm[0] += 1
+            mm[0] += run
             mm[1] = str(Decimal(mm[1]) + cost)
             mm[2] += int(rec.get("unpriced_requests") or 0)
-        if kind == "subagent":
+        if kind == "subagent" and run:
             floor = data["top_floor"]
             if len(data["top"]) < TOP or floor is None or cost > Decimal(floor):
                 tokens = rec.get("tokens") or {}

@@ -17,6 +17,7 @@ from typing import Any
 from . import insights
 from .daily import COST, RECORDS, REQUESTS, UNPRICED
 from .insights import Insights
+from .words import last_days
 
 SPIKE_FACTOR = Decimal(2)
 TOP = 10
@@ -55,7 +56,8 @@ def dashboard_report(ins: Insights) -> dict[str, Any]:
     out["unpriced"] = insights.unpriced(win)
     if win.records:
         out["notes"] += [
-            f"Trend: the last {ins.days} day(s) against the {ins.days} before; a day is flagged (!) when it "
+            f"Trend: {last_days(ins.days)} against the {'day' if ins.days == 1 else f'{ins.days:,}'} before; "
+            f"a day is flagged (!) when it "
             f"cost at least {SPIKE_FACTOR}x the median day of the period.",
             "Routing savings: subagents' tokens re-priced on the model their caller requested and on the "
             "main thread's model, at each day's list prices, minus their recorded cost.",

@@ -17,6 +17,7 @@ from typing import Any
 from . import insights
 from .insights import Insights, pct, usd
 from .reports import BadInput
+from .words import last_days, plural
 
 MIN_RUNS = 3  # an opportunity needs at least this many runs behind it
 LOW_COMPLETION = Decimal("0.8")
@@ -32,7 +33,7 @@ def efficiency_report(ins: Insights, agent_type: str | None = None) -> dict[str,
         found = [a for a in stats if a.lower() == agent_type.lower()]
         if not found:
             known = ", ".join(sorted(stats)[:12]) or "none"
-            raise BadInput(f"no runs of agent type {agent_type!r} in the last {ins.days} day(s) "
+            raise BadInput(f"no runs of agent type {agent_type!r} in {last_days(ins.days)} "
                            f"(agent types with runs: {known})")
         stats = {found[0]: stats[found[0]]}
     out["agent_type"] = agent_type
@@ -43,6 +44,7 @@ def efficiency_report(ins: Insights, agent_type: str | None = None) -> dict[str,
         a["model_label"] = (ins.catalog.alias_of(mid) if mid else None) or a["model"]
         rows.append(a)
     out["agents"] = rows
+    out["none_found"] = none_found(rows)
     out["score_formula"] = ("score = 100 x (0.4 x completion rate + 0.3 x right-sizing + 0.3 x cache hit rate); "
                             "a part without data is left out and the other weights scaled up")
     if rows:
@@ -54,6 +56,19 @@ def efficiency_report(ins: Insights, agent_type: str | None = None) -> dict[str,
             f"needs (below {ins.simple_below}: haiku, from {ins.complex_from}: opus, between: sonnet).",
             out["score_formula"] + "."]
     return out
+
+
+def none_found(rows: list[dict[str, Any]]) -> str:
+    """What "no opportunity" means, in the thresholds the opportunities use -- a claim the table can be
+    checked against (a type that reads little from the cache but costs too little to matter is named)."""
+    text = (f"None found: no type with {MIN_RUNS} runs or more ran above the tier its work needs or completed "
+            f"under {pct(LOW_COMPLETION)} of its runs, and none costing ${CACHE_MIN_COST:.2f} or more read under "
+            f"{pct(LOW_CACHE)} of its input from the prompt cache")
+    small = [a["agent_type"] for a in rows if a["cache_hit_rate"] is not None and a["cache_hit_rate"] < LOW_CACHE
+             and a["cost"] < CACHE_MIN_COST]
+    if small:
+        text += f" ({', '.join(small)} read less, at under ${CACHE_MIN_COST:.2f} in all)"
+    return text + "."
 
 
 def opportunities(ins: Insights, a: dict[str, Any]) -> list[dict[str, Any]]:
@@ -87,6 +102,6 @@ def opportunities(ins: Insights, a: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"kind": "cache", "text": f"{name}: only {pct(hit)} of input came from the prompt cache: keep the "
                     "agent's system prompt and tools stable so its prefix is cached", "cache_hit_rate": hit})
     if a["unpriced_requests"]:
-        out.append({"kind": "unpriced", "text": f"{name}: {a['unpriced_requests']} requests ran on a model "
+        out.append({"kind": "unpriced", "text": f"{name}: {plural(a['unpriced_requests'], 'request')} ran on a model "
                     "without a known price: their cost is not in these figures", "requests": a["unpriced_requests"]})
     return out

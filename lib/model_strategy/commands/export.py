@@ -3,7 +3,7 @@
 * ``export costs FILE.csv`` -- spend per day, kind, project, agent type and model (one CSV row each,
   from the daily roll-ups): records, requests, unpriced requests, tokens by kind and cost in USD
   (a Decimal string; the priced requests only).  Every ledger day by default, ``--days N`` for the
-  last N.
+  last N.  Text cells that a spreadsheet would run as a formula are quoted (``cells.py``).
 * ``export analytics FILE.json`` -- the dashboard, efficiency, ROI and recommendations reports of
   the last ``--days`` days (30 by default) in one JSON document.
 
@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import sys
@@ -22,8 +21,10 @@ from typing import Any
 from ..runtime import clock, store
 from ..runtime.kinds import RECORD_KINDS
 from . import daily, dashboard, efficiency, recommend, roi
+from .cells import Writer
 from .daily import COST, RECORDS, REQUESTS, TOKENS, UNPRICED
 from .insights import Insights
+from .words import last_days
 
 WHAT = ("costs", "analytics")
 COST_COLUMNS = ("day", "kind", "project", "agent_type", "model", "records", "requests", "unpriced_requests",
@@ -49,7 +50,7 @@ def cost_rows(ins: Insights, all_days: bool) -> list[list[Any]]:
 
 def costs_csv(ins: Insights, all_days: bool) -> tuple[str, int]:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = Writer(buf)
     w.writerow(COST_COLUMNS)
     rows = cost_rows(ins, all_days)
     w.writerows(rows)
@@ -86,10 +87,10 @@ def run(ins: Insights, what: str, path: str, days_given: bool) -> str:
     if what == "costs":
         text, n = costs_csv(ins, all_days=not days_given)
         write(path, text)
-        span = f"last {ins.days} day(s)" if days_given else "every ledger day"
+        span = last_days(ins.days) if days_given else "every ledger day"
         return f"wrote {n:,} cost rows ({span}) to {path}"
     import json
 
     data = analytics(ins)
     write(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-    return f"wrote the analytics of the last {ins.days} day(s) to {path}"
+    return f"wrote the analytics of {last_days(ins.days)} to {path}"

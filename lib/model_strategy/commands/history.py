@@ -6,13 +6,12 @@ thread in ``<session>.jsonl``, each subagent in ``<session>/subagents/agent-<id>
 entries into the main file.  Each API response is counted once -- by message id + request id,
 across files -- and priced per request exactly as the hooks do (``records.priced_usage``):
 
-* a subagent file becomes the record ``<session>:<agent id>``, the id the hooks give it, so an
-  agent the hooks recorded is skipped and one imported first is refused by the hooks later.  An
-  agent is imported only once its transcript looks finished (meta ``finished: true``, or untouched
-  for a while): a record is written once, so importing a running agent would lose
-  the rest of its run.  It is looked at again on the next run.  Without a meta file (older clients)
-  an agent untouched for ``AGENT_IDLE_SECONDS`` counts as finished; with one that never says so (the
-  client died mid-run) after ``AGENT_STALE_SECONDS``.
+* a subagent file (``<session>/subagents/agent-<id>.jsonl``, workflow agents under
+  ``subagents/workflows/<run>/``) becomes the record ``<session>:<agent id>``, the id the hooks
+  give it, holding the requests the ledger lacks (``recorder.agent_slice``): an agent the hooks
+  recorded is skipped, one imported first is continued, not doubled, by the hooks later.  A running
+  agent is imported as far as it got; what it (or a ``SendMessage`` continuation) adds later is
+  imported by a later run as a continuation slice ``<session>:<agent id>:<first new key>``.
 * main-thread (and old-layout sidechain) requests go through the hooks' own
   ``recorder._commit_main``: one record per session and UTC day, holding only requests whose key is
   not in the ledger yet.
@@ -46,8 +45,6 @@ from .reports import BadInput, fail
 GROUPS = ("daily", "weekly", "monthly", "session", "project", "model", "agent-type")
 STATE_SCHEMA = 1
 JSON_SCHEMA = 1
-AGENT_IDLE_SECONDS = 30 * 60  # an agent transcript without a meta file, untouched this long, is finished
-AGENT_STALE_SECONDS = 24 * 3600  # one whose meta file never said finished (the client died), this long
 BATCH_BYTES = 48 << 20  # read this much, then commit it under the lock and save the state
 PROGRESS_FROM_BYTES = 32 << 20
 READ_CHUNK = 16 << 20
@@ -127,14 +124,24 @@ def discover(roots: list[str], problems: list[str]) -> list[TFile]:
                 except OSError as exc:
                     problems.append(f"{short(ent.path)}: cannot stat ({exc.strerror})")
                     continue
-                if os.path.basename(folder) == "subagents" and ent.name.startswith("agent-"):
-                    session = os.path.basename(os.path.dirname(folder))
+                session = _agent_session(folder) if ent.name.startswith("agent-") else None
+                if session is not None:  # <session>/subagents/[workflows/<run>/]agent-<id>.jsonl
                     out.append(TFile(ent.path, "agent", session, ent.name[6:-6], st.st_size, st.st_mtime_ns,
                                      st.st_ino))
                 else:
                     out.append(TFile(ent.path, "main", ent.name[:-6], None, st.st_size, st.st_mtime_ns, st.st_ino))
     out.sort(key=lambda f: (f.kind != "agent", f.path))
     return out
+
+
+def _agent_session(folder: str) -> str | None:
+    """The session an agent transcript in ``folder`` belongs to: the folder holding the nearest
+    ``subagents`` folder above it (workflow agents sit in ``subagents/workflows/<run>/``)."""
+    parts = folder.rstrip(os.sep).split(os.sep)
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i] == "subagents":
+            return parts[i - 1] or None
+    return None
 
 
 # ------------------------------------------------------------------ import state (a cache)
@@ -309,16 +316,15 @@ def _drop_seen(usage: TranscriptUsage, seen: set[str], stats: Stats) -> None:
             seen.add(req["key"])
 
 
-def _agent_pending(f: TFile, stats: Stats, warnings: list[str], now: float) -> dict[str, Any] | None:
-    """A finished agent transcript read and priced as the hooks do; None while it still runs."""
+def _agent_pending(f: TFile, stats: Stats, warnings: list[str]) -> dict[str, Any]:
+    """An agent transcript read as the hooks read it, running or not: what it holds now is imported,
+    what it adds later is imported by a later run (continuation slices)."""
     from ..runtime import recorder
     from ..runtime.payload import Payload
 
     meta = _read_meta(f.path)
-    idle = now - f.mtime_ns / 1e9 >= (AGENT_STALE_SECONDS if meta else AGENT_IDLE_SECONDS)
-    if meta.get("finished") is not True and not idle:
+    if meta.get("finished") is not True and not meta.get("inWorkflowRun"):  # workflow agents never say
         stats.running_agents += 1
-        return None
     project = _first_cwd(f.path)
     pending = recorder.pending_agent(Payload({"session_id": f.session, "cwd": project}), agent_id=str(f.agent_id),
                                      agent_type=str(meta.get("agentType") or "unknown"), source="import",
@@ -332,23 +338,31 @@ def _agent_pending(f: TFile, stats: Stats, warnings: list[str], now: float) -> d
 
 
 def _commit_agent(ledger: Ledger, pending: dict[str, Any], stats: Stats) -> None:
-    record_id = records.subagent_id(pending["session_id"], pending["agent_id"])
-    keys = pending["request_keys"]
-    if ledger.has_id(day_of(pending["ts"]), record_id):
-        stats.already_recorded += 1
-        return
-    if not keys:
-        return  # an agent without a single API response: nothing to count
+    from ..runtime import pricing, recorder
+
+    stats.records_added += len(recorder.commit_corrections(
+        ledger, pending["requests"], session_id=pending["session_id"], project=pending["project"],
+        agent_id=pending["agent_id"], agent_type=pending["agent_type"], source="import"))
+    part = recorder.agent_slice(ledger, pending)
+    if part is None:
+        if pending["requests"] and ledger.has_id(day_of(pending["ts"]),
+                                                 records.subagent_id(pending["session_id"], pending["agent_id"])):
+            stats.already_recorded += 1
+        return  # in the ledger already, or an agent without a single API response
+    record_id, ts, fresh, continuation = part
     meta = pending["meta"]
     shape = meta.get("requestShape")
     model = meta.get("model")
     rec = records.build(
-        kind="subagent", record_id=record_id, ts=pending["ts"], recorded_at=iso(clock.now()),
-        session_id=pending["session_id"], project=pending["project"], usage=pending["usage"],
+        kind="subagent", record_id=record_id, ts=ts, recorded_at=iso(clock.now()),
+        session_id=pending["session_id"], project=pending["project"],
+        usage=records.priced_usage(fresh, pricing.table(ledger.warnings)),
         agent_id=pending["agent_id"], agent_type=pending["agent_type"], tool_use_id=pending.get("tool_use_id"),
         background=shape == "background" if isinstance(shape, str) else None,
-        model_requested=model if isinstance(model, str) and model else None, duration_ms=pending.get("duration_ms"),
-        source="import", outcome=pending.get("outcome"), request_keys=list(keys))
+        model_requested=model if isinstance(model, str) and model else None,
+        duration_ms=None if continuation else pending.get("duration_ms"),
+        source="import", outcome=pending.get("outcome"), request_keys=[r["key"] for r in fresh],
+        continuation=continuation, partial=records.partial_counts(fresh))
     if ledger.commit(rec):
         stats.records_added += 1
         stats.requests_added += rec["requests"]
@@ -391,8 +405,8 @@ class _Progress:
 
 
 def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: float | None = None) -> Stats:
-    """Bring the ledger up to date with the transcripts under ``roots`` (see the module doc)."""
-    now = clock.epoch() if now is None else now
+    """Bring the ledger up to date with the transcripts under ``roots`` (see the module doc).
+    ``now`` is accepted for callers of the earlier form (agents no longer wait to look finished)."""
     stats = Stats()
     files = discover(roots, stats.problems)
     stats.files = len(files)
@@ -408,14 +422,11 @@ def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: f
             entry = known.get(f.path)
             try:
                 if f.kind == "agent":
-                    pending = _agent_pending(f, stats, warnings, now)
-                    if pending is None:
-                        continue
-                    keys = pending["request_keys"]
-                    if keys and all(k in seen for k in keys):  # the same agent in another file of this run
-                        stats.duplicate_requests += len(keys)
-                        pending["request_keys"] = []
-                    seen.update(keys)
+                    pending = _agent_pending(f, stats, warnings)
+                    reqs = pending["requests"]
+                    pending["requests"] = [r for r in reqs if r["key"] not in seen]  # met in another file
+                    stats.duplicate_requests += len(reqs) - len(pending["requests"])
+                    seen.update(r["key"] for r in reqs)
                     item: Any = pending
                     new_entry: dict[str, Any] = {"size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "offset": f.size}
                     read = f.size
@@ -485,7 +496,8 @@ def _zero() -> dict[str, Any]:
             "cost_usd": Decimal(0), "requests": 0, "unpriced_requests": 0, "records": 0}
 
 
-def _add(row: dict[str, Any], tokens: dict[str, Any], cost: str | None, requests: int, unpriced: int) -> None:
+def _add(row: dict[str, Any], tokens: dict[str, Any], cost: str | None, requests: int, unpriced: int,
+         run: int = 1) -> None:
     row["input_tokens"] += int(tokens.get("input", 0))
     row["output_tokens"] += int(tokens.get("output", 0))
     row["cache_write_tokens"] += int(tokens.get("cache_write_5m", 0)) + int(tokens.get("cache_write_1h", 0))
@@ -493,7 +505,7 @@ def _add(row: dict[str, Any], tokens: dict[str, Any], cost: str | None, requests
     row["cost_usd"] += Decimal(cost or "0")
     row["requests"] += int(requests)
     row["unpriced_requests"] += int(unpriced)
-    row["records"] += 1
+    row["records"] += run  # a continuation slice is not another record of a run
 
 
 def _key(rec: dict[str, Any], group: str, week_start: str) -> str:
@@ -574,14 +586,16 @@ def _report_records(ledger: Ledger, group: str, since: str | None, until: str | 
     projects: dict[str, str | None] = {}
     for rec in ledger.iter_records(since, until, errors):
         r: dict[str, Any] = dict(rec)
-        _add(totals, r["tokens"], r["cost_usd"], r["requests"], r.get("unpriced_requests", 0))
+        run = 0 if records.is_continuation(r) else 1
+        _add(totals, r["tokens"], r["cost_usd"], r["requests"], r.get("unpriced_requests", 0), run)
         if group == "model":
             for name, m in (r.get("models") or {}).items():
                 unpriced = m.get("requests", 0) if m.get("priced") is False else 0
-                _add(rows.setdefault(name, _zero()), m, m.get("cost_usd"), m.get("requests", 0), unpriced)
+                _add(rows.setdefault(name, _zero()), m, m.get("cost_usd"), m.get("requests", 0), unpriced, run)
             continue
         key = _key(r, group, week_start)
-        _add(rows.setdefault(key, _zero()), r["tokens"], r["cost_usd"], r["requests"], r.get("unpriced_requests", 0))
+        _add(rows.setdefault(key, _zero()), r["tokens"], r["cost_usd"], r["requests"], r.get("unpriced_requests", 0),
+             run)
         if group == "session":
             projects.setdefault(key, r.get("project"))
     return _finish(group, since, until, rows, totals, projects)
@@ -618,7 +632,7 @@ def _parse(argv: list[str]) -> Any:
     p.add_argument("--claude-dir", action="append", help="Claude Code config dir (repeatable; default "
                    "$CLAUDE_CONFIG_DIR and ~/.claude)")
     p.add_argument("--no-import", action="store_true", help="report from the ledger only")
-    p.add_argument("--width", type=int, default=100)
+    p.add_argument("--width", type=int)
     args = p.parse_args(argv)
     for name in ("since", "until"):
         value = getattr(args, name)
@@ -631,6 +645,10 @@ def _parse(argv: list[str]) -> Any:
                 raise BadInput(f"--{name} must be a date YYYY-MM-DD (got {value!r})")
     if args.since and args.until and args.since > args.until:
         raise BadInput(f"--since {args.since} is after --until {args.until}")
+    if args.width is None:
+        from .render import default_width
+
+        args.width = default_width(60)
     if args.width < 60:
         raise BadInput(f"--width must be at least 60 (got {args.width})")
     return args
@@ -681,7 +699,8 @@ def render_text(doc: dict[str, Any], warnings: list[str], width: int = 100) -> s
     from rich.console import Group
     from rich.text import Text
 
-    from .render import console, table, usd
+    from .cells import terminal_safe
+    from .render import console, table, tok, usd
 
     group = doc["group"]
     label = {"daily": "Day (UTC)", "weekly": "Week of", "monthly": "Month", "session": "Session",
@@ -690,22 +709,30 @@ def render_text(doc: dict[str, Any], warnings: list[str], width: int = 100) -> s
     head.append(f"Usage history — {group}", style="bold")
     span = f"{doc['since'] or 'first record'} to {doc['until'] or 'today'}"
     head.append(f"\nFrom the ledger (hooks + imported transcripts), {span}; days are UTC.")
-    def cells(row: dict[str, Any]) -> list[str]:
+    def cells(row: dict[str, Any], short: bool = False) -> list[str]:
         cost = usd(row["cost_usd"])
         if row["unpriced_requests"]:
             cost += "*"
-        return [f"{row['input_tokens']:,}", f"{row['output_tokens']:,}", f"{row['cache_write_tokens']:,}",
-                f"{row['cache_read_tokens']:,}", f"{row['requests']:,}", cost]
+        n = tok if short else (lambda v: f"{v:,}")
+        return [n(row["input_tokens"]), n(row["output_tokens"]), n(row["cache_write_tokens"]),
+                n(row["cache_read_tokens"]), f"{row['requests']:,}", cost]
 
-    body = []
+    names = []
     for row in doc["rows"]:
         name = row["key"]
         if group == "session":
             name = f"{name[:8]} {os.path.basename(str(row.get('project') or '').rstrip('/')) or '-'}"
-        body.append([name, *cells(row)])
-    total = ["Total", *cells(doc["totals"])]
-    heads = ("Input", "Output", "Cache write", "Cache read", "Requests", "Cost")
-    widths = [max(len(h), *(len(r[i + 1]) for r in [*body, total])) for i, h in enumerate(heads)]
+        names.append(name)
+    room = max(len(label), *(min(len(n), 24) for n in names)) if names else len(label)
+    for short in (False, True):  # exact token counts when they fit beside the names, else 6.9M
+        heads = ("Input", "Output", *(("Cache\nwrite", "Cache\nread") if short else ("Cache write", "Cache read")),
+                 "Requests", "Cost")
+        body = [[name, *cells(row, short)] for name, row in zip(names, doc["rows"], strict=True)]
+        total = ["Total", *cells(doc["totals"], short)]
+        widths = [max(*(len(x) for x in h.split("\n")), *(len(r[i + 1]) for r in [*body, total]))
+                  for i, h in enumerate(heads)]
+        if sum(widths) + 3 * len(heads) + room <= width:
+            break
     t = table(None)  # numbers are never cut; a long name is (with an ellipsis)
     t.add_column(label, no_wrap=True, overflow="ellipsis", max_width=max(8, width - sum(widths) - 3 * len(heads)))
     for h, w in zip(heads, widths, strict=True):
@@ -741,7 +768,7 @@ def render_text(doc: dict[str, Any], warnings: list[str], width: int = 100) -> s
     c = console(width, record=True)
     with c.capture() as cap:
         c.print(Group(*parts))
-    return "\n".join(line.rstrip() for line in cap.get().splitlines()) + "\n"
+    return terminal_safe("\n".join(line.rstrip() for line in cap.get().splitlines()) + "\n")
 
 
 def main(argv: list[str], slash: bool = False) -> int:

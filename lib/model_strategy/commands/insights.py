@@ -18,6 +18,7 @@ from ..runtime.ledger import Ledger
 from . import daily
 from .catalog import Catalog
 from .daily import COST, RECORDS, REQUESTS, TOKENS, UNPRICED, Window
+from .words import plural
 
 TIER_OF_CLASS = {"low": 0, "mid": 1, "high": 2}  # the tier a complexity class needs: haiku, sonnet, opus
 #: completion rate, right-sizing, cache hit rate -- the efficiency score's weights (README)
@@ -67,7 +68,9 @@ class Insights:
             self._loaded = daily.load(self.ledger, start, self.today, self.thresholds, self.simple_below,
                                       self.complex_from, self.warnings)
             if self._loaded.skipped:
-                self.warnings.append(f"{self._loaded.skipped} ledger record(s) could not be read and were skipped")
+                n = self._loaded.skipped
+                was = "was" if n == 1 else "were"
+                self.warnings.append(f"{plural(n, 'ledger record')} could not be read and {was} skipped")
         return self._loaded
 
     @property
@@ -87,7 +90,7 @@ class Insights:
         return self.load(min(start, self.today)).sub(min(start, self.today), self.today)
 
     def header(self, title: str, win: Window) -> dict[str, Any]:
-        from .reports import plural, records_phrase
+        from .reports import records_phrase
 
         n = win.records
         main = record_counts(win, "agents").get("main-thread", 0)

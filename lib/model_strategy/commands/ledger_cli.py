@@ -1,14 +1,17 @@
 """Audit and repair of the ledger: ``export records`` and ``doctor [--repair]``.
 
 ``export records`` writes one row per record with stable, documented columns (``EXPORT_COLUMNS``);
-``doctor`` checks every cache (id indexes, totals, monthly roll-ups, session files, notices) and
-the spool against the ledger, and with ``--repair`` rebuilds what does not match.  The ledger
-itself is never rewritten: a damaged line is reported with where it is, and left for the user.
+``doctor`` checks every cache (id indexes, the request-key index, totals, monthly roll-ups, session
+files, notices) and the spool against the ledger, and with ``--repair`` rebuilds what does not match.
+A line of the ledger that is not a record (a fragment a short write left, e.g. on a full disk) is
+moved by ``--repair`` to ``quarantine/<day>.jsonl`` with its exact bytes and offset, the day file is
+rewritten without it (atomically), the caches of that day are rebuilt, and the sessions' transcripts
+are reconciled so that whatever the fragment held is recorded again from Claude Code's own truth.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import io
 import json
 import os
@@ -18,14 +21,15 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..runtime import budget, clock, config, records, store
-from ..runtime.ledger import Ledger, day_of, index_entries
+from ..runtime.ledger import KEY_LEN, Ledger, day_of, index_entries
+from .cells import Writer
 
 #: ``export records`` columns, in order.  Stable: new columns are only ever added at the end.
 EXPORT_COLUMNS = (
     "id", "kind", "session_id", "agent_id", "agent_type", "project", "requested_model", "model",
     "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "priced", "ts",
     "cache_write_5m_tokens", "cache_write_1h_tokens", "web_search_requests", "requests", "unpriced_requests",
-    "duration_ms", "outcome", "source", "recorded_at", "tool_use_id", "model_mismatch", "flags",
+    "duration_ms", "outcome", "source", "recorded_at", "tool_use_id", "model_mismatch", "flags", "continuation",
 )
 
 
@@ -50,6 +54,7 @@ def export_row(rec: records.Record) -> dict[str, Any]:
         "outcome": rec.get("outcome") or "", "source": rec.get("source") or "",
         "recorded_at": rec.get("recorded_at") or "", "tool_use_id": rec.get("tool_use_id") or "",
         "model_mismatch": bool(rec.get("model_mismatch")), "flags": ",".join(rec.get("flags") or ()),
+        "continuation": records.is_continuation(rec),
     }
 
 
@@ -112,10 +117,11 @@ def export_records(argv: list[str], out: Any = None) -> int:
 def _write(fh: Any, fmt: str, recs: Iterator[records.Record]) -> int:
     n = 0
     if fmt == "csv":
-        writer = csv.DictWriter(fh, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
+        writer = Writer(fh)
+        writer.writerow(EXPORT_COLUMNS)
         for rec in recs:
-            writer.writerow(export_row(rec))
+            row = export_row(rec)
+            writer.writerow(row[k] for k in EXPORT_COLUMNS)
             n += 1
     else:
         for rec in recs:
@@ -136,8 +142,10 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
     """Every check as ``{"name", "ok", "detail", "repaired"}`` plus ledger figures."""
     out: list[dict[str, Any]] = []
 
-    def note(name: str, ok: bool, detail: str, repaired: bool = False) -> None:
+    def note(name: str, ok: bool, detail: str, repaired: bool = False, repairable: bool = True) -> None:
         out.append({"name": name, "ok": ok, "detail": detail, "repaired": repaired})
+        if not ok and not repairable:  # a problem --repair does not change
+            out[-1]["repairable"] = False
 
     spooled = ledger.spool_names()
     if spooled and repair:
@@ -148,6 +156,21 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
              True)
     else:
         note("spool", not spooled, f"{len(spooled)} parked records waiting for the lock" if spooled else "empty")
+
+    moved: list[str] = []
+    derived: list[records.Record] = []
+    if repair:
+        with ledger.transaction(wait=10):
+            for day in ledger.days():
+                moved += quarantine_fragments(ledger, day)
+            derived = reconcile_sessions(ledger, full=bool(moved))
+    if moved or derived:
+        from ..runtime import recorder
+
+        line = recorder.describe(derived, "reconciled from the transcripts")
+        note("fragments", True, (f"{len(moved)} unreadable ledger lines moved to quarantine/ ({moved[0]})"
+                                 if moved else "no unreadable ledger lines") + (f"; {line}" if line else ""),
+             True)
 
     ids: dict[str, str] = {}
     keys: dict[str, str] = {}
@@ -173,8 +196,14 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
                 misfiled += 1
         path = ledger.day_file(day)
         with open(path, "rb") as fh:
-            fh.seek(max(0, os.path.getsize(path) - 1))
-            if fh.read(1) not in (b"\n", b""):
+            data = fh.read()
+        if data and not data.endswith(b"\n"):
+            tail = data.rfind(b"\n") + 1
+            try:
+                json.loads(data[tail:])
+            except ValueError:  # not a lost newline but a cut record (a short write, a full disk)
+                bad.append(f"{os.path.basename(path)} at byte {tail}: a cut line at the end")
+            else:
                 unterminated.append(day)
                 if repair:  # an append: the ledger is never rewritten
                     with ledger.transaction(wait=10):
@@ -183,10 +212,12 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
          f"{n} records in {len(days)} day files, {unpriced} unpriced requests"
          + (f"; {len(bad)} unreadable lines ({bad[0]})" if bad else "")
          + (f"; {len(dup_ids)} duplicate ids ({dup_ids[0]})" if dup_ids else "")
-         + (f"; {dup_keys} requests in two main-thread records" if dup_keys else "")
+         + (f"; {dup_keys} requests counted in two records (written before the ledger-wide request index;"
+            " the ledger is append-only, so they stay)" if dup_keys else "")
          + (f"; {misfiled} records filed under another day" if misfiled else "")
          + (f"; {len(unterminated)} day files lost their last newline"
-            + (" (added)" if repair else " (harmless: the next append starts a new line)") if unterminated else ""))
+            + (" (added)" if repair else " (harmless: the next append starts a new line)") if unterminated else ""),
+         repairable=bool(bad))  # lines that are not records are quarantined; records are never changed
 
     healed: list[str] = []
     broken: list[str] = []
@@ -210,6 +241,8 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
         detail = f"{len(broken)} day indexes do not match their day file ({broken[0]})" + (
             "; rebuilt" if repair else "")
     note("id index", not broken or repair, detail, bool(healed or (broken and repair)))
+
+    note(*_check_key_index(ledger, keys, repair))
 
     cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
     now = clock.now()
@@ -239,7 +272,8 @@ def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
          bool(bad_sessions and repair))
     links = data_home_links(ledger.root)
     note("links", not links, f"{len(links)} symbolic links in the data home, never written through "
-         f"(replace each with the file it points to): {', '.join(links[:5])}" if links else "none")
+         f"(replace each with the file it points to): {', '.join(links[:5])}" if links else "none",
+         repairable=False)
     quarantined = sorted(os.path.relpath(os.path.join(d, f), ledger.root) for d, _, fs in os.walk(ledger.root)
                          for f in fs if ".corrupt-" in f or f.endswith(".bad"))
     note("quarantine", True, f"{len(quarantined)} files kept aside: {', '.join(quarantined[:5])}"
@@ -297,6 +331,111 @@ def _check_cache(ledger: Ledger, rel: str, build: Any, repair: bool) -> tuple[bo
     return state == "missing", f"{state} (rebuilt from the ledger when next needed)"
 
 
+def _check_key_index(ledger: Ledger, day_keys: dict[str, str], repair: bool) -> tuple[str, bool, str, bool]:
+    """The ledger-wide request-key index against the keys of every record (day files and archives)."""
+    from ..runtime import archive
+
+    want = set(day_keys)
+    for month in ledger.archived_months():
+        with contextlib.suppress(archive.ArchiveError):  # reported by the ledger check
+            want.update(str(k) for r in archive.read_archive(ledger.archive_file(month))
+                        for k in r.get("request_keys") or ())
+    want = {k for k in want if len(k) == KEY_LEN}
+    with ledger.transaction(wait=10):
+        ledger.forget()
+        noted = len(ledger.warnings)
+        ledger.load_key_index()  # caught up, every shard checked (rebuilt when one does not fit the ledger)
+        healed = len(ledger.warnings) > noted
+        del ledger.warnings[noted:]
+        folder = ledger.path("index", "keys")
+        have: set[str] = set()
+        for name in os.listdir(folder) if os.path.isdir(folder) else []:
+            if name.endswith(".keys"):
+                with open(os.path.join(folder, name), "rb") as fh:
+                    have.update(k[:KEY_LEN] for k in fh.read().decode("ascii", "replace").split("\n")
+                                if len(k) == KEY_LEN or (len(k) > KEY_LEN and k[KEY_LEN] == "="))
+        missing, extra = len(want - have), len(have - want)
+        if (missing or extra) and repair:
+            for name in os.listdir(folder):
+                os.unlink(os.path.join(folder, name))
+            ledger.forget()
+            ledger.stored_keys(())
+    detail = f"{len(want)} request keys, each once" + ("; damaged or behind, rebuilt" if healed else "")
+    if missing or extra:
+        detail = (f"does not match the ledger ({missing} keys missing, {extra} not in the ledger)"
+                  + ("; rebuilt" if repair else ""))
+    return "request index", not (missing or extra) or repair, detail, healed or bool((missing or extra) and repair)
+
+
+def quarantine_fragments(ledger: Ledger, day: str) -> list[str]:
+    """Move the lines of a day file that are not records (cut by a short write, damaged) to
+    ``quarantine/<day>.jsonl`` -- each with its offset and exact bytes (base64) -- and rewrite the day
+    file without them (atomically); the caches of that day are dropped, to be rebuilt.  Lock held."""
+    import base64
+
+    path = ledger.day_file(day)
+    with open(path, "rb") as fh:
+        data = fh.read()
+    keep = bytearray()
+    out: list[str] = []
+    moved = bytearray()
+    pos = 0
+    for line in data.splitlines(keepends=True):
+        body = line.strip()
+        ok = True
+        if body:
+            try:
+                obj = json.loads(body)
+                ok = isinstance(obj, dict) and records.upgrade(obj) is not None
+            except (ValueError, UnicodeDecodeError):
+                ok = False
+        if ok:
+            keep += line if line.endswith(b"\n") or not body else line + b"\n"
+        else:
+            moved += json.dumps({"day": day, "offset": pos, "length": len(line),
+                                 "bytes_base64": base64.b64encode(line).decode("ascii")}).encode() + b"\n"
+            out.append(f"{day} at byte {pos}")
+        pos += len(line)
+    if not out:
+        return []
+    store.append_bytes(ledger.path("quarantine", f"{day}.jsonl"), bytes(moved))  # first: never lose a byte
+    store.atomic_write_bytes(path, bytes(keep))
+    for rel in (os.path.join("index", f"{day}.ids"), os.path.join("index", "keys", "state.json"), "totals.json",
+                os.path.join("monthly", f"{day[:7]}.json"), os.path.join("rollups", "daily", f"{day}.json")):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(ledger.path(rel))
+    ledger.forget()
+    return out
+
+
+def reconcile_sessions(ledger: Ledger, full: bool = False) -> list[records.Record]:
+    """Record what the transcripts of every session the plugin saw hold and the ledger lacks (lock
+    held).  ``full`` reads each from its start (request keys keep that from counting anything twice)."""
+    from ..runtime import recorder
+
+    out: list[records.Record] = []
+    folder = ledger.path("sessions")
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if not name.endswith(".json"):
+            continue
+        try:
+            saved = store.read_json(os.path.join(folder, name))
+        except store.StoreError:
+            continue
+        if not isinstance(saved, dict) or not isinstance(saved.get("session_id"), str):
+            continue
+        state = ledger.session(saved["session_id"], None)
+        main = state["main"].get("path")
+        if not isinstance(main, str) or not os.path.exists(main):
+            continue
+        if full:
+            state["main"]["offset"] = 0
+            state["agents"] = {}
+        out += recorder.reconcile(ledger, state, main, "doctor", budget=1 << 40)
+        ledger.save_session(state)
+    return out
+
+
 def _rebuild_index(ledger: Ledger, day: str) -> None:
     """Drop the index of ``day``: the ledger rebuilds it from the day file on the next read (lock held)."""
     os.unlink(ledger.path("index", f"{day}.ids"))
@@ -325,6 +464,11 @@ def doctor(argv: list[str]) -> int:
         buf.write(f"  [{mark}] {c['name']}: {c['detail']}\n")
     for w in result["warnings"]:
         buf.write(f"  warning: {w}\n")
-    buf.write("all good\n" if result["ok"] else "problems found; run `model-strategy doctor --repair`\n")
+    if result["ok"]:
+        buf.write("all good\n")
+    elif any(not c["ok"] and c.get("repairable", True) for c in result["checks"]):
+        buf.write("problems found; run `model-strategy doctor --repair`\n")
+    else:  # say so rather than send the user to a repair that changes nothing
+        buf.write("problems found that --repair does not change (the ledger's records are never rewritten)\n")
     sys.stdout.write(buf.getvalue())
     return 0 if result["ok"] else 1

@@ -21,6 +21,7 @@ from . import insights
 from .daily import COST, RECORDS, UNPRICED
 from .efficiency import LOW_COMPLETION, MIN_RUNS
 from .insights import TIER_OF_CLASS, Insights, pct, tier_name, tier_of, usd
+from .words import plural
 
 COVER = Decimal("0.8")
 PROJECT_FILE = ".claude/model-strategy.json"
@@ -57,8 +58,9 @@ def recommendations_report(ins: Insights) -> dict[str, Any]:
     out["items"] = items
     out["total_saving_usd"] = sum((i["saving_usd"] for i in items if i["kind"] == "routing"), Decimal(0))
     out["total_monthly_saving_usd"] = saving
-    out["notes"] += [f"Savings: the window's tokens re-priced on the recommended tier at each day's list prices; "
-                     f"per month = x 30 / {ins.days} day(s).",
+    out["notes"] += ["Savings: the window's tokens re-priced on the recommended tier at each day's list prices; "
+                     + ("the window is a 30-day month." if ins.days == 30
+                        else f"per month: the window's saving scaled from {plural(ins.days, 'day')} to 30."),
                      f"Tier a run needs: complexity below {ins.simple_below} haiku, from {ins.complex_from} opus, "
                      f"sonnet between; a type is routed to the lowest tier covering {pct(COVER)} of its runs."]
     return out
@@ -170,7 +172,8 @@ def _budget(ins: Insights, monthly: Decimal, saving: Decimal) -> dict[str, Any] 
     budget = Decimal(str(raw))
     if budget <= 0 or monthly <= budget:
         return None
-    text = (f"At the last {ins.days} day(s)' pace you spend {usd(monthly)} a month, {pct(monthly / budget)} of "
+    pace = "the last day's pace" if ins.days == 1 else f"the last {ins.days:,} days' pace"
+    text = (f"At {pace} you spend {usd(monthly)} a month, {pct(monthly / budget)} of "
             f"budgets.monthly_usd ({usd(budget)})")
     if saving > 0:
         text += f"; the routing changes above save about {usd(saving)} a month"
@@ -185,8 +188,9 @@ def _prices(unpriced: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     override = "<data dir>/prices.override.json"
     for m in unpriced["models"]:
-        text = (f"{m['requests']:,} requests on {m['model']} have no price (genai-prices does not know the model): "
-                "they are counted but not in any $ figure")
+        have = "has" if m["requests"] == 1 else "have"
+        text = (f"{plural(m['requests'], 'request')} on {m['model']} {have} no price (genai-prices does not know "
+                "the model): they are counted but not in any $ figure")
         change = (f"add {{\"models\": {{\"{m['model']}\": {{\"input_mtok\": \"…\", \"output_mtok\": \"…\"}}}}}} "
                   f"to {override}")
         out.append({"kind": "prices", "model": m["model"], "text": text, "change": change,

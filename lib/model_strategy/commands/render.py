@@ -1,24 +1,48 @@
-"""Rich rendering of the strategy reports (report, cost, fallback) -- the only modules that import
-rich are this one and ``render_usage``.  Layout targets 100 columns; plain text when not a terminal.
+"""Rich rendering of the strategy reports (report, cost, fallback) and the helpers every report renders
+with (one console, ``FitTable``, ``Bar``).  Layout follows the terminal's width (100 columns when not a
+terminal), never splits a word to fit, and is plain text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any, Literal
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
+
+from .cells import terminal_safe
+from .reports import command
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
-def console(width: int, record: bool = False) -> Console:
-    return Console(width=width, force_terminal=False, color_system=None, record=record, highlight=False,
-                   soft_wrap=False, emoji=False)
+def console(width: int, record: bool = False, file: IO[str] | None = None,
+            color_system: Literal["truecolor"] | None = None) -> Console:
+    """The one console every report renders on.  Names from the data (agent types, projects, models,
+    session ids, use cases) are data, never markup: with ``markup=False`` and ``emoji=False`` a string
+    such as ``reviewer[/strict]`` or ``[link=https://evil.example]x`` prints as it is, in a table cell as
+    in a line; styles come only from ``Text`` objects built here."""
+    return Console(width=width, file=file, force_terminal=False, color_system=color_system, record=record,
+                   highlight=False, soft_wrap=False, emoji=False, markup=False)
+
+
+DEFAULT_WIDTH = 100
+
+
+def default_width(minimum: int = 40) -> int:
+    """Columns for a report: the terminal's width when stdout is a terminal (``COLUMNS`` first, as rich
+    does), never under ``minimum``; 100 when the output goes to a file, a pipe or a slash command."""
+    import shutil
+    import sys
+
+    if not sys.stdout.isatty():
+        return DEFAULT_WIDTH
+    return max(minimum, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
 
 
 def usd(x: Decimal | float | None, places: int = 2) -> str:
@@ -33,6 +57,29 @@ def usd_small(x: Decimal | None) -> str:
     if x is None:
         return "n/a"
     return usd(x, 4) if abs(x) < 1 else usd(x, 2)
+
+
+def saving_range(low: Decimal, high: Decimal) -> str:
+    """A monthly saving range in whole dollars: ``$2–$3``; ``$2`` when both ends round alike; ``under $1``
+    when the top of the range is below a dollar (never ``$0–$0``)."""
+    lo, hi = (Decimal(x).quantize(Decimal(1)) for x in (low, high))
+    if hi < 1:
+        return "under $1"
+    return usd(hi, 0) if lo == hi else f"{usd(max(lo, Decimal(0)), 0)}–{usd(hi, 0)}"
+
+
+def per_unit(price: Decimal, count: Decimal | float | int, total: Decimal) -> str:
+    """The unit price of a ``count`` x price = ``total`` line, with as many places as it takes for the
+    shown count times the shown price to give the shown total (``1,800 x $0.00128 = $2.30``, never
+    ``1,800 x $0.0013 = $2.30``).  Where the count is shown rounded, the price is the total's average
+    over the shown count."""
+    shown_total = usd(total)
+    n = Decimal(num(count).replace(",", ""))
+    unit = Decimal(total) / n if n else Decimal(price)
+    for places in range(2 if abs(unit) >= 1 else 4, 13):
+        if usd(n * unit.quantize(Decimal(1).scaleb(-places)), 2) == shown_total:
+            return usd(unit, places)
+    return usd(unit, 12)
 
 
 def pct(x: Decimal | float | None, places: int = 0) -> str:
@@ -62,9 +109,84 @@ def bar(value: Decimal | float, top: Decimal | float, width: int = 20) -> str:
     return "█" * full + (BLOCKS[rest] if rest else "")
 
 
-def table(title: str | None = None, **kw: Any) -> Table:
-    return Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+class FitTable(Table):
+    """A table that narrows its columns without splitting a word: an identifier (``claude-sonnet-5-5``), a
+    header (``Recorded/mo``) or a number stays on one line.  When the natural widths are too wide, the widest
+    column that can still wrap loses a column at a time, never below its longest word (if need be with one
+    blank between columns instead of two); only when even the longest words do not fit does rich's own
+    folding take over."""
+
+    EMPTY = "no data."
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if not self.rows:  # never a header with nothing under it: one line instead
+            yield self._empty_line()
+            return
+        yield from super().__rich_console__(console, options)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        if not self.rows:
+            return Measurement.get(console, options, self._empty_line())
+        return super().__rich_measure__(console, options)
+
+    def _empty_line(self) -> Text:
+        title = self.title.plain if isinstance(self.title, Text) else str(self.title or "")
+        return Text(f"{title}: {self.EMPTY}" if title else self.EMPTY.capitalize())
+
+    def _calculate_column_widths(self, console: Console, options: ConsoleOptions) -> list[int]:
+        budget = options.max_width
+        widths, floors = self._natural(console, options)
+        if self.expand or sum(widths) <= budget:
+            return super()._calculate_column_widths(console, options)
+        if sum(floors) > budget and not self.collapse_padding:  # tighter: one blank between columns, not two
+            self.collapse_padding = True
+            widths, floors = self._natural(console, options)
+            if sum(widths) <= budget:
+                return widths
+        if sum(floors) > budget:
+            return super()._calculate_column_widths(console, options)
+        excess = sum(widths) - budget
+        while excess > 0:
+            i = max((i for i in range(len(widths)) if widths[i] > floors[i]), key=lambda i: widths[i])
+            widths[i] -= 1
+            excess -= 1
+        return widths
+
+    def _natural(self, console: Console, options: ConsoleOptions) -> tuple[list[int], list[int]]:
+        """Each column's natural width and the narrowest it gets without splitting a word."""
+        ranges = [self._measure_column(console, options, c) for c in self.columns]
+        widths = [r.maximum or 1 for r in ranges]
+        floors = [min(r.minimum or 1, w) if c.width is None and not c.no_wrap else w
+                  for r, w, c in zip(ranges, widths, self.columns, strict=True)]
+        return widths, floors
+
+
+class Bar:
+    """A bar of at most ``width`` cells (``bar``) that draws shorter when its column is narrower, down to
+    ``MIN_BAR`` cells: bars in one column share the column's width, so they stay comparable, and a bar
+    never wraps or pushes a table past the terminal's width."""
+
+    MIN_BAR = 4
+
+    def __init__(self, value: Decimal | float, top: Decimal | float, width: int = 20, suffix: str = "") -> None:
+        self.value, self.top, self.width, self.suffix = value, top, width, suffix
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        extra = len(self.suffix)
+        return Measurement(min(self.MIN_BAR, self.width) + extra, self.width + extra).with_maximum(options.max_width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        cells = max(0, min(self.width, options.max_width - len(self.suffix)))
+        yield Text(bar(self.value, self.top, cells) + self.suffix, no_wrap=True, overflow="crop")
+
+
+def table(title: str | None = None, empty: str | None = None, **kw: Any) -> Table:
+    """A report table; ``empty``: the line shown instead when it gets no rows (default ``no data.``)."""
+    t = FitTable(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
                  show_edge=False, **kw)
+    if empty:
+        t.EMPTY = empty
+    return t
 
 
 def header(r: dict[str, Any]) -> RenderableType:
@@ -94,7 +216,7 @@ def to_text(parts: Iterable[RenderableType], width: int) -> str:
     with con.capture() as cap:
         for part in parts:
             con.print(part)
-    return "\n".join(line.rstrip() for line in cap.get().splitlines()) + "\n"
+    return terminal_safe("\n".join(line.rstrip() for line in cap.get().splitlines()) + "\n")
 
 
 def notes(r: dict[str, Any], warnings: list[str] | None = None) -> RenderableType:
@@ -110,7 +232,7 @@ def model_label(model: str | None, alias: str | None = None) -> str:
 
 def budget_line(total: Decimal, budget: Decimal | None, source: str = "") -> Text:
     if budget is None:
-        return Text("No monthly budget set (budgets.monthly_usd, or pass one: /model-strategy:cost 300).")
+        return Text(f"No monthly budget set (budgets.monthly_usd, or pass one: {command('cost', '300')}).")
     share = total / budget if budget else Decimal(0)
     verdict = "within budget" if total <= budget else f"over by {usd(total - budget)}"
     src = f" ({source})" if source else ""
@@ -154,7 +276,7 @@ def usecase_details(rows: list[dict[str, Any]]) -> RenderableType:
         parts += [head, bullets(items)]
     if len(rows) > len(shown):
         rest = ", ".join(r["name"] for r in rows if r not in shown)
-        parts.append(Text(f"Details for the other use cases ({rest}): /model-strategy <use case>."))
+        parts.append(Text(f"Details for the other use cases ({rest}): {command('report', '<use case>')}."))
     return Group(*parts)
 
 
@@ -162,14 +284,15 @@ def cost_summary(rows: list[dict[str, Any]], total: Decimal, budget: Decimal | N
     t = table("Monthly cost on the recommended primary (30-day month)")
     for col, kw in (("Use case", {"ratio": 4}), ("Requests", {"justify": "right"}),
                     ("Per request", {"justify": "right"}), ("Per month", {"justify": "right"}),
-                    ("Recorded", {"justify": "right"}), ("", {"ratio": 2, "no_wrap": True})):
+                    ("Recorded", {"justify": "right"}), ("", {"ratio": 2})):
         t.add_column(col, overflow="fold", **kw)
     t.columns[4].header = "Recorded/mo"
     top = max((r["monthly_cost"] for r in rows), default=Decimal(0))
     for r in rows:
-        t.add_row(r["name"], num(r["monthly_requests"]), usd_small(r["cost_per_request"]), usd(r["monthly_cost"]),
+        t.add_row(r["name"], num(r["monthly_requests"]),
+                  per_unit(r["cost_per_request"], r["monthly_requests"], r["monthly_cost"]), usd(r["monthly_cost"]),
                   usd(r["recorded_monthly_cost"]) if r["recorded_monthly_cost"] is not None else "-",
-                  bar(r["monthly_cost"], top, 16))
+                  Bar(r["monthly_cost"], top, 16))
     t.add_section()
     recorded = [r["recorded_monthly_cost"] for r in rows if r["recorded_monthly_cost"] is not None]
     t.add_row("Total", "", "", usd(total), usd(sum(recorded, Decimal(0))) if recorded else "", "")
@@ -188,7 +311,7 @@ def roadmap(rm: dict[str, Any]) -> RenderableType:
     parts: list[RenderableType] = []
     if rm["items"]:
         t = table("Upgrade roadmap")
-        for col, kw in (("When", {"no_wrap": True}), ("What", {"ratio": 3}), ("Move", {"ratio": 4}),
+        for col, kw in (("When", {}), ("What", {"ratio": 3}), ("Move", {"ratio": 4}),
                         ("Saves/mo", {"justify": "right"}), ("Why", {"ratio": 5})):
             t.add_column(col, overflow="fold", **kw)
         for i in rm["items"]:
@@ -216,14 +339,14 @@ def cost(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     t = table("Monthly cost per use case (30-day month)")
     for col, kw in (("Use case", {"ratio": 4}), ("Model", {"ratio": 3}), ("Requests", {"justify": "right"}),
                     ("Tokens", {"justify": "right"}), ("Per month", {"justify": "right"}),
-                    ("", {"ratio": 2, "no_wrap": True})):
+                    ("", {"ratio": 2})):
         t.add_column(col, overflow="fold", **kw)
     top = max((row["cost"] for row in r["rows"]), default=Decimal(0))
     for row in r["rows"]:
         tokens = sum(row["tokens"].values(), Decimal(0))
         src = "" if row["volume_source"] == "records" else " *"
         t.add_row(row["name"] + src, row["model"], num(row["requests"]), tok(tokens), usd(row["cost"]),
-                  bar(row["cost"], top, 16))
+                  Bar(row["cost"], top, 16))
     t.add_section()
     t.add_row("Total", "", "", "", usd(r["total"]), "")
     parts: list[RenderableType] = [header(r), Text(""), t]
@@ -242,7 +365,7 @@ def cost(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     for opt in r["optimisations"]:
         applies = opt["applies_to"]
         shown = ", ".join(applies[:3]) + (f" +{len(applies) - 3} more" if len(applies) > 3 else "")
-        o.add_row(opt["name"], f"{usd(opt['low'], 0)}–{usd(opt['high'], 0)}", opt["complexity"],
+        o.add_row(opt["name"], saving_range(opt["low"], opt["high"]), opt["complexity"],
                   f"{opt['how']}. For: {shown}. Needs: {opt['prerequisites']}.")
     parts += [Text(""), o if r["optimisations"] else Text("No optimisation applies.")]
     if r["not_applicable"]:

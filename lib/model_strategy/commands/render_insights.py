@@ -8,7 +8,8 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from .render import bar, bullets, header, notes, num, pct, table, tok, usd, usd_small
+from .render import Bar, bullets, header, notes, num, pct, table, tok, usd, usd_small
+from .words import last_days, plural
 
 FLAG = "!"
 
@@ -36,14 +37,14 @@ def _share_table(title: str, first: str, rows: list[dict[str, Any]], key: str, r
         t.add_column("Requests", justify="right")
     t.add_column("Cost", justify="right", no_wrap=True)
     t.add_column("Share", justify="right")
-    t.add_column("", ratio=2, no_wrap=True)
+    t.add_column("", ratio=2)
     for row in rows[:limit]:
         share = row["share"]
-        cells = [str(row[key]), num(row["records"])]
+        cells: list[RenderableType] = [str(row[key]), num(row["records"])]
         if requests:
             cells.append(num(row["requests"]))
         cells += [_cost(row["cost"], row["unpriced_requests"], row["requests"]), pct(share),
-                  bar(share or 0, 1, 24)]
+                  Bar(share or 0, 1, 24)]
         t.add_row(*cells)
     if len(rows) > limit:
         rest = rows[limit:]
@@ -58,29 +59,32 @@ def dashboard_parts(r: dict[str, Any], warnings: list[str]) -> list[RenderableTy
     t = r["totals"]
     parts: list[RenderableType] = [header(r), Text("")]
     if not t["records"]:
-        parts.append(Text(f"No usage records in the last {w['days']} day(s). They appear after Claude Code runs "
+        parts.append(Text(f"No usage records in {last_days(w['days'])}. They appear after Claude Code runs "
                           "with the model-strategy hooks active."))
         return [*parts, Text(""), notes(r, warnings)]
     tr = r["trend"]
     change = (f"{'+' if tr['change'] >= 0 else ''}{pct(tr['change_pct'])}" if tr["change_pct"] is not None
               else "no spend before")
-    head = Text(f"Last {w['days']} days: {usd(t['cost'])} over {t['records']:,} records and {t['requests']:,} "
-                f"requests ({tok(sum(t['tokens'].values()))} tokens); cache hit rate {pct(t['cache_hit_rate'])}. "
-                f"Previous {w['days']} days: {usd(tr['previous'])} ({change}).", style="bold")
+    last, previous = ("Today", "The day before") if w["days"] == 1 else (f"Last {w['days']:,} days",
+                                                                         f"Previous {w['days']:,} days")
+    head = Text(f"{last}: {usd(t['cost'])} over {plural(t['records'], 'record')} and "
+                f"{plural(t['requests'], 'request')} ({tok(sum(t['tokens'].values()))} tokens); cache hit rate "
+                f"{pct(t['cache_hit_rate'])}. {previous}: {usd(tr['previous'])} ({change}).", style="bold")
     parts.append(head)
     up = r["unpriced"]
     if up["requests"]:
-        parts.append(Text(f"Unpriced: {up['requests']:,} requests on {', '.join(m['model'] for m in up['models'])}"
-                          " have no known price; they are not in any $ figure (marked +? or 'unpriced')."))
+        parts.append(Text(f"Unpriced: {plural(up['requests'], 'request')} on "
+                          f"{', '.join(m['model'] for m in up['models'])} {'has' if up['requests'] == 1 else 'have'}"
+                          " no known price; they are not in any $ figure (marked +? or 'unpriced')."))
     d = table("Spend per day (UTC)")
     d.add_column("Day", no_wrap=True)
     d.add_column("Records", justify="right")
     d.add_column("Cost", justify="right", no_wrap=True)
-    d.add_column("", ratio=1, no_wrap=True)
+    d.add_column("", ratio=1)
     top = max((x["cost"] for x in r["by_day"]), default=Decimal(0))
     for x in r["by_day"]:
-        d.add_row(x["day"], num(x["records"]), usd(x["cost"]), bar(x["cost"], top, 50) + (f" {FLAG}" if x["flagged"]
-                                                                                           else ""))
+        flag = f" {FLAG}" if x["flagged"] else ""
+        d.add_row(x["day"], num(x["records"]), usd(x["cost"]), Bar(x["cost"], top, 50, flag))
     flagged = tr["flagged"]
     trend = (f"Median day {usd(tr['median_day'])}; {FLAG} = at least {tr['spike_factor']}x the median"
              + (f" ({', '.join(flagged)})." if flagged else " (no day)."))
@@ -110,8 +114,8 @@ def dashboard_parts(r: dict[str, Any], warnings: list[str]) -> list[RenderableTy
 
 
 def _top(rows: list[dict[str, Any]]) -> RenderableType:
-    t = table("Most expensive agents")
-    for col, kw in (("When (UTC)", {"no_wrap": True}), ("Agent type", {"ratio": 3}), ("Model", {"ratio": 3}),
+    t = table("Most expensive agents", empty="no subagent runs in the window.")
+    for col, kw in (("When (UTC)", {}), ("Agent type", {"ratio": 3}), ("Model", {"ratio": 3}),
                     ("Tokens", {"justify": "right"}), ("Time", {"justify": "right"}), ("Outcome", {}),
                     ("Cost", {"justify": "right"})):
         t.add_column(col, overflow="fold", **kw)
@@ -120,6 +124,14 @@ def _top(rows: list[dict[str, Any]]) -> RenderableType:
         t.add_row(x["ts"][:16].replace("T", " "), x["agent_type"], x["model"] or "?", tok(x["tokens"]),
                   _secs(dur / 1000 if dur is not None else None), x["outcome"], usd_small(x["cost"]))
     return t
+
+
+def _duration(hours: Decimal) -> str:
+    """``1.6 h``, ``25 min``, ``under a minute``: a break-even time that never reads ``0.0 h``."""
+    minutes = Decimal(hours) * 60
+    if minutes < 1:
+        return "under a minute"
+    return f"{minutes:.0f} min" if minutes < 60 else f"{Decimal(hours):.1f} h"
 
 
 def _routing(r: dict[str, Any]) -> RenderableType:
@@ -152,7 +164,7 @@ def _mismatches(r: dict[str, Any]) -> RenderableType:
     t.add_column("Cost", justify="right")
     for p in mm["pairs"][:8]:
         t.add_row(p["chosen"], p["actual"], num(p["records"]), _cost(p["cost"], p["unpriced_requests"], 1))
-    return Group(t, Text(f"{mm['records']:,} runs ran on another model than the one chosen for them "
+    return Group(t, Text(f"{plural(mm['records'], 'run')} ran on another model than the one chosen for them "
                          f"({_cost(mm['cost'], mm['unpriced_requests'])})."))
 
 
@@ -164,10 +176,9 @@ def save(parts: list[RenderableType], width: int, html: str | None, svg: str | N
     """Write the same view as HTML and/or SVG (rich's recorded console export)."""
     import io
 
-    from rich.console import Console
+    from .render import console
 
-    con = Console(width=width, file=io.StringIO(), force_terminal=False, color_system="truecolor", record=True,
-                  highlight=False, soft_wrap=False, emoji=False)
+    con = console(width, record=True, file=io.StringIO(), color_system="truecolor")
     for part in parts:
         con.print(part)
     if html:
@@ -179,7 +190,7 @@ def save(parts: list[RenderableType], width: int, html: str | None, svg: str | N
 def efficiency(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     parts: list[RenderableType] = [header(r), Text("")]
     if not r["agents"]:
-        parts.append(Text(f"No subagent runs in the last {r['window']['days']} day(s)."))
+        parts.append(Text(f"No subagent runs in {last_days(r['window']['days'])}."))
         return [*parts, Text(""), notes(r, warnings)]
     t = table("Per agent type")
     for col, kw in (("Agent type", {"ratio": 3}), ("Runs", {"justify": "right"}), ("Done", {"justify": "right"}),
@@ -195,8 +206,7 @@ def efficiency(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     parts += [t, Text("Done: completed runs / runs with a known outcome. $/done: cost per completed run.")]
     ops = [(a["agent_type"], o["text"]) for a in r["agents"] for o in a["opportunities"]]
     parts += [Text(""), Text("Opportunities", style="bold")]
-    parts.append(bullets(f"{text}" for _, text in ops) if ops else Text("None found: every type is right-sized, "
-                                                                         "completes and caches well."))
+    parts.append(bullets(f"{text}" for _, text in ops) if ops else Text(r["none_found"]))
     return [*parts, Text(""), notes(r, warnings)]
 
 
@@ -205,7 +215,7 @@ def roi(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     a = r["assumptions"]
     parts: list[RenderableType] = [header(r), Text("")]
     if not r["from_records"]:
-        parts += [Text(f"No usage records in the last {r['window']['days']} day(s): nothing to weigh yet."), Text(""),
+        parts += [Text(f"No usage records in {last_days(r['window']['days'])}: nothing to weigh yet."), Text(""),
                   Text("Assumptions", style="bold"), bullets(a["lines"])]
         return [*parts, Text(""), notes(r, warnings)]
     roi_pct = "n/a" if t["roi_pct"] is None else f"{t['roi_pct']:,.0f}%"
@@ -213,9 +223,12 @@ def roi(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
                       f"{usd(a['hourly_rate'])}/h): net {usd(t['net'])}, ROI {roi_pct}.", style="bold"))
     be = []
     if t["break_even_hours"] is not None:
-        runs = (f" = {t['break_even_runs']:,} completed runs at {num(t['avg_minutes_per_completed_run'])} min each"
-                if t["break_even_runs"] is not None else "")
-        be.append(f"{t['break_even_hours']:.1f} h of saved time{runs}")
+        runs = ""
+        if t["break_even_runs"] is not None:
+            n, each = t["break_even_runs"], num(t["avg_minutes_per_completed_run"])
+            runs = (f" = {n:,} completed runs at {each} min each" if n > 1
+                    else f", less than one completed run ({each} min)")
+        be.append(f"{_duration(t['break_even_hours'])} of saved time{runs}")
     if t["break_even_hourly_rate"] is not None:
         be.append(f"an hourly rate of {usd(t['break_even_hourly_rate'])}")
     if be:
@@ -223,7 +236,7 @@ def roi(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     parts.append(Text(f"Cost: subagents {usd(t['subagent_cost'])}, main thread {usd(t['main_thread_cost'])}"
                       + (f"; {t['unpriced_requests']:,} unpriced requests not in it" if t["unpriced_requests"]
                          else "") + "."))
-    g = table("Per agent type")
+    g = table("Per agent type", empty="no subagent runs in the window (the main thread saves no time here).")
     for col, kw in (("Agent type", {"ratio": 3}), ("Runs", {"justify": "right"}),
                     ("Completed", {"justify": "right"}), ("Min/run", {"justify": "right"}),
                     ("Hours saved", {"justify": "right"}), ("Labour saved", {"justify": "right"}),

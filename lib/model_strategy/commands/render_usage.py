@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import RenderableType
 from rich.text import Text
 
-from .render import bar, bullets, header, notes, table, tok, usd
+from .render import Bar, bullets, header, notes, table, tok, usd
 
 SHORT_CATEGORY = {"frontier-reasoning": "frontier", "balanced": "balanced", "fast-economy": "economy",
                   "specialised": "special"}
@@ -84,13 +84,13 @@ def compare(r: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     c.add_column("Model", no_wrap=True)
     c.add_column("Cost", justify="right")
     c.add_column("vs actual" if r["from_records"] else "vs cheapest", justify="right")
-    c.add_column("", no_wrap=True)
+    c.add_column("")
     costs = [x["cost"] for x in r["repriced"]]
     top = max(costs, default=Decimal(0))
     ref = r.get("actual") if r["from_records"] else min(costs, default=Decimal(0))
     for x in sorted(r["repriced"], key=lambda x: x["cost"]):
         rel = f"{x['cost'] / ref:.2f}x" if ref else "-"
-        c.add_row(x["id"], usd(x["cost"]), rel, bar(x["cost"], top, 40))
+        c.add_row(x["id"], usd(x["cost"]), rel, Bar(x["cost"], top, 40))
     parts: list[RenderableType] = [header(r), Text(""), t, Text(LEGEND), Text(_aliases(r["models"])), Text(""),
                                    Text("Strengths", style="bold"), strengths, Text(""), c]
     if r["from_records"]:

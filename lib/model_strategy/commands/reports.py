@@ -14,6 +14,7 @@ from ..runtime.kinds import TOKEN_KINDS
 from ..runtime.ledger import Ledger
 from . import analytics, optimise, projection, resilience, roadmap, strategy, usecases
 from .catalog import Catalog
+from .words import plural
 
 Report = dict[str, Any]
 
@@ -22,14 +23,35 @@ class BadInput(ValueError):
     """Bad command-line input; the message is the one line shown to the user."""
 
 
+_slash = False
+
+
+def set_slash(on: bool) -> None:
+    """Where this run answers: a slash command in a Claude Code session (``--plugin-data``) or a terminal."""
+    global _slash
+    _slash = on
+
+
+def command(sub: str, args: str = "") -> str:
+    """How the user runs ``sub`` where they are: ``/model-strategy:catalog`` in a session,
+    ``bin/model-strategy catalog`` in a terminal (``report`` is plain ``/model-strategy`` in a session)."""
+    if _slash:
+        name = "/model-strategy" if sub == "report" else f"/model-strategy:{sub}"
+    else:
+        name = f"bin/model-strategy {sub}"
+    return f"{name} {args}" if args else name
+
+
 def fail(exc: Exception, slash: bool, code: int | None = None) -> int:
     """Report a command's problem as one line and return the exit code.  In a slash command the line
     goes to stdout with exit 0 (Claude Code drops a failing ``!`` command's output, so the model could
     not explain it); in a terminal to stderr with ``code``, by default 2 for bad input and 1 otherwise."""
     import sys
 
+    from .cells import terminal_safe
+
     text = os_problem(exc) if isinstance(exc, OSError) else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    print(f"model-strategy: {text}", file=sys.stdout if slash else sys.stderr)
+    print(terminal_safe(f"model-strategy: {text}"), file=sys.stdout if slash else sys.stderr)
     if slash:
         return 0
     return code if code is not None else (2 if isinstance(exc, BadInput) else 1)
@@ -91,10 +113,6 @@ class Context:
         return {"title": title, "as_of": self.day, "prices": self.catalog.price_source,
                 "catalog_as_of": self.catalog.as_of, "basis": basis, "from_records": bool(s["records"]),
                 "notes": []}
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def records_phrase(s: dict[str, Any]) -> str:
@@ -172,12 +190,26 @@ def _spend_by_model(ctx: Context, rows: list[Report]) -> tuple[dict[str, Decimal
     return spend, "projected spend of the recommended primaries"
 
 
+def volume_basis(out: Report, rows: list[Report]) -> None:
+    """A basis of "your records" says which use cases' volumes are not from them (assumed, or from the
+    user's text), so the header never contradicts a row's "(assumption)"."""
+    if not out["from_records"]:
+        return
+    assumed = [r["name"] for r in rows if r.get("volume_source") == "assumption"]
+    texted = [r["name"] for r in rows if r.get("volume_source") == "your text"]
+    extra = ([f"assumed volumes for {', '.join(assumed)} (not in your records)"] if assumed else []) + \
+        ([f"volumes from your text for {', '.join(texted)}"] if texted else [])
+    if extra:
+        out["basis"] += "; " + "; ".join(extra)
+
+
 def strategy_report(ctx: Context, text: str) -> Report:
     """``/model-strategy [use case]``: analysis, recommendation, cost, resilience and roadmap."""
     profs = profiles(ctx, text)
     recs = [strategy.recommend(ctx.catalog, p, ctx.day) for p in profs]
     rows = _usecase_rows(ctx, profs, recs)
     out = ctx.header("Model strategy")
+    volume_basis(out, rows)
     out["query"] = text.strip() or None
     out["usecases"] = rows
     out["total_monthly"] = sum((r["monthly_cost"] for r in rows), Decimal(0))
@@ -227,6 +259,7 @@ def cost_report(ctx: Context, budget: Decimal | None, text: str = "") -> Report:
     recs = [strategy.recommend(ctx.catalog, p, ctx.day) for p in profs]
     rows = _cost_rows(ctx, profs, recs)
     out = ctx.header("Cost projection")
+    volume_basis(out, rows)
     out["rows"] = rows
     out["total"] = sum((r["cost"] for r in rows), Decimal(0))
     out["budget"] = budget if budget is not None else monthly_budget(ctx.cfg)

@@ -14,6 +14,7 @@ from typing import Any
 from ..runtime import rates
 from . import analytics
 from .catalog import Catalog
+from .words import plural
 
 TIER_ORDER = ("haiku", "sonnet", "opus", "fable")
 
@@ -63,7 +64,7 @@ def build(catalog: Catalog, recs: list[dict[str, Any]], profiles: list[dict[str,
     if summary["mismatches"]:
         share = Decimal(summary["mismatches"]) / summary["records"]
         gaps.append({"severity": severity(share), "area": "routing",
-                     "gap": f"{summary['mismatches']} agents ran on another model than the one chosen "
+                     "gap": f"{plural(summary['mismatches'], 'agent')} ran on another model than the one chosen "
                             "(explicit model in the spawn, or the hooks were not active)"})
     for rec in recs:
         _move(catalog, summary, rec, scale, spend, day, items)
@@ -128,7 +129,7 @@ def _tiers(catalog: Catalog, summary: dict[str, Any], day: str, gaps: list[dict[
         rep = analytics.band_input(band, summary["thresholds"])
         if starts and rep > starts[0]:
             gaps.append({"severity": "medium", "area": f"{agent} on {mid}",
-                         "gap": f"{b['requests']} requests averaged over {starts[0]:,} input tokens: billed "
+                         "gap": f"{plural(b['requests'], 'request')} averaged over {starts[0]:,} input tokens: billed "
                                 "at the long-context rate; trim context or use a flat-priced model"})
 
 

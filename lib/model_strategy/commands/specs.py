@@ -27,6 +27,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class DatedNote(Strict):
+    """A note that holds until a day (an introductory price): shown through ``until``, never after."""
+
+    text: str = Field(min_length=1)
+    until: date
+
+
 class ModelSpec(Strict):
     id: str = Field(min_length=1)
     provider: str = Field(min_length=1, description="genai-prices provider id")
@@ -45,6 +52,7 @@ class ModelSpec(Strict):
     successor: str | None = None
     claude_code: bool = False
     notes: str | None = None
+    dated_notes: list[DatedNote] = Field(default_factory=list)
     ref: str = Field(pattern=r"^https://")
 
 

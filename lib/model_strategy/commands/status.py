@@ -14,6 +14,7 @@ from typing import Any
 
 from ..runtime import bootstrap, clock, config, paths
 from ..runtime.ledger import Ledger
+from .words import plural
 
 ERROR_HEADER = "--- "  # hooks.py writes "--- <iso time> <hook name>" before each traceback
 
@@ -128,13 +129,13 @@ def render(d: dict[str, Any]) -> str:
     ]
     last = hooks["last_error"]
     if last:
-        lines.append(f"hook health  {hooks['errors_24h']} error(s) in the last 24 h; last {last['time']} in "
+        lines.append(f"hook health  {plural(hooks['errors_24h'], 'error')} in the last 24 h; last {last['time']} in "
                      f"{last['hook']}: {last['error'] or '?'}")
     else:
         lines.append("hook health  no internal errors logged")
     lines.append(f"records      {d['records']}")
     unpriced = d["unpriced_models"]
-    lines.append("unpriced     " + (", ".join(f"{m} ({n} records)" for m, n in unpriced.items()) if unpriced
+    lines.append("unpriced     " + (", ".join(f"{m} ({plural(n, 'record')})" for m, n in unpriced.items()) if unpriced
                                    else "none"))
     for layer in d["config"]:
         state = layer["state"] + (f": {layer['reason']}" if layer["reason"] else "")
@@ -148,5 +149,7 @@ def main(as_json: bool = False) -> int:
     if as_json:
         print(json.dumps(d, indent=1, ensure_ascii=False))
     else:
-        print(render(d), end="")
+        from .cells import terminal_safe
+
+        print(terminal_safe(render(d)), end="")
     return 0

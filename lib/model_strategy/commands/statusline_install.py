@@ -3,7 +3,8 @@ without losing the user's own.
 
 Installing keeps the user's previous ``statusLine`` value in ``<data dir>/statusline-original.json``;
 the plugin's status line runs that command first (same stdin, a timeout) and appends its segment.
-The settings file is edited as text: only the ``statusLine`` value changes (or is added), every other
+The settings file is edited as text: only the ``statusLine`` value changes (or is added) -- its
+``command`` (and ``type``) only: the entry's other keys, such as ``"padding": 0``, stay -- every other
 byte stays as it was, so uninstalling puts back exactly the original value -- byte for byte -- or
 removes the entry again when there was none.
 """
@@ -132,6 +133,8 @@ def install(settings_path: str | None = None) -> str:
                 value = json.loads(raw)
                 original = None if is_ours(value) else {"absent": False, "file_existed": True, "raw": raw,
                                                         "value": value}
+                if isinstance(value, dict):  # keep every other key of the entry ("padding": 0, ...)
+                    ours_text = json.dumps({**value, **ours})
                 new = text[:vs] + ours_text + text[ve:]
             else:
                 if spans:

@@ -316,6 +316,7 @@ def archive_month(ledger: Ledger, month: str) -> dict[str, Any] | None:
     _fsync_dir(folder)
     if unreadable:
         store.append_bytes(ledger.path("archive", f"{month}.unreadable.jsonl"), b"\n".join(unreadable) + b"\n")
+    ledger.keys_archiving(month)  # the request-key index holds these days' keys: no re-read of the archive
     for day in days:
         for victim in (ledger.day_file(day), ledger.path("index", f"{day}.ids")):
             try:  # noqa: SIM105

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 PREFIX = "model-strategy:"
 SHOWN = 6  # a Workflow's line names at most this many agent() calls
+START_RECONCILE_SESSIONS = 4  # SessionStart reconciles this project's newest sessions (the plugin saw)
 
 
 def _message(out: dict[str, Any] | None, lines: list[str]) -> dict[str, Any] | None:
@@ -400,7 +401,7 @@ def subagent_stop(p: Payload) -> dict[str, Any] | None:
 def _after_record(record: Record | None, ledger: Ledger) -> dict[str, Any] | None:
     lines = [*ledger.warnings, *ledger.notices]
     if record is not None:
-        if record["model_mismatch"]:
+        if record["model_mismatch"] and not record.get("continuation"):  # said for its first slice
             lines.append(f"agent {record['agent_type']} asked for {record['model_requested']} "
                          f"but ran on {record['model_actual']}")
         if record["unpriced_requests"]:
@@ -415,21 +416,80 @@ def stop(p: Payload) -> dict[str, Any] | None:
 
     ledger = Ledger()
     cfg, warnings = config_mod.load(p.cwd)
+    done = None
     try:
         with ledger.transaction():
             state = ledger.session(p.session_id, p.project)
-            recorder.ingest_main(ledger, state, p.text("transcript_path"), "Stop")
+            # the main thread, and any agent a lost or failed hook did not record (from the transcripts)
+            recs = recorder.reconcile(ledger, state, p.text("transcript_path"), "Stop", _running_agents(p))
             ledger.save_session(state)
+            done = recorder.describe([r for r in recs if r["kind"] == "subagent"], "agents missed by earlier hooks")
             ledger.notices += budget.notices(ledger, cfg)
     except store.LockTimeout:
         pass  # the next hook reads the main transcript from the same offset
-    return _message(None, [*warnings, *ledger.warnings, *ledger.notices])
+    return _message(None, [*warnings, *ledger.warnings, *([done] if done else []), *ledger.notices])
+
+
+def _running_agents(p: Payload) -> frozenset[str]:
+    """The agents a Stop lists as still running in the background (their SubagentStop records them)."""
+    from .recorder import WORKFLOW_RUNNING
+
+    tasks = p.raw.get("background_tasks")
+    if not isinstance(tasks, list):
+        return frozenset()
+    running = [t for t in tasks if isinstance(t, dict) and t.get("status") == "running"]
+    ids = {t["id"] for t in running if isinstance(t.get("id"), str)}
+    if any(t.get("type") == "workflow" for t in running):
+        ids.add(WORKFLOW_RUNNING)
+    return frozenset(ids)
+
+
+def _reconcile_at_start(p: Payload) -> list[str]:
+    """SessionStart: record what this project's recent sessions' transcripts hold and the ledger lacks
+    (a hook lost or failed at the end of an earlier session, e.g. on a full disk).  Sessions the plugin
+    has seen (a session file) only; bounded: the newest few, each from its read offsets."""
+    from . import recorder, store
+
+    path = p.text("transcript_path")
+    if not path:
+        return []
+    folder = os.path.dirname(path)
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(".jsonl")]
+    except OSError:
+        names = []
+    def mtime(name: str) -> float:
+        try:
+            return os.path.getmtime(os.path.join(folder, name))
+        except OSError:
+            return 0.0
+    ledger = Ledger()
+    recs: list[Record] = []
+    try:
+        with ledger.transaction(wait=1.0):
+            for name in sorted(names, key=mtime, reverse=True)[:START_RECONCILE_SESSIONS]:
+                sid = name[:-6]
+                if sid == p.session_id and p.text("source") == "startup":
+                    continue  # a session that starts has nothing in its transcript yet
+                if sid != p.session_id and not os.path.exists(ledger.session_path(sid)):
+                    continue
+                state = ledger.session(sid, p.project)
+                recs += recorder.reconcile(ledger, state, os.path.join(folder, name), "SessionStart")
+                ledger.save_session(state)
+    except store.LockTimeout:
+        return []  # the next Stop reconciles
+    done = recorder.describe(recs, "from earlier sessions' transcripts")
+    return [*ledger.warnings, *([done] if done else [])]
 
 
 def session_start(p: Payload) -> dict[str, Any] | None:
     from . import bootstrap, budget
 
     lines = bootstrap.check_on_session_start(p.session_id or "")
+    try:
+        lines += _reconcile_at_start(p)
+    except Exception as exc:  # a courtesy too: the next Stop reconciles again
+        lines.append(f"reconciling from the transcripts skipped ({type(exc).__name__}); the next Stop retries it")
     try:
         cfg, warnings = config_mod.load(p.cwd)
         ledger = Ledger()
@@ -469,9 +529,12 @@ def run(handler: Handler, stdin: Any = None, stdout: Any = None) -> int:
         out = _message(None, [f"{name} hook: {exc}; the hook stopped there"])
     except Exception as exc:  # fail open: never break Claude Code's flow by accident
         where = _log_error(name)
+        # a recording hook may have written part of its work: say what happens, not "nothing changed"
+        after = "spawn left unchanged" if name == "pre_tool_use" else \
+            "whatever it did not record is reconciled from the transcripts at the next Stop"
         out = _message(None, [f"internal error in {name} hook ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}); "
-                              f"nothing changed{where}"])
+                              f"{after}{where}"])
     if out:
         stdout.write(dumps(out))
         stdout.write("\n")

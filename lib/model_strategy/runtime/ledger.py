@@ -1,15 +1,22 @@
 """The ledger: the user's financial record, and the only source of truth.
 
-* ``daily/YYYY-MM-DD.json`` -- JSON Lines, append-only, one record per agent run or main-thread
-  slice, filed by the UTC date of the record's ``ts`` (when the usage happened).  Records carry
-  stable ids (``records.py``); ``commit`` never writes an id, or a main-thread request, twice.
+* ``daily/YYYY-MM-DD.json`` -- JSON Lines, append-only, one record per agent run, agent continuation
+  or main-thread slice, filed by the UTC date of the record's ``ts`` (when the usage happened).
+  Records carry stable ids (``records.py``); ``commit`` never writes an id, or a request (its key),
+  twice -- the key checked against the whole ledger, every day file and archived month.
 * Everything else is a cache derived from those files and rebuilt from them whenever it is
   missing, cut, corrupt, of another schema or behind:
 
   - ``index/YYYY-MM-DD.ids`` -- digests of the ids and request keys in that day's file, followed by
     ``@<offset>``: how far into the day file it has read.  A hook killed between its append and
     the index update leaves the index behind; the next reader catches up from that offset.
-  - ``totals.json`` (``budget.py``) and ``monthly/YYYY-MM.json`` (``rollup``) remember, per day
+  - ``index/keys/<xx>.keys`` -- every request key in the ledger, sharded by its first two hex digits
+    (a hook reads only the shards of the keys it checks), with ``key=<counts>`` lines for requests
+    read while they streamed (their counts may still grow: ``recorder.commit_corrections``);
+    ``index/keys/state.json`` remembers how far into each day file it has folded, the archived months
+    folded and each shard's size.  Caught up from those offsets like the rest; rebuilt from the day
+    files (their id indexes) and archives when a day file shrank or vanished unarchived, or a shard is
+    shorter than recorded or ends in a cut line. ``monthly/YYYY-MM.json`` (``rollup``) remember, per day
     file, the offset they have folded in, and catch up the same way.
   - ``sessions/<id>.json`` -- per-session working state: PreToolUse decisions (joined into records),
     background agent links, how far the main transcript was read.
@@ -35,7 +42,7 @@ from .fastjson import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from datetime import date
     from typing import Any
 
@@ -57,6 +64,9 @@ SPOOL_MERGE_LIMIT = 400  # spool files merged per transaction (the rest by the n
 SESSION_KEEP_DECISIONS = 400
 INDEX_HEADER = b"#model-strategy ids v1\n"
 SESSION_SCHEMA = 2
+KEYS_SCHEMA = 1  # index/keys/: the ledger-wide request-key index
+KEY_LEN = 20  # records.request_key digests
+_HEX = frozenset("0123456789abcdef")
 
 
 def iso(dt: datetime) -> str:
@@ -112,6 +122,23 @@ def digest(text: str) -> str:
     return records.request_key(text, "id")
 
 
+def key_shard(key: str) -> str:
+    """The shard of the request-key index a key lives in (its first two hex digits)."""
+    head = key[:2]
+    return head if len(head) == 2 and set(head) <= _HEX else "xx"
+
+
+def key_entries(rec: Record | dict[str, Any]) -> list[tuple[str, list[int] | None]]:
+    """A record's entries in the request-key index: each request key, with the counts of those that
+    may still grow (``partial``) or were corrected (``corrects``)."""
+    out: list[tuple[str, list[int] | None]] = [(str(k), None) for k in rec.get("request_keys") or ()]
+    for field in ("partial", "corrects"):
+        extra = rec.get(field)
+        if isinstance(extra, dict):
+            out += [(str(k), [int(x) for x in v]) for k, v in extra.items() if isinstance(v, list)]
+    return out
+
+
 def index_entries(rec: Record | dict[str, Any]) -> bytes:
     """A record's lines in its day's index: ``i<id digest>`` and ``k<request key>`` for each request."""
     out = b"i" + digest(rec["id"]).encode() + b"\n"
@@ -129,6 +156,13 @@ class Ledger:
         self._archive_index: dict[str, dict[str, bytes] | None] = {}  # month -> day -> archived entries
         self._depth = 0
         self._lock: store.locked | None = None
+        self._key_shards: dict[str, set[str]] = {}  # the request-key index, shards read so far
+        self._key_counts: dict[str, list[int]] = {}  # counts of requests that may still grow
+        self._keys_state: dict[str, Any] | None = None
+        self._keys_ready = False
+        self._keys_fresh = False  # rebuilt in this process: the shard files are not read
+        self._keys_dirty = False  # the key index state has offsets not saved yet
+        self._shard_pending: dict[str, list[str]] = {}  # shard lines noted, appended when the transaction ends
 
     # ------------------------------------------------------------------ files
 
@@ -171,6 +205,12 @@ class Ledger:
             self._depth = 1
             self._index.clear()  # other processes may have appended since
             self._archive_index.clear()  # or archived a month
+            self._key_shards.clear()
+            self._key_counts.clear()
+            self._shard_pending.clear()
+            self._keys_dirty = False
+            self._keys_ready = False
+            self._keys_fresh = False
             try:
                 self._migrate_v1_sessions()
                 self.merge_spool()
@@ -183,6 +223,13 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self._depth -= 1
+        if self._depth == 0 and self._keys_dirty and self._keys_state is not None:
+            self._keys_dirty = False
+            try:
+                self._flush_shards()
+                store.atomic_write_json(self._keys_state_path(), self._keys_state)
+            except OSError:
+                pass  # the next catch-up folds from the offsets saved last
         if self._depth == 0 and self._lock is not None:
             self._lock.__exit__()
             self._lock = None
@@ -296,6 +343,19 @@ class Ledger:
         found = cache[month]
         return found is not None and needle in found.get(day, b"")
 
+    def find_record(self, day: str, record_id: str) -> Record | None:
+        """The record ``record_id`` filed on ``day`` (its day file, or its month's archive)."""
+        for _, rec in self.scan(day):
+            if rec["id"] == record_id:
+                return rec
+        if self.archived_months(day, day):
+            from . import archive
+
+            for rec in archive.iter_with_archives(self, [day[:7]], day, day, None):
+                if rec["id"] == record_id:
+                    return rec
+        return None
+
     def count(self) -> int:
         return sum(1 for _ in self.iter_records())
 
@@ -355,6 +415,12 @@ class Ledger:
     def forget(self) -> None:
         """Drop the indexes held in memory (they are read again, and caught up, on next use)."""
         self._index.clear()
+        self._key_shards.clear()
+        self._key_counts.clear()
+        self._shard_pending.clear()  # not saved: the state on disk is behind them, so they are folded again
+        self._keys_dirty = False
+        self._keys_ready = False
+        self._keys_fresh = False
 
     def has_id(self, day: str, record_id: str) -> bool:
         needle = b"\ni" + digest(record_id).encode() + b"\n"
@@ -364,19 +430,323 @@ class Ledger:
         needle = b"\nk" + key.encode() + b"\n"
         return needle in self.index(day) or self._archived_entry(day, needle)
 
+    # ------------------------------------------------------------------ the request-key index (cache)
+
+    def _keys_dir(self) -> str:
+        return self.path("index", "keys")
+
+    def _keys_state_path(self) -> str:
+        return os.path.join(self._keys_dir(), "state.json")
+
+    def _key_shard_path(self, shard: str) -> str:
+        return os.path.join(self._keys_dir(), f"{shard}.keys")
+
+    def _load_shard(self, shard: str) -> set[str]:
+        """A shard of the request-key index.  One shorter than the index last wrote it, or ending in a
+        cut line, makes the whole index be rebuilt from the ledger (a key it lost could be counted
+        again)."""
+        cached = self._key_shards.get(shard)
+        if cached is not None:
+            return cached
+        data = b""
+        if not self._keys_fresh:
+            try:
+                with open(self._key_shard_path(shard), "rb") as fh:
+                    data = fh.read()
+            except FileNotFoundError:
+                pass
+            state = self._keys_state or {}
+            want = (state.get("sizes") or {}).get(shard, 0)
+            if len(data) < want or (data and not data.endswith(b"\n")):
+                self.warnings.append("request-key index was cut or damaged; rebuilt from the ledger")
+                self._keys_ready = False
+                self._keys_catch_up(rebuild=True)
+                return self._key_shards.setdefault(shard, set())
+        have: set[str] = set()
+        for line in data.decode("ascii", "replace").split("\n"):
+            if len(line) == KEY_LEN:
+                have.add(line)
+            elif len(line) > KEY_LEN and line[KEY_LEN] == "=":  # a request's counts while they may grow
+                try:
+                    values = [int(v) for v in line[KEY_LEN + 1:].split(",")]
+                except ValueError:
+                    continue
+                have.add(line[:KEY_LEN])
+                self._merge_counts(line[:KEY_LEN], values)
+        self._key_shards[shard] = have
+        return have
+
+    def _merge_counts(self, key: str, values: list[int]) -> bool:
+        """Keep the largest count of each kind known for a request; True when one grew."""
+        old = self._key_counts.get(key)
+        if old is None or len(old) != len(values):
+            self._key_counts[key] = list(values)
+            return True
+        grew = False
+        for i, v in enumerate(values):
+            if v > old[i]:
+                old[i] = v
+                grew = True
+        return grew
+
+    def _take(self, shard: str, entries: list[tuple[str, list[int] | None]]) -> list[str]:
+        """Add a record's index entries to a loaded shard; the lines that add something new."""
+        have = self._load_shard(shard)
+        out: list[str] = []
+        for key, values in entries:
+            fresh = key not in have
+            have.add(key)
+            if values is not None:
+                if self._merge_counts(key, values) or fresh:
+                    out.append(f"{key}={','.join(str(v) for v in values)}")
+            elif fresh:
+                out.append(key)
+        return out
+
+    def stored_counts(self, key: str) -> list[int] | None:
+        """The counts stored for a request whose response was still streaming when recorded (None: the
+        ledger holds its complete counts, or not the request)."""
+        self._keys_catch_up()
+        self._load_shard(key_shard(key))
+        return self._key_counts.get(key)
+
+    def _shard_append(self, state: dict[str, Any], shard: str, lines: list[str]) -> None:
+        """Append entries to a shard file and remember its new size (lock held)."""
+        size = store.append_bytes(self._key_shard_path(shard), ("\n".join(lines) + "\n").encode("ascii", "replace"))
+        state.setdefault("sizes", {})[shard] = size
+
+    def _keys_rebuild_state(self) -> dict[str, Any]:
+        """Start the key index over (lock held: its files are removed; else in memory only)."""
+        if self.locked:
+            try:
+                names = os.listdir(self._keys_dir())
+            except FileNotFoundError:
+                names = []
+            for name in names:
+                if name.endswith(".keys"):
+                    os.unlink(os.path.join(self._keys_dir(), name))
+        self._key_shards = {}
+        self._key_counts = {}
+        self._shard_pending = {}  # the rebuild folds those records from the day files again
+        self._keys_fresh = True  # every key comes from the ledger now, none from the old files
+        return {"schema": KEYS_SCHEMA, "days": {}, "months": [], "sizes": {}}
+
+    def _keys_catch_up(self, rebuild: bool = False) -> None:
+        """Bring the ledger-wide request-key index up to date with the day files and archives: each
+        day file is folded from the offset the index has reached (``state.json``), archived months
+        whole; rebuilt from scratch when a day file shrank or went away without being archived.
+        Under the lock what was folded is appended to the shards and the state saved; outside it
+        the result is kept in memory only.  Done once per transaction."""
+        if self._keys_ready:
+            return
+        try:
+            state = store.read_json(self._keys_state_path())
+        except store.StoreError:
+            state = None
+        ok = (not rebuild and isinstance(state, dict) and state.get("schema") == KEYS_SCHEMA
+              and isinstance(state.get("days"), dict) and isinstance(state.get("months"), list)
+              and isinstance(state.get("sizes"), dict)
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in state["days"].values())
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in state["sizes"].values()))
+        days = self.days()
+        archived = self.archived_months()
+        sizes: dict[str, int] = {}
+        for day in days:
+            try:
+                sizes[day] = os.path.getsize(self.day_file(day))
+            except FileNotFoundError:
+                sizes[day] = 0
+        if ok:
+            assert isinstance(state, dict)
+            for day, done in state["days"].items():
+                if day in sizes:
+                    if done > sizes[day]:
+                        ok = False  # a day file was cut or rewritten: fold everything again
+                elif day[:7] not in archived:
+                    ok = False  # a day file went away (not into an archive)
+            if any(m not in archived for m in state["months"]):
+                ok = False
+        if not ok:
+            if state is not None and not rebuild:
+                self.warnings.append("request-key index did not match the ledger; rebuilt from it")
+            state = self._keys_rebuild_state()
+        assert isinstance(state, dict)
+        self._keys_state = state  # the shards are checked against its sizes as they are read
+        add: dict[str, list[tuple[str, list[int] | None]]] = {}
+
+        def collect(rec: Any) -> None:
+            for key, values in key_entries(rec):
+                add.setdefault(key_shard(key), []).append((key, values))
+
+        changed = not ok
+        for month in archived:
+            if month in state["months"]:
+                continue
+            from . import archive
+
+            try:
+                recs = archive.read_archive(self.archive_file(month))
+            except archive.ArchiveError as exc:
+                self.warnings.append(str(exc))
+                recs = []
+            for rec in recs:
+                collect(rec)
+            state["months"].append(month)
+            changed = True
+        for day in list(state["days"]):
+            if day not in sizes:  # archived: its keys are folded from the archive
+                del state["days"][day]
+                changed = True
+        for day in days:
+            done = state["days"].get(day, 0)
+            if done >= sizes[day]:
+                continue
+            start = self._day_keys(day, add) if done == 0 else done  # a whole day: keys from its id index
+            end = start
+            for end, rec in self.scan(day, start, upto=sizes[day]):  # noqa: B007 - end is used after
+                collect(rec)
+            if end != done:
+                state["days"][day] = end
+                changed = True
+        for shard, entries in add.items():
+            self._load_shard(shard)
+            if self._keys_state is not state:  # a damaged shard had the index rebuilt (it holds all of these)
+                return
+            new = self._take(shard, entries)
+            if new and self.locked:
+                self._shard_append(state, shard, new)
+        if changed and self.locked:
+            self._flush_shards()
+            store.atomic_write_json(self._keys_state_path(), state)
+        self._keys_state = state
+        self._keys_ready = True
+
+    def _day_keys(self, day: str, add: dict[str, list[tuple[str, list[int] | None]]]) -> int:
+        """The request keys of a day file from its id index (caught up, so exactly the keys of its
+        records), and the counts of the few records with ``partial``/``corrects`` (parsed); returns the
+        offset that covers."""
+        idx = self.index(day)
+        at = idx.rfind(b"\n@")
+        if at < 0:
+            return 0
+        try:
+            covered = int(idx[at + 2:idx.index(b"\n", at + 2)])
+        except ValueError:
+            return 0
+        for line in bytes(idx).split(b"\n"):
+            if line[:1] == b"k":
+                key = line[1:].decode("ascii", "replace")
+                add.setdefault(key_shard(key), []).append((key, None))
+        try:
+            with open(self.day_file(day), "rb") as fh:
+                data = fh.read(covered)
+        except FileNotFoundError:
+            return 0
+        if b'"partial"' in data or b'"corrects"' in data:
+            for line in data.split(b"\n"):
+                if b'"partial"' in line or b'"corrects"' in line:
+                    try:
+                        obj = loads(line)
+                    except (ValueError, UnicodeDecodeError):
+                        continue
+                    if isinstance(obj, dict):
+                        for key, values in key_entries(obj):
+                            if values is not None:
+                                add.setdefault(key_shard(key), []).append((key, values))
+        return covered
+
+    def has_request(self, key: str) -> bool:
+        """Whether a request (its key) is anywhere in the ledger: any day file or archived month."""
+        self._keys_catch_up()
+        return key in self._load_shard(key_shard(key))
+
+    def keys_archiving(self, month: str) -> None:
+        """``archive.archive_month``, its archive written and before it removes the month's day files
+        (lock held): the key index folds those day files now and takes the archive as folded, so it
+        never reads a month's archive back just because the month was archived."""
+        self._keys_ready = False
+        self._keys_catch_up()
+        state = self._keys_state
+        if state is not None and month not in state["months"]:
+            state["months"].append(month)
+            self._flush_shards()
+            store.atomic_write_json(self._keys_state_path(), state)
+
+    def load_key_index(self) -> None:
+        """Read every shard of the request-key index (``doctor``): one cut or damaged has the index
+        rebuilt, as it would be when a hook first needs it."""
+        self._keys_catch_up()
+        try:
+            names = sorted(os.listdir(self._keys_dir()))
+        except FileNotFoundError:
+            names = []
+        for name in names:
+            if name.endswith(".keys"):
+                self._load_shard(name[:-5])
+        for shard in (self._keys_state or {}).get("sizes") or {}:
+            self._load_shard(shard)  # a shard file that went away
+
+    def stored_keys(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` the ledger holds already."""
+        self._keys_catch_up()
+        return {k for k in keys if k in self._load_shard(key_shard(k))}
+
+    def _keys_note(self, day: str, rec: Record, before: int, end: int) -> None:
+        """After an append: the record's keys into the shards, the day's offset into the state (when
+        the state had reached the old end of the day file; else the next catch-up folds it)."""
+        state = self._keys_state
+        if state is None or state["days"].get(day, 0) != before:
+            self._keys_ready = False
+            return
+        by: dict[str, list[tuple[str, list[int] | None]]] = {}
+        for key, values in key_entries(rec):
+            by.setdefault(key_shard(key), []).append((key, values))
+        for shard, entries in by.items():
+            self._load_shard(shard)
+            if self._keys_state is not state:  # rebuilt meanwhile (a damaged shard): it holds this record
+                return
+            new = self._take(shard, entries)
+            if new:
+                self._shard_pending.setdefault(shard, []).extend(new)
+        state["days"][day] = end
+        self._keys_dirty = True  # shards and state written once, when the transaction ends
+
+    def _flush_shards(self) -> None:
+        """Append the shard lines noted since the last flush (before any state that covers them is
+        saved: a state never claims keys its shards do not hold)."""
+        pending, self._shard_pending = self._shard_pending, {}
+        state = self._keys_state
+        if state is None:
+            return
+        for shard, lines in sorted(pending.items()):
+            self._shard_append(state, shard, lines)
+
     # ------------------------------------------------------------------ writing
 
     def commit(self, rec: Record) -> bool:
-        """Append ``rec`` unless its id is in the ledger already (call inside ``transaction``).
-        Main-thread records must hold only requests not yet recorded (``has_key``)."""
+        """Append ``rec`` unless its id is in the ledger already, or one of its requests is (call
+        inside ``transaction``).  Writers keep only requests not yet recorded (``stored_keys``):
+        a record holding one that is, is refused whole rather than counting it twice."""
         if not self.locked:
             raise RuntimeError("Ledger.commit outside a transaction")
         day = day_of(rec["ts"])
         if self.has_id(day, rec["id"]):
             return False
+        keys = rec.get("request_keys") or ()
+        if keys and self.stored_keys(keys):
+            return False
+        self._keys_catch_up()
         index = self.index(day)
+        try:
+            before = os.path.getsize(self.day_file(day))
+        except FileNotFoundError:
+            before = 0
         end = store.append_jsonl(self.day_file(day), rec)
         crash_point("after-append")
+        try:
+            self._keys_note(day, rec, before, end)
+        except OSError:
+            self._keys_ready = False  # the key index catches up from the day file next time
         add = index_entries(rec) + b"@%d\n" % end
         try:  # noqa: SIM105 - contextlib is not imported on the hot path
             store.append_bytes(self._index_path(day), bytes(add))
@@ -613,13 +983,15 @@ def rollup_fresh(month: str) -> dict[str, Any]:
 
 
 def rollup_add(data: dict[str, Any], rec: Record) -> None:
-    add_to_bucket(data["total"], rec)
+    """Fold a record into a month's roll-up; a continuation slice adds its usage, not a record (run)."""
+    run = 0 if rec.get("continuation") is True else 1
+    add_to_bucket(data["total"], rec, records=run)
     for name, row in rec["models"].items():
-        add_to_bucket(data["by_model"].setdefault(name, {}), row, records=1)
-    add_to_bucket(data["by_agent_type"].setdefault(rec["agent_type"], {}), rec)
-    add_to_bucket(data["by_day"].setdefault(day_of(rec["ts"]), {}), rec)
-    add_to_bucket(data["by_project"].setdefault(rec.get("project") or "(none)", {}), rec)
-    add_to_bucket(data["by_kind"].setdefault(rec["kind"], {}), rec)
+        add_to_bucket(data["by_model"].setdefault(name, {}), row, records=run)
+    add_to_bucket(data["by_agent_type"].setdefault(rec["agent_type"], {}), rec, records=run)
+    add_to_bucket(data["by_day"].setdefault(day_of(rec["ts"]), {}), rec, records=run)
+    add_to_bucket(data["by_project"].setdefault(rec.get("project") or "(none)", {}), rec, records=run)
+    add_to_bucket(data["by_kind"].setdefault(rec["kind"], {}), rec, records=run)
 
 
 def add_to_bucket(bucket: dict[str, Any], row: Any, records: int | None = None) -> None:

@@ -23,7 +23,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .records import Record
+    from .records import Record, Request
 
 
 def link_async(p: Payload, ledger: Ledger) -> None:
@@ -67,15 +67,17 @@ def _join_decision(state: dict[str, Any], agent_id: str, tool_use_id: str | None
 def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, transcript_path: str | None,
                   duration_ms: int | None = None, tool_use_id: str | None = None,
                   warnings: list[str] | None = None, keys: bool = False) -> dict[str, Any]:
-    """Read and price an agent's transcript (outside the lock): everything a record needs but the
-    join with its decision.  Raises FileNotFoundError when there is no transcript yet.  ``keys``
-    adds the request keys and the transcript's unreadable line count (history import)."""
+    """Read an agent's transcript (outside the lock): everything a record needs but the join with
+    its decision and the choice of requests not yet in the ledger (``commit_agent``, under the
+    lock).  Raises FileNotFoundError when there is no transcript yet.  ``keys`` adds the
+    transcript's unreadable line count (history import)."""
     if not transcript_path:
         raise FileNotFoundError(f"no transcript path for agent {agent_id}")
     transcript, _ = read_transcript(transcript_path)
     requests = transcript.request_list()
-    extra = {"request_keys": [r["key"] for r in requests], "bad_lines": transcript.bad_lines} if keys else {}
-    usage = records.priced_usage(requests, pricing.table(warnings))
+    for req in requests:
+        req["ts"] = _utc(req["ts"])
+    extra = {"bad_lines": transcript.bad_lines} if keys else {}
     started = transcript.first_ts
     if duration_ms is None and started and transcript.last_ts:
         try:
@@ -85,7 +87,8 @@ def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, tr
     return {
         "session_id": p.session_id, "project": p.project, "agent_id": agent_id, "agent_type": agent_type,
         "source": source, "tool_use_id": tool_use_id or _meta_tool_use_id(transcript_path),
-        "ts": _utc(started) or iso(clock.now()), "duration_ms": duration_ms, "usage": usage,
+        "ts": _utc(started) or iso(clock.now()), "duration_ms": duration_ms, "requests": requests,
+        "request_keys": [r["key"] for r in requests],
         "first_prompt_hash": prompt_hash(unframe(transcript.first_prompt))
         if transcript.first_prompt is not None else None,
         "in_workflow": _in_workflow(transcript_path),
@@ -93,41 +96,91 @@ def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, tr
     }
 
 
+def agent_slice(ledger: Ledger, pending: dict[str, Any]) -> tuple[str, str, list[Any], bool] | None:
+    """What of an agent's transcript the ledger lacks (inside a transaction): ``(record id, ts,
+    requests, continuation)``, or None when it holds all of it.  The first slice of an agent is
+    ``<session>:<agent id>`` (filed by the agent's first entry); requests that come later -- a
+    ``SendMessage`` continuation, an agent still running when first recorded -- make continuation
+    slices ``<session>:<agent id>:<first new request key>``.  A request the ledger holds already
+    (a fork's copy of its parent's response, a resumed agent's earlier turns) is never counted
+    again.  A schema-2 agent record without ``request_keys`` counted its transcript's first
+    ``requests`` requests."""
+    requests: list[Any] = pending["requests"]
+    base_id = records.subagent_id(pending["session_id"], pending["agent_id"])
+    base_day = day_of(pending["ts"])
+    stored = ledger.stored_keys(r["key"] for r in requests)
+    fresh = [r for r in requests if r["key"] not in stored]
+    base = ledger.has_id(base_day, base_id)
+    if base and fresh:
+        prior = ledger.find_record(base_day, base_id)
+        if prior is not None and not prior.get("request_keys"):
+            counted = {r["key"] for r in requests[:int(prior.get("requests") or 0)]}
+            fresh = [r for r in fresh if r["key"] not in counted]
+    if not fresh:
+        return None
+    if not base:
+        return base_id, pending["ts"], fresh, False
+    ts = min((r["ts"] for r in fresh if r["ts"]), default=None) or iso(clock.now())
+    return records.subagent_id(pending["session_id"], f"{pending['agent_id']}:{fresh[0]['key']}"), ts, fresh, True
+
+
 def _utc(ts: str | None) -> str | None:
     return utc_iso(ts)  # total: an unusable stamp is None (the caller takes the hook's time)
 
 
-def commit_agent(ledger: Ledger, pending: dict[str, Any]) -> Record | None:
-    """Join, build and commit a pending agent record (inside a transaction).  None when the agent
-    is in the ledger already."""
-    state = ledger.session(pending["session_id"], pending.get("project"))
+def commit_agent(ledger: Ledger, pending: dict[str, Any], state: dict[str, Any] | None = None) -> Record | None:
+    """Join, build and commit what of a pending agent the ledger lacks (inside a transaction): its
+    first record, or a continuation slice.  None when the ledger holds all of it.  With ``state``
+    (the session's, held by the caller) the caller saves it."""
+    own = state is None
+    if state is None:
+        state = ledger.session(pending["session_id"], pending.get("project"))
     agent_id = pending["agent_id"]
-    record_id = records.subagent_id(pending["session_id"], agent_id)
     tuid = pending.get("tool_use_id")
     if tuid and agent_id not in state["links"]:
         state["links"][agent_id] = tuid
-    if ledger.has_id(day_of(pending["ts"]), record_id):  # the ledger decides (the session's list is a cache)
-        state["recorded"].setdefault(agent_id, record_id)
-        ledger.save_session(state)
-        return None
+    if "requests" not in pending:  # parked by an older version: its usage was priced then
+        record_id, ts, usage, continuation = (records.subagent_id(pending["session_id"], agent_id), pending["ts"],
+                                              pending["usage"], False)
+        keys: list[str] = []
+        if ledger.has_id(day_of(ts), record_id):
+            state["recorded"].setdefault(agent_id, record_id)
+            if own:
+                ledger.save_session(state)
+            return None
+    else:
+        commit_corrections(ledger, pending["requests"], session_id=pending["session_id"],
+                           project=pending.get("project"), agent_id=agent_id,
+                           agent_type=pending["agent_type"] or "unknown", source=pending["source"])
+        part = agent_slice(ledger, pending)  # the ledger decides (the session's list is a cache)
+        if part is None:
+            state["recorded"].setdefault(agent_id, records.subagent_id(pending["session_id"], agent_id))
+            if own:
+                ledger.save_session(state)
+            return None
+        record_id, ts, fresh, continuation = part
+        usage = records.priced_usage(fresh, pricing.table(ledger.warnings))
+        keys = [r["key"] for r in fresh]
     decision = _join_decision(state, agent_id, tuid, pending.get("first_prompt_hash"), pending["agent_type"],
                               bool(pending.get("in_workflow")))
     tuid = tuid or state["links"].get(agent_id) or (decision or {}).get("workflow") \
         or (decision or {}).get("tool_use_id")
     rec = records.build(
-        kind="subagent", record_id=record_id, ts=pending["ts"], recorded_at=iso(clock.now()),
-        session_id=pending["session_id"], project=pending.get("project"), usage=pending["usage"],
+        kind="subagent", record_id=record_id, ts=ts, recorded_at=iso(clock.now()),
+        session_id=pending["session_id"], project=pending.get("project"), usage=usage,
         agent_id=agent_id, agent_type=pending["agent_type"] or (decision or {}).get("agent_type") or "unknown",
         tool_use_id=tuid, background=(decision or {}).get("background"),
         model_requested=None if (decision or {}).get("source") == "fork" else (decision or {}).get("chosen"),
-        duration_ms=pending.get("duration_ms"),
-        decision=decision, source=pending["source"], outcome=pending.get("outcome"))
+        duration_ms=None if continuation else pending.get("duration_ms"),
+        decision=decision, source=pending["source"], outcome=pending.get("outcome"), request_keys=keys,
+        continuation=continuation, partial=records.partial_counts(fresh) if "requests" in pending else None)
     written = ledger.commit(rec)
     crash_point("before-session-save")
-    state["recorded"][agent_id] = record_id
+    state["recorded"].setdefault(agent_id, records.subagent_id(pending["session_id"], agent_id))
     if decision and not decision.get("shared") and decision.get("tool_use_id") in state["decisions"]:
         state["decisions"][decision["tool_use_id"]]["agent_id"] = agent_id
-    ledger.save_session(state)
+    if own:
+        ledger.save_session(state)
     return rec if written else None
 
 
@@ -212,9 +265,11 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
         by_day.setdefault(day_of(req["ts"]), []).append(req)
     out = []
     now = iso(clock.now())
-    for day, reqs in sorted(by_day.items()):
-        fresh = [r for r in reqs if not ledger.has_key(day, r["key"])
-                 and not (_just_after_midnight(r["ts"]) and ledger.has_key(_day_before(day), r["key"]))]
+    for _day, reqs in sorted(by_day.items()):
+        stored = ledger.stored_keys(r["key"] for r in reqs)  # ledger-wide: any day, any archive
+        fresh = [r for r in reqs if r["key"] not in stored]
+        out += commit_corrections(ledger, [r for r in reqs if r["key"] in stored], session_id=session_id,
+                                  project=project, agent_id=agent_id, agent_type=agent_type, source=source)
         if not fresh:
             continue
         priced = records.priced_usage(fresh, pricing.table(ledger.warnings))
@@ -223,26 +278,52 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
         if agent_id is None:
             rec = records.build(kind="main", record_id=records.main_id(session_id, keys[0]), ts=ts,
                                 recorded_at=now, session_id=session_id, project=project, usage=priced,
-                                source=source, request_keys=keys)
+                                source=source, request_keys=keys, partial=records.partial_counts(fresh))
         else:
             rec = records.build(kind="subagent", record_id=records.subagent_id(session_id, f"{agent_id}:{keys[0]}"),
                                 ts=ts, recorded_at=now, session_id=session_id, project=project, usage=priced,
-                                agent_id=agent_id, agent_type=agent_type, source=source, request_keys=keys)
+                                agent_id=agent_id, agent_type=agent_type, source=source, request_keys=keys,
+                                partial=records.partial_counts(fresh))
         if ledger.commit(rec):
             out.append(rec)
     return out
 
 
-def _just_after_midnight(ts: str | None) -> bool:
-    """A streamed response's entries are seconds apart: one whose entry is dated just after midnight
-    may have been recorded the day before from an earlier entry (read by an earlier hook)."""
-    return ts is not None and len(ts) >= 16 and ts[10] == "T" and ts[11:15] == "00:0"
+def commit_corrections(ledger: Ledger, requests: list[Any], *, session_id: str, project: str | None,
+                       agent_id: str | None, agent_type: str, source: str) -> list[Record]:
+    """Requests the ledger holds with counts read while they streamed, now read larger: a correction
+    slice each (inside a transaction) with the difference -- of each kind only what grew (never
+    lower), once per count reached (``correction_id``; the index keeps the largest counts)."""
+    out: list[Record] = []
+    table = None
+    for req in requests:
+        old = ledger.stored_counts(req["key"])
+        if old is None:
+            continue  # the ledger holds its complete counts (or not the request)
+        mine = records.counts(req["tokens"])
+        if len(old) != len(mine) or not any(n > o for n, o in zip(mine, old, strict=True)):
+            continue
+        now = [max(n, o) for n, o in zip(mine, old, strict=True)]
+        table = table or pricing.table(ledger.warnings)
+        grown = records.priced_usage([_with_tokens(req, now)], table)
+        was = records.priced_usage([_with_tokens(req, old)], table)
+        who = agent_id or "main"
+        rec = records.build(
+            kind="main" if agent_id is None else "subagent",
+            record_id=records.correction_id(session_id, who, req["key"], now), ts=req["ts"] or iso(clock.now()),
+            recorded_at=iso(clock.now()), session_id=session_id, project=project,
+            usage=records.delta_usage(grown, was), agent_id=who, agent_type="main-thread" if agent_id is None
+            else agent_type, source=source, continuation=True, corrects={req["key"]: now})
+        if ledger.commit(rec):
+            out.append(rec)
+    return out
 
 
-def _day_before(day: str) -> str:
-    from datetime import date, timedelta
+def _with_tokens(req: Request, values: list[int]) -> Request:
+    from .kinds import RECORD_KINDS
 
-    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    tokens: Any = dict(zip(RECORD_KINDS, values, strict=True))
+    return {"key": req["key"], "model": req["model"], "ts": req["ts"], "tokens": tokens}
 
 
 def _in_workflow(transcript_path: str) -> bool:
@@ -255,10 +336,97 @@ def _in_workflow(transcript_path: str) -> bool:
 
 def _meta_tool_use_id(transcript_path: str) -> str | None:
     """Claude Code keeps ``agent-<id>.meta.json`` beside the agent transcript, with ``toolUseId``."""
+    value = _read_meta(transcript_path).get("toolUseId")
+    return value if isinstance(value, str) and value else None
+
+
+# ------------------------------------------------------------------ reconciliation from the transcripts
+
+RECONCILE_BYTES = 16 << 20  # agent transcript bytes one hook call reads at most (the rest: next call)
+WORKFLOW_RUNNING = "<workflow>"  # in ``running``: a workflow still runs (its agents' SubagentStop records them)
+
+
+def agent_transcripts(transcript_path: str) -> list[str]:
+    """A session's agent transcripts: ``<session>/subagents/**/agent-*.jsonl`` (workflow agents sit in
+    ``subagents/workflows/<run>/``), sorted."""
+    import os
+
+    base = transcript_path[:-6] if transcript_path.endswith(".jsonl") else transcript_path
+    top = os.path.join(base, "subagents")
+    out: list[str] = []
+    for folder, dirs, files in os.walk(top):
+        if folder.count(os.sep) - top.count(os.sep) >= 3:
+            dirs[:] = []
+        out += [os.path.join(folder, f) for f in files if f.startswith("agent-") and f.endswith(".jsonl")]
+    return sorted(out)
+
+
+def reconcile(ledger: Ledger, state: dict[str, Any], transcript_path: str, source: str,
+              running: frozenset[str] = frozenset(), budget: int = RECONCILE_BYTES) -> list[Record]:
+    """Record what the session's transcripts hold and the ledger lacks (inside a transaction; the
+    caller saves ``state``): the main thread from its read offset, and every agent transcript that
+    grew since it was last reconciled (``state["agents"]``: path -> size), up to ``budget`` bytes of
+    agent transcripts per call.  Agents in ``running`` (a Stop's running background tasks) are left to
+    their SubagentStop, and so are workflow agents while ``running`` holds ``WORKFLOW_RUNNING``.  A lost or
+    timed-out hook thus loses nothing."""
+    import os
+
+    out = ingest_main(ledger, state, transcript_path, source) if transcript_path else []
+    if not transcript_path:
+        return out
+    seen = state.get("agents")
+    if not isinstance(seen, dict):
+        seen = state["agents"] = {}
+    for path in agent_transcripts(transcript_path):
+        agent_id = os.path.basename(path)[6:-6]
+        if agent_id in running or (WORKFLOW_RUNNING in running and f"{os.sep}workflows{os.sep}" in path):
+            continue
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            continue
+        if seen.get(path) == size:
+            continue
+        if size > budget:
+            break
+        budget -= size
+        meta = _read_meta(path)
+        p = Payload({"session_id": state["session_id"], "cwd": state.get("project")})
+        try:
+            pending = pending_agent(p, agent_id=agent_id, agent_type=str(meta.get("agentType") or ""),
+                                    source=source, transcript_path=path, warnings=ledger.warnings)
+        except (OSError, ValueError, OverflowError):
+            continue
+        pending["project"] = state.get("project")
+        rec = commit_agent(ledger, pending, state)
+        if rec is not None:
+            out.append(rec)
+        seen[path] = size
+    return out
+
+
+def describe(recs: list[Record], what: str) -> str | None:
+    """One line saying what a reconciliation wrote (None: nothing)."""
+    if not recs:
+        return None
+    from decimal import Decimal
+
+    agents = sorted({r["agent_id"] for r in recs if r["kind"] == "subagent"})
+    main = sum(r["requests"] for r in recs if r["kind"] == "main")
+    parts = []
+    if agents:
+        parts.append(f"{sum(r['requests'] for r in recs if r['kind'] == 'subagent')} request(s) of "
+                     f"{len(agents)} agent(s)")
+    if main:
+        parts.append(f"{main} main-thread request(s)")
+    cost = sum((records.cost(r) for r in recs), Decimal(0))
+    return f"{what}: recorded {' and '.join(parts)} (${cost:.4f})"
+
+
+def _read_meta(transcript_path: str) -> dict[str, Any]:
     base = transcript_path[:-6] if transcript_path.endswith(".jsonl") else transcript_path
     try:
         meta = store.read_json(base + ".meta.json")
     except (store.StoreError, OSError):
-        return None
-    value = meta.get("toolUseId") if isinstance(meta, dict) else None
-    return value if isinstance(value, str) and value else None
+        return {}
+    return meta if isinstance(meta, dict) else {}

@@ -3,9 +3,13 @@
 A record is one agent run (``kind: "subagent"``) or one slice of a session's main thread
 (``kind: "main"``).  Its ``id`` is stable -- ``<session>:<agent id>`` for an agent,
 ``<session>:main:<first request key>`` for a main-thread slice -- so writing it twice is a no-op
-(``ledger.Ledger.commit``).  Main-thread slices also list the keys of the API requests they hold
-(``request_keys``: a digest of message id + request id), so a request is never counted twice even
-when the slices are cut differently (a transcript re-read from its start, a history import).
+(``ledger.Ledger.commit``).  Records list the keys of the API requests they hold (``request_keys``:
+a digest of message id + request id), and the ledger holds each key once (a ledger-wide index), so
+a request is never counted twice even when the slices are cut differently (a transcript re-read
+from its start, a history import, a fork's copy of its parent's response, two UTC days).  An agent
+that makes requests after it was recorded (continued with ``SendMessage``, still running when
+recorded) gets continuation slices ``<session>:<agent id>:<first new key>`` marked
+``continuation: true``: their spend counts, they are not another run.
 
 Money is a ``Decimal`` serialised as a string.  Requests on a model no price is known for are
 recorded with their tokens and counted in ``unpriced_requests`` (their models row says
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
         model: str
         ts: str | None
         tokens: Tokens
+        final: NotRequired[bool]  # an entry with a stop_reason was seen (its counts are complete)
         bad_timestamp: NotRequired[bool]  # its own stamp was unusable: the time is a neighbour's
 
     class ModelRow(Tokens):
@@ -68,11 +73,14 @@ if TYPE_CHECKING:
         models: dict[str, ModelRow]
         duration_ms: int | None
         decision: dict[str, Any] | None
-        source: str  # SubagentStop | PostToolUse | Stop | PreToolUse | import
+        source: str  # SubagentStop | PostToolUse | Stop | PreToolUse | SessionStart | doctor | import
         outcome: str | None  # completed | error | interrupted | denied | None (unknown)
         request_keys: list[str]
         flags: list[str]
         price_source: str
+        continuation: NotRequired[bool]  # a later slice of an agent recorded before (not a new run)
+        partial: NotRequired[dict[str, list[int]]]  # key -> counts (RECORD_KINDS order) of requests not final
+        corrects: NotRequired[dict[str, list[int]]]  # a correction: key -> the request's counts now
 
 SCHEMA = SCHEMA_VERSION
 SCHEMA_V1 = 1
@@ -95,6 +103,11 @@ def subagent_id(session_id: str, agent_id: str) -> str:
 
 def main_id(session_id: str, first_key: str) -> str:
     return f"{session_id}:main:{first_key}"
+
+
+def correction_id(session_id: str, who: str, key: str, now: list[int]) -> str:
+    """A correction's id: one per request and counts reached (writing it twice is a no-op)."""
+    return f"{session_id}:{who}:fix:{key}:{request_key(key, ','.join(map(str, now)))[:10]}"
 
 
 def zero_tokens() -> Tokens:
@@ -167,15 +180,18 @@ def build(*, kind: str, record_id: str, ts: str, recorded_at: str, session_id: s
           usage: dict[str, Any], agent_id: str = "main", agent_type: str = "main-thread",
           tool_use_id: str | None = None, background: bool | None = None, model_requested: str | None = None,
           duration_ms: int | None = None, decision: dict[str, Any] | None = None, source: str = "Stop",
-          outcome: str | None = None, request_keys: list[str] | None = None) -> Record:
-    """The one record builder.  ``usage`` comes from ``priced_usage``."""
+          outcome: str | None = None, request_keys: list[str] | None = None,
+          continuation: bool = False, partial: dict[str, list[int]] | None = None,
+          corrects: dict[str, list[int]] | None = None) -> Record:
+    """The one record builder.  ``usage`` comes from ``priced_usage``.  ``continuation`` marks a
+    later slice of an agent that has a record already (its requests count, its run does not)."""
     from .kinds import tier_index
 
     actual = usage["model_actual"]
     mismatch = bool(model_requested and actual and not (
         actual.lower().startswith(model_requested.lower()) or model_requested.lower() == actual.lower()
         or tier_index(model_requested) == tier_index(actual)))
-    return {
+    rec: Record = {
         "schema": SCHEMA, "id": record_id, "kind": kind, "ts": ts,  # type: ignore[typeddict-item]
         "recorded_at": recorded_at, "session_id": session_id, "project": project, "agent_id": agent_id,
         "agent_type": agent_type, "tool_use_id": tool_use_id, "background": background,
@@ -185,6 +201,50 @@ def build(*, kind: str, record_id: str, ts: str, recorded_at: str, session_id: s
         "decision": decision, "source": source, "outcome": outcome, "request_keys": list(request_keys or ()),
         "flags": list(usage["flags"]), "price_source": usage["price_source"],
     }
+    if continuation:
+        rec["continuation"] = True
+    if partial:
+        rec["partial"] = partial
+    if corrects:
+        rec["corrects"] = corrects
+    return rec
+
+
+def delta_usage(now: dict[str, Any], was: dict[str, Any]) -> dict[str, Any]:
+    """The usage a correction adds: ``priced_usage`` of a request's counts now minus of those stored
+    (no request: it is counted already)."""
+    tokens = zero_tokens()
+    for kind in RECORD_KINDS:
+        tokens[kind] = now["tokens"][kind] - was["tokens"][kind]  # type: ignore[literal-required]
+    models: dict[str, ModelRow] = {}
+    for name, row in now["models"].items():
+        old = was["models"].get(name) or {}
+        delta: ModelRow = {**zero_tokens(), "requests": 0, "priced": row["priced"],
+                           "cost_usd": None if row["cost_usd"] is None else
+                           str(max(Decimal(0), Decimal(row["cost_usd"]) - Decimal(old.get("cost_usd") or "0")))}
+        for kind in RECORD_KINDS:
+            delta[kind] = row[kind] - int(old.get(kind, 0))  # type: ignore[literal-required]
+        models[name] = delta
+    return {"model_actual": now["model_actual"], "tokens": tokens, "requests": 0,
+            "cost_usd": str(max(Decimal(0), Decimal(now["cost_usd"]) - Decimal(was["cost_usd"]))),  # never lower
+            "unpriced_requests": 0,
+            "models": models, "flags": [f for f in now["flags"] if f != "unpriced"],
+            "price_source": now["price_source"]}
+
+
+def counts(tokens: Tokens) -> list[int]:
+    """A request's token counts as a list in ``RECORD_KINDS`` order (``partial``/``corrects``)."""
+    return [int(tokens[k]) for k in RECORD_KINDS]  # type: ignore[literal-required]
+
+
+def partial_counts(requests: Iterable[Request]) -> dict[str, list[int]]:
+    """The counts of the requests whose response was still streaming when read (they may grow)."""
+    return {r["key"]: counts(r["tokens"]) for r in requests if r.get("final", True) is False}
+
+
+def is_continuation(rec: Record | dict[str, Any]) -> bool:
+    """A later slice of an agent recorded before: its spend counts, it is not another run."""
+    return rec.get("continuation") is True
 
 
 def upgrade(rec: dict[str, Any]) -> Record | None:

@@ -143,8 +143,14 @@ def _saved_by(record: dict[str, Any], main: str, table: Any) -> Decimal:
     return out
 
 
-def segment(info: dict[str, Any], root: str, now: float) -> str:
-    """``model-strategy 5h 42% · 7d 17% · ok · routing saved $0.80 today`` (or today's $ without windows)."""
+WIDTH = 80  # the composed line stays within an 80-column terminal where it can
+
+
+def segment(info: dict[str, Any], root: str, now: float, room: int = WIDTH) -> str:
+    """``model-strategy 5h 42% · 7d 17% · ok · routing saved $0.80 today``, or without windows
+    ``model-strategy $3.21 today · 32% of $10 · ok · routing saved $0.80``.  Each figure once: the level
+    names the day's percent only when it is not already shown; the routing saving, the least needed
+    part, is left out when the line would pass ``room`` columns."""
     from . import budget
     from . import config as config_mod
     from .ledger import Ledger
@@ -170,15 +176,18 @@ def segment(info: dict[str, Any], root: str, now: float) -> str:
         parts.append(f"${day['spent_usd']:.2f} today")
         if day["budget_usd"]:
             parts.append(f"{day['percent']:.0f}% of {money(day['budget_usd'])}")
-    parts.append(_level(day, week, month, wins, budget.LEVELS))
+    parts.append(_level(day, week, month, wins, budget.LEVELS, day_shown=not wins and bool(day["budget_usd"])))
+    line = "model-strategy " + " · ".join(parts)
     saved = savings_today(root, now)
     if saved is not None and saved >= Decimal("0.005"):
-        parts.append(f"routing saved {money(saved)} today")
-    return "model-strategy " + " · ".join(parts)
+        more = f" · routing saved {money(saved)}" + (" today" if wins else "")  # without windows "today" is said
+        if len(line) + len(more) <= room:
+            line += more
+    return line
 
 
 def _level(day: dict[str, Any], week: dict[str, Any], month: dict[str, Any], wins: list[dict[str, Any]],
-           levels: tuple[str, ...]) -> str:
+           levels: tuple[str, ...], day_shown: bool = False) -> str:
     rank = {"ok": 0, **{name: i + 1 for i, name in enumerate(levels)}}
     worst_budget = max((day, week, month), key=lambda s: rank[s["level"]])
     hot = [w for w in wins if w["policy"]]
@@ -187,6 +196,8 @@ def _level(day: dict[str, Any], week: dict[str, Any], month: dict[str, Any], win
     if worst_win and win_rank >= rank[worst_budget["level"]]:
         return f"{windows.SHORT[worst_win['window']]} {worst_win['policy'].replace('_', ' ')}"
     if worst_budget["level"] != "ok":
+        if day_shown and worst_budget is day:  # "$12.21 today · 1221% of $1 · day exceeded": the % once
+            return f"{day['period']} {day['level']}"
         return f"{worst_budget['period']} {worst_budget['level']} {worst_budget['percent']:.0f}%"
     return "ok"
 
@@ -213,7 +224,8 @@ def main(stdin: Any = None, stdout: Any = None) -> int:
             windows.remember(info, now, root)
         except OSError:
             pass  # a read-only data dir must not hide the status line
-        ours = segment(info, root, now)
+        beside = head if head.strip() and "\n" not in head else ""  # compose(): ours follows a one-line head
+        ours = segment(info, root, now, WIDTH - (len(beside) + 3 if beside else 0))
     except Exception as exc:  # a status line must never show a traceback
         ours = f"model-strategy: status unavailable ({type(exc).__name__})"
     stdout.write(compose(head, ours) + "\n")

@@ -2,7 +2,9 @@
 
 Claude Code writes one transcript entry per content block, so one API response can appear several
 times; entries are deduplicated by ``message.id`` + ``requestId`` (keeping the largest count of each
-kind, since counts only grow while a response streams).  Each request is priced on its own, so
+kind, since counts only grow while a response streams).  A request none of whose entries read so far
+has a ``stop_reason`` is not ``final``: its counts may still grow (the ledger keeps them, and a later
+read with larger ones records the difference -- ``recorder.commit_corrections``).  Each request is priced on its own, so
 long-context tiers apply per request as the API bills them.
 
 Standard library only (hot path).
@@ -111,14 +113,17 @@ class TranscriptUsage:
             return
         key = (str(msg.get("id") or entry.get("uuid") or ""), str(entry.get("requestId") or ""))
         tokens = tokens_from_api_usage(msg["usage"])
+        final = isinstance(msg.get("stop_reason"), str)  # entries written while it streams have none
         seen = self.requests.get(key)
         if seen is None:
-            req = self.requests[key] = {"key": request_key(*key), "model": model, "ts": ts, "tokens": tokens}
+            req = self.requests[key] = {"key": request_key(*key), "model": model, "ts": ts, "tokens": tokens,
+                                        "final": final}
             if bad:
                 req["bad_timestamp"] = True
             if ts is None:
                 self._orphans.append(req)
         else:
+            seen["final"] = seen["final"] or final
             for kind, value in tokens.items():
                 if value > seen["tokens"][kind]:
                     seen["tokens"][kind] = value

@@ -517,3 +517,14 @@ def test_routing_through_the_slash_command(tmp_path: Path, data_dir: Path, capsy
     assert cli.main(["--plugin-data", "", "routing", "--slash-args"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("model-strategy: ") and len(out.splitlines()) == 1
+
+
+def test_window_never_reaches_archived_detail(tmp_path: Path, data_dir: Path) -> None:
+    from model_strategy.runtime import clock
+
+    config(data_dir, explore=0.0)
+    lab = Lab(tmp_path)
+    run_once(lab, SEARCH, True, ts="2026-11-20T12:00:00Z")  # 17 days ago
+    run_once(lab, SEARCH, False)
+    assert learning.load(Ledger(), clock.now())["total"][BUCKET] == {"haiku": [1, 1]}
+    assert learning.load(Ledger(), clock.now(), retention_days=7)["total"][BUCKET] == {"haiku": [0, 1]}

@@ -169,7 +169,7 @@ def _learn(p: Payload, cfg: dict[str, Any], ledger: Ledger, decisions: list[tupl
 
     try:
         on = learning.settings(cfg)["enabled"]
-        learned = learning.load(ledger, now) if on else None
+        learned = learning.load(ledger, now, cfg.get("retention_days")) if on else None
         acting = state is None or bool(budget.constraints(ledger, cfg, now, statuses)) or bool(
             windows.active(cfg, now.timestamp(), ledger.root, p.session_id or ""))
         for key, d in decisions:

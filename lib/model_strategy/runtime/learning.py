@@ -491,10 +491,12 @@ def since_day(now: datetime, days: int = WINDOW_DAYS) -> str:
     return (now - timedelta(days=days)).date().isoformat()
 
 
-def load(ledger: Ledger, now: datetime) -> dict[str, Any]:
-    """The learning state: ``{"total": {bucket: {tier: [successes, failures]}}, "days": …}`` over
-    the last ``WINDOW_DAYS`` days, caught up with the ledger and the outcome events."""
-    st = _State(ledger, since_day(now))
+def load(ledger: Ledger, now: datetime, retention_days: int | None = None) -> dict[str, Any]:
+    """The learning state: ``{"total": {bucket: {tier: [successes, failures]}}, "pick": …, "days": …}``
+    over the last ``WINDOW_DAYS`` days -- fewer when ``retention_days`` keeps less detail, so the window
+    never reaches into archived months (folded whole) -- caught up with the ledger and the events."""
+    days = WINDOW_DAYS if retention_days is None else max(1, min(WINDOW_DAYS, int(retention_days)))
+    st = _State(ledger, since_day(now, days))
     data = ledger.fold(CACHE, st.since, None, st.fresh, st.add, schema=SCHEMA, key="learning-1",
                        prune=st.prune, valid=st.catch_up)
     if data.get("events_at", 0) < _events_size(ledger):  # rebuilt just now: the events on top (saved next time)

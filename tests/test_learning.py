@@ -420,6 +420,20 @@ def test_replay_ips_is_unbiased_on_a_synthetic_log() -> None:
     assert replay([{"tier": "haiku", "p": 1.0, "ok": True, "cost": 1.0}], ["opus"])["success"] is None
 
 
+def test_replay_is_stratified_by_bucket() -> None:
+    """A policy's tier ran often in one bucket and rarely in another: each bucket counts by its share of
+    the runs, not by how often the policy's tier happened to run there; no support somewhere, no estimate."""
+    from model_strategy.commands.routing import replay
+
+    rows = ([{"bucket": "a", "tier": "opus", "p": 1.0, "ok": True, "cost": 10.0}] * 90
+            + [{"bucket": "b", "tier": "opus", "p": 1.0, "ok": True, "cost": 1.0}] * 10
+            + [{"bucket": "b", "tier": "haiku", "p": 1.0, "ok": True, "cost": 0.1}] * 90)
+    r = replay(rows, ["opus"] * len(rows))
+    assert r["cost"] == pytest.approx(90 / 190 * 10 + 100 / 190 * 1)  # not (900 + 10) / 100
+    assert r["support"] == 100
+    assert replay(rows, ["haiku"] * len(rows))["cost"] is None  # bucket a never ran haiku
+
+
 def test_wilson_interval_contains_the_rate() -> None:
     from model_strategy.commands.routing import wilson
 

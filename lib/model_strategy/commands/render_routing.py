@@ -67,11 +67,12 @@ def parts(doc: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     r.add_column("Success", justify="right")
     r.add_column("95 %", justify="right")
     for row in doc["replay"]:
-        cost = "no support" if row["cost"] is None else f"${row['cost']:.4f}"
+        cost = ("no support" if not row["support"] else "partial") if row["cost"] is None else f"${row['cost']:.4f}"
         r.add_row(row["policy"], f"{row['support']}/{row['runs']}", cost, _ci(row["cost_ci"], money=True),
                   _pct(row["success"]), _ci(row["success_ci"]))
     out += [r, Text("Support: the runs that ran the tier the policy would pick; the others tell nothing "
-                    "about it. Method and assumptions: README, \"Routing that learns\".", overflow="fold")]
+                    "about it (partial: a bucket never ran it, so no estimate). Method and assumptions: "
+                    "README, \"Routing that learns\".", overflow="fold")]
     for w in warnings:
         out.append(Text(f"note: {w}", overflow="fold"))
     return out

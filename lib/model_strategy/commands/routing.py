@@ -9,9 +9,10 @@ the static pick, the learned pick (``runtime/learning.pick`` on these runs) and 
 Replay: for each routed run (not a caller's explicit model, not a tier a budget or window policy moved,
 not a fork) the decision recorded the
 tier the policy gave it and the probability ``p`` it had.  A policy's cost and success per run are
-estimated from the runs where the logged tier is the one that policy would pick, each weighted by
-``1/p`` and normalised by the sum of the weights (self-normalised inverse propensity scoring); the
-95 % interval is ``±1.96`` times the estimator's delta-method standard error.  ``ips`` (not
+estimated per bucket from the runs where the logged tier is the one that policy would pick, each
+weighted by ``1/p`` and normalised by the sum of the weights (self-normalised inverse propensity
+scoring), the buckets combined by their share of the runs; the 95 % interval is ``±1.96`` times the
+estimator's delta-method standard error.  ``ips`` (not
 normalised) is unbiased when every policy's tier had ``p > 0``; a policy whose tier was never logged
 in a bucket has no support there, and the report says how many runs support each estimate.
 """
@@ -52,29 +53,45 @@ def wilson(s: float, n: float, z: float = Z95) -> tuple[float, float]:
 
 def replay(rows: list[dict[str, Any]], target: list[str | None]) -> dict[str, Any]:
     """Off-policy estimate of a deterministic policy picking ``target[i]`` for run ``i``: each row has
-    the logged ``tier``, its probability ``p``, ``ok`` (success) and ``cost``.  Returns the
-    self-normalised (``success``, ``cost``) and plain IPS (``ips_success``, ``ips_cost``) estimates
-    per run, 95 % intervals for the former, and ``support``: the matching runs."""
+    the logged ``tier``, its probability ``p``, ``ok`` (success), ``cost`` and optionally its
+    ``bucket``.  Per bucket the matching runs are weighted by ``1/p`` and normalised by their weight
+    (self-normalised), and the buckets are combined by their share of the runs (a policy whose tier
+    ran early in a bucket and not later is not judged on the other buckets' runs); a bucket with no
+    matching run leaves the policy without an estimate.  Returns ``success`` and ``cost`` per run
+    with 95 % intervals (delta method), the plain IPS estimates (``ips_success``, ``ips_cost``:
+    unbiased when every target tier had ``p > 0``), and ``support``: the matching runs."""
     w = [1.0 / r["p"] if t is not None and r["tier"] == t and r["p"] > 0 else 0.0
          for r, t in zip(rows, target, strict=True)]
     n = len(rows)
-    total = sum(w)
     support = sum(1 for x in w if x > 0)
-    out: dict[str, Any] = {"runs": n, "support": support}
-    if not n or total <= 0:
-        return {**out, "success": None, "success_ci": None, "cost": None, "cost_ci": None,
-                "ips_success": None, "ips_cost": None}
+    out: dict[str, Any] = {"runs": n, "support": support, "success": None, "success_ci": None, "cost": None,
+                           "cost_ci": None, "ips_success": None, "ips_cost": None}
+    if not n:
+        return out
+    strata: dict[Any, list[int]] = {}
+    for i, r in enumerate(rows):
+        strata.setdefault(r.get("bucket"), []).append(i)
     for key, values in (("success", [1.0 if r["ok"] else 0.0 for r in rows]),
                         ("cost", [float(r["cost"]) for r in rows])):
-        est = sum(x * v for x, v in zip(w, values, strict=True)) / total
-        var = sum((x * (v - est)) ** 2 for x, v in zip(w, values, strict=True)) / (total * total)
+        out[f"ips_{key}"] = sum(x * v for x, v in zip(w, values, strict=True)) / n
+        est = var = 0.0
+        for idx in strata.values():
+            total = sum(w[i] for i in idx)
+            if total <= 0:
+                est = -1.0
+                break
+            share = len(idx) / n
+            b_est = sum(w[i] * values[i] for i in idx) / total
+            est += share * b_est
+            var += share * share * sum((w[i] * (values[i] - b_est)) ** 2 for i in idx) / (total * total)
+        if est < 0:
+            continue  # a bucket without support: no estimate
         sd = math.sqrt(var)
         lo, hi = est - Z95 * sd, est + Z95 * sd
         if key == "success":
-            lo, hi = max(0.0, lo), min(1.0, hi)
+            hi = min(1.0, hi)
         out[key] = est
         out[f"{key}_ci"] = [max(0.0, lo), hi]
-        out[f"ips_{key}"] = sum(x * v for x, v in zip(w, values, strict=True)) / n
     return out
 
 

@@ -124,6 +124,14 @@ def test_evidence_moves_the_pick_down_and_up() -> None:
     assert learning.pick(as_good, 1, 1, 2, 0.02)[0] == 1  # never below min_tier
 
 
+def test_one_run_on_a_cheaper_tier_does_not_move_the_bucket() -> None:
+    """Seen in the real client: one spawn a 5-hour window moved from opus to sonnet succeeded, and the next
+    spawn of that bucket was routed to sonnet ("learned: 1 runs").  A cheaper tier needs runs of its own."""
+    for n in range(learning.MIN_RUNS_DOWN):
+        assert learning.pick({"sonnet": [n, 0]}, 2, 0, 2, 0.02)[0] == 2
+    assert learning.pick({"sonnet": [learning.MIN_RUNS_DOWN, 0]}, 2, 0, 2, 0.02)[0] == 1
+
+
 @given(st.lists(st.tuples(st.integers(0, 2), st.booleans()), max_size=60), st.integers(0, 2))
 def test_pick_stays_within_bounds(obs: list[tuple[int, bool]], static: int) -> None:
     counts: dict[str, list[int]] = {}

@@ -64,6 +64,7 @@ Z_DOWN = 0.0
 Z_UP = 1.5
 Z_STAY = 0.75
 Z_HOPELESS = 2.0
+MIN_RUNS_DOWN = 3  # runs of its own a tier below the static pick needs before it can be the pick
 EXPLORE_AFTER = 3  # runs a bucket has before it explores (a new user's first spawns are routed as always)
 SEP = "\x1f"
 BANDS = ("simple", "moderate", "complex")
@@ -133,8 +134,9 @@ def pick(counts: dict[str, Any], static: int, lo: int, hi: int, loss: float,
             ok = gap - Z_UP * sd <= loss  # the static pick and above: kept until confidently worse
         elif t == current:
             ok = gap - Z_STAY * sd <= loss
-        else:
-            ok = gap + Z_DOWN * sd <= loss  # a cheaper tier: taken when its mean gap is within the loss
+        else:  # a cheaper tier: taken when its mean gap is within the loss, on evidence of its own (one lucky
+            # run, or one a budget moved down, does not move the bucket)
+            ok = gap + Z_DOWN * sd <= loss and sum(_sf(counts.get(TIERS[t]))) >= MIN_RUNS_DOWN
         if ok:
             return t, means
     return best, means

@@ -40,6 +40,7 @@ from typing import Any
 from ..runtime import clock, records, store
 from ..runtime.ledger import Ledger, day_of, iso
 from ..runtime.usage import TranscriptUsage
+from . import fastread
 from .reports import BadInput, fail
 
 GROUPS = ("daily", "weekly", "monthly", "session", "project", "model", "agent-type")
@@ -48,6 +49,8 @@ JSON_SCHEMA = 1
 BATCH_BYTES = 48 << 20  # read this much, then commit it under the lock and save the state
 PROGRESS_FROM_BYTES = 32 << 20
 READ_CHUNK = 16 << 20
+PARALLEL_FROM_BYTES = 20 << 20  # read in worker processes from this much on (forking costs ~50 ms)
+WORKERS = 2
 TOTAL_KEYS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "cost_usd", "requests",
               "unpriced_requests")
 
@@ -213,6 +216,13 @@ class Stats:
     unpriced_requests: int = 0
     problems: list[str] = field(default_factory=list)
 
+    def merge(self, other: Stats) -> None:
+        """Add another's counts and problems (a worker's, for one file)."""
+        for name in ("files", "files_read", "bytes_read", "records_added", "requests_added", "already_recorded",
+                     "duplicate_requests", "running_agents", "unpriced_requests"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.problems += other.problems
+
     def as_json(self) -> dict[str, Any]:
         return {"files": self.files, "files_read": self.files_read, "bytes_read": self.bytes_read,
                 "records_added": self.records_added, "requests_added": self.requests_added,
@@ -230,20 +240,20 @@ def _read_meta(path: str) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def _first_cwd(path: str) -> str | None:
-    """The ``cwd`` of a transcript's first entries (the project it ran in)."""
-    from ..runtime.fastjson import loads
-
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(256 << 10)
-    except OSError:
-        return None
-    for line in head.split(b"\n")[:50]:
+def _first_cwd(path: str, data: bytes | None = None) -> str | None:
+    """The ``cwd`` of a transcript's first entries (the project it ran in); ``data``: the file's
+    bytes when they are read already."""
+    if data is None:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(256 << 10)
+        except OSError:
+            return None
+    for line in data[:256 << 10].split(b"\n")[:50]:
         if b'"cwd"' not in line:
             continue
         try:
-            entry = loads(line)
+            entry, _ = fastread.decode(line)
         except (ValueError, UnicodeDecodeError):
             continue
         if isinstance(entry, dict) and isinstance(entry.get("cwd"), str) and entry["cwd"]:
@@ -263,8 +273,6 @@ class MainSlice:
 def read_main(f: TFile, start: int, stats: Stats) -> tuple[MainSlice, int]:
     """Parse a main transcript from ``start``: only lines that carry ``usage`` are decoded (the rest
     holds no usage).  Returns the slice and the offset after the last complete line."""
-    from ..runtime.fastjson import loads
-
     main = TranscriptUsage()
     sides: dict[str, TranscriptUsage] = {}
     cwd: str | None = None
@@ -286,7 +294,7 @@ def read_main(f: TFile, start: int, stats: Stats) -> tuple[MainSlice, int]:
                 if b'"usage"' not in line:
                     continue
                 try:
-                    entry = loads(line)
+                    entry, reduced = fastread.decode(line)
                 except (ValueError, UnicodeDecodeError):
                     bad += 1
                     continue
@@ -297,9 +305,9 @@ def read_main(f: TFile, start: int, stats: Stats) -> tuple[MainSlice, int]:
                 if entry.get("isSidechain") is True:
                     aid = entry.get("agentId")
                     usage = sides.setdefault(aid if isinstance(aid, str) and aid else "sidechain", TranscriptUsage())
-                    usage.add_entry(entry)
+                    fastread.add(usage, entry, reduced, line)
                 else:
-                    main.add_entry(entry)
+                    fastread.add(main, entry, reduced, line)
     stats.bytes_read += offset - start
     if bad:
         stats.problems.append(f"{short(f.path)}: {bad} unreadable line(s) skipped")
@@ -325,10 +333,17 @@ def _agent_pending(f: TFile, stats: Stats, warnings: list[str]) -> dict[str, Any
     meta = _read_meta(f.path)
     if meta.get("finished") is not True and not meta.get("inWorkflowRun"):  # workflow agents never say
         stats.running_agents += 1
-    project = _first_cwd(f.path)
+    with open(f.path, "rb") as fh:  # read once: the project, the usage
+        data = fh.read()
+    project = _first_cwd(f.path, data)
+    transcript, _ = fastread.transcript_usage(data)
+    del data
+    tool_use_id = meta.get("toolUseId")
     pending = recorder.pending_agent(Payload({"session_id": f.session, "cwd": project}), agent_id=str(f.agent_id),
                                      agent_type=str(meta.get("agentType") or "unknown"), source="import",
-                                     transcript_path=f.path, warnings=warnings, keys=True)
+                                     transcript_path=f.path, warnings=warnings, keys=True, transcript=transcript,
+                                     tool_use_id=tool_use_id if isinstance(tool_use_id, str) and tool_use_id
+                                     else None)
     pending["project"] = project  # not $CLAUDE_PROJECT_DIR of the shell running the import
     pending["meta"] = meta
     stats.bytes_read += f.size
@@ -404,48 +419,111 @@ class _Progress:
             self.bar.stop()
 
 
+def _read_file(job: tuple[TFile, Any]) -> tuple[Stats, list[str], Any]:
+    """Read and parse one transcript (no ledger access: in a worker process for a large import).
+    Returns what it adds to the stats and warnings, and ``(item, state entry, bytes read)`` or the
+    one-line reason it could not be read."""
+    f, entry = job
+    stats = Stats()
+    warnings: list[str] = []
+    try:
+        if f.kind == "agent":
+            item: Any = _agent_pending(f, stats, warnings)
+            new_entry: dict[str, Any] = {"size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "offset": f.size}
+            read = f.size
+        else:
+            start = _resume_offset(f, entry)
+            sl, offset = read_main(f, start, stats)
+            if sl.project is None:
+                sl.project = (entry or {}).get("project") if isinstance(entry, dict) else None
+            item = sl
+            new_entry = {"size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "offset": offset,
+                         "head": _head(f.path, f.size), "tail": _tail(f.path, offset), "project": sl.project}
+            read = offset - start
+    except (OSError, ValueError) as exc:  # unreadable, vanished, not UTF-8 ...
+        detail = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:80]
+        return stats, warnings, f"{short(f.path)}: cannot read ({detail}); skipped"
+    return stats, warnings, (item, new_entry, read)
+
+
+def _workers(total_bytes: int) -> int:
+    """Worker processes that read transcripts for this import: 0 (read in this process) unless
+    there is much to read, more than one core, and ``fork`` (``MODEL_STRATEGY_HISTORY_WORKERS``
+    overrides the count; 0 or 1 reads in this process)."""
+    import multiprocessing
+
+    env = os.environ.get("MODEL_STRATEGY_HISTORY_WORKERS", "")
+    if env.strip().isdigit():
+        n = int(env)
+    elif total_bytes < PARALLEL_FROM_BYTES:
+        return 0
+    else:
+        n = min(WORKERS, os.cpu_count() or 1)
+    if n < 2 or sys.platform == "darwin" or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return n
+
+
+def _read_all(todo: list[TFile], known: dict[str, Any], workers: int) -> Any:
+    """``_read_file`` of each file, in order: in ``workers`` forked processes (the parent commits
+    meanwhile) or, without them or when they fail, here."""
+    jobs = [(f, known.get(f.path)) for f in todo]
+    done = 0
+    if workers:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        except (OSError, ImportError, NotImplementedError, ValueError):  # no semaphores here, ...
+            pool = None
+        if pool is not None:
+            try:
+                for out in pool.map(_read_file, jobs, chunksize=4):
+                    yield out
+                    done += 1
+            except (BrokenProcessPool, OSError):  # a worker died: read the rest here
+                pass
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    for job in jobs[done:]:
+        yield _read_file(job)
+
+
 def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: float | None = None) -> Stats:
     """Bring the ledger up to date with the transcripts under ``roots`` (see the module doc).
-    ``now`` is accepted for callers of the earlier form (agents no longer wait to look finished)."""
+    ``now`` is accepted for callers of the earlier form (agents no longer wait to look finished).
+    Files are read (in worker processes when there is much to read) and committed in order, so
+    the result does not depend on how they were read."""
     stats = Stats()
     files = discover(roots, stats.problems)
     stats.files = len(files)
     state = load_state(ledger, warnings)
     known: dict[str, Any] = state["files"]
     todo = [f for f in files if not _unchanged(f, known.get(f.path))]
-    progress = _Progress(sum(max(0, f.size - (known.get(f.path) or {}).get("offset", 0)) for f in todo))
+    total = sum(max(0, f.size - (known.get(f.path) or {}).get("offset", 0)) for f in todo)
+    progress = _Progress(total)
     seen: set[str] = set()
     try:
         batch: list[tuple[TFile, Any, dict[str, Any]]] = []
         batch_bytes = 0
-        for f in todo:
-            entry = known.get(f.path)
-            try:
-                if f.kind == "agent":
-                    pending = _agent_pending(f, stats, warnings)
-                    reqs = pending["requests"]
-                    pending["requests"] = [r for r in reqs if r["key"] not in seen]  # met in another file
-                    stats.duplicate_requests += len(reqs) - len(pending["requests"])
-                    seen.update(r["key"] for r in reqs)
-                    item: Any = pending
-                    new_entry: dict[str, Any] = {"size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "offset": f.size}
-                    read = f.size
-                else:
-                    start = _resume_offset(f, entry)
-                    sl, offset = read_main(f, start, stats)
-                    if sl.project is None:
-                        sl.project = (entry or {}).get("project") if isinstance(entry, dict) else None
-                    _drop_seen(sl.main, seen, stats)
-                    for usage in sl.sidechains.values():
-                        _drop_seen(usage, seen, stats)
-                    item = sl
-                    new_entry = {"size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "offset": offset,
-                                 "head": _head(f.path, f.size), "tail": _tail(f.path, offset), "project": sl.project}
-                    read = offset - start
-            except (OSError, ValueError) as exc:  # unreadable, vanished, not UTF-8 ...
-                detail = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:80]
-                stats.problems.append(f"{short(f.path)}: cannot read ({detail}); skipped")
+        for f, (part, notes, out) in zip(todo, _read_all(todo, known, _workers(total)), strict=True):
+            stats.merge(part)
+            warnings += notes
+            if isinstance(out, str):
+                stats.problems.append(out)
                 continue
+            item, new_entry, read = out
+            if f.kind == "agent":
+                reqs = item["requests"]
+                item["requests"] = [r for r in reqs if r["key"] not in seen]  # met in another file
+                stats.duplicate_requests += len(reqs) - len(item["requests"])
+                seen.update(r["key"] for r in reqs)
+            else:
+                _drop_seen(item.main, seen, stats)
+                for usage in item.sidechains.values():
+                    _drop_seen(usage, seen, stats)
             stats.files_read += 1
             progress.advance(read)
             batch.append((f, item, new_entry))

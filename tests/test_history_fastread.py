@@ -163,3 +163,124 @@ def test_import_in_workers_with_msgspec_equals_plain_serial(tmp_path: Path, monk
     assert plain["records"] and plain["stats"]["files_read"] == plain["stats"]["files"]
     for other in results[1:]:
         assert other == plain
+
+
+# ------------------------------------------------------------------ the hot functions, against their earlier forms
+
+
+def _oracle_tokens(u: dict[str, Any]) -> dict[str, int]:
+    """``usage.tokens_from_api_usage`` as it was before it was made faster."""
+
+    def num(v: Any) -> int:
+        return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
+
+    cache_write = num(u.get("cache_creation_input_tokens"))
+    cc = u.get("cache_creation")
+    split: dict[str, Any] = cc if isinstance(cc, dict) else {}
+    w1h = num(split.get("ephemeral_1h_input_tokens"))
+    w5m = num(split.get("ephemeral_5m_input_tokens"))
+    if w1h + w5m != cache_write:
+        w5m = max(cache_write - w1h, 0)
+    tools = u.get("server_tool_use")
+    stu: dict[str, Any] = tools if isinstance(tools, dict) else {}
+    return {"input": num(u.get("input_tokens")), "output": num(u.get("output_tokens")),
+            "cache_read": num(u.get("cache_read_input_tokens")), "cache_write_5m": w5m, "cache_write_1h": w1h,
+            "web_search": num(stu.get("web_search_requests"))}
+
+
+def _oracle_add(self: Any, entry: dict[str, Any]) -> None:
+    """``TranscriptUsage.add_entry`` as it was before it was made faster."""
+    from model_strategy.runtime.records import request_key
+
+    ts, bad = self._stamp(entry.get("timestamp"))
+    self.entries += 1
+    if entry.get("type") == "user":
+        if self.first_prompt is None:
+            from model_strategy.runtime.payload import first_user_text
+
+            self.first_prompt = first_user_text([entry]) or ""
+        elif "[Request interrupted by user" in str(entry.get("message"))[:2000]:
+            self.interrupted = True
+    if entry.get("type") != "assistant" or (self.skip_sidechain and entry.get("isSidechain") is True):
+        return
+    msg = entry.get("message")
+    if entry.get("isApiErrorMessage") is True:
+        self.api_errors += 1
+    if not isinstance(msg, dict):
+        return
+    if isinstance(msg.get("stop_reason"), str):
+        self.stop_reason = msg["stop_reason"]
+    if not isinstance(msg.get("usage"), dict):
+        return
+    model = msg.get("model")
+    if not isinstance(model, str) or not model or model.startswith("<"):
+        return
+    key = (str(msg.get("id") or entry.get("uuid") or ""), str(entry.get("requestId") or ""))
+    tokens = _oracle_tokens(msg["usage"])
+    final = isinstance(msg.get("stop_reason"), str)
+    seen = self.requests.get(key)
+    if seen is None:
+        req = self.requests[key] = {"key": request_key(*key), "model": model, "ts": ts, "tokens": tokens,
+                                    "final": final}
+        if bad:
+            req["bad_timestamp"] = True
+        if ts is None:
+            self._orphans.append(req)
+    else:
+        seen["final"] = seen["final"] or final
+        for kind, value in tokens.items():
+            if value > seen["tokens"][kind]:
+                seen["tokens"][kind] = value
+
+
+@settings(max_examples=300)
+@given(st.lists(entry_st, max_size=25), st.booleans())
+def test_add_entry_equals_its_earlier_form(entries: list[dict[str, Any]], skip_sidechain: bool) -> None:
+    now, was = usage_mod.TranscriptUsage(skip_sidechain), usage_mod.TranscriptUsage(skip_sidechain)
+    for entry in entries:
+        now.add_entry(json.loads(json.dumps(entry)))
+        _oracle_add(was, json.loads(json.dumps(entry)))
+    assert _state(now) == _state(was)
+
+
+def _oracle_cost(prices: dict[str, Any], tokens: dict[str, Any]) -> Any:
+    """``rates.cost`` as it was before it was made faster."""
+    from decimal import Decimal
+
+    from model_strategy.runtime import rates
+
+    chains = {"cache_write_1h": ("cache_write_1h_mtok", "cache_write_mtok", "input_mtok"),
+              "cache_write_5m": ("cache_write_mtok", "input_mtok"), "cache_read": ("cache_read_mtok", "input_mtok"),
+              "input": ("input_mtok",), "output": ("output_mtok",)}
+    total_input = sum(tokens.get(k, 0) for k in rates.KINDS if k != "output")
+    out = Decimal(0)
+    for kind in rates.KINDS:
+        count = tokens.get(kind, 0)
+        if not count:
+            continue
+        key = next((k for k in chains[kind] if k in prices), None)
+        if key is not None:
+            out += rates.unit(prices[key], total_input) * count / Decimal(1_000_000)
+    return out
+
+
+token_counts = st.fixed_dictionaries({k: st.one_of(st.integers(0, 2_000_000), st.just(0)) for k in
+                                      ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h",
+                                       "web_search")})
+
+
+@settings(max_examples=200)
+@given(st.data(), token_counts, st.sampled_from(["2024-01-01", "2025-06-30", "2026-11-20", None]))
+def test_request_prices_equal_their_earlier_form(data: st.DataObject, tokens: dict[str, int], day: str | None) -> None:
+    """Every model of the snapshot (tiers, dated prices, parents): the same Decimal, digit for digit,
+    from the cached table twice and from the earlier arithmetic."""
+    from model_strategy.runtime import pricing, rates
+
+    table = pricing.table()
+    card = data.draw(st.sampled_from(table.snapshot["models"]))
+    ref = str(card["id"])
+    prices = rates.at(table.find(ref) or card, (day or "9999-12-31")[:10])
+    want = _oracle_cost(prices, tokens)
+    for _ in range(2):
+        got = rates.cost(table.prices_for(ref, day), tokens)
+        assert (str(got), got.as_tuple()) == (str(want), want.as_tuple())

@@ -154,6 +154,7 @@ class PriceTable:
         self.snapshot = snapshot
         self.overrides = {k.lower(): v for k, v in (overrides or {}).items()}
         self._cache: dict[str, dict[str, Any] | None] = {}
+        self._prices: dict[tuple[str, str], dict[str, Any] | None] = {}  # prices_for, by model and day
 
     @property
     def version(self) -> str:
@@ -172,6 +173,22 @@ class PriceTable:
         return self._cache[ref]
 
     def prices_for(self, model_ref: str, date_iso: str | None = None) -> dict[str, Any]:
+        """The prices in force for a model on a day (do not change the dict: it is shared)."""
+        day = (date_iso or "9999-12-31")[:10]
+        memo = self._prices.get((model_ref, day), self)
+        if memo is None:
+            raise UnknownModel(f"no price for model {model_ref!r} in {self.version} or the override file")
+        if memo is not self:
+            return memo  # type: ignore[return-value]
+        try:
+            chosen = self._prices_for(model_ref, day)
+        except UnknownModel:
+            self._prices[(model_ref, day)] = None
+            raise
+        self._prices[(model_ref, day)] = chosen
+        return chosen
+
+    def _prices_for(self, model_ref: str, day: str) -> dict[str, Any]:
         ref = model_ref.lower()
         override = self.overrides.get(ref)
         if override is None:
@@ -181,7 +198,7 @@ class PriceTable:
             raise UnknownModel(f"no price for model {model_ref!r} in {self.version} or the override file")
         chosen: dict[str, Any] = {}
         if model is not None:
-            chosen = rates.at(model, (date_iso or "9999-12-31")[:10])
+            chosen = rates.at(model, day)
         if override:
             chosen = {**chosen, **override}
         return chosen

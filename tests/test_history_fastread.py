@@ -115,6 +115,34 @@ def test_whole_file_equals_read_transcript(tmp_path_factory: pytest.TempPathFact
     assert (_state(fast), n) == (_state(plain), end)
 
 
+@needs_msgspec
+@settings(max_examples=150)
+@given(st.lists(line_st, max_size=20), st.sampled_from([b"\n", b"\r\n"]))
+def test_main_transcript_reads_the_same(tmp_path_factory: pytest.TempPathFactory, lines: list[bytes],
+                                        newline: bytes) -> None:
+    """``history.read_main`` (only lines that hold ``"usage"``, sidechains apart) with and without msgspec."""
+    data = newline.join(b'{"type":"assistant","isSidechain":true,"agentId":"a1","usage":1,' + line[1:]
+                        if i % 3 == 0 and line.startswith(b"{") else line for i, line in enumerate(lines))
+    path = tmp_path_factory.mktemp("m") / "s.jsonl"
+    path.write_bytes(data + newline + b'{"type":"assistant","usage":')
+    f = history.TFile(str(path), "main", "s", None, path.stat().st_size, 0, 0)
+
+    def read() -> Any:
+        stats = history.Stats()
+        sl, end = history.read_main(f, 0, stats)
+        return (sl.project, _state(sl.main), {k: _state(v) for k, v in sl.sidechains.items()}, end,
+                stats.as_json())
+
+    fast = read()
+    decoder = fastread._DECODER
+    try:
+        fastread._DECODER = None
+        plain = read()
+    finally:
+        fastread._DECODER = decoder
+    assert fast == plain
+
+
 def test_fixture_transcripts_read_the_same() -> None:
     for path in sorted(FIX.rglob("*.jsonl")):
         data = path.read_bytes()

@@ -15,6 +15,7 @@ Not on the hook path (``runtime/`` never imports this module).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from ..runtime.fastjson import loads
@@ -75,14 +76,17 @@ def decode(line: bytes) -> tuple[Any, bool]:
             except _FAILED:
                 pass  # not an object, a field of another shape, NaN, a lone surrogate, ...: the exact reader
             else:
-                m = e.message
-                user = e.type == "user"
-                return {"type": e.type, "timestamp": e.timestamp, "isSidechain": e.isSidechain,
-                        "isApiErrorMessage": e.isApiErrorMessage, "requestId": e.requestId, "uuid": e.uuid,
-                        "agentId": e.agentId, "cwd": e.cwd,
-                        "message": None if m is None or user else
-                        {"id": m.id, "model": m.model, "stop_reason": m.stop_reason, "usage": m.usage}}, True
+                return _reduced(e), True
     return loads(line), False
+
+
+def _reduced(e: Any) -> dict[str, Any]:
+    m = e.message
+    return {"type": e.type, "timestamp": e.timestamp, "isSidechain": e.isSidechain,
+            "isApiErrorMessage": e.isApiErrorMessage, "requestId": e.requestId, "uuid": e.uuid,
+            "agentId": e.agentId, "cwd": e.cwd,
+            "message": None if m is None or e.type == "user" else
+            {"id": m.id, "model": m.model, "stop_reason": m.stop_reason, "usage": m.usage}}
 
 
 def add(usage: TranscriptUsage, entry: dict[str, Any], reduced: bool, line: bytes) -> None:
@@ -109,9 +113,81 @@ def feed_lines(usage: TranscriptUsage, lines: list[bytes]) -> None:
             add(usage, entry, reduced, line)
 
 
+class Region:
+    """The complete lines ``data[:end]`` of a transcript, decoded in place: a line is handed to
+    msgspec as a slice of the buffer (no copy), once the whole region is known to be UTF-8."""
+
+    def __init__(self, data: bytes, end: int) -> None:
+        self.data = data
+        self.end = end
+        self.view = memoryview(data)
+        self.utf8 = False
+        if _DECODER is not None:
+            if data.isascii():
+                self.utf8 = True
+            else:
+                try:
+                    str(self.view[:end], "utf-8")
+                    self.utf8 = True
+                except UnicodeDecodeError:
+                    pass  # lines are checked one by one (``decode``)
+
+    def decode(self, a: int, b: int) -> tuple[Any, bool]:
+        """``decode`` of the line ``data[a:b]``."""
+        if self.utf8:
+            try:
+                e = _DECODER.decode(self.view[a:b])
+            except _FAILED:
+                pass
+            else:
+                return _reduced(e), True
+        return decode(self.data[a:b])
+
+    def add(self, usage: TranscriptUsage, entry: dict[str, Any], reduced: bool, a: int, b: int) -> None:
+        """``add`` for the line ``data[a:b]``."""
+        data = self.data
+        if reduced and entry["type"] == "user" and (usage.first_prompt is None or data.find(_INTERRUPTED, a, b) >= 0
+                                                     or data.find(b"\\u", a, b) >= 0):
+            entry = loads(data[a:b])
+        usage.add_entry(entry)
+
+    def lines_with(self, needle: bytes) -> Iterator[tuple[int, int]]:
+        """``(start, stop)`` of each line (split at newlines) that holds ``needle``."""
+        data, end = self.data, self.end
+        pos = 0
+        while True:
+            i = data.find(needle, pos, end)
+            if i < 0:
+                return
+            a = data.rfind(b"\n", pos, i)
+            a = pos if a < 0 else a + 1
+            b = data.find(b"\n", i, end)
+            if b < 0:  # pragma: no cover - end is just after a newline
+                b = end
+            yield a, b
+            pos = b + 1
+
+
 def transcript_usage(data: bytes) -> tuple[TranscriptUsage, int]:
     """``usage.read_transcript`` of a whole file's bytes: the usage and the length of its complete lines."""
     usage = TranscriptUsage()
     end = data.rfind(b"\n") + 1
-    feed_lines(usage, data[:end].splitlines())
+    if _DECODER is None or data.find(b"\r", 0, end) >= 0:  # splitlines() also splits at a carriage return
+        feed_lines(usage, data[:end].splitlines())
+        return usage, end
+    region = Region(data, end)
+    find = data.find
+    pos = 0
+    while pos < end:
+        nl = find(b"\n", pos, end)
+        if nl > pos:
+            try:
+                entry, reduced = region.decode(pos, nl)
+            except ValueError:
+                if data[pos:nl].strip():  # a blank line is no bad line
+                    usage.bad_lines += 1
+            else:
+                if isinstance(entry, dict):
+                    region.add(usage, entry, reduced, pos, nl)
+        pos = nl + 1
     return usage, end

@@ -290,11 +290,10 @@ def read_main(f: TFile, start: int, stats: Stats) -> tuple[MainSlice, int]:
             end = data.rfind(b"\n") + 1
             rest = data[end:]
             offset += end
-            for line in data[:end].split(b"\n"):
-                if b'"usage"' not in line:
-                    continue
+            region = fastread.Region(data, end)
+            for a, b in region.lines_with(b'"usage"'):  # the other lines hold no usage
                 try:
-                    entry, reduced = fastread.decode(line)
+                    entry, reduced = region.decode(a, b)
                 except (ValueError, UnicodeDecodeError):
                     bad += 1
                     continue
@@ -305,9 +304,9 @@ def read_main(f: TFile, start: int, stats: Stats) -> tuple[MainSlice, int]:
                 if entry.get("isSidechain") is True:
                     aid = entry.get("agentId")
                     usage = sides.setdefault(aid if isinstance(aid, str) and aid else "sidechain", TranscriptUsage())
-                    fastread.add(usage, entry, reduced, line)
+                    region.add(usage, entry, reduced, a, b)
                 else:
-                    fastread.add(main, entry, reduced, line)
+                    region.add(main, entry, reduced, a, b)
     stats.bytes_read += offset - start
     if bad:
         stats.problems.append(f"{short(f.path)}: {bad} unreadable line(s) skipped")

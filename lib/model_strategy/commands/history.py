@@ -32,6 +32,7 @@ import os
 import sys
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -40,7 +41,6 @@ from typing import Any
 from ..runtime import clock, records, store
 from ..runtime.ledger import Ledger, day_of, iso
 from ..runtime.usage import TranscriptUsage
-from . import fastread
 from .reports import BadInput, fail
 
 GROUPS = ("daily", "weekly", "monthly", "session", "project", "model", "agent-type")
@@ -243,13 +243,15 @@ def _read_meta(path: str) -> dict[str, Any]:
 def _first_cwd(path: str, data: bytes | None = None) -> str | None:
     """The ``cwd`` of a transcript's first entries (the project it ran in); ``data``: the file's
     bytes when they are read already."""
+    from . import fastread  # msgspec is imported only when there is something to read
+
     if data is None:
         try:
             with open(path, "rb") as fh:
                 data = fh.read(256 << 10)
         except OSError:
             return None
-    for line in data[:256 << 10].split(b"\n")[:50]:
+    for line in _head_lines(data, 256 << 10, 50):
         if b'"cwd"' not in line:
             continue
         try:
@@ -260,6 +262,19 @@ def _first_cwd(path: str, data: bytes | None = None) -> str | None:
             cwd: str = entry["cwd"]
             return cwd
     return None
+
+
+def _head_lines(data: bytes, limit: int, count: int) -> Iterator[bytes]:
+    """``data[:limit].split(b"\\n")[:count]``, without copying more than those lines."""
+    limit = min(limit, len(data))
+    pos = 0
+    for _ in range(count):
+        nl = data.find(b"\n", pos, limit)
+        if nl < 0:
+            yield data[pos:limit]
+            return
+        yield data[pos:nl]
+        pos = nl + 1
 
 
 @dataclass
@@ -273,6 +288,8 @@ class MainSlice:
 def read_main(f: TFile, start: int, stats: Stats) -> tuple[MainSlice, int]:
     """Parse a main transcript from ``start``: only lines that carry ``usage`` are decoded (the rest
     holds no usage).  Returns the slice and the offset after the last complete line."""
+    from . import fastread
+
     main = TranscriptUsage()
     sides: dict[str, TranscriptUsage] = {}
     cwd: str | None = None
@@ -328,6 +345,7 @@ def _agent_pending(f: TFile, stats: Stats, warnings: list[str]) -> dict[str, Any
     what it adds later is imported by a later run (continuation slices)."""
     from ..runtime import recorder
     from ..runtime.payload import Payload
+    from . import fastread
 
     meta = _read_meta(f.path)
     if meta.get("finished") is not True and not meta.get("inWorkflowRun"):  # workflow agents never say
@@ -449,8 +467,6 @@ def _workers(total_bytes: int) -> int:
     """Worker processes that read transcripts for this import: 0 (read in this process) unless
     there is much to read, more than one core, and ``fork`` (``MODEL_STRATEGY_HISTORY_WORKERS``
     overrides the count; 0 or 1 reads in this process)."""
-    import multiprocessing
-
     env = os.environ.get("MODEL_STRATEGY_HISTORY_WORKERS", "")
     if env.strip().isdigit():
         n = int(env)
@@ -458,9 +474,11 @@ def _workers(total_bytes: int) -> int:
         return 0
     else:
         n = min(WORKERS, os.cpu_count() or 1)
-    if n < 2 or sys.platform == "darwin" or "fork" not in multiprocessing.get_all_start_methods():
+    if n < 2 or sys.platform == "darwin":
         return 0
-    return n
+    import multiprocessing
+
+    return n if "fork" in multiprocessing.get_all_start_methods() else 0
 
 
 def _read_all(todo: list[TFile], known: dict[str, Any], workers: int) -> Any:

@@ -312,3 +312,36 @@ def test_request_prices_equal_their_earlier_form(data: st.DataObject, tokens: di
     for _ in range(2):
         got = rates.cost(table.prices_for(ref, day), tokens)
         assert (str(got), got.as_tuple()) == (str(want), want.as_tuple())
+
+
+def _oracle_utc_iso(value: object) -> str | None:
+    """``ledger.utc_iso`` as it was before its shortcut for stamps already in our form."""
+    from model_strategy.runtime.ledger import iso, parse_ts
+
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return iso(parse_ts(value))
+    except ValueError:
+        return None
+
+
+stamps = st.one_of(
+    st.datetimes().map(lambda d: d.isoformat(timespec="milliseconds") + "Z"),
+    st.datetimes().map(lambda d: d.isoformat() + "Z"),
+    st.tuples(st.integers(0, 10000), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25), st.integers(0, 61),
+              st.integers(0, 61), st.integers(0, 1000)).map(
+        lambda t: "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z".format(*t)),
+    st.text(alphabet="0123456789-T:.Z+ ", min_size=20, max_size=26),
+    st.sampled_from(["2026-11-26T10:00:00.000Z", "2026-11-26 10:00:00.000Z", "2026-11-26T10:00:00,000Z",
+                     "2026-02-30T10:00:00.000Z", "2026-11-26T10:00:00.000z", "0000-01-01T00:00:00.000Z",
+                     "2026-11-26T10:00:00+00:0Z", "+2026-11-26T10:00:00.00Z", "1999-12-31T23:59:59.999Z",
+                     "2000-01-01T00:00:00.000Z", "2199-12-31T23:59:59.999Z", "2200-01-01T00:00:00.000Z"]))
+
+
+@settings(max_examples=500)
+@given(stamps)
+def test_utc_iso_equals_its_earlier_form(value: str) -> None:
+    from model_strategy.runtime.ledger import utc_iso
+
+    assert utc_iso(value) == _oracle_utc_iso(value)

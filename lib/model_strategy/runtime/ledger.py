@@ -100,6 +100,14 @@ def utc_iso(value: object) -> str | None:
     time stamp.  Total: never raises."""
     if not isinstance(value, str) or not value:
         return None
+    if len(value) == 24 and value[23] == "Z":  # already in our form (Claude Code's): checked, not rebuilt
+        try:
+            dt = datetime.fromisoformat(value[:23])
+            if (dt.isoformat(timespec="milliseconds") == value[:23]
+                    and TS_MIN <= dt.replace(tzinfo=timezone.utc) < TS_MAX):
+                return value
+        except ValueError:
+            pass
     try:
         return iso(parse_ts(value))
     except ValueError:

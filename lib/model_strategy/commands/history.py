@@ -740,7 +740,9 @@ def _parse(argv: list[str]) -> Any:
                 raise BadInput(f"--{name} must be a date YYYY-MM-DD (got {value!r})")
     if args.since and args.until and args.since > args.until:
         raise BadInput(f"--since {args.since} is after --until {args.until}")
-    if args.width is None:
+    if args.width is None and args.json:
+        args.width = 100  # no table drawn (and rich, which render imports, not loaded)
+    elif args.width is None:
         from .render import default_width
 
         args.width = default_width(60)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -345,3 +346,28 @@ def test_utc_iso_equals_its_earlier_form(value: str) -> None:
     from model_strategy.runtime.ledger import utc_iso
 
     assert utc_iso(value) == _oracle_utc_iso(value)
+
+
+_PARENT = os.getpid()
+_REAL_READ = history._read_file
+
+
+def _dying_read(job: Any) -> Any:
+    """``history._read_file`` in a worker that dies on one file (killed, out of memory ...)."""
+    if os.getpid() != _PARENT and job[0].path.endswith(".jsonl") and "subagents" not in job[0].path:
+        os._exit(1)
+    return _REAL_READ(job)
+
+
+def test_a_worker_that_dies_leaves_the_rest_to_the_parent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          data_dir: Path) -> None:
+    import transcript_tree
+
+    tree = tmp_path / "claude"
+    transcript_tree.build(str(tree), 1, seed=5)
+    snap = data_dir / "cache"
+    shutil.copytree(snap, tmp_path / "plain" / "cache")
+    plain = _import(tree, tmp_path / "plain", monkeypatch, "0", True)
+    monkeypatch.setattr(history, "_read_file", _dying_read)
+    shutil.copytree(snap, tmp_path / "dying" / "cache")
+    assert _import(tree, tmp_path / "dying", monkeypatch, "2", True) == plain

@@ -481,29 +481,40 @@ def _workers(total_bytes: int) -> int:
     return n if "fork" in multiprocessing.get_all_start_methods() else 0
 
 
-def _read_all(todo: list[TFile], known: dict[str, Any], workers: int) -> Any:
-    """``_read_file`` of each file, in order: in ``workers`` forked processes (the parent commits
-    meanwhile) or, without them or when they fail, here."""
-    jobs = [(f, known.get(f.path)) for f in todo]
-    done = 0
-    if workers:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
+def _start_pool(jobs: list[tuple[TFile, Any]], workers: int) -> tuple[Any, Any]:
+    """Worker processes reading ``jobs`` (``(pool, results in order)``; ``(None, None)`` when there
+    are none or they cannot start).  Forked here, before any thread (the progress bar) runs."""
+    if not workers or not jobs:
+        return None, None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
+    try:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    except (OSError, ImportError, NotImplementedError, ValueError):  # no semaphores here, ...
+        return None, None
+    try:
+        return pool, pool.map(_read_file, jobs, chunksize=4)  # submits them all: the workers start now
+    except (OSError, RuntimeError):  # cannot fork
+        pool.shutdown(wait=False, cancel_futures=True)
+        return None, None
+
+
+def _read_all(jobs: list[tuple[TFile, Any]], pool: Any, outs: Any) -> Iterator[tuple[Stats, list[str], Any]]:
+    """``_read_file`` of each job, in order: from the workers, or (without them, or for what is left
+    when one died) here."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    done = 0
+    if pool is not None:
         try:
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        except (OSError, ImportError, NotImplementedError, ValueError):  # no semaphores here, ...
-            pool = None
-        if pool is not None:
-            try:
-                for out in pool.map(_read_file, jobs, chunksize=4):
-                    yield out
-                    done += 1
-            except (BrokenProcessPool, OSError):  # a worker died: read the rest here
-                pass
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
+            for out in outs:
+                yield out
+                done += 1
+        except (BrokenProcessPool, OSError):  # a worker died: read the rest here
+            pass
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     for job in jobs[done:]:
         yield _read_file(job)
 
@@ -520,12 +531,15 @@ def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: f
     known: dict[str, Any] = state["files"]
     todo = [f for f in files if not _unchanged(f, known.get(f.path))]
     total = sum(max(0, f.size - (known.get(f.path) or {}).get("offset", 0)) for f in todo)
-    progress = _Progress(total)
+    jobs = [(f, known.get(f.path)) for f in todo]
+    pool, outs = _start_pool(jobs, _workers(total))
     seen: set[str] = set()
+    progress = None
     try:
+        progress = _Progress(total)
         batch: list[tuple[TFile, Any, dict[str, Any]]] = []
         batch_bytes = 0
-        for f, (part, notes, out) in zip(todo, _read_all(todo, known, _workers(total)), strict=True):
+        for f, (part, notes, out) in zip(todo, _read_all(jobs, pool, outs), strict=True):
             stats.merge(part)
             warnings += notes
             if isinstance(out, str):
@@ -550,7 +564,10 @@ def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: f
                 batch, batch_bytes = [], 0
         _flush(ledger, batch, known, state, stats)
     finally:
-        progress.close()
+        if progress is not None:
+            progress.close()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     # forget files that are gone from the dirs just scanned (keeps the state small)
     present = {f.path for f in files}
     scanned = tuple(projects_dir(r).rstrip(os.sep) + os.sep for r in roots)

@@ -468,7 +468,7 @@ def _read_file(job: tuple[TFile, Any]) -> tuple[Stats, list[str], Any]:
 def _workers(total_bytes: int) -> int:
     """Worker processes that read transcripts for this import: 0 (read in this process) unless
     there is much to read, more than one core, and ``fork`` (``MODEL_STRATEGY_HISTORY_WORKERS``
-    overrides the count; 0 or 1 reads in this process)."""
+    overrides the count; 0 reads in this process)."""
     env = os.environ.get("MODEL_STRATEGY_HISTORY_WORKERS", "")
     if env.strip().isdigit():
         n = int(env)
@@ -476,7 +476,7 @@ def _workers(total_bytes: int) -> int:
         return 0
     else:
         n = min(WORKERS, os.cpu_count() or 1)
-    if n < 2 or sys.platform == "darwin":
+    if n < 1 or sys.platform == "darwin":
         return 0
     import multiprocessing
 

@@ -303,6 +303,8 @@ token_counts = st.fixed_dictionaries({k: st.one_of(st.integers(0, 2_000_000), st
 def test_request_prices_equal_their_earlier_form(data: st.DataObject, tokens: dict[str, int], day: str | None) -> None:
     """Every model of the snapshot (tiers, dated prices, parents): the same Decimal, digit for digit,
     from the cached table twice and from the earlier arithmetic."""
+    from decimal import Decimal
+
     from model_strategy.runtime import pricing, rates
 
     table = pricing.table()
@@ -312,6 +314,11 @@ def test_request_prices_equal_their_earlier_form(data: st.DataObject, tokens: di
     want = _oracle_cost(prices, tokens)
     for _ in range(2):
         got = rates.cost(table.prices_for(ref, day), tokens)
+        assert (str(got), got.as_tuple()) == (str(want), want.as_tuple())
+    if "web_searches_kcount" in prices and tokens.get("web_search"):  # price_request as it was
+        want += Decimal(prices["web_searches_kcount"]) * tokens["web_search"] / Decimal(1000)
+    for _ in range(2):
+        got = table.price_request(ref, dict(tokens), day)  # type: ignore[arg-type]
         assert (str(got), got.as_tuple()) == (str(want), want.as_tuple())
 
 

@@ -155,6 +155,7 @@ class PriceTable:
         self.overrides = {k.lower(): v for k, v in (overrides or {}).items()}
         self._cache: dict[str, dict[str, Any] | None] = {}
         self._prices: dict[tuple[str, str], dict[str, Any] | None] = {}  # prices_for, by model and day
+        self._planned: dict[tuple[str, str], tuple[dict[str, Any], Any]] = {}  # and rates.plan of them
 
     @property
     def version(self) -> str:
@@ -206,8 +207,13 @@ class PriceTable:
     def price_request(self, model_ref: str, usage: dict[str, int], date_iso: str | None = None) -> Decimal:
         """Price one API request.  ``usage`` holds Anthropic's counts: ``input`` (uncached),
         ``output``, ``cache_read``, ``cache_write_5m``, ``cache_write_1h``, ``web_search``."""
-        p = self.prices_for(model_ref, date_iso)
-        cost = rates.cost(p, usage)
+        day = (date_iso or "9999-12-31")[:10]
+        known = self._planned.get((model_ref, day))
+        if known is None:
+            prices = self.prices_for(model_ref, date_iso)
+            known = self._planned[(model_ref, day)] = (prices, rates.plan(prices))
+        p, planned = known
+        cost = rates.cost(p, usage, planned=planned)
         if "web_searches_kcount" in p and usage.get("web_search"):
             cost += Decimal(p["web_searches_kcount"]) * usage["web_search"] / _K
         return cost

@@ -47,7 +47,8 @@ GROUPS = ("daily", "weekly", "monthly", "session", "project", "model", "agent-ty
 STATE_SCHEMA = 1
 JSON_SCHEMA = 1
 BATCH_BYTES = 48 << 20  # read this much, then commit it under the lock and save the state
-FIRST_BATCH_BYTES = 8 << 20
+MIN_BATCH_BYTES = 8 << 20  # with workers: committed early rather than waiting for them
+CHUNK_FILES = 4  # files a worker reads per task
 PROGRESS_FROM_BYTES = 32 << 20
 READ_CHUNK = 16 << 20
 PARALLEL_FROM_BYTES = 20 << 20  # read in worker processes from this much on (forking costs ~50 ms)
@@ -491,42 +492,60 @@ def _worker_start() -> None:
         pass
 
 
-def _start_pool(jobs: list[tuple[TFile, Any]], workers: int) -> tuple[Any, Any]:
-    """Worker processes reading ``jobs`` (``(pool, results in order)``; ``(None, None)`` when there
-    are none or they cannot start).  Forked here, before any thread (the progress bar) runs."""
-    if not workers or not jobs:
-        return None, None
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    try:
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start)
-    except (OSError, ImportError, NotImplementedError, ValueError):  # no semaphores here, ...
-        return None, None
-    try:
-        return pool, pool.map(_read_file, jobs, chunksize=4)  # submits them all: the workers start now
-    except (OSError, RuntimeError):  # cannot fork
-        pool.shutdown(wait=False, cancel_futures=True)
-        return None, None
+def _read_files(jobs: list[tuple[TFile, Any]]) -> list[tuple[Stats, list[str], Any]]:
+    return [_read_file(job) for job in jobs]
 
 
-def _read_all(jobs: list[tuple[TFile, Any]], pool: Any, outs: Any) -> Iterator[tuple[Stats, list[str], Any]]:
-    """``_read_file`` of each job, in order: from the workers, or (without them, or for what is left
-    when one died) here."""
-    from concurrent.futures.process import BrokenProcessPool
+class _Reader:
+    """``_read_file`` of each job, in order: by worker processes (forked when it is made, before any
+    thread -- the progress bar -- runs) or here, without them; what is left when a worker dies is
+    read here."""
 
-    done = 0
-    if pool is not None:
+    def __init__(self, jobs: list[tuple[TFile, Any]], workers: int) -> None:
+        from collections import deque
+
+        self.jobs = jobs
+        self.pool: Any = None
+        self.futures: deque[Any] = deque()
+        if not workers or not jobs:
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         try:
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                            initializer=_worker_start)
+            for i in range(0, len(jobs), CHUNK_FILES):  # all submitted now: the workers start here
+                self.futures.append(self.pool.submit(_read_files, jobs[i:i + CHUNK_FILES]))
+        except (OSError, ImportError, NotImplementedError, ValueError, RuntimeError):  # no semaphores, no fork
+            self.close()
+
+    def ready(self) -> bool:
+        """Whether the next result is there without waiting (reading here never waits)."""
+        return not self.futures or self.futures[0].done()
+
+    def __iter__(self) -> Iterator[tuple[Stats, list[str], Any]]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        done = 0
+        while self.futures:
+            try:
+                outs = self.futures.popleft().result()
+            except (BrokenProcessPool, OSError):  # a worker died: the rest is read here
+                self.close()
+                break
             for out in outs:
                 yield out
                 done += 1
-        except (BrokenProcessPool, OSError):  # a worker died: read the rest here
-            pass
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-    for job in jobs[done:]:
-        yield _read_file(job)
+        self.close()
+        for job in self.jobs[done:]:
+            yield _read_file(job)
+
+    def close(self) -> None:
+        self.futures.clear()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
 
 def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: float | None = None) -> Stats:
@@ -541,16 +560,14 @@ def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: f
     known: dict[str, Any] = state["files"]
     todo = [f for f in files if not _unchanged(f, known.get(f.path))]
     total = sum(max(0, f.size - (known.get(f.path) or {}).get("offset", 0)) for f in todo)
-    jobs = [(f, known.get(f.path)) for f in todo]
-    pool, outs = _start_pool(jobs, _workers(total))
+    reader = _Reader([(f, known.get(f.path)) for f in todo], _workers(total))
     seen: set[str] = set()
     progress = None
     try:
         progress = _Progress(total)
         batch: list[tuple[TFile, Any, dict[str, Any]]] = []
         batch_bytes = 0
-        flushed = False  # the first batch is small: the ledger is written while the rest is read
-        for f, (part, notes, out) in zip(todo, _read_all(jobs, pool, outs), strict=True):
+        for f, (part, notes, out) in zip(todo, reader, strict=True):
             stats.merge(part)
             warnings += notes
             if isinstance(out, str):
@@ -570,15 +587,15 @@ def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: f
             progress.advance(read)
             batch.append((f, item, new_entry))
             batch_bytes += read
-            if batch_bytes >= (BATCH_BYTES if flushed else FIRST_BATCH_BYTES):
+            # committed under the lock in batches; with workers, also whenever the next file is not read yet
+            if batch_bytes >= BATCH_BYTES or (batch_bytes >= MIN_BATCH_BYTES and not reader.ready()):
                 _flush(ledger, batch, known, state, stats)
-                batch, batch_bytes, flushed = [], 0, True
+                batch, batch_bytes = [], 0
         _flush(ledger, batch, known, state, stats)
     finally:
         if progress is not None:
             progress.close()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        reader.close()
     # forget files that are gone from the dirs just scanned (keeps the state small)
     present = {f.path for f in files}
     scanned = tuple(projects_dir(r).rstrip(os.sep) + os.sep for r in roots)

@@ -485,7 +485,11 @@ def _workers(total_bytes: int) -> int:
 
 
 def _worker_start() -> None:
-    """A worker yields to the parent: committing, not reading, is what the import waits for."""
+    """A worker yields to the parent (committing, not reading, is what the import waits for) and
+    leaves Ctrl-C to it (the parent stops the workers; no traceback from them)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:  # noqa: SIM105
         os.nice(WORKER_NICE)
     except OSError:
@@ -512,6 +516,11 @@ class _Reader:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        for stream in (sys.stdout, sys.stderr):  # a forked worker flushes what it inherited when it exits
+            try:  # noqa: SIM105
+                stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
         try:
             self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                             initializer=_worker_start)

@@ -48,6 +48,7 @@ STATE_SCHEMA = 1
 JSON_SCHEMA = 1
 BATCH_BYTES = 48 << 20  # read this much, then commit it under the lock and save the state
 MIN_BATCH_BYTES = 24 << 20  # with workers: committed early rather than waiting for them (each commit costs ~20 ms)
+FIRST_BATCH_BYTES = 8 << 20  # the first commit comes early: the workers read on meanwhile
 CHUNK_FILES = 4  # files a worker reads per task
 PROGRESS_FROM_BYTES = 32 << 20
 READ_CHUNK = 16 << 20
@@ -576,6 +577,7 @@ def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: f
         progress = _Progress(total)
         batch: list[tuple[TFile, Any, dict[str, Any]]] = []
         batch_bytes = 0
+        flushed = False
         for f, (part, notes, out) in zip(todo, reader, strict=True):
             stats.merge(part)
             warnings += notes
@@ -597,9 +599,10 @@ def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: f
             batch.append((f, item, new_entry))
             batch_bytes += read
             # committed under the lock in batches; with workers, also whenever the next file is not read yet
-            if batch_bytes >= BATCH_BYTES or (batch_bytes >= MIN_BATCH_BYTES and not reader.ready()):
+            least = MIN_BATCH_BYTES if flushed else FIRST_BATCH_BYTES
+            if batch_bytes >= BATCH_BYTES or (batch_bytes >= least and not reader.ready()):
                 _flush(ledger, batch, known, state, stats)
-                batch, batch_bytes = [], 0
+                batch, batch_bytes, flushed = [], 0, True
         _flush(ledger, batch, known, state, stats)
     finally:
         if progress is not None:

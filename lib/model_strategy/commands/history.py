@@ -21,6 +21,11 @@ the data dir (a cache, safe to delete) remembers each file's offset, size, mtime
 second run reads only new bytes; a file that shrank, changed inode or no longer lines up is read
 again from the start (request keys keep that from counting anything twice).
 
+Speed.  Lines are decoded by ``fastread`` (msgspec when the venv has it, the hooks' reader's result
+either way).  With more than ``PARALLEL_FROM_BYTES`` to read, worker processes (forked) read and
+parse the files while this process commits them, in file order and under the lock, so the ledger
+is the one a single process would write; a worker that dies leaves the rest to this process.
+
 Report.  After the import the report is folded from the ledger (so it includes what the hooks
 recorded, and archived months), filtered to [--since, --until] (UTC days of the records' ``ts``; an
 agent counts on the day it started).

@@ -378,3 +378,11 @@ def test_a_worker_that_dies_leaves_the_rest_to_the_parent(tmp_path: Path, monkey
     monkeypatch.setattr(history, "_read_file", _dying_read)
     shutil.copytree(snap, tmp_path / "dying" / "cache")
     assert _import(tree, tmp_path / "dying", monkeypatch, "2", True) == plain
+
+
+@given(st.one_of(st.text(max_size=4), st.text(alphabet="0123456789abcdefABCDEF", max_size=22)))
+def test_key_shard_equals_its_earlier_form(key: str) -> None:
+    from model_strategy.runtime.ledger import _HEX, key_shard
+
+    head = key[:2]
+    assert key_shard(key) == (head if len(head) == 2 and set(head) <= _HEX else "xx")

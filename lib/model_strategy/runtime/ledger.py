@@ -130,10 +130,12 @@ def digest(text: str) -> str:
     return records.request_key(text, "id")
 
 
+_SHARDS = {a + b: a + b for a in sorted(_HEX) for b in sorted(_HEX)}
+
+
 def key_shard(key: str) -> str:
     """The shard of the request-key index a key lives in (its first two hex digits)."""
-    head = key[:2]
-    return head if len(head) == 2 and set(head) <= _HEX else "xx"
+    return _SHARDS.get(key[:2], "xx")
 
 
 def key_entries(rec: Record | dict[str, Any]) -> list[tuple[str, list[int] | None]]:

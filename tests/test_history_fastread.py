@@ -106,14 +106,18 @@ def test_fast_reader_equals_the_plain_one(lines: list[bytes]) -> None:
 
 
 @needs_msgspec
-@given(st.lists(line_st, max_size=20))
-def test_whole_file_equals_read_transcript(tmp_path_factory: pytest.TempPathFactory, lines: list[bytes]) -> None:
-    data = b"\n".join(lines) + b"\n" + b'{"type":"assistant","cut'  # a last line still being written
+@given(st.lists(line_st, max_size=20), st.sampled_from([b"\n", b"\r\n", b"\n\r"]))
+def test_whole_file_equals_read_transcript(tmp_path_factory: pytest.TempPathFactory, lines: list[bytes],
+                                           newline: bytes) -> None:
+    data = newline.join(lines) + b"\n" + b'{"type":"assistant","cut'  # a last line still being written
     path = tmp_path_factory.mktemp("t") / "agent-x.jsonl"
     path.write_bytes(data)
     plain, end = usage_mod.read_transcript(str(path))
     fast, n = fastread.transcript_usage(data)
     assert (_state(fast), n) == (_state(plain), end)
+    for chunk in (7, 64, 1 << 20):  # read in pieces: lines cut across them, carriage returns at the edges
+        piecewise, m, head = fastread.file_usage(str(path), chunk)
+        assert (_state(piecewise), m, head) == (_state(plain), end, data[:min(chunk, 256 << 10)])
 
 
 @needs_msgspec

@@ -172,9 +172,37 @@ def transcript_usage(data: bytes) -> tuple[TranscriptUsage, int]:
     """``usage.read_transcript`` of a whole file's bytes: the usage and the length of its complete lines."""
     usage = TranscriptUsage()
     end = data.rfind(b"\n") + 1
+    _feed(usage, data, end)
+    return usage, end
+
+
+def file_usage(path: str, chunk: int) -> tuple[TranscriptUsage, int, bytes]:
+    """``usage.read_transcript(path)``, read ``chunk`` bytes at a time (memory: a chunk and the longest
+    line): the usage, the offset after its last complete line, and the file's first 256 kB."""
+    usage = TranscriptUsage()
+    offset = 0
+    rest = head = b""
+    with open(path, "rb") as fh:
+        while True:
+            data = fh.read(chunk)
+            if not data:
+                break
+            if rest:
+                data = rest + data
+            if not offset and not rest:
+                head = data[:256 << 10]
+            end = data.rfind(b"\n") + 1
+            _feed(usage, data, end)
+            rest = data[end:]
+            offset += end
+    return usage, offset, head
+
+
+def _feed(usage: TranscriptUsage, data: bytes, end: int) -> None:
+    """Add the complete lines ``data[:end]`` (split as ``read_transcript`` splits them)."""
     if _DECODER is None or data.find(b"\r", 0, end) >= 0:  # splitlines() also splits at a carriage return
         feed_lines(usage, data[:end].splitlines())
-        return usage, end
+        return
     region = Region(data, end)
     find = data.find
     pos = 0
@@ -190,4 +218,3 @@ def transcript_usage(data: bytes) -> tuple[TranscriptUsage, int]:
                 if isinstance(entry, dict):
                     region.add(usage, entry, reduced, pos, nl)
         pos = nl + 1
-    return usage, end

@@ -359,11 +359,8 @@ def _agent_pending(f: TFile, stats: Stats, warnings: list[str]) -> dict[str, Any
     meta = _read_meta(f.path)
     if meta.get("finished") is not True and not meta.get("inWorkflowRun"):  # workflow agents never say
         stats.running_agents += 1
-    with open(f.path, "rb") as fh:  # read once: the project, the usage
-        data = fh.read()
-    project = _first_cwd(f.path, data)
-    transcript, _ = fastread.transcript_usage(data)
-    del data
+    transcript, _, head = fastread.file_usage(f.path, READ_CHUNK)  # read once: the usage, the project
+    project = _first_cwd(f.path, head)
     tool_use_id = meta.get("toolUseId")
     pending = recorder.pending_agent(Payload({"session_id": f.session, "cwd": project}), agent_id=str(f.agent_id),
                                      agent_type=str(meta.get("agentType") or "unknown"), source="import",

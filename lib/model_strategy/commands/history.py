@@ -21,6 +21,11 @@ the data dir (a cache, safe to delete) remembers each file's offset, size, mtime
 second run reads only new bytes; a file that shrank, changed inode or no longer lines up is read
 again from the start (request keys keep that from counting anything twice).
 
+Speed.  Lines are decoded by ``fastread`` (msgspec when the venv has it, the hooks' reader's result
+either way).  With more than ``PARALLEL_FROM_BYTES`` to read, worker processes (forked) read and
+parse the files while this process commits them, in file order and under the lock, so the ledger
+is the one a single process would write; a worker that dies leaves the rest to this process.
+
 Report.  After the import the report is folded from the ledger (so it includes what the hooks
 recorded, and archived months), filtered to [--since, --until] (UTC days of the records' ``ts``; an
 agent counts on the day it started).
@@ -32,6 +37,7 @@ import os
 import sys
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -46,8 +52,14 @@ GROUPS = ("daily", "weekly", "monthly", "session", "project", "model", "agent-ty
 STATE_SCHEMA = 1
 JSON_SCHEMA = 1
 BATCH_BYTES = 48 << 20  # read this much, then commit it under the lock and save the state
+MIN_BATCH_BYTES = 32 << 20  # with workers: committed early rather than waiting for them (each commit costs ~25 ms)
+FIRST_BATCH_BYTES = 8 << 20  # the first commit comes early: the workers read on meanwhile
+CHUNK_FILES = 4  # files a worker reads per task
 PROGRESS_FROM_BYTES = 32 << 20
 READ_CHUNK = 16 << 20
+PARALLEL_FROM_BYTES = 20 << 20  # read in worker processes from this much on (forking costs ~50 ms)
+WORKERS = 2
+WORKER_NICE = 2  # a little below the parent: committing, not reading, is what the import waits for
 TOTAL_KEYS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens", "cost_usd", "requests",
               "unpriced_requests")
 
@@ -213,6 +225,13 @@ class Stats:
     unpriced_requests: int = 0
     problems: list[str] = field(default_factory=list)
 
+    def merge(self, other: Stats) -> None:
+        """Add another's counts and problems (a worker's, for one file)."""
+        for name in ("files", "files_read", "bytes_read", "records_added", "requests_added", "already_recorded",
+                     "duplicate_requests", "running_agents", "unpriced_requests"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.problems += other.problems
+
     def as_json(self) -> dict[str, Any]:
         return {"files": self.files, "files_read": self.files_read, "bytes_read": self.bytes_read,
                 "records_added": self.records_added, "requests_added": self.requests_added,
@@ -230,26 +249,41 @@ def _read_meta(path: str) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def _first_cwd(path: str) -> str | None:
-    """The ``cwd`` of a transcript's first entries (the project it ran in)."""
-    from ..runtime.fastjson import loads
+def _first_cwd(path: str, data: bytes | None = None) -> str | None:
+    """The ``cwd`` of a transcript's first entries (the project it ran in); ``data``: the file's
+    bytes when they are read already."""
+    from . import fastread  # msgspec is imported only when there is something to read
 
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(256 << 10)
-    except OSError:
-        return None
-    for line in head.split(b"\n")[:50]:
+    if data is None:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(256 << 10)
+        except OSError:
+            return None
+    for line in _head_lines(data, 256 << 10, 50):
         if b'"cwd"' not in line:
             continue
         try:
-            entry = loads(line)
+            entry, _ = fastread.decode(line)
         except (ValueError, UnicodeDecodeError):
             continue
         if isinstance(entry, dict) and isinstance(entry.get("cwd"), str) and entry["cwd"]:
             cwd: str = entry["cwd"]
             return cwd
     return None
+
+
+def _head_lines(data: bytes, limit: int, count: int) -> Iterator[bytes]:
+    """``data[:limit].split(b"\\n")[:count]``, without copying more than those lines."""
+    limit = min(limit, len(data))
+    pos = 0
+    for _ in range(count):
+        nl = data.find(b"\n", pos, limit)
+        if nl < 0:
+            yield data[pos:limit]
+            return
+        yield data[pos:nl]
+        pos = nl + 1
 
 
 @dataclass
@@ -263,7 +297,7 @@ class MainSlice:
 def read_main(f: TFile, start: int, stats: Stats) -> tuple[MainSlice, int]:
     """Parse a main transcript from ``start``: only lines that carry ``usage`` are decoded (the rest
     holds no usage).  Returns the slice and the offset after the last complete line."""
-    from ..runtime.fastjson import loads
+    from . import fastread
 
     main = TranscriptUsage()
     sides: dict[str, TranscriptUsage] = {}
@@ -282,11 +316,10 @@ def read_main(f: TFile, start: int, stats: Stats) -> tuple[MainSlice, int]:
             end = data.rfind(b"\n") + 1
             rest = data[end:]
             offset += end
-            for line in data[:end].split(b"\n"):
-                if b'"usage"' not in line:
-                    continue
+            region = fastread.Region(data, end)
+            for a, b in region.lines_with(b'"usage"'):  # the other lines hold no usage
                 try:
-                    entry = loads(line)
+                    entry, reduced = region.decode(a, b)
                 except (ValueError, UnicodeDecodeError):
                     bad += 1
                     continue
@@ -297,9 +330,9 @@ def read_main(f: TFile, start: int, stats: Stats) -> tuple[MainSlice, int]:
                 if entry.get("isSidechain") is True:
                     aid = entry.get("agentId")
                     usage = sides.setdefault(aid if isinstance(aid, str) and aid else "sidechain", TranscriptUsage())
-                    usage.add_entry(entry)
+                    region.add(usage, entry, reduced, a, b)
                 else:
-                    main.add_entry(entry)
+                    region.add(main, entry, reduced, a, b)
     stats.bytes_read += offset - start
     if bad:
         stats.problems.append(f"{short(f.path)}: {bad} unreadable line(s) skipped")
@@ -321,14 +354,19 @@ def _agent_pending(f: TFile, stats: Stats, warnings: list[str]) -> dict[str, Any
     what it adds later is imported by a later run (continuation slices)."""
     from ..runtime import recorder
     from ..runtime.payload import Payload
+    from . import fastread
 
     meta = _read_meta(f.path)
     if meta.get("finished") is not True and not meta.get("inWorkflowRun"):  # workflow agents never say
         stats.running_agents += 1
-    project = _first_cwd(f.path)
+    transcript, _, head = fastread.file_usage(f.path, READ_CHUNK)  # read once: the usage, the project
+    project = _first_cwd(f.path, head)
+    tool_use_id = meta.get("toolUseId")
     pending = recorder.pending_agent(Payload({"session_id": f.session, "cwd": project}), agent_id=str(f.agent_id),
                                      agent_type=str(meta.get("agentType") or "unknown"), source="import",
-                                     transcript_path=f.path, warnings=warnings, keys=True)
+                                     transcript_path=f.path, warnings=warnings, keys=True, transcript=transcript,
+                                     tool_use_id=tool_use_id if isinstance(tool_use_id, str) and tool_use_id
+                                     else None)
     pending["project"] = project  # not $CLAUDE_PROJECT_DIR of the shell running the import
     pending["meta"] = meta
     stats.bytes_read += f.size
@@ -404,58 +442,174 @@ class _Progress:
             self.bar.stop()
 
 
+def _read_file(job: tuple[TFile, Any]) -> tuple[Stats, list[str], Any]:
+    """Read and parse one transcript (no ledger access: in a worker process for a large import).
+    Returns what it adds to the stats and warnings, and ``(item, state entry, bytes read)`` or the
+    one-line reason it could not be read."""
+    f, entry = job
+    stats = Stats()
+    warnings: list[str] = []
+    try:
+        if f.kind == "agent":
+            item: Any = _agent_pending(f, stats, warnings)
+            new_entry: dict[str, Any] = {"size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "offset": f.size}
+            read = f.size
+        else:
+            start = _resume_offset(f, entry)
+            sl, offset = read_main(f, start, stats)
+            if sl.project is None:
+                sl.project = (entry or {}).get("project") if isinstance(entry, dict) else None
+            item = sl
+            new_entry = {"size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "offset": offset,
+                         "head": _head(f.path, f.size), "tail": _tail(f.path, offset), "project": sl.project}
+            read = offset - start
+    except (OSError, ValueError) as exc:  # unreadable, vanished, not UTF-8 ...
+        detail = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:80]
+        return stats, warnings, f"{short(f.path)}: cannot read ({detail}); skipped"
+    return stats, warnings, (item, new_entry, read)
+
+
+def _workers(total_bytes: int) -> int:
+    """Worker processes that read transcripts for this import: 0 (read in this process) unless
+    there is much to read, more than one core, and ``fork`` (``MODEL_STRATEGY_HISTORY_WORKERS``
+    overrides the count; 0 reads in this process)."""
+    env = os.environ.get("MODEL_STRATEGY_HISTORY_WORKERS", "")
+    if env.strip().isdigit():
+        n = int(env)
+    elif total_bytes < PARALLEL_FROM_BYTES:
+        return 0
+    else:
+        n = min(WORKERS, os.cpu_count() or 1)
+    if n < 1 or sys.platform == "darwin":
+        return 0
+    import multiprocessing
+
+    return n if "fork" in multiprocessing.get_all_start_methods() else 0
+
+
+def _worker_start() -> None:
+    """A worker yields to the parent (committing, not reading, is what the import waits for) and
+    leaves Ctrl-C to it (the parent stops the workers; no traceback from them)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:  # noqa: SIM105
+        os.nice(WORKER_NICE)
+    except OSError:
+        pass
+
+
+def _read_files(jobs: list[tuple[TFile, Any]]) -> list[tuple[Stats, list[str], Any]]:
+    return [_read_file(job) for job in jobs]
+
+
+class _Reader:
+    """``_read_file`` of each job, in order: by worker processes (forked when it is made, before any
+    thread -- the progress bar -- runs) or here, without them; what is left when a worker dies is
+    read here."""
+
+    def __init__(self, jobs: list[tuple[TFile, Any]], workers: int) -> None:
+        from collections import deque
+
+        self.jobs = jobs
+        self.pool: Any = None
+        self.futures: deque[Any] = deque()
+        if not workers or not jobs:
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        for stream in (sys.stdout, sys.stderr):  # a forked worker flushes what it inherited when it exits
+            try:  # noqa: SIM105
+                stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        try:
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                            initializer=_worker_start)
+            for i in range(0, len(jobs), CHUNK_FILES):  # all submitted now: the workers start here
+                self.futures.append(self.pool.submit(_read_files, jobs[i:i + CHUNK_FILES]))
+        except (OSError, ImportError, NotImplementedError, ValueError, RuntimeError):  # no semaphores, no fork
+            self.close()
+
+    def ready(self) -> bool:
+        """Whether the next result is there without waiting (reading here never waits)."""
+        return not self.futures or self.futures[0].done()
+
+    def __iter__(self) -> Iterator[tuple[Stats, list[str], Any]]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        done = 0
+        while self.futures:
+            try:
+                outs = self.futures.popleft().result()
+            except (BrokenProcessPool, OSError):  # a worker died: the rest is read here
+                self.close()
+                break
+            for out in outs:
+                yield out
+                done += 1
+        self.close()
+        for job in self.jobs[done:]:
+            yield _read_file(job)
+
+    def close(self) -> None:
+        self.futures.clear()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
 def import_history(ledger: Ledger, roots: list[str], warnings: list[str], now: float | None = None) -> Stats:
     """Bring the ledger up to date with the transcripts under ``roots`` (see the module doc).
-    ``now`` is accepted for callers of the earlier form (agents no longer wait to look finished)."""
+    ``now`` is accepted for callers of the earlier form (agents no longer wait to look finished).
+    Files are read (in worker processes when there is much to read) and committed in order, so
+    the result does not depend on how they were read."""
     stats = Stats()
     files = discover(roots, stats.problems)
     stats.files = len(files)
     state = load_state(ledger, warnings)
     known: dict[str, Any] = state["files"]
     todo = [f for f in files if not _unchanged(f, known.get(f.path))]
-    progress = _Progress(sum(max(0, f.size - (known.get(f.path) or {}).get("offset", 0)) for f in todo))
+    total = sum(max(0, f.size - (known.get(f.path) or {}).get("offset", 0)) for f in todo)
+    reader = _Reader([(f, known.get(f.path)) for f in todo], _workers(total))
     seen: set[str] = set()
+    progress = None
     try:
+        progress = _Progress(total)
         batch: list[tuple[TFile, Any, dict[str, Any]]] = []
         batch_bytes = 0
-        for f in todo:
-            entry = known.get(f.path)
-            try:
-                if f.kind == "agent":
-                    pending = _agent_pending(f, stats, warnings)
-                    reqs = pending["requests"]
-                    pending["requests"] = [r for r in reqs if r["key"] not in seen]  # met in another file
-                    stats.duplicate_requests += len(reqs) - len(pending["requests"])
-                    seen.update(r["key"] for r in reqs)
-                    item: Any = pending
-                    new_entry: dict[str, Any] = {"size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "offset": f.size}
-                    read = f.size
-                else:
-                    start = _resume_offset(f, entry)
-                    sl, offset = read_main(f, start, stats)
-                    if sl.project is None:
-                        sl.project = (entry or {}).get("project") if isinstance(entry, dict) else None
-                    _drop_seen(sl.main, seen, stats)
-                    for usage in sl.sidechains.values():
-                        _drop_seen(usage, seen, stats)
-                    item = sl
-                    new_entry = {"size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "offset": offset,
-                                 "head": _head(f.path, f.size), "tail": _tail(f.path, offset), "project": sl.project}
-                    read = offset - start
-            except (OSError, ValueError) as exc:  # unreadable, vanished, not UTF-8 ...
-                detail = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:80]
-                stats.problems.append(f"{short(f.path)}: cannot read ({detail}); skipped")
+        flushed = False
+        for f, (part, notes, out) in zip(todo, reader, strict=True):
+            stats.merge(part)
+            warnings += notes
+            if isinstance(out, str):
+                stats.problems.append(out)
                 continue
+            item, new_entry, read = out
+            if f.kind == "agent":
+                reqs = item["requests"]
+                item["requests"] = [r for r in reqs if r["key"] not in seen]  # met in another file
+                stats.duplicate_requests += len(reqs) - len(item["requests"])
+                seen.update(r["key"] for r in reqs)
+            else:
+                _drop_seen(item.main, seen, stats)
+                for usage in item.sidechains.values():
+                    _drop_seen(usage, seen, stats)
             stats.files_read += 1
             progress.advance(read)
             batch.append((f, item, new_entry))
             batch_bytes += read
-            if batch_bytes >= BATCH_BYTES:
+            # committed under the lock in batches; with workers, also whenever the next file is not read yet
+            least = MIN_BATCH_BYTES if flushed else FIRST_BATCH_BYTES
+            if batch_bytes >= BATCH_BYTES or (batch_bytes >= least and not reader.ready()):
                 _flush(ledger, batch, known, state, stats)
-                batch, batch_bytes = [], 0
+                batch, batch_bytes, flushed = [], 0, True
         _flush(ledger, batch, known, state, stats)
     finally:
-        progress.close()
+        if progress is not None:
+            progress.close()
+        reader.close()
     # forget files that are gone from the dirs just scanned (keeps the state small)
     present = {f.path for f in files}
     scanned = tuple(projects_dir(r).rstrip(os.sep) + os.sep for r in roots)
@@ -645,7 +799,9 @@ def _parse(argv: list[str]) -> Any:
                 raise BadInput(f"--{name} must be a date YYYY-MM-DD (got {value!r})")
     if args.since and args.until and args.since > args.until:
         raise BadInput(f"--since {args.since} is after --until {args.until}")
-    if args.width is None:
+    if args.width is None and args.json:
+        args.width = 100  # no table drawn (and rich, which render imports, not loaded)
+    elif args.width is None:
         from .render import default_width
 
         args.width = default_width(60)

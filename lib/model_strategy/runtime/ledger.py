@@ -100,6 +100,14 @@ def utc_iso(value: object) -> str | None:
     time stamp.  Total: never raises."""
     if not isinstance(value, str) or not value:
         return None
+    if len(value) == 24 and value[23] == "Z":  # already in our form (Claude Code's): checked, not rebuilt
+        try:
+            dt = datetime.fromisoformat(value[:23])
+            if (dt.isoformat(timespec="milliseconds") == value[:23]
+                    and TS_MIN <= dt.replace(tzinfo=timezone.utc) < TS_MAX):
+                return value
+        except ValueError:
+            pass
     try:
         return iso(parse_ts(value))
     except ValueError:
@@ -122,10 +130,12 @@ def digest(text: str) -> str:
     return records.request_key(text, "id")
 
 
+_SHARDS = {a + b: a + b for a in sorted(_HEX) for b in sorted(_HEX)}
+
+
 def key_shard(key: str) -> str:
     """The shard of the request-key index a key lives in (its first two hex digits)."""
-    head = key[:2]
-    return head if len(head) == 2 and set(head) <= _HEX else "xx"
+    return _SHARDS.get(key[:2], "xx")
 
 
 def key_entries(rec: Record | dict[str, Any]) -> list[tuple[str, list[int] | None]]:

@@ -154,6 +154,8 @@ class PriceTable:
         self.snapshot = snapshot
         self.overrides = {k.lower(): v for k, v in (overrides or {}).items()}
         self._cache: dict[str, dict[str, Any] | None] = {}
+        self._prices: dict[tuple[str, str], dict[str, Any] | None] = {}  # prices_for, by model and day
+        self._planned: dict[tuple[str, str], tuple[dict[str, Any], Any]] = {}  # and rates.plan of them
 
     @property
     def version(self) -> str:
@@ -172,6 +174,22 @@ class PriceTable:
         return self._cache[ref]
 
     def prices_for(self, model_ref: str, date_iso: str | None = None) -> dict[str, Any]:
+        """The prices in force for a model on a day (do not change the dict: it is shared)."""
+        day = (date_iso or "9999-12-31")[:10]
+        memo = self._prices.get((model_ref, day), self)
+        if memo is None:
+            raise UnknownModel(f"no price for model {model_ref!r} in {self.version} or the override file")
+        if memo is not self:
+            return memo  # type: ignore[return-value]
+        try:
+            chosen = self._prices_for(model_ref, day)
+        except UnknownModel:
+            self._prices[(model_ref, day)] = None
+            raise
+        self._prices[(model_ref, day)] = chosen
+        return chosen
+
+    def _prices_for(self, model_ref: str, day: str) -> dict[str, Any]:
         ref = model_ref.lower()
         override = self.overrides.get(ref)
         if override is None:
@@ -181,7 +199,7 @@ class PriceTable:
             raise UnknownModel(f"no price for model {model_ref!r} in {self.version} or the override file")
         chosen: dict[str, Any] = {}
         if model is not None:
-            chosen = rates.at(model, (date_iso or "9999-12-31")[:10])
+            chosen = rates.at(model, day)
         if override:
             chosen = {**chosen, **override}
         return chosen
@@ -189,8 +207,13 @@ class PriceTable:
     def price_request(self, model_ref: str, usage: dict[str, int], date_iso: str | None = None) -> Decimal:
         """Price one API request.  ``usage`` holds Anthropic's counts: ``input`` (uncached),
         ``output``, ``cache_read``, ``cache_write_5m``, ``cache_write_1h``, ``web_search``."""
-        p = self.prices_for(model_ref, date_iso)
-        cost = rates.cost(p, usage)
+        day = (date_iso or "9999-12-31")[:10]
+        known = self._planned.get((model_ref, day))
+        if known is None:
+            prices = self.prices_for(model_ref, date_iso)
+            known = self._planned[(model_ref, day)] = (prices, rates.plan(prices))
+        p, planned = known
+        cost = rates.cost(p, usage, planned=planned)
         if "web_searches_kcount" in p and usage.get("web_search"):
             cost += Decimal(p["web_searches_kcount"]) * usage["web_search"] / _K
         return cost

@@ -177,28 +177,48 @@ def base(prices: dict[str, Any], kind: str) -> Decimal | None:
     return unit(prices[key], 0) if key else None
 
 
+_CHAINS = {"cache_write_1h": ("cache_write_1h_mtok", "cache_write_mtok", "input_mtok"),
+           "cache_write_5m": ("cache_write_mtok", "input_mtok"),
+           "cache_read": ("cache_read_mtok", "input_mtok"),
+           "input": ("input_mtok",), "output": ("output_mtok",)}
+_INPUT_KINDS = tuple(k for k in KINDS if k != "output")
+
+
 def _effective_key(prices: dict[str, Any], kind: str) -> str | None:
-    chain = {"cache_write_1h": ("cache_write_1h_mtok", "cache_write_mtok", "input_mtok"),
-             "cache_write_5m": ("cache_write_mtok", "input_mtok"),
-             "cache_read": ("cache_read_mtok", "input_mtok"),
-             "input": ("input_mtok",), "output": ("output_mtok",)}[kind]
-    return next((k for k in chain if k in prices), None)
+    for key in _CHAINS[kind]:
+        if key in prices:
+            return key
+    return None
 
 
-def cost(prices: dict[str, Any], tokens: Mapping[str, Any], per_request_input: int | Decimal | None = None) -> Decimal:
-    """Price token counts.  ``tokens`` uses Anthropic's kinds (``input`` = uncached input).
-    ``per_request_input`` is the total input of one request, which selects long-context tiers;
-    by default the counts are taken to be a single request."""
-    total_input = sum(tokens.get(k, 0) for k in KINDS if k != "output")
-    tier_basis = total_input if per_request_input is None else per_request_input
-    out = Decimal(0)
+def plan(prices: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """What ``cost`` works out from the prices alone: each token kind that has a price (its own or
+    its parent's), in ``KINDS`` order, with that price (a ``Decimal``, or a tiered price)."""
+    out = []
     for kind in KINDS:
-        count = tokens.get(kind, 0)
-        if not count:
-            continue
         key = _effective_key(prices, kind)
         if key is not None:
-            out += unit(prices[key], tier_basis) * count / _MTOK
+            price = prices[key]
+            out.append((kind, Decimal(price) if price.__class__ is str else price))
+    return tuple(out)
+
+
+def cost(prices: dict[str, Any], tokens: Mapping[str, Any], per_request_input: int | Decimal | None = None,
+         planned: tuple[tuple[str, Any], ...] | None = None) -> Decimal:
+    """Price token counts.  ``tokens`` uses Anthropic's kinds (``input`` = uncached input).
+    ``per_request_input`` is the total input of one request, which selects long-context tiers;
+    by default the counts are taken to be a single request.  ``planned``: ``plan(prices)``, worked
+    out before (a price table keeps it per model and day)."""
+    get = tokens.get
+    total_input = 0
+    for k in _INPUT_KINDS:
+        total_input += get(k, 0)
+    tier_basis = total_input if per_request_input is None else per_request_input
+    out = Decimal(0)
+    for kind, price in plan(prices) if planned is None else planned:
+        count = get(kind, 0)
+        if count:
+            out += (price if price.__class__ is Decimal else unit(price, tier_basis)) * count / _MTOK
     return out
 
 

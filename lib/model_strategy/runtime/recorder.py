@@ -66,14 +66,16 @@ def _join_decision(state: dict[str, Any], agent_id: str, tool_use_id: str | None
 
 def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, transcript_path: str | None,
                   duration_ms: int | None = None, tool_use_id: str | None = None,
-                  warnings: list[str] | None = None, keys: bool = False) -> dict[str, Any]:
+                  warnings: list[str] | None = None, keys: bool = False,
+                  transcript: TranscriptUsage | None = None) -> dict[str, Any]:
     """Read an agent's transcript (outside the lock): everything a record needs but the join with
     its decision and the choice of requests not yet in the ledger (``commit_agent``, under the
     lock).  Raises FileNotFoundError when there is no transcript yet.  ``keys`` adds the
-    transcript's unreadable line count (history import)."""
+    transcript's unreadable line count (history import); ``transcript``: its usage, read already."""
     if not transcript_path:
         raise FileNotFoundError(f"no transcript path for agent {agent_id}")
-    transcript, _ = read_transcript(transcript_path)
+    if transcript is None:
+        transcript, _ = read_transcript(transcript_path)
     requests = transcript.request_list()
     for req in requests:
         req["ts"] = _utc(req["ts"])

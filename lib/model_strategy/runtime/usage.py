@@ -26,12 +26,16 @@ if TYPE_CHECKING:
 __all__ = ["RECORD_KINDS", "TOKEN_KINDS", "TranscriptUsage", "read_transcript", "tokens_from_api_usage"]
 
 
+def _num(v: Any) -> int:
+    """A token count: a positive int (not a bool), else 0."""
+    if type(v) is int:  # the common case, checked first (history reads tens of thousands)
+        return v if v > 0 else 0
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
+
+
 def tokens_from_api_usage(u: dict[str, Any]) -> dict[str, int]:
     """Anthropic ``usage`` → our token kinds (``input`` is the uncached input)."""
-
-    def num(v: Any) -> int:
-        return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
-
+    num = _num
     cache_write = num(u.get("cache_creation_input_tokens"))
     cc = u.get("cache_creation")
     split: dict[str, Any] = cc if isinstance(cc, dict) else {}
@@ -90,30 +94,34 @@ class TranscriptUsage:
     def add_entry(self, entry: dict[str, Any]) -> None:
         ts, bad = self._stamp(entry.get("timestamp"))
         self.entries += 1
-        if entry.get("type") == "user":
+        etype = entry.get("type")
+        if etype == "user":
             if self.first_prompt is None:
                 from .payload import first_user_text
 
                 self.first_prompt = first_user_text([entry]) or ""
             elif "[Request interrupted by user" in str(entry.get("message"))[:2000]:
                 self.interrupted = True
-        if entry.get("type") != "assistant" or (self.skip_sidechain and entry.get("isSidechain") is True):
+            return
+        if etype != "assistant" or (self.skip_sidechain and entry.get("isSidechain") is True):
             return
         msg = entry.get("message")
         if entry.get("isApiErrorMessage") is True:
             self.api_errors += 1
         if not isinstance(msg, dict):
             return
-        if isinstance(msg.get("stop_reason"), str):
-            self.stop_reason = msg["stop_reason"]
-        if not isinstance(msg.get("usage"), dict):
+        stop = msg.get("stop_reason")
+        final = isinstance(stop, str)  # entries written while it streams have none
+        if final:
+            self.stop_reason = stop
+        usage = msg.get("usage")
+        if not isinstance(usage, dict):
             return
         model = msg.get("model")
         if not isinstance(model, str) or not model or model.startswith("<"):  # "<synthetic>" error stubs
             return
         key = (str(msg.get("id") or entry.get("uuid") or ""), str(entry.get("requestId") or ""))
-        tokens = tokens_from_api_usage(msg["usage"])
-        final = isinstance(msg.get("stop_reason"), str)  # entries written while it streams have none
+        tokens = tokens_from_api_usage(usage)
         seen = self.requests.get(key)
         if seen is None:
             req = self.requests[key] = {"key": request_key(*key), "model": model, "ts": ts, "tokens": tokens,

@@ -6,7 +6,9 @@ subagents in ``<session>/subagents/agent-<id>.jsonl`` with ``agent-<id>.meta.jso
 response written as one entry per content block (streamed duplicates, same message id and request
 id, same usage); tool results carrying most of the bytes; queue operations, system and bookkeeping
 entries; some resumed sessions that copy their parent's entries (same ids, so counted once); a few
-``<synthetic>`` error stubs.  Sessions stay inside one UTC day.
+``<synthetic>`` error stubs; a few agents still running (their meta file does not say ``finished``).
+Sessions stay inside one UTC day.  ``build`` returns the truth: the tokens of every distinct response
+(message id + request id) per UTC day, which both ``history`` and ccusage must equal.
 
     python benchmarks/transcript_tree.py DIR [--mb 200] [--seed 7]
 """
@@ -29,6 +31,7 @@ END = datetime(2026, 11, 27, tzinfo=timezone.utc)
 WORDS = ("the of config parse return value error test import function class module build cache request token model "
          "agent file path line read write diff patch review plan index")
 DAYS = 60
+RUNNING = 0.04  # share of agents still running
 
 
 def dumps(obj: Any) -> str:
@@ -42,6 +45,8 @@ class Gen:
         self.blob = " ".join(self.r.choice(words) for _ in range(400_000))
         self.msg = 0
         self.req = 0
+        self.truth: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}  # (msg, req) -> (UTC day, usage)
+        self.running = 0
 
     def text(self, lo: int, hi: int) -> str:
         n = self.r.randint(lo, hi)
@@ -98,6 +103,7 @@ class Gen:
                                     "cache_read_input_tokens": 0}}})
                 continue
             usage = self.usage(big=not sidechain)
+            self.truth[(mid, rid)] = (t.date().isoformat(), usage)
             blocks: list[dict[str, Any]] = []
             if r.random() < 0.6:
                 blocks.append({"type": "thinking", "thinking": "", "signature": self.text(200, 600)})
@@ -158,6 +164,9 @@ def session(g: Gen, root: str, day: int, project: str | None = None,
             meta = {"agentType": r.choice(AGENT_TYPES), "isBuiltIn": True, "description": g.text(10, 40),
                     "toolUseId": f"toolu_01{g.msg:020d}", "spawnDepth": 1,
                     "requestShape": r.choice(["foreground", "background"]), "model": "haiku", "finished": True}
+            if r.random() < RUNNING:  # still running when the tree is read: no finished flag yet
+                del meta["finished"]
+                g.running += 1
             with open(os.path.join(folder, f"agent-{aid}.meta.json"), "w") as fh:
                 fh.write(dumps(meta))
     entries.append({"type": "system", "subtype": "stop_hook_summary", "timestamp": t.isoformat(), "sessionId": sid})
@@ -175,7 +184,20 @@ def build(root: str, mb: int, seed: int = 7) -> dict[str, Any]:
         total += size
         sessions += 1
         last = entries
-    return {"bytes": total, "sessions": sessions}
+    return {"bytes": total, "sessions": sessions, "running_agents": g.running, "truth": truth(g)}
+
+
+def truth(g: Gen) -> dict[str, dict[str, int]]:
+    """Per UTC day, the tokens of every distinct response the generator wrote (copies counted once)."""
+    days: dict[str, dict[str, int]] = {}
+    for day, u in g.truth.values():
+        row = days.setdefault(day, {"input_tokens": 0, "output_tokens": 0, "cache_write_tokens": 0,
+                                    "cache_read_tokens": 0})
+        row["input_tokens"] += u["input_tokens"]
+        row["output_tokens"] += u["output_tokens"]
+        row["cache_write_tokens"] += u["cache_creation_input_tokens"]
+        row["cache_read_tokens"] += u["cache_read_input_tokens"]
+    return dict(sorted(days.items()))
 
 
 def add_session(root: str, seed: int) -> int:

@@ -38,10 +38,14 @@ def test_daily_token_totals_equal_ccusage(tmp_path: Path, ccusage: str) -> None:
     import transcript_tree
 
     tree = tmp_path / "claude"
-    transcript_tree.build(str(tree), 3, seed=11)
+    info = transcript_tree.build(str(tree), 3, seed=11)
+    assert info["running_agents"] > 0  # some agents still running: their requests so far count now
     (tmp_path / "home").mkdir()
     ours = compare_ccusage.ours(tree, tmp_path)
     theirs = compare_ccusage.theirs(tree, tmp_path, ccusage)
     lines, ok = compare_ccusage.compare(ours, theirs)
     assert ok, "\n".join(lines)
     assert len(ours["rows"]) == len(theirs["daily"]) > 0
+    kinds = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
+    mine = {r["key"]: {k: r[k] for k in kinds} for r in ours["rows"]}
+    assert mine == info["truth"]  # and both equal the generator's truth, day by day

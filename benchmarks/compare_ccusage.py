@@ -90,12 +90,17 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="ms-compare-"))
     (work / "home").mkdir()
     tree = Path(args.tree) if args.tree else work / "claude"
-    if not args.tree:
-        transcript_tree.build(str(tree), args.mb)
+    info = None if args.tree else transcript_tree.build(str(tree), args.mb)
     a, b = ours(tree, work), theirs(tree, work, args.ccusage)
     lines, ok = compare(a, b)
     print("\n".join(lines))
     print(f"\nper-day token totals {'MATCH' if ok else 'DIFFER'} ({len(a['rows'])} days)")
+    if info is not None:  # a generated tree: both must also equal what the generator wrote
+        kinds = [k for k, _ in KINDS]
+        truth_ok = {r["key"]: {k: r[k] for k in kinds} for r in a["rows"]} == info["truth"]
+        ok &= truth_ok
+        print(f"equal to the generator's truth: {'yes' if truth_ok else 'NO'} "
+              f"({info['running_agents']} agents still running)")
     import shutil
 
     shutil.rmtree(work)

@@ -24,6 +24,13 @@ SEARCH = {"subagent_type": "Explore", "description": "Find config loaders",
 BUCKET = "Explore\x1fsimple\x1fBALANCED"
 
 
+@pytest.fixture(autouse=True)
+def _replayed_at_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs below are stamped NOW: the clock is set there, whatever MODEL_STRATEGY_TEST_NOW the suite runs at
+    (the learning window is the last 90 days of the clock)."""
+    monkeypatch.setenv("MODEL_STRATEGY_NOW", NOW)
+
+
 class Lab:
     """A session on disk: PreToolUse / SubagentStop payloads and agent transcripts."""
 

@@ -143,20 +143,24 @@ def test_nested_agent_call_is_routed(claude_env, fake_api, tmp_path: Path) -> No
 def test_send_message_continuation_passes_the_hook_quietly(claude_env, fake_api, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A named background agent continued with SendMessage: the plugin's PreToolUse(SendMessage) has
     nothing to route and says nothing; the agent keeps its routed model for the added request."""
-    spawn = agent_call("S", "search the repo for config files", subagent_type="Explore", name="scout")
+    # as in tests/e2e/test_ledger_e2e.py: a background agent, so the print-mode session waits for the
+    # continued agent's request (the completion notices bring the extra main turns)
+    spawn = agent_call("S", "search the repo for config files", subagent_type="Explore", name="scout",
+                       run_in_background=True)
     send = {"type": "tool_use", "name": "SendMessage",
             "input": {"to": "scout", "summary": "more files", "message": "Also list the yaml files you saw"}}
     scenario = {"main": [tool_turn(spawn, u=usage(500, 50)), text_turn("launched", usage(600, 20)),
-                         tool_turn(send, u=usage(700, 30)), text_turn("asked", usage(750, 20)),
-                         text_turn("all done", usage(800, 30))],
+                         tool_turn(send, u=usage(700, 30)), text_turn("asked", usage(750, 20))],
+                "extra_main": text_turn("all done", usage(800, 30)),
                 "subagents": {"S": [text_turn("scout done", usage(1000, 100)),
-                                    text_turn("yaml: none", usage(1100, 60))]}}
+                                    text_turn("yaml: none", usage(1100, 60))]},
+                "extra_sub": text_turn("scout done", usage(1000, 60))}
     api = fake_api(scenario)
     data = tmp_path / "data"
     run = claude_env.run("[[SCENARIO:send]] go", api=api, plugin_dir=REPO_ROOT, env=plugin_env(data),
                          output="stream-json", allowed_tools="Agent Read SendMessage", timeout=120)
     assert run.returncode == 0 and run.result, run.describe()
-    scout = [r for r in api.messages_requests() if str(r.get("matched", "")).startswith("sub:S")]
+    scout = [r for r in api.messages_requests() if str(r.get("matched", "")).startswith(("sub:S", "extra_sub"))]
     assert len(scout) == 2 and {r["model"] for r in scout} == {MODEL["haiku"]}, [r["matched"] for r in scout]
     pre = [e for e in run.hook_responses("PreToolUse") if e.get("hook_name") == "PreToolUse:SendMessage"]
     assert len(pre) == 1  # the plugin's hook ran on the SendMessage call

@@ -78,7 +78,7 @@ def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, tr
         transcript, _ = read_transcript(transcript_path)
     requests = transcript.request_list()
     for req in requests:
-        req["ts"] = _utc(req["ts"])
+        req["ts"] = utc_iso(req["ts"])
     extra = {"bad_lines": transcript.bad_lines} if keys else {}
     started = transcript.first_ts
     if duration_ms is None and started and transcript.last_ts:
@@ -89,7 +89,7 @@ def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, tr
     return {
         "session_id": p.session_id, "project": p.project, "agent_id": agent_id, "agent_type": agent_type,
         "source": source, "tool_use_id": tool_use_id or _meta_tool_use_id(transcript_path),
-        "ts": _utc(started) or iso(clock.now()), "duration_ms": duration_ms, "requests": requests,
+        "ts": utc_iso(started) or iso(clock.now()), "duration_ms": duration_ms, "requests": requests,
         "request_keys": [r["key"] for r in requests],
         "first_prompt_hash": prompt_hash(unframe(transcript.first_prompt))
         if transcript.first_prompt is not None else None,
@@ -124,10 +124,6 @@ def agent_slice(ledger: Ledger, pending: dict[str, Any]) -> tuple[str, str, list
         return base_id, pending["ts"], fresh, False
     ts = min((r["ts"] for r in fresh if r["ts"]), default=None) or iso(clock.now())
     return records.subagent_id(pending["session_id"], f"{pending['agent_id']}:{fresh[0]['key']}"), ts, fresh, True
-
-
-def _utc(ts: str | None) -> str | None:
-    return utc_iso(ts)  # total: an unusable stamp is None (the caller takes the hook's time)
 
 
 def commit_agent(ledger: Ledger, pending: dict[str, Any], state: dict[str, Any] | None = None) -> Record | None:
@@ -263,7 +259,7 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
     subagent slices ``<session>:<agent id>:<first key>`` that dedupe by request key the same way."""
     by_day: dict[str, list[Any]] = {}
     for req in usage.request_list():
-        req["ts"] = _utc(req["ts"])
+        req["ts"] = utc_iso(req["ts"])
         by_day.setdefault(day_of(req["ts"]), []).append(req)
     out = []
     now = iso(clock.now())

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "tests" / "fixtures" / "claude-code-2.1.332"
@@ -68,9 +69,11 @@ def prepare(data: Path, records: int, budgets: bool) -> None:
         fill_month(data, records)
 
 
-def fill_month(data: Path, n: int) -> None:
-    """n ledger records spread over this month's days (every few minutes of each day), then the caches the
-    hooks would have left (id indexes, budget totals, roll-up), so the runs measure the steady state."""
+def fill_month(data: Path, n: int, vary: Callable[[int, int, str], dict[str, Any]] | None = None,
+               warm: bool = True) -> None:
+    """n ledger records spread over this month's days (every few minutes of each day), then (``warm``) the
+    caches the hooks would have left (id indexes, budget totals, roll-up), so the runs measure the steady
+    state.  ``vary(day, i, ts)`` gives fields that replace the template's in record ``i`` of day ``day``."""
     from model_strategy.runtime import budget, config, records
     from model_strategy.runtime.ledger import Ledger, iso
 
@@ -95,11 +98,13 @@ def fill_month(data: Path, n: int) -> None:
         lines = []
         for i in range(count):
             ts = iso(min(now, start + timedelta(days=d, seconds=i * 86_400 // max(count, 1))))
-            rec = dict(template, id=f"bench{d}:{i}", session_id=f"bench{d}-{i // 50}", agent_id=f"a{d}x{i}",
-                       ts=ts, recorded_at=ts)
+            rec = dict(template, id=f"bench{d}-{i // 50}:a{d}x{i}", session_id=f"bench{d}-{i // 50}",
+                       agent_id=f"a{d}x{i}", ts=ts, recorded_at=ts, **(vary(d, i, ts) if vary else {}))
             lines.append(json.dumps(rec, separators=(",", ":")))
         with open(ledger.day_file((start + timedelta(days=d)).date().isoformat()), "a") as fh:
             fh.write("\n".join(lines) + "\n")
+    if not warm:
+        return
     cfg, _ = config.load(None)
     with ledger.transaction():
         budget.status(ledger, cfg, now)

@@ -255,39 +255,24 @@ def speed(records: int, runs: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ms-learn-speed-"))
     data = tmp / "data"
     bh.prepare(data, 0, False)
-    now = datetime.now(timezone.utc)
-    days = max(1, now.day)
-    tokens = {"input": 3000, "output": 600, "cache_read": 9000, "cache_write_5m": 300, "cache_write_1h": 0,
-              "web_search": 0}
     types = ("Explore", "general-purpose", "Plan", "code-reviewer")
-    (data / "daily").mkdir(exist_ok=True)
-    per_day = records // days
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    for d in range(days):
-        count = per_day if d < days - 1 else records - per_day * (days - 1)
-        lines = []
-        for i in range(count):
-            ts = (min(now, start + timedelta(days=d, seconds=i * 86_400 // max(count, 1)))
-                  .isoformat(timespec="milliseconds").replace("+00:00", "Z"))
-            agent_type, band = types[i % 4], ("simple", "moderate", "complex")[i % 3]
-            tier = TIERS[(i // 7) % 3]
-            decision = {"tool_use_id": f"t{d}x{i}", "ts": ts, "agent_type": agent_type, "requested": None,
-                        "chosen": tier, "source": "complexity", "profile": "BALANCED", "confidence": 0.8,
-                        "complexity": 0.5, "reasons": [], "budget_level": "ok", "denied": False,
-                        "prompt_hash": "x", "background": True, "bucket": [agent_type, band, "BALANCED"],
-                        "static": tier, "p": 0.95}
-            rec = {"schema": 2, "kind": "subagent", "id": f"s{d}-{i // 50}:a{d}x{i}", "ts": ts, "recorded_at": ts,
-                   "session_id": f"s{d}-{i // 50}", "project": "/p", "agent_id": f"a{d}x{i}",
-                   "agent_type": agent_type, "tool_use_id": None, "background": True, "model_requested": tier,
-                   "model_actual": MODELS[tier], "model_mismatch": False, "tokens": tokens, "requests": 3,
-                   "cost_usd": "0.00075", "unpriced_requests": 0,
-                   "models": {MODELS[tier]: {**tokens, "requests": 3, "cost_usd": "0.00075", "priced": True}},
-                   "duration_ms": 1200, "decision": decision, "source": "SubagentStop",
-                   "outcome": "completed" if i % 11 else "error", "request_keys": [], "flags": [],
-                   "price_source": "genai-prices"}
-            lines.append(json.dumps(rec, separators=(",", ":")))
-        with open(data / "daily" / f"{(start + timedelta(days=d)).date().isoformat()}.json", "a") as fh:
-            fh.write("\n".join(lines) + "\n")
+
+    def routed(d: int, i: int, ts: str) -> dict[str, Any]:
+        """Record ``i`` of day ``d`` as a routed run: its bucket, tier and outcome."""
+        agent_type, band = types[i % 4], ("simple", "moderate", "complex")[i % 3]
+        tier = TIERS[(i // 7) % 3]
+        decision = {"tool_use_id": f"t{d}x{i}", "ts": ts, "agent_type": agent_type, "requested": None,
+                    "chosen": tier, "source": "complexity", "profile": "BALANCED", "confidence": 0.8,
+                    "complexity": 0.5, "reasons": [], "budget_level": "ok", "denied": False,
+                    "prompt_hash": "x", "background": True, "bucket": [agent_type, band, "BALANCED"],
+                    "static": tier, "p": 0.95}
+        tokens = {"input": 3000, "output": 600, "cache_read": 9000, "cache_write_5m": 300, "cache_write_1h": 0,
+                  "web_search": 0}
+        return {"agent_type": agent_type, "model_requested": tier, "model_actual": MODELS[tier],
+                "models": {MODELS[tier]: {**tokens, "requests": 3, "cost_usd": "0.00075", "priced": True}},
+                "decision": decision, "outcome": "completed" if i % 11 else "error"}
+
+    bh.fill_month(data, records, vary=routed, warm=False)  # the first hook below builds the caches
     main_transcript = tmp / "main.jsonl"
     shutil.copy(bh.SAMPLES / "transcript-main.jsonl", main_transcript)
     env = bh.make_env(data)

@@ -145,23 +145,24 @@ def test_send_message_continuation_passes_the_hook_quietly(claude_env, fake_api,
     nothing to route and says nothing; the agent keeps its routed model for the added request."""
     # as in tests/e2e/test_ledger_e2e.py: a background agent, so the print-mode session waits for the
     # continued agent's request (the completion notices bring the extra main turns)
-    spawn = agent_call("S", "search the repo for config files", subagent_type="Explore", name="scout",
+    spawn = agent_call("S", "search the repo for config files", description="Find config files", name="scout",
                        run_in_background=True)
     send = {"type": "tool_use", "name": "SendMessage",
             "input": {"to": "scout", "summary": "more files", "message": "Also list the yaml files you saw"}}
-    scenario = {"main": [tool_turn(spawn, u=usage(500, 50)), text_turn("launched", usage(600, 20)),
-                         tool_turn(send, u=usage(700, 30)), text_turn("asked", usage(750, 20))],
+    scenario = {"main": [tool_turn(spawn, u=usage(500, 50)), text_turn("all done", usage(600, 20)),
+                         tool_turn(send, u=usage(700, 30)), text_turn("all done", usage(750, 20))],
                 "extra_main": text_turn("all done", usage(800, 30)),
-                "subagents": {"S": [text_turn("scout done", usage(1000, 100)),
-                                    text_turn("yaml: none", usage(1100, 60))]},
-                "extra_sub": text_turn("scout done", usage(1000, 60))}
+                "subagents": {"S": [tool_turn(read_call(), u=usage(1000, 100)),
+                                    text_turn("scout done", usage(1100, 60))]},
+                "extra_sub": text_turn("yaml: none", usage(1000, 60))}
     api = fake_api(scenario)
     data = tmp_path / "data"
     run = claude_env.run("[[SCENARIO:send]] go", api=api, plugin_dir=REPO_ROOT, env=plugin_env(data),
                          output="stream-json", allowed_tools="Agent Read SendMessage", timeout=120)
     assert run.returncode == 0 and run.result, run.describe()
     scout = [r for r in api.messages_requests() if str(r.get("matched", "")).startswith(("sub:S", "extra_sub"))]
-    assert len(scout) == 2 and {r["model"] for r in scout} == {MODEL["haiku"]}, [r["matched"] for r in scout]
+    # two requests of its first run, one of the continuation: all on the routed model
+    assert len(scout) == 3 and {r["model"] for r in scout} == {MODEL["haiku"]}, [r["matched"] for r in scout]
     pre = [e for e in run.hook_responses("PreToolUse") if e.get("hook_name") == "PreToolUse:SendMessage"]
     assert len(pre) == 1  # the plugin's hook ran on the SendMessage call
     said = "\n".join(notes(run))

@@ -68,8 +68,8 @@ def timed(cmd: list[str], env: dict[str, str], runs: int) -> list[float]:
 def generate(data: Path) -> int:
     os.environ["MODEL_STRATEGY_DATA_DIR"] = str(data)
     import synthrecords
-    from model_strategy.commands import catalog
-    from model_strategy.runtime.ledger import Ledger
+    from model_strategy.commands.knowledge import catalog
+    from model_strategy.runtime.books.ledger import Ledger
 
     return synthrecords.generate(Ledger(), catalog.load(), TODAY, days=365, per_day=(50, 200), seed=2026)
 
@@ -84,8 +84,8 @@ def generate_large(data: Path, n: int, days: int) -> int:
 
     os.environ["MODEL_STRATEGY_DATA_DIR"] = str(data)
     import synthrecords
-    from model_strategy.commands import catalog
-    from model_strategy.runtime import fastjson
+    from model_strategy.commands.knowledge import catalog
+    from model_strategy.runtime.base import fastjson
 
     cat = catalog.load()
     rng, vrng = random.Random(2026), random.Random(2027)

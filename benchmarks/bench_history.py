@@ -55,7 +55,7 @@ def warm_page_cache(tree: Path) -> int:
 
 def seed_snapshot(data: Path) -> None:
     """The price snapshot the hooks keep in the data dir (built once per machine, not per history run)."""
-    from model_strategy.runtime import pricing
+    from model_strategy.runtime.money import pricing
 
     (data / "cache").mkdir(parents=True, exist_ok=True)
     os.environ["MODEL_STRATEGY_DATA_DIR"] = str(data)

@@ -57,7 +57,7 @@ def make_env(data: Path) -> dict[str, str]:
 
 
 def prepare(data: Path, records: int, budgets: bool) -> None:
-    from model_strategy.runtime import pricing
+    from model_strategy.runtime.money import pricing
 
     data.mkdir(parents=True, exist_ok=True)
     os.environ["MODEL_STRATEGY_DATA_DIR"] = str(data)
@@ -74,8 +74,10 @@ def fill_month(data: Path, n: int, vary: Callable[[int, int, str], dict[str, Any
     """n ledger records spread over this month's days (every few minutes of each day), then (``warm``) the
     caches the hooks would have left (id indexes, budget totals, roll-up), so the runs measure the steady
     state.  ``vary(day, i, ts)`` gives fields that replace the template's in record ``i`` of day ``day``."""
-    from model_strategy.runtime import budget, config, records
-    from model_strategy.runtime.ledger import Ledger, iso
+    from model_strategy.runtime.books import records
+    from model_strategy.runtime.books.ledger import Ledger, iso
+    from model_strategy.runtime.limits import budget
+    from model_strategy.runtime.settings import config
 
     now = datetime.now(timezone.utc)
     days = max(1, now.day)

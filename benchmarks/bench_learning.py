@@ -86,7 +86,8 @@ class Sim:
         (self.sessdir / "subagents").mkdir(parents=True)
         self.main = home / "claude" / f"{self.sid}.jsonl"
         self.main.write_text("")
-        from model_strategy.runtime import learning, pricing
+        from model_strategy.runtime.money import pricing
+        from model_strategy.runtime.routing import learning
 
         learning._draw = random.Random(seed + 7919).random  # exploration draws, seeded (reproducible runs)
         pricing._TABLE = None
@@ -98,7 +99,7 @@ class Sim:
         return (self.t0 + timedelta(minutes=self.n)).isoformat().replace("+00:00", "Z")
 
     def hook(self, handler: Any, payload: dict[str, Any]) -> dict[str, Any]:
-        from model_strategy.runtime import hooks
+        from model_strategy.runtime.entry import hooks
 
         out = io.StringIO()
         os.environ["MODEL_STRATEGY_NOW"] = self.now()
@@ -108,7 +109,7 @@ class Sim:
 
     def spawn(self, task: tuple[str, str, str], truth: dict[str, float], model: str | None) -> tuple[str, bool]:
         """One spawn through PreToolUse, its run, SubagentStop: the tier it ran on and its success."""
-        from model_strategy.runtime import hooks
+        from model_strategy.runtime.entry import hooks
 
         self.n += 1
         tuid = f"toolu_sim{self.n:05d}"

@@ -31,7 +31,7 @@ def one_run(agents: int, seed: int) -> dict[str, float | int | bool]:
     data = tmp / "data"
     data.mkdir()
     os.environ["MODEL_STRATEGY_DATA_DIR"] = str(data)
-    from model_strategy.runtime import pricing
+    from model_strategy.runtime.money import pricing
 
     pricing.reset()
     fleet = Fleet(ROOT / "tests" / "fixtures" / "claude-code-2.1.332", tmp, agents)
@@ -44,8 +44,8 @@ def one_run(agents: int, seed: int) -> dict[str, float | int | bool]:
     results = [finish(p) for p in procs]
     wall = time.perf_counter() - t0
     spooled = sum(1 for _, out, _ in results if b"parked in the spool" in out)
-    from model_strategy.commands import ledger_cli
-    from model_strategy.runtime.ledger import Ledger
+    from model_strategy.commands.usage import ledger_cli
+    from model_strategy.runtime.books.ledger import Ledger
 
     ledger = Ledger(str(data))
     ledger.settle(wait=30)

@@ -1,7 +1,7 @@
-"""Claude Code hook shim: ``hook.py <event>`` parses stdin, calls ``model_strategy.runtime.hooks.<event>`` and
+"""Claude Code hook shim: ``hook.py <event>`` parses stdin, calls ``model_strategy.runtime.entry.hooks.<event>`` and
 prints its JSON (``statusline`` prints one line of text instead).
 
-Never fails the user's session: ``model_strategy.runtime.hooks.run`` exits 0 whatever happens, and so does
+Never fails the user's session: ``model_strategy.runtime.entry.hooks.run`` exits 0 whatever happens, and so does
 this file when the package itself cannot be loaded.
 """
 
@@ -22,14 +22,14 @@ event = sys.argv[1] if len(sys.argv) > 1 else ""
 
 try:
     if event == "statusline":
-        from model_strategy.runtime.statusline import main as statusline
+        from model_strategy.runtime.entry.statusline import main as statusline
 
         sys.exit(statusline())
     if event == "slash_args":  # UserPromptExpansion / PreToolUse(Skill): store a slash command's arguments
-        from model_strategy.runtime.slashargs import hook_main
+        from model_strategy.runtime.entry.slashargs import hook_main
 
         sys.exit(hook_main())
-    from model_strategy.runtime import hooks
+    from model_strategy.runtime.entry import hooks
 except Exception as exc:  # a broken install must not break Claude Code either
     reason = type(exc).__name__
     print(f"model-strategy: status unavailable ({reason})" if event == "statusline" else

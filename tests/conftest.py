@@ -22,7 +22,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 sys.path.insert(0, str(ROOT / "lib"))
 
 
-# The one clock (runtime/clock.py) is fixed for every test, so none depends on the day it runs on.
+# The one clock (runtime/base/clock.py) is fixed for every test, so none depends on the day it runs on.
 # ``MODEL_STRATEGY_TEST_NOW=2027-03-15T12:00:00Z scripts/test`` runs the whole suite at another instant;
 # a test that needs a particular day sets ``MODEL_STRATEGY_NOW`` itself.  The real-client tests
 # (tests/e2e) run on the wall clock, because the client stamps its transcripts with it.
@@ -42,7 +42,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     snap = _shared_snapshot()
     (d / "cache").mkdir()
     shutil.copy(snap, d / "cache" / "prices.json")
-    from model_strategy.runtime import paths, pricing
+    from model_strategy.runtime.base import paths
+    from model_strategy.runtime.money import pricing
 
     pricing.reset()
     paths.use_plugin_data("")  # an in-process slash-mode run of an earlier test may have set it
@@ -60,7 +61,7 @@ def _shared_snapshot() -> Path:
         import json
         import tempfile
 
-        from model_strategy.runtime import pricing
+        from model_strategy.runtime.money import pricing
 
         _SNAP = Path(tempfile.mkdtemp(prefix="ms-prices-")) / "prices.json"
         _SNAP.write_text(json.dumps(pricing.build_snapshot()))

@@ -86,7 +86,7 @@ def plugin_copy(dest: Path) -> Path:
 
 def stub_setup(plugin: Path) -> Path:
     """Make a plugin copy's venv setup (``bootstrap.py`` run as a script) only leave a mark."""
-    boot = plugin / "lib" / "model_strategy" / "runtime" / "bootstrap.py"
+    boot = plugin / "lib" / "model_strategy" / "runtime" / "entry" / "bootstrap.py"
     text = boot.read_text()
     head, _, _ = text.rpartition('if __name__ == "__main__":')
     boot.write_text(head + SETUP_STUB.lstrip("\n"))

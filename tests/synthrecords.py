@@ -13,9 +13,11 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from model_strategy.commands.catalog import Catalog
-from model_strategy.runtime import clock, rates, records
-from model_strategy.runtime.ledger import Ledger, iso
+from model_strategy.commands.knowledge.catalog import Catalog
+from model_strategy.runtime.base import clock
+from model_strategy.runtime.books import records
+from model_strategy.runtime.books.ledger import Ledger, iso
+from model_strategy.runtime.money import rates
 
 # agent type -> (weight, tier chosen, decision source, complexity range, input/request range, requests range)
 AGENTS: dict[str, tuple[float, str, str, tuple[float, float], tuple[int, int], tuple[int, int]]] = {

@@ -11,10 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import synthrecords
-from model_strategy.commands import analytics, catalog
+from model_strategy.commands.knowledge import catalog
+from model_strategy.commands.usage import analytics
 from model_strategy.models import AgentRecord
-from model_strategy.runtime import store
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.base import store
+from model_strategy.runtime.books.ledger import Ledger
 
 CAT = catalog.Catalog(catalog.build())  # built in memory: nothing written at collection time
 TODAY = date(2026, 11, 26)
@@ -87,7 +88,8 @@ def test_overkill_finds_routine_opus_on_simple_work(archive: Ledger) -> None:
 
 
 def test_roadmap_moves_previous_generation_and_overkill(archive: Ledger) -> None:
-    from model_strategy.commands import roadmap, strategy, usecases
+    from model_strategy.commands.knowledge import usecases
+    from model_strategy.commands.strategy import roadmap, strategy
 
     s = analytics.summarise(archive, CAT, TODAY)
     per_uc = analytics.by_usecase(s)

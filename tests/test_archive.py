@@ -23,8 +23,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from model_strategy.models import Config
-from model_strategy.runtime import archive, clock, hooks, records
-from model_strategy.runtime.ledger import Ledger, day_of
+from model_strategy.runtime.base import clock
+from model_strategy.runtime.books import archive, records
+from model_strategy.runtime.books.ledger import Ledger, day_of
+from model_strategy.runtime.entry import hooks
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 28)  # retention 90 days: months ending before 2026-08-30 are due
@@ -216,8 +218,8 @@ def test_rollups_and_archives_equal_the_detail(tmp_path_factory: pytest.TempPath
 ARCHIVE_RUN = """
 import sys
 from datetime import date
-from model_strategy.runtime import archive
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.books import archive
+from model_strategy.runtime.books.ledger import Ledger
 archive.run(Ledger(), 90, date(2026, 11, 28))
 print("done")
 """
@@ -291,7 +293,7 @@ def test_folds_over_archived_months_stay_complete(data_dir: Path) -> None:
 
 def test_daily_rollup_reports_still_see_archived_days(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The usage reports built on daily roll-ups (export costs, dashboard) read archived days too."""
-    from model_strategy.commands import cli
+    from model_strategy.commands.cli import cli
 
     commit_all(sample())
 

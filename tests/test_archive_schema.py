@@ -18,8 +18,10 @@ from pathlib import Path
 
 from model_strategy import SCHEMA_VERSION
 from model_strategy.models import AgentRecord, AgentRecordV1, Decision, MonthlyRollup
-from model_strategy.runtime import budget, config, records
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.books import records
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.limits import budget
+from model_strategy.runtime.settings import config
 
 FIXTURES = Path(__file__).parent / "fixtures"
 V1 = FIXTURES / "archive-v1"

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from model_strategy.runtime import bootstrap
+from model_strategy.runtime.entry import bootstrap
 from sessionlab import ROOT
+
+BOOTSTRAP = ROOT / "lib" / "model_strategy" / "runtime" / "entry" / "bootstrap.py"
 
 
 def test_venv_state_tracks_requirements(tmp_path: Path) -> None:
@@ -34,7 +36,7 @@ def test_first_run_builds_the_environment_then_hooks_use_it(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if k not in ("MODEL_STRATEGY_PYTHON", "PYTHONPATH")}
     env.update(MODEL_STRATEGY_DATA_DIR=str(data), CLAUDE_PLUGIN_ROOT=str(ROOT))
     base = shutil.which("python3") or sys.executable
-    proc = subprocess.run([base, str(ROOT / "lib" / "model_strategy" / "runtime" / "bootstrap.py"), "--wait"],
+    proc = subprocess.run([base, str(BOOTSTRAP), "--wait"],
                           env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     assert bootstrap.venv_state(data, ROOT) == "ready"
@@ -47,6 +49,6 @@ def test_first_run_builds_the_environment_then_hooks_use_it(tmp_path: Path) -> N
     assert hook.returncode == 0 and hook.stderr == ""
     assert json.loads(hook.stdout)["hookSpecificOutput"]["updatedInput"]["model"] == "haiku"
     # and a second run is a no-op
-    again = subprocess.run([base, str(ROOT / "lib" / "model_strategy" / "runtime" / "bootstrap.py")], env=env,
+    again = subprocess.run([base, str(BOOTSTRAP)], env=env,
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and "creating" not in again.stdout

@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import synthrecords
-from model_strategy.runtime import budget, paths, periods
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.base import paths
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.limits import budget, periods
 
 DEFAULTS: dict[str, Any] = json.loads(Path(paths.defaults_file()).read_text())
 UTC = timezone.utc

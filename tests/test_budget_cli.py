@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import synthrecords
-from model_strategy.commands import budget_cli
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.commands.cli import budget_cli
+from model_strategy.runtime.books.ledger import Ledger
 from sessionlab import ROOT, venv_python
 
 

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_strategy.commands import catalog, specs
-from model_strategy.runtime import rates
+from model_strategy.commands.knowledge import catalog, specs
+from model_strategy.runtime.money import rates
 
 DAYS = ("2026-09-01", "2026-11-26", "2027-01-15")
 CAT = catalog.Catalog(catalog.build())  # built in memory: nothing written at collection time
@@ -170,7 +170,7 @@ def test_dated_notes_expire_with_their_date() -> None:
 @pytest.mark.parametrize("today, shown", [("2026-11-26", True), ("2026-12-07", False)])
 def test_catalog_report_drops_an_expired_note(today: str, shown: bool, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    from model_strategy.commands import cli
+    from model_strategy.commands.cli import cli
 
     monkeypatch.setenv("MODEL_STRATEGY_NOW", today)
     assert cli.main(["catalog", "google"]) == 0

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from model_strategy.commands import shortcut
-from model_strategy.runtime import slashargs
+from model_strategy.commands.cli import shortcut
+from model_strategy.runtime.entry import slashargs
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "bin" / "model-strategy"
@@ -121,7 +121,8 @@ def test_errors_name_the_command_of_their_context(data_dir: Path, tmp_path: Path
 def test_hints_name_the_command_of_their_context() -> None:
     from decimal import Decimal
 
-    from model_strategy.commands import render, reports
+    from model_strategy.commands.render import render
+    from model_strategy.commands.strategy import reports
 
     try:
         for slash, hint in ((False, "bin/model-strategy cost 300"), (True, "/model-strategy:cost 300")):
@@ -171,8 +172,8 @@ def test_reports_follow_the_terminal_width(args: list[str], data_dir: Path, tmp_
 
 def test_python_dash_m(data_dir: Path, tmp_path: Path) -> None:
     env = env_for(data_dir, PYTHONPATH=str(ROOT / "lib"))
-    p = subprocess.run([PY, "-m", "model_strategy.commands.cli", "catalog", "openai"], capture_output=True, text=True,
-                       timeout=60, cwd=tmp_path, env=env)
+    p = subprocess.run([PY, "-m", "model_strategy.commands.cli.cli", "catalog", "openai"], capture_output=True,
+                       text=True, timeout=60, cwd=tmp_path, env=env)
     assert p.returncode == 0 and "gpt-6-astra" in p.stdout
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_strategy.runtime import config
+from model_strategy.runtime.settings import config
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from model_strategy import models
-from model_strategy.runtime import config_rules
-from model_strategy.runtime.config_rules import ConfigError
+from model_strategy.runtime.settings import config_rules
+from model_strategy.runtime.settings.config_rules import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = json.loads((ROOT / ".claude" / "model-strategy.defaults.json").read_text())

@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from model_strategy import models
-from model_strategy.runtime import config, config_rules, pricing
+from model_strategy.runtime.money import pricing
+from model_strategy.runtime.settings import config, config_rules
 from sessionlab import Session
 from test_budget_cli import bin_run
 from test_hook_processes import run_hook

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import synthrecords
-from model_strategy.commands import cli
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.commands.cli import cli
+from model_strategy.runtime.books.ledger import Ledger
 from test_budget_cli import bin_run
 
 COMMANDS = [["budget"], ["budget", "set", "daily", "5"], ["budget", "set", "timezone", "UTC"], ["report"],

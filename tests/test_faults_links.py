@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from model_strategy.runtime import store
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.base import store
+from model_strategy.runtime.books.ledger import Ledger
 from sessionlab import AGENT_A, Session
 from test_budget_cli import bin_run
 from test_hook_processes import run_hook

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import synthrecords
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.books.ledger import Ledger
 from sessionlab import AGENT_A, Session
 from test_budget_cli import bin_run
 from test_hook_processes import run_hook

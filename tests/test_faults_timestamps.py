@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from model_strategy.runtime.ledger import Ledger, day_of, parse_ts, utc_iso
-from model_strategy.runtime.usage import TranscriptUsage
+from model_strategy.runtime.books.ledger import Ledger, day_of, parse_ts, utc_iso
+from model_strategy.runtime.books.usage import TranscriptUsage
 from sessionlab import AGENT_A, AGENT_B, ROOT, Session
 from test_hook_processes import run_hook
 
@@ -121,7 +121,7 @@ def test_history_imports_around_a_bad_stamp(lab: Session, tmp_path: Path, data_d
         os.utime(p, (1_000_000_000, 1_000_000_000))  # long finished
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUDE")}
     env.update(MODEL_STRATEGY_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT / "lib"))
-    proc = subprocess.run([sys.executable, "-m", "model_strategy.commands.cli", "history", "--json",
+    proc = subprocess.run([sys.executable, "-m", "model_strategy.commands.cli.cli", "history", "--json",
                            "--claude-dir", str(tmp_path / "claude")], env=env, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr

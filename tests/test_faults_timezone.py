@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import synthrecords
-from model_strategy.runtime import budget, periods
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.limits import budget, periods
 from sessionlab import ROOT
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
@@ -23,8 +23,8 @@ CFG = {"budgets": {"timezone": "local", "week_start": "monday", "daily_usd": "10
 SCRIPT = f"""
 import json
 from datetime import datetime, timezone
-from model_strategy.runtime import budget
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.limits import budget
+from model_strategy.runtime.books.ledger import Ledger
 now = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
 led = Ledger()
 day, week, month = budget.status(led, {CFG!r}, now)

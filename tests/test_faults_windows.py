@@ -11,7 +11,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from model_strategy.runtime import clock, windows
+from model_strategy.runtime.base import clock
+from model_strategy.runtime.limits import windows
 from sessionlab import ROOT, Session, venv_python
 from test_hook_processes import run_hook
 

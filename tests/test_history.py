@@ -25,9 +25,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_strategy.commands import cli, history
-from model_strategy.runtime import hooks
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.commands.cli import cli
+from model_strategy.commands.usage import history
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.entry import hooks
 from sessionlab import AGENT_A, AGENT_B, ROOT, Session
 
 FIX = Path(__file__).parent / "fixtures" / "history" / "claude"
@@ -445,8 +446,8 @@ def test_report_from_rollups_equals_report_from_records(data_dir: Path) -> None:
     from datetime import date
 
     import synthrecords
-    from model_strategy.commands import catalog
-    from model_strategy.runtime import archive
+    from model_strategy.commands.knowledge import catalog
+    from model_strategy.runtime.books import archive
 
     synthrecords.generate(Ledger(), catalog.load(), date(2026, 11, 26), days=150, per_day=(2, 5), seed=4)
     archive.run(Ledger(), 90, date(2026, 11, 28))

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_strategy.commands import fastread, history
-from model_strategy.runtime import usage as usage_mod
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.commands.usage import fastread, history
+from model_strategy.runtime.books import usage as usage_mod
+from model_strategy.runtime.books.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -223,13 +223,13 @@ def _oracle_tokens(u: dict[str, Any]) -> dict[str, int]:
 
 def _oracle_add(self: Any, entry: dict[str, Any]) -> None:
     """``TranscriptUsage.add_entry`` as it was before it was made faster."""
-    from model_strategy.runtime.records import request_key
+    from model_strategy.runtime.books.records import request_key
 
     ts, bad = self._stamp(entry.get("timestamp"))
     self.entries += 1
     if entry.get("type") == "user":
         if self.first_prompt is None:
-            from model_strategy.runtime.payload import first_user_text
+            from model_strategy.runtime.base.payload import first_user_text
 
             self.first_prompt = first_user_text([entry]) or ""
         elif "[Request interrupted by user" in str(entry.get("message"))[:2000]:
@@ -280,7 +280,7 @@ def _oracle_cost(prices: dict[str, Any], tokens: dict[str, Any]) -> Any:
     """``rates.cost`` as it was before it was made faster."""
     from decimal import Decimal
 
-    from model_strategy.runtime import rates
+    from model_strategy.runtime.money import rates
 
     chains = {"cache_write_1h": ("cache_write_1h_mtok", "cache_write_mtok", "input_mtok"),
               "cache_write_5m": ("cache_write_mtok", "input_mtok"), "cache_read": ("cache_read_mtok", "input_mtok"),
@@ -309,7 +309,7 @@ def test_request_prices_equal_their_earlier_form(data: st.DataObject, tokens: di
     from the cached table twice and from the earlier arithmetic."""
     from decimal import Decimal
 
-    from model_strategy.runtime import pricing, rates
+    from model_strategy.runtime.money import pricing, rates
 
     table = pricing.table()
     card = data.draw(st.sampled_from(table.snapshot["models"]))
@@ -328,7 +328,7 @@ def test_request_prices_equal_their_earlier_form(data: st.DataObject, tokens: di
 
 def _oracle_utc_iso(value: object) -> str | None:
     """``ledger.utc_iso`` as it was before its shortcut for stamps already in our form."""
-    from model_strategy.runtime.ledger import iso, parse_ts
+    from model_strategy.runtime.books.ledger import iso, parse_ts
 
     if not isinstance(value, str) or not value:
         return None
@@ -354,7 +354,7 @@ stamps = st.one_of(
 @settings(max_examples=500)
 @given(stamps)
 def test_utc_iso_equals_its_earlier_form(value: str) -> None:
-    from model_strategy.runtime.ledger import utc_iso
+    from model_strategy.runtime.books.ledger import utc_iso
 
     assert utc_iso(value) == _oracle_utc_iso(value)
 
@@ -386,7 +386,7 @@ def test_a_worker_that_dies_leaves_the_rest_to_the_parent(tmp_path: Path, monkey
 
 @given(st.one_of(st.text(max_size=4), st.text(alphabet="0123456789abcdefABCDEF", max_size=22)))
 def test_key_shard_equals_its_earlier_form(key: str) -> None:
-    from model_strategy.runtime.ledger import _HEX, key_shard
+    from model_strategy.runtime.books.ledger import _HEX, key_shard
 
     head = key[:2]
     assert key_shard(key) == (head if len(head) == 2 and set(head) <= _HEX else "xx")

@@ -28,7 +28,7 @@ TREE_NOW = (transcript_tree.END + timedelta(days=2)).isoformat()
 def _start(tree: Path, data: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUDE")}
     env.update(MODEL_STRATEGY_DATA_DIR=str(data), PYTHONPATH=str(ROOT / "lib"), MODEL_STRATEGY_NOW=TREE_NOW)
-    return subprocess.Popen([PY, "-m", "model_strategy.commands.cli", "history", "--json", "--claude-dir",
+    return subprocess.Popen([PY, "-m", "model_strategy.commands.cli.cli", "history", "--json", "--claude-dir",
                              str(tree)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.books.ledger import Ledger
 from sessionlab import AGENT_A, AGENT_B, ROOT, SAMPLE_NOW, Session, plugin_copy, venv_python
 
 RUN = str(ROOT / "hooks" / "run")
@@ -234,7 +234,7 @@ def test_warm_hooks_import_none_of_pydantic_rich_genai_prices(lab: Session, data
         imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in proc.stderr.splitlines()
                     if line.startswith("import time:")}
         assert not imported & set(HEAVY), (event, imported & set(HEAVY))
-        assert "model_strategy.runtime.hooks" in proc.stderr  # it did run the hook
+        assert "model_strategy.runtime.entry.hooks" in proc.stderr  # it did run the hook
     for heavy in HEAVY:  # and they are installed there, so the test means something
         assert subprocess.run([venv_python(), "-c", f"import {heavy}"], capture_output=True).returncode == 0
 

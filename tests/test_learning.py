@@ -1,4 +1,4 @@
-"""Routing that learns from its own outcomes (runtime/learning.py, commands/routing.py)."""
+"""Routing that learns from its own outcomes (runtime/routing/learning.py, commands/usage/routing.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model_strategy.models import Decision
-from model_strategy.runtime import hooks, learning, selector
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.entry import hooks
+from model_strategy.runtime.routing import learning, selector
 from test_hook_processes import run_hook
 
 NOW = "2026-12-07T12:00:00Z"
@@ -95,7 +96,7 @@ def run_once(lab: Lab, tool_input: dict[str, Any], ok: bool, ts: str = NOW) -> t
 
 
 def state() -> dict[str, Any]:
-    from model_strategy.runtime import clock
+    from model_strategy.runtime.base import clock
 
     return learning.load(Ledger(), clock.now())
 
@@ -170,14 +171,14 @@ def test_decision_records_bucket_static_and_probability(tmp_path: Path, data_dir
 
 def _seed_counts(data_dir: Path, counts: dict[str, list[int]], bucket: str = BUCKET) -> None:
     """A learning state that says ``counts`` for ``bucket`` (written as the cache would be)."""
-    from model_strategy.runtime import clock
+    from model_strategy.runtime.base import clock
 
     learning.load(Ledger(), clock.now())
     path = data_dir / learning.CACHE
     cache = json.loads(path.read_text())
     cache["data"]["total"][bucket] = counts
     cache["data"]["days"].setdefault("2026-12-07", {})[bucket] = counts
-    from model_strategy.runtime.ledger import _crc
+    from model_strategy.runtime.books.ledger import _crc
 
     cache["crc"] = _crc(cache)
     path.write_text(json.dumps(cache))
@@ -195,7 +196,7 @@ def test_learning_off_restores_the_static_rule_exactly(tmp_path: Path, data_dir:
         config(data_dir)
         _seed_counts(data_dir, {"haiku": [200, 0], "sonnet": [1, 40], "opus": [1, 40]}, bucket)
     config(data_dir, enabled=False)
-    from model_strategy.runtime import config as config_mod
+    from model_strategy.runtime.settings import config as config_mod
 
     cfg = config_mod.load(str(lab.project))[0]
     for tool_input in corpus:
@@ -376,7 +377,7 @@ def test_cache_counts_each_agent_once_and_rebuilds(tmp_path: Path, data_dir: Pat
 
 
 def test_feedback_marks_the_last_run(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from model_strategy.commands import cli
+    from model_strategy.commands.cli import cli
 
     config(data_dir, explore=0.0)
     lab = Lab(tmp_path)
@@ -396,8 +397,8 @@ def test_feedback_marks_the_last_run(tmp_path: Path, data_dir: Path, capsys: pyt
 
 def test_feedback_through_the_slash_command(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from model_strategy.commands import cli
-    from model_strategy.runtime import slashargs
+    from model_strategy.commands.cli import cli
+    from model_strategy.runtime.entry import slashargs
 
     config(data_dir, explore=0.0)
     lab = Lab(tmp_path)
@@ -418,7 +419,7 @@ def test_replay_ips_is_unbiased_on_a_synthetic_log() -> None:
     rng = random.Random(7)
     truth = {"haiku": 0.6, "sonnet": 0.9, "opus": 0.95}
     logging = {"haiku": 0.2, "sonnet": 0.7, "opus": 0.1}
-    from model_strategy.commands.routing import replay
+    from model_strategy.commands.usage.routing import replay
 
     estimates, snips = [], []
     for _ in range(400):
@@ -438,7 +439,7 @@ def test_replay_ips_is_unbiased_on_a_synthetic_log() -> None:
 def test_replay_is_stratified_by_bucket() -> None:
     """A policy's tier ran often in one bucket and rarely in another: each bucket counts by its share of
     the runs, not by how often the policy's tier happened to run there; no support somewhere, no estimate."""
-    from model_strategy.commands.routing import replay
+    from model_strategy.commands.usage.routing import replay
 
     rows = ([{"bucket": "a", "tier": "opus", "p": 1.0, "ok": True, "cost": 10.0}] * 90
             + [{"bucket": "b", "tier": "opus", "p": 1.0, "ok": True, "cost": 1.0}] * 10
@@ -450,7 +451,7 @@ def test_replay_is_stratified_by_bucket() -> None:
 
 
 def test_wilson_interval_contains_the_rate() -> None:
-    from model_strategy.commands.routing import wilson
+    from model_strategy.commands.usage.routing import wilson
 
     for s, n in ((0, 1), (1, 1), (5, 10), (97, 100)):
         lo, hi = wilson(s, n)
@@ -470,7 +471,7 @@ def _seed_report(tmp_path: Path, data_dir: Path) -> None:
 
 def test_routing_report_golden_at_80_columns(tmp_path: Path, data_dir: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    from model_strategy.commands import cli
+    from model_strategy.commands.cli import cli
 
     _seed_report(tmp_path, data_dir)
     assert cli.main(["routing", "--days", "7"]) == 0
@@ -484,7 +485,7 @@ def test_routing_report_golden_at_80_columns(tmp_path: Path, data_dir: Path,
 
 
 def test_routing_report_json(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from model_strategy.commands import cli
+    from model_strategy.commands.cli import cli
 
     _seed_report(tmp_path, data_dir)
     assert cli.main(["routing", "--json"]) == 0
@@ -500,7 +501,7 @@ def test_routing_report_json(tmp_path: Path, data_dir: Path, capsys: pytest.Capt
 
 def test_config_keys_validated(data_dir: Path) -> None:
     from model_strategy.models import Config
-    from model_strategy.runtime import config_rules
+    from model_strategy.runtime.settings import config_rules
 
     for bad in ({"explore": 0.9}, {"max_success_loss": -1}, {"enabled": "yes"}, {"other": 1}):
         with pytest.raises(ValueError):
@@ -534,8 +535,8 @@ def test_no_exploration_into_a_hopeless_tier(tmp_path: Path, data_dir: Path, mon
 
 def test_routing_through_the_slash_command(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from model_strategy.commands import cli
-    from model_strategy.runtime import slashargs
+    from model_strategy.commands.cli import cli
+    from model_strategy.runtime.entry import slashargs
 
     _seed_report(tmp_path, data_dir)
     monkeypatch.setenv("CLAUDE_CODE_SESSION_ID", "sess-learn")
@@ -549,7 +550,7 @@ def test_routing_through_the_slash_command(tmp_path: Path, data_dir: Path, capsy
 
 
 def test_window_never_reaches_archived_detail(tmp_path: Path, data_dir: Path) -> None:
-    from model_strategy.runtime import clock
+    from model_strategy.runtime.base import clock
 
     config(data_dir, explore=0.0)
     lab = Lab(tmp_path)

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from model_strategy.commands import ledger_cli
-from model_strategy.runtime import hooks, records
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.commands.usage import ledger_cli
+from model_strategy.runtime.books import records
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.entry import hooks
 
 SAMPLES = Path(__file__).parent / "fixtures" / "claude-code-2.1.332"
 RESUME = SAMPLES / "resume"
@@ -110,7 +111,7 @@ def test_replayed_hooks_add_nothing(lab: Resume) -> None:
 def test_a_continuation_is_not_another_run(lab: Resume) -> None:
     from datetime import date
 
-    from model_strategy.commands import daily
+    from model_strategy.commands.usage import daily
 
     replay(lab)
     led = Ledger()
@@ -356,7 +357,7 @@ def test_a_streamed_response_read_partial_then_complete_is_corrected_once(tmp_pa
     one = Decimal(0)
     for r in recs:
         one += records.cost(r)
-    from model_strategy.runtime import pricing
+    from model_strategy.runtime.money import pricing
     whole = pricing.table([]).price_request("claude-opus-5-5", {**records.zero_tokens(), "input": 1000,
                                                                "output": 8000}, "2026-12-07T10:00:01.000Z")
     assert one == whole
@@ -472,7 +473,7 @@ def test_doctor_does_not_send_the_user_to_a_repair_that_changes_nothing(
 
 def test_archiving_a_month_keeps_its_keys_without_reading_the_archive_back(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from model_strategy.runtime import archive
+    from model_strategy.runtime.books import archive
 
     old = tmp_path / "s1.jsonl"
     old.write_bytes(user("2026-10-01T10:00:00.000Z") + entry("m1", "2026-10-01T10:00:01.000Z")

@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
-from model_strategy.commands import cli, ledger_cli
-from model_strategy.runtime import hooks, pricing
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.commands.cli import cli
+from model_strategy.commands.usage import ledger_cli
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.entry import hooks
+from model_strategy.runtime.money import pricing
 from sessionlab import AGENT_A, AGENT_B, SAMPLE_NOW, Session
 
 

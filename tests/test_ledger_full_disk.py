@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from model_strategy.commands import ledger_cli
-from model_strategy.runtime import records
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.commands.usage import ledger_cli
+from model_strategy.runtime.books import records
+from model_strategy.runtime.books.ledger import Ledger
 from sessionlab import AGENT_A, AGENT_B, SAMPLE_NOW, Session
 from test_hook_processes import run_hook
 

@@ -15,9 +15,13 @@ from typing import Any
 import pytest
 
 from fleet import Fleet, finish, hook_env, start
-from model_strategy.commands import ledger_cli
-from model_strategy.runtime import budget, clock, config, hooks, pricing
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.commands.usage import ledger_cli
+from model_strategy.runtime.base import clock
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.entry import hooks
+from model_strategy.runtime.limits import budget
+from model_strategy.runtime.money import pricing
+from model_strategy.runtime.settings import config
 from sessionlab import AGENT_A, AGENT_B, ROOT, Session, venv_python
 from test_recording import call, records
 
@@ -176,7 +180,7 @@ class _Sink:
 
 
 def test_budget_table_names_unpriced_requests(lab: Session) -> None:
-    from model_strategy.commands import budget_cli
+    from model_strategy.commands.cli import budget_cli
 
     now = clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
     path = lab.agent_paths[AGENT_A]

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from fleet import Fleet, finish, hook_env, kill_after, start
-from model_strategy.commands import ledger_cli
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.commands.usage import ledger_cli
+from model_strategy.runtime.books.ledger import Ledger
 from sessionlab import ROOT, venv_python
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import synthrecords
-from model_strategy.runtime import budget, periods
-from model_strategy.runtime.ledger import Ledger, parse_ts
+from model_strategy.runtime.books.ledger import Ledger, parse_ts
+from model_strategy.runtime.limits import budget, periods
 
 T0 = datetime(2026, 10, 20, tzinfo=timezone.utc)
 ZONES = ["UTC", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata", "America/St_Johns"]

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 import synthrecords
-from model_strategy.commands import catalog, cells, cli
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.commands.base import cells
+from model_strategy.commands.cli import cli
+from model_strategy.commands.knowledge import catalog
+from model_strategy.runtime.books.ledger import Ledger
 
 TODAY = "2026-11-26"
 FORMULAS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\t=1+1", "\r=1+1"]

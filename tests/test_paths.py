@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from model_strategy.runtime import bootstrap, paths
+from model_strategy.runtime.base import paths
+from model_strategy.runtime.entry import bootstrap
 from sessionlab import ROOT, venv_python
 
 ENV_KEYS = ("MODEL_STRATEGY_DATA_DIR", "CLAUDE_PLUGIN_DATA", "CLAUDE_CONFIG_DIR", "CLAUDE_CODE_PLUGIN_CACHE_DIR")
@@ -161,7 +162,7 @@ def test_launchers_agree_with_paths(case: str, home: Path, tmp_path: Path) -> No
 
 def test_paths_runs_as_a_script_on_a_bare_interpreter(home: Path) -> None:
     install(home / ".claude" / "plugins", "model-strategy@acme")
-    out = subprocess.run([sys.executable, "-I", "-S", str(ROOT / "lib" / "model_strategy" / "runtime" / "paths.py"),
+    out = subprocess.run([sys.executable, "-I", "-S", str(ROOT / "lib/model_strategy/runtime/base/paths.py"),
                           "--why"], capture_output=True, text=True, timeout=30, env=_launcher_env(home))
     path, why = out.stdout.splitlines()
     assert path == paths.locate()[0] and why == paths.locate()[1]

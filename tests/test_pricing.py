@@ -10,7 +10,7 @@ from genai_prices import Usage, calc_price
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_strategy.runtime import pricing
+from model_strategy.runtime.money import pricing
 
 ANTHROPIC_IDS = [m["id"] for m in pricing.build_snapshot()["models"]]
 CLAUDE_CODE_IDS = ["claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5", "claude-fable-5-2",

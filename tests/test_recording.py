@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from model_strategy.models import AgentRecord, Decision, MonthlyRollup
-from model_strategy.runtime import hooks
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.entry import hooks
 from sessionlab import AGENT_A, AGENT_B, Session
 
 

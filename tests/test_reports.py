@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 import synthrecords
-from model_strategy.commands import catalog, cli
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.commands.cli import cli
+from model_strategy.commands.knowledge import catalog
+from model_strategy.runtime.books.ledger import Ledger
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = "2026-11-26"
@@ -139,7 +140,7 @@ def test_dashboard_routing_saving(env: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_basis_counts_agents_and_main_thread_apart_and_days_with_records(env: Path) -> None:
-    from model_strategy.commands import reports
+    from model_strategy.commands.strategy import reports
 
     ctx = reports.Context(catalog.load(), {}, Ledger(), date.fromisoformat("2026-11-28"), [])
     ctx._summary = {"records": 11, "agents": 8, "main_records": 3, "requests": 17, "days_with_records": 1,

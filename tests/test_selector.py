@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_strategy.runtime import paths, selector
+from model_strategy.runtime.base import paths
+from model_strategy.runtime.routing import selector
 
 DEFAULTS: dict[str, Any] = json.loads(Path(paths.defaults_file()).read_text())
 

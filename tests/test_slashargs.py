@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from model_strategy.commands import shortcut
-from model_strategy.runtime import slashargs
+from model_strategy.commands.cli import shortcut
+from model_strategy.runtime.entry import slashargs
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "bin" / "model-strategy"

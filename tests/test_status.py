@@ -6,14 +6,14 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from model_strategy.commands import status
-from model_strategy.runtime import clock, paths
+from model_strategy.commands.usage import status
+from model_strategy.runtime.base import clock, paths
 
 _N = iter(range(1000))
 
 
 def record(model_priced: dict[str, bool]) -> str:
-    from model_strategy.runtime.records import SCHEMA
+    from model_strategy.runtime.books.records import SCHEMA
 
     return json.dumps({"schema": SCHEMA, "id": f"s:{next(_N)}", "kind": "subagent", "models": {
         m: {"requests": 1, "cost_usd": "0", **({} if ok else {"priced": False})} for m, ok in model_priced.items()}})

@@ -1,4 +1,4 @@
-"""The composed status line (runtime/statusline.py) and its installer (commands/statusline_install.py)."""
+"""The composed status line (runtime/entry/statusline.py) and its installer (commands/cli/statusline_install.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 import synthrecords
-from model_strategy.commands import budget_cli, statusline_install
-from model_strategy.runtime import clock, statusline
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.commands.cli import budget_cli, statusline_install
+from model_strategy.runtime.base import clock
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.entry import statusline
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -66,7 +67,7 @@ def test_budget_level_beats_a_lower_window_level(samples: Path) -> None:
 
 def test_each_figure_once_and_within_80_columns(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spend("12.21")
-    from model_strategy.runtime import config
+    from model_strategy.runtime.settings import config
 
     config.write_global({"budgets": {"daily_usd": "1"}})
     monkeypatch.setattr(statusline, "savings_today", lambda root, now: Decimal("0.80"))

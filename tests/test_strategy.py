@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_strategy.commands import catalog, projection, resilience, strategy, usecases
+from model_strategy.commands.knowledge import catalog, usecases
+from model_strategy.commands.strategy import projection, resilience, strategy
 
 CAT = catalog.Catalog(catalog.build())  # built in memory: nothing written at collection time
 DAY = "2026-11-26"

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from model_strategy.runtime import hooks, recorder, usage
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.books import recorder, usage
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.entry import hooks
 from sessionlab import Session
 
 

@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 
 import synthrecords
-from model_strategy.commands import catalog, cli, daily, insights, roi
-from model_strategy.runtime import records
-from model_strategy.runtime.ledger import Ledger, iso
+from model_strategy.commands.cli import cli
+from model_strategy.commands.knowledge import catalog
+from model_strategy.commands.usage import daily, insights, roi
+from model_strategy.runtime.books import records
+from model_strategy.runtime.books.ledger import Ledger, iso
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = "2026-11-26"
@@ -176,7 +178,7 @@ def test_routing_savings_against_an_overridden_request(env: Path, capsys: pytest
     """A caller asked for opus, routing ran it on haiku: saved = its tokens on opus - what it cost."""
     import random
 
-    from model_strategy.runtime import rates
+    from model_strategy.runtime.money import rates
 
     cat = catalog.load()
     rec = synthrecords.record(cat, random.Random(3), datetime_at(TODAY, 10), "s1", 1, agent="code-reviewer")
@@ -287,7 +289,7 @@ def test_incremental_rollups_equal_a_rebuild(env: Path, capsys: pytest.CaptureFi
 
 def test_busy_lock_folds_in_memory(env: Path, capsys: pytest.CaptureFixture[str],
                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from model_strategy.runtime import store
+    from model_strategy.runtime.base import store
 
     _records()
     monkeypatch.setattr(daily, "LOCK_WAIT", 0.01)
@@ -435,7 +437,7 @@ def test_recommendations_name_the_config_change(env: Path, capsys: pytest.Captur
         cost += Decimal(row["cost_usd"])
         per_req = sum(row[k] for k in ("input", "cache_read", "cache_write_5m", "cache_write_1h")) / row["requests"]
         band = daily.band_of(per_req, cat.tier_thresholds(TODAY))
-        from model_strategy.runtime import rates
+        from model_strategy.runtime.money import rates
 
         on_sonnet += rates.cost(cat.prices(cat.aliases["sonnet"], rec["ts"][:10]), row,
                                 insights.band_input(band, cat.tier_thresholds(TODAY)))
@@ -482,7 +484,7 @@ def test_export_costs_csv(env: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def cli_columns() -> tuple[str, ...]:
-    from model_strategy.commands import export
+    from model_strategy.commands.usage import export
 
     return export.COST_COLUMNS
 

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 import synthrecords
-from model_strategy.runtime import budget, config, windows
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.limits import budget, windows
+from model_strategy.runtime.settings import config
 
 NOW = 1_800_000_000.0
 
@@ -187,7 +188,7 @@ def test_no_windows_changes_nothing(data_dir: Path) -> None:
 
 
 def test_budget_table_and_json_list_the_windows(samples: Path, data_dir: Path) -> None:
-    from model_strategy.commands import budget_cli
+    from model_strategy.commands.cli import budget_cli
 
     windows.remember(payload(samples, "spend-limit", five_hour=20), NOW - 3600)
     windows.remember(payload(samples, "spend-limit", five_hour=40), NOW)
@@ -209,7 +210,7 @@ def test_budget_table_and_json_list_the_windows(samples: Path, data_dir: Path) -
 
 
 def test_budget_set_window(data_dir: Path) -> None:
-    from model_strategy.commands import budget_cli
+    from model_strategy.commands.cli import budget_cli
 
     assert budget_cli.main(["set", "window", "five_hour", "downgrade", "60"]) == 0
     assert budget_cli.main(["set", "window", "seven_day", "downgrade", "none"]) == 0

@@ -14,8 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import synthrecords
-from model_strategy.commands import catalog, cli, render, render_insights, words
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.commands.base import words
+from model_strategy.commands.cli import cli
+from model_strategy.commands.knowledge import catalog
+from model_strategy.commands.render import render, render_insights
+from model_strategy.runtime.books.ledger import Ledger
 
 TODAY = "2026-11-26"
 

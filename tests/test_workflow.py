@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 import synthrecords
 from model_strategy.models import AgentRecord, Decision
-from model_strategy.runtime import clock, hooks, workflow
-from model_strategy.runtime.ledger import Ledger
+from model_strategy.runtime.base import clock
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.entry import hooks
+from model_strategy.runtime.routing import workflow
 
 SAMPLE = "claude-code-2.1.332/workflow"
 SID = "63769f81-8529-4c43-b4e4-866046da3c0d"

@@ -5,4 +5,4 @@ genai-prices are imported by commands, validation and tests.
 """
 
 __version__ = "0.1.0"
-SCHEMA_VERSION = 2  # of ledger records (runtime/records.py); 1 is read and upgraded
+SCHEMA_VERSION = 2  # of ledger records (runtime/books/records.py); 1 is read and upgraded

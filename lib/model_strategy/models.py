@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .runtime.config_rules import THRESHOLD_MAX, check_amount, thresholds_order_problem
+from model_strategy.runtime.settings.config_rules import THRESHOLD_MAX, check_amount, thresholds_order_problem
 
 Tier = Literal["haiku", "sonnet", "opus", "fable"]
 Choice = Literal["haiku", "sonnet", "opus", "fable", "auto"]
@@ -36,7 +36,7 @@ class Strict(BaseModel):
 
 
 # Configuration fields are strict about JSON types (no "50" for 50, no 1 for true), like the standard-library
-# validator the hooks use (runtime/config_rules.py); tests hold the two equal.
+# validator the hooks use (runtime/settings/config_rules.py); tests hold the two equal.
 
 
 class Complexity(Strict):
@@ -175,7 +175,7 @@ class Decision(Strict):
     requested_effort: Effort | None = None
     workflow: str | None = None  # a workflow agent(): the Workflow call's tool_use_id
     shared: bool = False  # a workflow's rule for agent() calls with a computed prompt (joins many agents)
-    # routing that learns (runtime/learning.py): agent type × complexity band × profile, the static rule's
+    # routing that learns (runtime/routing/learning.py): agent type × complexity band × profile, the static rule's
     # tier, the probability the policy gave the tier it picked, why learning moved it, exploration
     bucket: list[str] | None = Field(None, min_length=3, max_length=3)
     static: str | None = None
@@ -227,7 +227,7 @@ class _RecordFields(Strict):
 
 
 class AgentRecord(_RecordFields):
-    """A ledger record (schema 2; ``runtime/records.py`` builds it, ``records.upgrade`` migrates 1)."""
+    """A ledger record (schema 2; ``runtime/books/records.py`` builds it, ``records.upgrade`` migrates 1)."""
 
     schema_: Literal[2] = Field(alias="schema")
     recorded_at: datetime

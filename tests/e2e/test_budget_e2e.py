@@ -21,8 +21,8 @@ def prefill(data: Path, spent: str, budgets: dict[str, object]) -> None:
     old = os.environ.get("MODEL_STRATEGY_DATA_DIR")
     os.environ["MODEL_STRATEGY_DATA_DIR"] = str(data)
     try:
-        from model_strategy.runtime import config
-        from model_strategy.runtime.ledger import Ledger
+        from model_strategy.runtime.books.ledger import Ledger
+        from model_strategy.runtime.settings import config
         from synthrecords import spend
 
         _, warnings = config.load(None)

@@ -53,8 +53,8 @@ def test_plugin_command_report_reaches_the_prompt(claude_env, fake_api, data: Pa
 
 def test_dashboard_and_compare_use_the_records(claude_env, fake_api, data: Path) -> None:
     env = {**os.environ, **plugin_env(data), "PYTHONPATH": f"{REPO / 'lib'}:{REPO / 'tests'}"}
-    script = ("import synthrecords, datetime; from model_strategy.commands import catalog; "
-              "from model_strategy.runtime.ledger import Ledger; "
+    script = ("import synthrecords, datetime; from model_strategy.commands.knowledge import catalog; "
+              "from model_strategy.runtime.books.ledger import Ledger; "
               f"synthrecords.generate(Ledger(), catalog.load(), datetime.date.fromisoformat('{TODAY}'), 10, (5, 8))")
     subprocess.run([PY, "-c", script], check=True, env=env, timeout=120)
     api = fake_api({"main": []})
@@ -98,8 +98,8 @@ def test_errors_and_names_in_the_session(claude_env, fake_api, data: Path) -> No
     assert "model-strategy: daily budget must be an amount in USD, e.g. 15 (got 'abc')" in prompt
     assert "usage: model-strategy budget" not in prompt
     env = {**os.environ, **plugin_env(data), "PYTHONPATH": f"{REPO / 'lib'}:{REPO / 'tests'}"}
-    script = ("import random, datetime; import synthrecords; from model_strategy.commands import catalog; "
-              "from model_strategy.runtime.ledger import Ledger; l = Ledger(); "
+    script = ("import random, datetime; import synthrecords; from model_strategy.commands.knowledge import catalog; "
+              "from model_strategy.runtime.books.ledger import Ledger; l = Ledger(); "
               "r = synthrecords.record(catalog.load(), random.Random(1), "
               f"datetime.datetime.fromisoformat('{TODAY}T09:00:00+00:00'), 's1', 0, agent='Explore'); "
               "r.update(agent_type='reviewer[/strict]', project='[link=https://evil.example]notes[/link]'); "
@@ -160,7 +160,7 @@ def test_history_imports_sessions_run_without_the_plugin(claude_env, fake_api, d
     assert "<command-name>/model-strategy:history</command-name>" in prompt
     assert "Usage history — daily" in prompt and "Import:" in prompt
     env = {**os.environ, **plugin_env(data), "PYTHONPATH": str(REPO / "lib")}
-    script = ("from model_strategy.runtime.ledger import Ledger; "
+    script = ("from model_strategy.runtime.books.ledger import Ledger; "
               "print(sum(r['requests'] for r in Ledger().iter_records() if r['source'] == 'import'))")
     imported = subprocess.run([PY, "-c", script], env=env, capture_output=True, text=True, check=True).stdout
     assert int(imported) == served  # the session without the plugin, each request once

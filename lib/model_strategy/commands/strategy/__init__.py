@@ -1,0 +1,1 @@
+"""The model strategy: recommendations, projections, optimisations, roadmap and resilience, as report data."""

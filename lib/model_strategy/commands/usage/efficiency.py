@@ -1,0 +1,108 @@
+"""Report data for ``/model-strategy:efficiency [AGENT_TYPE] [--days N]``: per subagent type, how many
+runs, what they used and cost, how many completed, how well they used the cache, the model they
+mostly ran on, a 0-100 score and concrete optimisation opportunities.
+
+A run is *completed* when its record's ``outcome`` is ``completed`` and its routing decision was
+not denied; ``error``, ``interrupted``, ``truncated`` (stopped at max_tokens) and denied runs are
+not completed; runs whose outcome is unknown count in neither (the completion rate is taken over
+runs with a known outcome).  Cost per completed run = all of the type's cost / its completed runs.
+The score is ``insights.score``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from model_strategy.commands.base.words import last_days, plural
+from model_strategy.commands.strategy.reports import BadInput
+
+from . import insights
+from .insights import Insights, pct, usd
+
+MIN_RUNS = 3  # an opportunity needs at least this many runs behind it
+LOW_COMPLETION = Decimal("0.8")
+LOW_CACHE = Decimal("0.5")
+CACHE_MIN_COST = Decimal("0.50")
+
+
+def efficiency_report(ins: Insights, agent_type: str | None = None) -> dict[str, Any]:
+    win = ins.window()
+    out = ins.header("Agent efficiency", win)
+    stats = insights.agent_stats(ins, win)
+    if agent_type:
+        found = [a for a in stats if a.lower() == agent_type.lower()]
+        if not found:
+            known = ", ".join(sorted(stats)[:12]) or "none"
+            raise BadInput(f"no runs of agent type {agent_type!r} in {last_days(ins.days)} "
+                           f"(agent types with runs: {known})")
+        stats = {found[0]: stats[found[0]]}
+    out["agent_type"] = agent_type
+    rows = []
+    for a in stats.values():
+        a["opportunities"] = opportunities(ins, a)
+        mid = ins.match(a["model"]) if a["model"] else None
+        a["model_label"] = (ins.catalog.alias_of(mid) if mid else None) or a["model"]
+        rows.append(a)
+    out["agents"] = rows
+    out["none_found"] = none_found(rows)
+    out["score_formula"] = ("score = 100 x (0.4 x completion rate + 0.3 x right-sizing + 0.3 x cache hit rate); "
+                            "a part without data is left out and the other weights scaled up")
+    if rows:
+        out["notes"] += [
+            "Completed: outcome 'completed' and not denied; error, interrupted, truncated and denied runs are not; "
+            "runs with an unknown outcome are left out of the completion rate.",
+            "Cost per completed run: all of the type's cost / its completed runs.",
+            "Right-sizing: share of runs (with a recorded complexity) on no higher a tier than their complexity "
+            f"needs (below {ins.simple_below}: haiku, from {ins.complex_from}: opus, between: sonnet).",
+            out["score_formula"] + "."]
+    return out
+
+
+def none_found(rows: list[dict[str, Any]]) -> str:
+    """What "no opportunity" means, in the thresholds the opportunities use -- a claim the table can be
+    checked against (a type that reads little from the cache but costs too little to matter is named)."""
+    text = (f"None found: no type with {MIN_RUNS} runs or more ran above the tier its work needs or completed "
+            f"under {pct(LOW_COMPLETION)} of its runs, and none costing ${CACHE_MIN_COST:.2f} or more read under "
+            f"{pct(LOW_CACHE)} of its input from the prompt cache")
+    small = [a["agent_type"] for a in rows if a["cache_hit_rate"] is not None and a["cache_hit_rate"] < LOW_CACHE
+             and a["cost"] < CACHE_MIN_COST]
+    if small:
+        text += f" ({', '.join(small)} read less, at under ${CACHE_MIN_COST:.2f} in all)"
+    return text + "."
+
+
+def opportunities(ins: Insights, a: dict[str, Any]) -> list[dict[str, Any]]:
+    """Concrete, numbered optimisation opportunities for one agent type."""
+    name = a["agent_type"]
+    out: list[dict[str, Any]] = []
+    for g in a["overkill"]:
+        saving = g["cost"] - g["on_target"]
+        if g["runs"] < MIN_RUNS or saving <= 0:
+            continue
+        text = (f"{name} ran on {g['from']} in {g['runs']} runs with {g['complexity']} complexity: route to "
+                f"{g['to']} ({usd(g['on_target'])} instead of {usd(g['cost'])}, {usd(saving)} less)")
+        if g["explicit_runs"]:
+            text += f"; {g['explicit_runs']} of them asked for {g['from']} explicitly"
+        out.append({"kind": "downgrade", "text": text, "runs": g["runs"], "from": g["from"], "to": g["to"],
+                    "saving_usd": saving})
+    known = a["completed"] + a["not_completed"]
+    rate = a["completion_rate"]
+    if rate is not None and known >= MIN_RUNS and rate < LOW_COMPLETION:
+        why = ", ".join(f"{k} {a['outcomes'][k]}" for k in ("error", "interrupted", "truncated", "denied")
+                        if a["outcomes"].get(k))
+        text = (f"{name}: {a['not_completed']} of {known} runs did not complete ({why}): a completed run costs "
+                f"{usd(a['cost_per_completed'])} against {usd(a['avg_cost'])} per run")
+        under = [g for g in a["underkill"] if g["runs"] >= MIN_RUNS]
+        if under:
+            g = under[0]
+            text += f"; {g['runs']} runs with {g['complexity']} complexity ran on {g['from']}: try {g['to']}"
+        out.append({"kind": "completion", "text": text, "not_completed": a["not_completed"], "runs": known})
+    hit = a["cache_hit_rate"]
+    if hit is not None and hit < LOW_CACHE and a["cost"] >= CACHE_MIN_COST:
+        out.append({"kind": "cache", "text": f"{name}: only {pct(hit)} of input came from the prompt cache: keep the "
+                    "agent's system prompt and tools stable so its prefix is cached", "cache_hit_rate": hit})
+    if a["unpriced_requests"]:
+        out.append({"kind": "unpriced", "text": f"{name}: {plural(a['unpriced_requests'], 'request')} ran on a model "
+                    "without a known price: their cost is not in these figures", "requests": a["unpriced_requests"]})
+    return out

@@ -1,0 +1,395 @@
+"""What the usage reports (dashboard, efficiency, roi, recommendations, exports) share: the window of
+daily roll-ups, sums over their cube, re-pricing, and the per-agent-type statistics.
+
+Re-pricing takes a cube row's tokens to another model at the list prices of the row's day
+(``rates.cost`` with the row's prompt-size band selecting long-context tiers); when the target is
+the model the row ran on, the recorded cost is used as it is.  Rows with unpriced requests are
+never re-priced (their real cost is unknown): they are counted separately.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from model_strategy.commands.base.words import plural
+from model_strategy.commands.knowledge.catalog import Catalog
+from model_strategy.runtime.base import kinds
+from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.money import rates
+
+from . import daily
+from .daily import COST, RECORDS, REQUESTS, TOKENS, UNPRICED, Window
+
+TIER_OF_CLASS = {"low": 0, "mid": 1, "high": 2}  # the tier a complexity class needs: haiku, sonnet, opus
+#: completion rate, right-sizing, cache hit rate -- the efficiency score's weights (README)
+SCORE_WEIGHTS = {"completion": Decimal("0.4"), "right_sizing": Decimal("0.3"), "cache": Decimal("0.3")}
+MAX_DAYS = 3660
+
+
+def band_input(band: int, thresholds: list[int]) -> int:
+    if not thresholds:
+        return 0
+    return thresholds[band] if band < len(thresholds) else thresholds[-1] + 1
+
+
+def tier_of(model: str | None) -> int | None:
+    return kinds.tier_index(model)
+
+
+def tier_name(index: int) -> str:
+    return kinds.TIERS[index]
+
+
+def cache_hit_rate(tokens: dict[str, int]) -> Decimal | None:
+    cacheable = tokens["input"] + tokens["cache_read"] + tokens["cache_write_5m"] + tokens["cache_write_1h"]
+    return Decimal(tokens["cache_read"]) / cacheable if cacheable else None
+
+
+class Insights:
+    """The catalog, configuration and ledger of one report run, and the window of ``days`` days ending
+    ``today`` (plus, loaded on demand, the ``span`` x ``days`` days before it for trends)."""
+
+    def __init__(self, catalog: Catalog, cfg: dict[str, Any], ledger: Ledger, today: date, days: int,
+                 warnings: list[str] | None = None) -> None:
+        self.catalog, self.cfg, self.ledger, self.today, self.days = catalog, cfg, ledger, today, days
+        self.day = today.isoformat()
+        self.warnings = warnings if warnings is not None else []
+        cx = cfg.get("complexity") or {}
+        self.simple_below = float(cx.get("simple_below", 0.35))
+        self.complex_from = float(cx.get("complex_from", 0.7))
+        self.thresholds = catalog.tier_thresholds(self.day)
+        self._loaded: Window | None = None
+        self._prices: dict[tuple[str, str], dict[str, Any]] = {}
+        self._match: dict[str, str | None] = {}
+        self.memo: dict[Any, Any] = {}
+
+    def load(self, start: date) -> Window:
+        if self._loaded is None or start < self._loaded.start:
+            self._loaded = daily.load(self.ledger, start, self.today, self.thresholds, self.simple_below,
+                                      self.complex_from, self.warnings)
+            if self._loaded.skipped:
+                n = self._loaded.skipped
+                was = "was" if n == 1 else "were"
+                self.warnings.append(f"{plural(n, 'ledger record')} could not be read and {was} skipped")
+        return self._loaded
+
+    @property
+    def start(self) -> date:
+        return self.today - timedelta(days=self.days - 1)
+
+    def window(self) -> Window:
+        return self.load(self.start).sub(self.start, self.today)
+
+    def previous(self) -> Window:
+        start = self.start - timedelta(days=self.days)
+        return self.load(start).sub(start, self.start - timedelta(days=1))
+
+    def everything(self) -> Window:
+        firsts = [*self.ledger.days()[:1], *(f"{m}-01" for m in self.ledger.archived_months()[:1])]
+        start = date.fromisoformat(min(firsts)) if firsts else self.today
+        return self.load(min(start, self.today)).sub(min(start, self.today), self.today)
+
+    def header(self, title: str, win: Window) -> dict[str, Any]:
+        from model_strategy.commands.strategy.reports import records_phrase
+
+        n = win.records
+        main = record_counts(win, "agents").get("main-thread", 0)
+        with_records = sum(1 for d in win.days.values() if int(d.get("records", 0)))
+        basis = (f"your records: {records_phrase({'records': n, 'agents': n - main, 'main_records': main})} on "
+                 f"{plural(with_records, 'day')} with records in the last {plural(win.n_days, 'day')} "
+                 f"({win.start} to {win.end}, UTC)" if n
+                 else f"no usage records from {win.start} to {win.end} (UTC)")
+        return {"title": title, "as_of": self.day, "prices": self.catalog.price_source,
+                "catalog_as_of": self.catalog.as_of, "basis": basis, "from_records": bool(n),
+                "window": {"start": win.start.isoformat(), "end": win.end.isoformat(), "days": win.n_days},
+                "notes": []}
+
+    # ------------------------------------------------------------------ pricing
+
+    def match(self, model: str) -> str | None:
+        """The catalog id of a recorded model id or an alias (None: not in the catalog)."""
+        if model not in self._match:
+            self._match[model] = self.catalog.resolve(model) if model else None
+        return self._match[model]
+
+    def reprice(self, row: list[Any], band: int, model: str, target: str, day: str) -> Decimal | None:
+        """A cube row's cost on ``target`` (a catalog id) at ``day``'s list prices; the recorded
+        cost when it ran there; None when the row has unpriced requests."""
+        if row[UNPRICED]:
+            return None
+        if self.match(model) == target:
+            return Decimal(row[COST])
+        key = (target, day)
+        prices = self._prices.get(key)
+        if prices is None:
+            prices = self._prices[key] = self.catalog.prices(target, day)
+        return rates.cost(prices, daily.tokens_of(row), band_input(band, self.thresholds))
+
+    def tier_model(self, tier: int) -> str:
+        return self.catalog.aliases[tier_name(tier)]
+
+
+# ---------------------------------------------------------------------- sums over a window
+
+
+def totals(win: Window) -> dict[str, Any]:
+    row = daily.sum_rows(r for _, _, r in win.rows())
+    tokens = daily.tokens_of(row)
+    return {"records": win.records, "requests": row[REQUESTS], "cost": Decimal(row[COST]),
+            "unpriced_requests": row[UNPRICED], "tokens": tokens, "cache_hit_rate": cache_hit_rate(tokens)}
+
+
+def group(win: Window, part: str, kind: str | None = None) -> dict[str, list[Any]]:
+    """Cube rows summed by one key part (``model``, ``agent_type``, ``project``, ...)."""
+    out: dict[str, list[Any]] = {}
+    for _, key, row in win.rows():
+        if kind and key["kind"] != kind:
+            continue
+        into = out.get(key[part])
+        if into is None:
+            into = out[key[part]] = daily.new_row()
+        daily.add_row(into, row)
+    return out
+
+
+def by_day(win: Window) -> list[dict[str, Any]]:
+    out = []
+    for day in win.all_days():
+        data = win.days.get(day)
+        cost = sum((Decimal(r[COST]) for r in data["cube"].values()), Decimal(0)) if data else Decimal(0)
+        out.append({"day": day, "cost": cost, "records": int(data["records"]) if data else 0})
+    return out
+
+
+def median(values: list[Decimal]) -> Decimal:
+    if not values:
+        return Decimal(0)
+    s = sorted(values)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
+
+
+def sessions(win: Window) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for data in win.days.values():
+        for sid, s in data["sessions"].items():
+            have = out.get(sid)
+            if have is None:
+                out[sid] = [s[0], Decimal(s[1]), *s[2:]]
+            else:
+                have[0] += s[0]
+                have[1] += Decimal(s[1])
+                have[3], have[4] = min(have[3], s[3]), max(have[4], s[4])
+    return out
+
+
+def top_runs(win: Window, n: int = daily.TOP) -> list[dict[str, Any]]:
+    rows = [t for data in win.days.values() for t in data["top"]]
+    rows.sort(key=lambda t: (-Decimal(t[0]), t[2]))
+    names = ("cost", "id", "ts", "agent_type", "model", "session_id", "project", "tokens", "requests",
+             "duration_ms", "outcome")
+    return [{**dict(zip(names, t, strict=True)), "cost": Decimal(t[0])} for t in rows[:n]]
+
+
+def mismatches(win: Window) -> dict[str, Any]:
+    pairs: dict[str, list[Any]] = {}
+    for data in win.days.values():
+        for key, mm in data["mismatch"].items():
+            have = pairs.setdefault(key, [0, Decimal(0), 0])
+            have[0] += mm[0]
+            have[1] += Decimal(mm[1])
+            have[2] += mm[2]
+    rows = []
+    for key, (n, cost, unpriced_) in sorted(pairs.items(), key=lambda kv: (-kv[1][0], kv[0])):
+        chosen, actual = key.split(daily.SEP)
+        rows.append({"chosen": chosen, "actual": actual, "records": n, "cost": cost, "unpriced_requests": unpriced_})
+    return {"records": sum(r["records"] for r in rows), "cost": sum((r["cost"] for r in rows), Decimal(0)),
+            "unpriced_requests": sum(r["unpriced_requests"] for r in rows), "pairs": rows}
+
+
+def record_counts(win: Window, section: str) -> dict[str, int]:
+    """Records per agent type (``agents``) or per project (``projects``) -- the cube counts model rows."""
+    out: dict[str, int] = {}
+    for data in win.days.values():
+        for name, v in data[section].items():
+            out[name] = out.get(name, 0) + (v["records"] if isinstance(v, dict) else v)
+    return out
+
+
+def decisions(win: Window) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for data in win.days.values():
+        for src, n in data["decisions"].items():
+            out[src] = out.get(src, 0) + n
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def unpriced(win: Window) -> dict[str, Any]:
+    models: dict[str, dict[str, Any]] = {}
+    for _, key, row in win.rows():
+        if not row[UNPRICED]:
+            continue
+        m = models.setdefault(key["model"], {"model": key["model"], "requests": 0, "records": 0, "tokens": 0})
+        m["requests"] += row[UNPRICED]
+        m["records"] += row[RECORDS]
+        m["tokens"] += sum(row[TOKENS:])
+    rows = sorted(models.values(), key=lambda m: (-m["requests"], m["model"]))
+    return {"requests": sum(m["requests"] for m in rows), "models": rows}
+
+
+def main_model(ins: Insights, win: Window) -> tuple[str, str]:
+    """(catalog id, how it was found) of the main thread's model in the window."""
+    reqs = {model: row[REQUESTS] for model, row in group(win, "model", "main").items()}
+    for model in sorted(reqs, key=lambda m: (-reqs[m], m)):
+        mid = ins.match(model)
+        if mid:
+            return mid, "the model your main threads used most"
+    return ins.tier_model(2), "assumed (no main-thread records)"
+
+
+def routing_savings(ins: Insights, win: Window) -> dict[str, Any]:
+    """Every subagent's tokens priced on the model its caller requested (``decision.requested``;
+    ``model_requested`` when there was no decision; as it ran when nothing was requested) and on the
+    main thread's model, against what they really cost."""
+    main, how = main_model(ins, win)
+    actual = on_requested = on_main = Decimal(0)
+    excluded = 0
+    unknown: set[str] = set()
+    for day, key, row in win.rows():
+        if key["kind"] != "subagent":
+            continue
+        band = int(key["band"])
+        cost = Decimal(row[COST])
+        if row[UNPRICED]:
+            excluded += row[UNPRICED]
+            continue
+        actual += cost
+        main_cost = ins.reprice(row, band, key["model"], main, day)
+        on_main += cost if main_cost is None else main_cost
+        target = ins.match(key["requested"]) if key["requested"] else None
+        if key["requested"] and target is None:
+            unknown.add(key["requested"])
+        req_cost = ins.reprice(row, band, key["model"], target, day) if target else None
+        on_requested += cost if req_cost is None else req_cost
+    return {"main_model": main, "main_model_how": how, "subagent_cost": actual,
+            "on_requested": on_requested, "saved_vs_requested": on_requested - actual,
+            "on_main_model": on_main, "saved_vs_main": on_main - actual,
+            "unpriced_requests_excluded": excluded, "unknown_requested": sorted(unknown),
+            "decisions": decisions(win)}
+
+
+# ---------------------------------------------------------------------- per agent type
+
+
+def agent_stats(ins: Insights, win: Window) -> dict[str, dict[str, Any]]:
+    """Per subagent type: runs, outcomes, tokens, cost, duration, cache hit rate, the model it mostly
+    ran on, right-sizing and the score (formula in the README and ``score``).  Each call returns its
+    own copy (reports add to the rows)."""
+    import copy
+
+    key = (win.start, win.end)
+    if key not in ins.memo:
+        ins.memo[key] = _agent_stats(ins, win)
+    result: dict[str, dict[str, Any]] = copy.deepcopy(ins.memo[key])
+    return result
+
+
+def _agent_stats(ins: Insights, win: Window) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for data in win.days.values():
+        for agent, s in data["agents"].items():
+            if s["kind"] != "subagent":
+                continue
+            a = out.setdefault(agent, {"agent_type": agent, "runs": 0, "duration_ms": 0, "timed": 0,
+                                       "outcomes": dict.fromkeys(daily.OUTCOMES, 0), "row": daily.new_row(),
+                                       "models": {}, "cx_runs": 0, "overkill": {}, "underkill": {}})
+            a["runs"] += s["records"]
+            a["duration_ms"] += s["duration_ms"]
+            a["timed"] += s["timed"]
+            for k, n in s["outcomes"].items():
+                a["outcomes"][k] = a["outcomes"].get(k, 0) + n
+    for day, key, row in win.rows():
+        agent = out.get(key["agent_type"])
+        if agent is None or key["kind"] != "subagent":
+            continue
+        a = agent
+        daily.add_row(a["row"], row)
+        a["models"][key["model"]] = a["models"].get(key["model"], 0) + row[REQUESTS]
+        need = TIER_OF_CLASS.get(key["complexity"])
+        have = tier_of(key["model"])
+        if need is None or have is None:
+            continue
+        a["cx_runs"] += row[RECORDS]
+        if have != need:
+            side = a["overkill"] if have > need else a["underkill"]
+            grp = side.setdefault(f"{have}>{need}", {"from": tier_name(have), "to": tier_name(need), "runs": 0,
+                                                      "cost": Decimal(0), "on_target": Decimal(0),
+                                                      "unpriced_runs": 0, "explicit_runs": 0,
+                                                      "complexity": key["complexity"]})
+            grp["runs"] += row[RECORDS]
+            if key["requested"]:
+                grp["explicit_runs"] += row[RECORDS]
+            target_cost = ins.reprice(row, int(key["band"]), key["model"], ins.tier_model(need), day)
+            if target_cost is None:
+                grp["unpriced_runs"] += row[RECORDS]
+            else:
+                grp["cost"] += Decimal(row[COST])
+                grp["on_target"] += target_cost
+    for a in out.values():
+        finish(a)
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["cost"], kv[0])))
+
+
+def finish(a: dict[str, Any]) -> None:
+    runs = a["runs"]
+    oc = a["outcomes"]
+    row = a.pop("row")
+    tokens = daily.tokens_of(row)
+    a["tokens"] = tokens
+    a["requests"] = row[REQUESTS]
+    a["cost"] = Decimal(row[COST])
+    a["unpriced_requests"] = row[UNPRICED]
+    a["completed"] = oc.get("completed", 0)
+    a["not_completed"] = sum(oc.get(k, 0) for k in daily.NOT_COMPLETED)
+    known = a["completed"] + a["not_completed"]
+    a["completion_rate"] = Decimal(a["completed"]) / known if known else None
+    a["avg_tokens"] = Decimal(sum(tokens.values())) / runs if runs else Decimal(0)
+    a["avg_cost"] = a["cost"] / runs if runs else Decimal(0)
+    a["avg_duration_s"] = Decimal(a["duration_ms"]) / a["timed"] / 1000 if a["timed"] else None
+    a["cost_per_completed"] = a["cost"] / a["completed"] if a["completed"] else None
+    a["cache_hit_rate"] = cache_hit_rate(tokens)
+    models = a["models"]
+    a["model"] = max(models, key=lambda m: (models[m], m)) if models else None
+    over = sum(g["runs"] for g in a["overkill"].values())
+    a["right_sizing"] = Decimal(1) - Decimal(over) / a["cx_runs"] if a["cx_runs"] else None
+    a["score"] = score(a["completion_rate"], a["right_sizing"], a["cache_hit_rate"])
+    a["overkill"] = sorted(a["overkill"].values(), key=lambda g: -(g["cost"] - g["on_target"]))
+    a["underkill"] = sorted(a["underkill"].values(), key=lambda g: -g["runs"])
+
+
+def score(completion: Decimal | None, right_sizing: Decimal | None, cache: Decimal | None) -> int | None:
+    """0-100: 40 % completion rate, 30 % right-sizing, 30 % cache hit rate; a part without data is left
+    out and the others' weights scaled up to 100 %."""
+    parts = {"completion": completion, "right_sizing": right_sizing, "cache": cache}
+    have = {k: v for k, v in parts.items() if v is not None}
+    if not have:
+        return None
+    weight = sum((SCORE_WEIGHTS[k] for k in have), Decimal(0))
+    value = sum((SCORE_WEIGHTS[k] * v for k, v in have.items()), Decimal(0)) / weight
+    return int((value * 100).to_integral_value())
+
+
+def usd(x: Decimal | None, places: int = 2) -> str:
+    """Money in report text (the renderers use ``render.usd``; this module stays free of rich)."""
+    if x is None:
+        return "n/a"
+    small = abs(x) < 1 and x != 0 and places == 2
+    q = Decimal(1).scaleb(-(4 if small else places))
+    sign = "-" if x < 0 else ""
+    return f"{sign}${abs(x).quantize(q):,}"
+
+
+def pct(x: Decimal | None) -> str:
+    return "n/a" if x is None else f"{(x * 100).quantize(Decimal(1))}%"

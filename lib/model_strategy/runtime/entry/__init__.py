@@ -1,0 +1,1 @@
+"""What Claude Code runs: the hook handlers, the status line, slash-command arguments and the venv bootstrap."""

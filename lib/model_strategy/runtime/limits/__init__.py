@@ -1,0 +1,1 @@
+"""Spending limits that act inside the hooks: budgets per period and subscription windows."""

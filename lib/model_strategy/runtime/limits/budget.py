@@ -1,0 +1,371 @@
+"""Budgets that act inside the hooks.
+
+Spend per period comes from ``totals.json``, a cache folded from the ledger (``Ledger.fold``): the
+priced cost of every record in 15-minute UTC buckets, for the day files that can hold a record of
+the current day, week and month (or of the last 8 days, for the forecast).  It catches up with what
+was appended since it was saved, and is rebuilt from the ledger when it is missing, cut or wrong;
+it is never reset to zero.  A period's spend is the sum of the buckets inside it (every time zone's
+midnight falls on a quarter hour).
+
+Notices: the first time a level is reached in a period it is announced once (``notices.json``); a
+changed budget or threshold re-arms the levels of that period.
+
+Forecast method: the burn rate is the spend per *active* hour (hours with any spend) over the last
+7 days, scaled by the share of hours that were active in that window (idle nights and weekends are
+thereby discounted, not ignored).  The projection for a period is ``spent + rate × active share ×
+hours left``; the budget runs out after ``(budget − spent) / (rate × active share)`` hours.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from model_strategy.runtime.base import clock, store
+from model_strategy.runtime.base.kinds import LEVELS, TIERS
+from model_strategy.runtime.books.ledger import Ledger, iso, parse_ts
+
+from . import periods
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from model_strategy.runtime.books.records import Record
+
+FORECAST_METHOD = ("spend per active hour over the last 7 days × share of hours active × hours left "
+                   "in the period, added to what is spent")
+DEFAULT_THRESHOLDS = {"info": 50, "warning": 75, "critical": 90, "exceeded": 100}
+WINDOW = timedelta(days=7)
+TOTALS_SCHEMA = 2
+NOTICES_SCHEMA = 1
+_NAMES = {"day": "daily", "week": "weekly", "month": "monthly"}
+_EFFECT = {"warn": "", "downgrade": "; new agents drop one tier (opus→sonnet→haiku)",
+           "haiku_only": "; new agents use haiku", "deny": "; new agent spawns are denied"}
+
+__all__ = ["LEVELS", "TIERS", "apply_policy", "status"]
+
+
+def _budgets(cfg: dict[str, Any]) -> dict[str, Any]:
+    return dict(cfg.get("budgets") or {})
+
+
+def _limit(b: dict[str, Any], period: str) -> Decimal | None:
+    raw = b.get(f"{_NAMES[period]}_usd")
+    if raw in (None, ""):
+        return None
+    try:
+        value = Decimal(str(raw))
+    except ArithmeticError:
+        return None
+    return value if value.is_finite() and value > 0 else None
+
+
+def _thresholds(b: dict[str, Any]) -> dict[str, Decimal]:
+    raw = b.get("thresholds") or {}
+    out = {}
+    for name in LEVELS:
+        try:
+            out[name] = Decimal(str(raw.get(name, DEFAULT_THRESHOLDS[name])))
+        except ArithmeticError:
+            out[name] = Decimal(DEFAULT_THRESHOLDS[name])
+    return out
+
+
+def level_for(pct: Decimal, thresholds: dict[str, Any]) -> str:
+    level = "ok"
+    for name in LEVELS:
+        if pct >= Decimal(str(thresholds.get(name, DEFAULT_THRESHOLDS[name]))):
+            level = name
+    return level
+
+
+# ------------------------------------------------------------------ spend (a cache of the ledger)
+
+
+def _quarter(dt: datetime) -> str:
+    dt = dt.astimezone(timezone.utc)
+    return f"{dt:%Y-%m-%dT%H}:{dt.minute - dt.minute % 15:02d}"
+
+
+def _bump(row: list[Any], rec: Record) -> None:
+    row[-3] = str(Decimal(row[-3]) + Decimal(rec.get("cost_usd") or "0"))
+    row[-2] += 1
+    row[-1] += int(rec.get("unpriced_requests") or 0)
+
+
+class _Window:
+    """What ``totals.json`` holds for one moment: running sums of the current day, week and month
+    (``p``: ``[key, cost, records, unpriced requests]``), kept up to date record by record, and
+    15-minute buckets of the last 8 days for the forecast (``q``).  When a period rolls over, its
+    sum is taken again from the buckets, or the cache is rebuilt from the ledger when they do not
+    reach back that far."""
+
+    def __init__(self, cfg: dict[str, Any], now: datetime) -> None:
+        b = _budgets(cfg)
+        tz = periods.zone(b.get("timezone", "local"))
+        week_start = b.get("week_start", "monday")
+        self.bounds = {p: (periods.key(p, now, tz, week_start), *periods.bounds(p, now, tz, week_start))
+                       for p in periods.PERIODS}
+        self.q_start = _quarter(now - WINDOW - timedelta(hours=1))
+        first = min([start for _, start, _ in self.bounds.values()] + [now - WINDOW - timedelta(hours=1)])
+        self.since = (first.astimezone(timezone.utc) - timedelta(days=1)).date().isoformat()
+        self.key = [periods.zone_key(b.get("timezone", "local")), week_start]  # the zone in force, not "local"
+        self._edges = {p: (_quarter(start), _quarter(end)) for p, (_, start, end) in self.bounds.items()}
+
+    def fresh(self) -> dict[str, Any]:
+        return {"q": {}, "p": {p: [k, "0", 0, 0] for p, (k, _, _) in self.bounds.items()}}
+
+    def add(self, data: dict[str, Any], rec: Record) -> None:
+        try:
+            ts = parse_ts(rec["ts"])
+        except (ValueError, TypeError):
+            return  # no usable time: in no period (doctor reports such records)
+        quarter = _quarter(ts)
+        if quarter >= self.q_start:
+            row = data["q"].get(quarter)
+            if row is None:
+                row = data["q"][quarter] = ["0", 0, 0]
+            _bump(row, rec)
+        for p, (_, start, end) in self.bounds.items():
+            if start <= ts < end:
+                _bump(data["p"][p], rec)
+
+    def reconcile(self, data: dict[str, Any]) -> bool | str:
+        """Roll the cache over to now: prune old buckets, re-take a rolled-over period's sum from the
+        buckets (False, i.e. rebuild, when they do not reach its start)."""
+        q, sums = data["q"], data["p"]
+        if not isinstance(q, dict) or not isinstance(sums, dict):
+            return False
+        changed = False
+        for key in [k for k in q if k < self.q_start]:
+            del q[key]
+            changed = True
+        for p, (k, _, _) in self.bounds.items():
+            row = sums.get(p)
+            if isinstance(row, list) and len(row) == 4 and row[0] == k:
+                continue
+            lo, hi = self._edges[p]
+            if lo < self.q_start:
+                return False
+            row = sums[p] = [k, "0", 0, 0]
+            for quarter, bucket in q.items():
+                if lo <= quarter < hi:
+                    row[1] = str(Decimal(row[1]) + Decimal(bucket[0]))
+                    row[2] += bucket[1]
+                    row[3] += bucket[2]
+            changed = True
+        return "changed" if changed else True
+
+
+def spend(ledger: Ledger, cfg: dict[str, Any], now: datetime, w: _Window | None = None) -> dict[str, Any]:
+    """``{"q": 15-minute buckets of the last 8 days, "p": {period: [key, cost, records, unpriced]}}``."""
+    w = w or _Window(cfg, now)
+    return ledger.fold("totals.json", w.since, None, w.fresh, w.add, schema=TOTALS_SCHEMA, key=w.key,
+                       prune=lambda data, since: None, valid=w.reconcile)
+
+
+def _rate(q: dict[str, Any], now: datetime) -> tuple[Decimal, Decimal]:
+    """(spend per active hour, share of hours active) over the last 7 days."""
+    cutoff = f"{(now - WINDOW).astimezone(timezone.utc):%Y-%m-%dT%H}"
+    hours: dict[str, Decimal] = {}
+    for key, row in q.items():
+        hour = key[:13]
+        if hour >= cutoff:
+            hours[hour] = hours.get(hour, Decimal(0)) + Decimal(row[0])
+    active = {h: v for h, v in hours.items() if v > 0}
+    if not active:
+        return Decimal(0), Decimal(0)
+    first_dt = datetime.strptime(min(active), "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
+    span_hours = max(Decimal(1), Decimal((now - first_dt).total_seconds()) / 3600)
+    share = min(Decimal(1), Decimal(len(active)) / span_hours)
+    return sum(active.values(), Decimal(0)) / len(active), share
+
+
+def period_status(totals: dict[str, Any], cfg: dict[str, Any], period: str, now: datetime,
+                  burn: tuple[Decimal, Decimal], bounds: tuple[datetime, datetime]) -> dict[str, Any]:
+    """One period's spend, budget, level, forecast and policy; ``bounds`` is its [start, end)."""
+    b = _budgets(cfg)
+    start, end = bounds
+    key, cost, n, unpriced = totals["p"][period]
+    spent = Decimal(cost)
+    limit = _limit(b, period)
+    rate, share = burn
+    hours_left = max(Decimal(0), Decimal((end - now).total_seconds()) / 3600)
+    forecast = spent + rate * share * hours_left
+    pct = spent * 100 / limit if limit else None
+    level = level_for(pct, _thresholds(b)) if pct is not None else "ok"
+    runs_out = None
+    if limit is not None and rate * share > 0:
+        if spent >= limit:
+            runs_out = now
+        else:
+            hours = (limit - spent) / (rate * share)
+            runs_out = now + timedelta(hours=float(hours)) if hours < hours_left else None
+    policy = (b.get("policy") or {}).get(level, "warn") if level != "ok" else "none"
+    return {
+        "period": period, "key": key, "start": iso(start), "end": iso(end),
+        "spent_usd": spent, "budget_usd": limit, "percent": pct, "level": level,
+        "forecast_usd": forecast, "runs_out_at": iso(runs_out) if runs_out else None,
+        "burn_per_active_hour_usd": rate, "active_share": share, "policy": policy,
+        "records": n, "unpriced_requests": unpriced,
+    }
+
+
+def status(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None) -> list[dict[str, Any]]:
+    now = now or clock.now()
+    w = _Window(cfg, now)  # the periods' bounds, worked out once
+    totals = spend(ledger, cfg, now, w)
+    burn = _rate(totals["q"], now)  # the same for every period
+    return [period_status(totals, cfg, p, now, burn, w.bounds[p][1:]) for p in periods.PERIODS]
+
+
+def money(value: Decimal | None) -> str:
+    """Dollars with cents: ``$0.20``, ``$12.50``, ``$1,234.00``."""
+    return "—" if value is None else f"${value:,.2f}"
+
+
+def spent_text(st: dict[str, Any]) -> str:
+    """``$12.40`` or ``$12.40 + 3 unpriced requests``."""
+    text = money(st["spent_usd"])
+    n = st.get("unpriced_requests") or 0
+    return f"{text} + {n} unpriced request{'s' if n != 1 else ''}" if n else text
+
+
+def where(st: dict[str, Any]) -> str:
+    return f"{_NAMES[st['period']]} budget {st['percent']:.0f}% ({spent_text(st)} of {money(st['budget_usd'])})"
+
+
+def line(st: dict[str, Any]) -> str:
+    """The one-line announcement of a period's level."""
+    return (f"{where(st)} — forecast {money(st['forecast_usd'])} by {periods.end_label(st['period'])}"
+            f"{_EFFECT.get(st['policy'], '')}")
+
+
+# ------------------------------------------------------------------ notices
+
+
+def _notices_path(ledger: Ledger) -> str:
+    return ledger.path("notices.json")
+
+
+def notices(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None,
+            statuses: list[dict[str, Any]] | None = None) -> list[str]:
+    """A line for each period that reached a level not yet announced for this period, budget and
+    thresholds (changing either re-arms the levels).  Saves what it announced (lock held)."""
+    now = now or clock.now()
+    statuses = statuses if statuses is not None else status(ledger, cfg, now)
+    b = _budgets(cfg)
+    th = [str(v) for v in _thresholds(b).values()]
+    try:
+        data = store.read_json(_notices_path(ledger))
+    except store.StoreError:
+        data = None
+    if not isinstance(data, dict) or data.get("schema") != NOTICES_SCHEMA or not isinstance(data.get("periods"), dict):
+        data = {"schema": NOTICES_SCHEMA, "periods": {}}
+    changed = False
+    lines = []
+    zone = periods.zone_key(b.get("timezone", "local"))  # the same day key in another zone is another day
+    for st in statuses:
+        if st["budget_usd"] is None:
+            continue
+        arm = {"key": st["key"], "budget": str(st["budget_usd"]), "thresholds": th, "zone": zone}
+        cur = data["periods"].get(st["period"])
+        if isinstance(cur, dict) and "zone" not in cur:  # written before zones were kept: same zone
+            cur["zone"] = zone
+        if not isinstance(cur, dict) or any(cur.get(k) != v for k, v in arm.items()) \
+                or not isinstance(cur.get("levels"), list):
+            cur = data["periods"][st["period"]] = {**arm, "levels": []}
+            changed = True
+        if st["level"] != "ok" and st["level"] not in cur["levels"]:
+            cur["levels"] = list(LEVELS[: LEVELS.index(st["level"]) + 1])
+            lines.append(line(st))
+            changed = True
+    if changed and ledger.locked:
+        from model_strategy.runtime.books.ledger import crash_point
+
+        crash_point("before-notices")
+        try:
+            store.atomic_write_json(_notices_path(ledger), data)
+        except store.LinkRefused as exc:  # said, and the routing goes on
+            ledger.warnings.append(str(exc))
+    return lines
+
+
+def session_start_line(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None) -> str | None:
+    """At SessionStart: one line when a period is at or above a threshold (whatever was announced).
+    That line is the announcement of its period's level: it is remembered in ``notices.json`` like
+    any other, so the first spawn or Stop does not say the same again (one announcement per level
+    and period)."""
+    now = now or clock.now()
+    ranked = [s for s in status(ledger, cfg, now) if s["level"] != "ok"]
+    if not ranked:
+        return None
+    worst = max(ranked, key=lambda s: (LEVELS.index(s["level"]), s["percent"]))
+    try:
+        with ledger.transaction(wait=1.0):
+            notices(ledger, cfg, now, [worst])  # marks it announced (the line it would give is this one)
+    except store.LockTimeout:
+        pass  # busy: at worst the next hook says it once more
+    return f"session starts at {worst['level']}: {line(worst)}"
+
+
+# ------------------------------------------------------------------ policy in PreToolUse
+
+
+def constraints(ledger: Ledger, cfg: dict[str, Any], now: datetime,
+                statuses: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every active limit on new spawns: ``{"rank", "policy", "label"}`` (budget periods, and
+    subscription windows when the status line has reported them)."""
+    out = []
+    for st in statuses if statuses is not None else status(ledger, cfg, now):
+        if st["level"] != "ok":
+            out.append({"rank": (LEVELS.index(st["level"]), float(st["percent"])), "policy": st["policy"],
+                        "label": where(st), "level": st["level"]})
+    return out
+
+
+def apply_policy(decision: dict[str, Any], cfg: dict[str, Any], ledger: Ledger,
+                 now: datetime | None = None, statuses: list[dict[str, Any]] | None = None,
+                 session: str | None = None) -> dict[str, Any]:
+    """Apply the worst of the budget levels and the subscription-window levels (``windows``) to
+    ``decision`` (in place).  Returns ``{"deny": bool, "reason": str, "note": str, "picked": str}``:
+    ``picked`` is the selector's choice when a limit took it down.  ``session``: the session deciding
+    (windows count only when its own status line reported them)."""
+    from . import windows
+
+    now = now or clock.now()
+    before = decision["chosen"]
+    verdict = _apply_budget_policy(decision, cfg, ledger, now, statuses)
+    verdict = windows.apply(decision, cfg, verdict, before, ledger.notices, now.timestamp(), ledger.root, session)
+    if decision["chosen"] != before and not verdict.get("deny"):
+        verdict["picked"] = before
+        note = str(verdict.get("note") or "")
+        suffix = f" → {decision['chosen']}"
+        verdict["note"] = note[: -len(suffix)] if note.endswith(suffix) else note
+    return verdict
+
+
+def _apply_budget_policy(decision: dict[str, Any], cfg: dict[str, Any], ledger: Ledger, now: datetime,
+                         statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Apply the worst active budget level's policy to ``decision`` (in place)."""
+    active = constraints(ledger, cfg, now, statuses)
+    if not active:
+        return {}
+    worst = max(active, key=lambda c: c["rank"])
+    decision["budget_level"] = worst["level"]
+    policy, label = worst["policy"], worst["label"]
+    if policy == "deny":
+        return {"deny": True, "reason": f"{label}; the budget policy denies new agents"}
+    picked = decision["chosen"]
+    idx = next((i for i, t in enumerate(TIERS) if t in picked.lower()), None)
+    if policy == "downgrade" and idx is not None and idx > 0:
+        new = TIERS[idx - 1]
+    elif policy == "haiku_only" and idx != 0:
+        new = "haiku"
+    else:
+        return {"note": label}
+    decision["reasons"].append(f"{label}: policy {policy} → {new}")
+    decision["chosen"] = new
+    decision["source"] = "budget"
+    return {"note": f"{label}, policy {policy}", "picked": picked}

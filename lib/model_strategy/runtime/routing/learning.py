@@ -1,0 +1,518 @@
+"""Routing that learns from its own outcomes.
+
+Every routed spawn falls in a *bucket*: agent type × complexity band × profile.  For each bucket and
+tier the ledger tells how many runs succeeded (transcript outcome ``completed``, not escalated, not
+marked bad) and how many failed.  The success rate of a tier has a Beta posterior whose prior comes
+from the static rule (``selector.py``): the static pick and the tiers above it start at
+``PRIOR_MEAN``, each tier below it the tolerated loss plus ``PRIOR_GAP`` lower, with the weight of
+``PRIOR_RUNS`` runs -- so with no evidence the static pick is the pick.  The learned pick is the
+cheapest tier, within ``min_tier``..``max_tier``, whose posterior mean is within
+``learning.max_success_loss`` of the best tier's.  A cheaper tier is taken when its mean gap is within
+the loss (``Z_DOWN`` = 0: a few explored runs cannot prove a 2-point bound, the evidence then
+accumulates at the pick itself); the static pick, the tiers above it, and a cheaper tier that is the
+bucket's pick already (the latest greedy pick in the ledger) stay until they are confidently worse
+(the gap minus ``Z_UP`` / ``Z_STAY`` standard deviations still exceeds the loss).
+
+Exploration: with probability ``learning.explore`` a spawn runs one tier below the pick (above it at
+the floor; the tier above is sampled anyway by the re-spawns after failures) -- never while a budget
+or window policy is acting, never for an agent type the user pinned in ``agents``, not before the
+bucket has ``EXPLORE_AFTER`` runs, not in a Workflow, not into a tier already shown hopeless;
+the decision records the probability of the tier it got (``p``) so replays can be unbiased.
+
+Outcome signals beyond the transcript:
+
+* escalation -- the caller spawns the same agent type again within ``ESCALATION_S`` with a matching
+  description or prompt and an explicit model above the earlier run's tier: the earlier run failed.
+  Found in PreToolUse among the session's recent spawns (``state["learning"]``, at most ``RECENT``);
+  marked on the earlier decision when its record is not written yet (the record carries it), else
+  an event in ``outcomes.jsonl``;
+* feedback -- ``model-strategy feedback good|bad`` appends an event to ``outcomes.jsonl``.
+
+``outcomes.jsonl`` is append-only (events carry the change they make: ``from`` → ``to``).  The
+learning state, ``learning.json``, is a cache folded from the ledger's day files and that file
+(``Ledger.fold``: per day-file offsets, checksum, rebuilt when missing, behind or damaged), so
+PreToolUse reads one small file.  A resumed agent's continuation slices are not counted again (one
+run per agent id).  Standard library only (hot path).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+from model_strategy.runtime.base import store
+from model_strategy.runtime.base.kinds import TIERS, tier_index
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import Any
+
+    from model_strategy.runtime.books.ledger import Ledger
+    from model_strategy.runtime.books.records import Record
+
+SCHEMA = 2
+CACHE = "learning.json"
+EVENTS = "outcomes.jsonl"
+WINDOW_DAYS = 90  # runs older than this no longer count
+ESCALATION_S = 1800
+RECENT = 40  # spawns a session remembers for escalation matching
+PRIOR_MEAN = 0.95
+PRIOR_GAP = 0.01  # prior success lost per tier below the static pick, beyond the tolerated loss
+PRIOR_RUNS = 2.0
+Z_DOWN = 0.0
+Z_UP = 1.5
+Z_STAY = 0.75
+Z_HOPELESS = 2.0
+MIN_RUNS_DOWN = 3  # runs of its own a tier below the static pick needs before it can be the pick
+EXPLORE_AFTER = 3  # runs a bucket has before it explores (a new user's first spawns are routed as always)
+SEP = "\x1f"
+BANDS = ("simple", "moderate", "complex")
+DEFAULTS = {"enabled": True, "explore": 0.05, "max_success_loss": 0.02}
+
+
+def settings(cfg: dict[str, Any]) -> dict[str, Any]:
+    raw = cfg.get("learning")
+    return {**DEFAULTS, **(raw if isinstance(raw, dict) else {})}
+
+
+def band(score: float, cfg: dict[str, Any]) -> str:
+    c = cfg.get("complexity", {})
+    simple_below = float(c.get("simple_below", 0.35))
+    complex_from = float(c.get("complex_from", 0.7))
+    return BANDS[0 if score < simple_below else (2 if score >= complex_from else 1)]
+
+
+def bucket_key(bucket: Any) -> str | None:
+    if isinstance(bucket, list) and len(bucket) == 3 and all(isinstance(b, str) for b in bucket):
+        return SEP.join(bucket)
+    return None
+
+
+def bucket_name(key: str) -> str:
+    return "/".join(key.split(SEP))
+
+
+# ------------------------------------------------------------------ posterior and the pick
+
+
+def posterior(s: float, f: float, static: int, tier: int, loss: float = 0.02) -> tuple[float, float]:
+    """Mean and variance of the Beta posterior of ``tier``'s success after ``s`` successes and ``f``
+    failures, with the prior the static pick ``static`` implies: a tier below it starts ``loss +
+    PRIOR_GAP`` lower per tier (just beyond the tolerated loss, so only evidence moves the pick)."""
+    m0 = max(0.05, PRIOR_MEAN - (loss + PRIOR_GAP) * max(0, static - tier))
+    a = m0 * PRIOR_RUNS + max(0.0, s)
+    b = (1 - m0) * PRIOR_RUNS + max(0.0, f)
+    n = a + b
+    return a / n, a * b / (n * n * (n + 1))
+
+
+def _stats(counts: dict[str, Any], static: int, lo: int, hi: int, loss: float) -> dict[int, tuple[float, float]]:
+    out: dict[int, tuple[float, float]] = {}
+    for t in range(lo, hi + 1):
+        s, f = _sf(counts.get(TIERS[t]))
+        out[t] = posterior(s, f, static, t, loss)
+    return out
+
+
+def pick(counts: dict[str, Any], static: int, lo: int, hi: int, loss: float,
+         current: int | None = None) -> tuple[int, dict[int, float]]:
+    """The learned tier (index) for a bucket with ``counts`` (tier -> [successes, failures]) whose
+    static pick is ``static``, within ``lo``..``hi``; and the posterior mean per tier.  ``current``:
+    the bucket's pick so far (a tier below the static pick that is the pick already stays until it is
+    confidently worse: one unlucky run does not undo what several good ones showed)."""
+    static = max(lo, min(hi, static))
+    stats = _stats(counts, static, lo, hi, loss)
+    means = {t: m for t, (m, _) in stats.items()}
+    best = max(stats, key=lambda t: (stats[t][0], -t))
+    mb, vb = stats[best]
+    for t in range(lo, hi + 1):
+        m, v = stats[t]
+        gap = mb - m
+        sd = math.sqrt(vb + v) if t != best else 0.0
+        if t >= static:
+            ok = gap - Z_UP * sd <= loss  # the static pick and above: kept until confidently worse
+        elif t == current:
+            ok = gap - Z_STAY * sd <= loss
+        else:  # a cheaper tier: taken when its mean gap is within the loss, on evidence of its own (one lucky
+            # run, or one a budget moved down, does not move the bucket)
+            ok = gap + Z_DOWN * sd <= loss and sum(_sf(counts.get(TIERS[t]))) >= MIN_RUNS_DOWN
+        if ok:
+            return t, means
+    return best, means
+
+
+def hopeless(counts: dict[str, Any], static: int, tier: int, lo: int, hi: int, loss: float) -> bool:
+    """Whether ``tier`` is worse than the best tier by more than ``loss`` even ``Z_HOPELESS`` standard
+    deviations optimistically: exploring it again would cost success and cannot change the pick."""
+    static = max(lo, min(hi, static))
+    stats = _stats(counts, static, lo, hi, loss)
+    best = max(stats, key=lambda t: (stats[t][0], -t))
+    if best == tier or tier not in stats:
+        return False
+    gap = stats[best][0] - stats[tier][0]
+    return gap - Z_HOPELESS * math.sqrt(stats[best][1] + stats[tier][1]) > loss
+
+
+def _sf(row: Any) -> tuple[float, float]:
+    if isinstance(row, list) and len(row) == 2:
+        return float(row[0]), float(row[1])
+    return 0.0, 0.0
+
+
+def runs(counts: dict[str, Any]) -> int:
+    return int(sum(sum(_sf(row)) for row in counts.values()))
+
+
+# ------------------------------------------------------------------ routing a decision
+
+
+def _draw() -> float:
+    """A uniform number in [0, 1) (``os.urandom``: ``random`` costs an import on the hot path).
+    ``MODEL_STRATEGY_DRAW`` fixes it (tests)."""
+    fixed = os.environ.get("MODEL_STRATEGY_DRAW")
+    if fixed:
+        try:
+            return min(max(float(fixed), 0.0), 0.999999)
+        except ValueError:
+            pass
+    return int.from_bytes(os.urandom(7), "big") / float(1 << 56)
+
+
+def pinned(agent_type: str, cfg: dict[str, Any]) -> bool:
+    """Whether the user (not the shipped defaults) mapped ``agent_type`` to a tier in ``agents``."""
+    mapped = cfg.get("agents", {}).get(agent_type)
+    if mapped is None or mapped == "auto":
+        return False
+    from model_strategy.runtime.base import paths
+
+    try:
+        shipped = store.read_json(paths.defaults_file(), {}) or {}
+    except (store.StoreError, OSError):
+        return True
+    agents = shipped.get("agents") if isinstance(shipped, dict) else None
+    return not (isinstance(agents, dict) and agents.get(agent_type) == mapped)
+
+
+def route(decision: dict[str, Any], cfg: dict[str, Any], state: dict[str, Any] | None, acting: bool) -> None:
+    """Add the learning fields to a selector decision (in place) and apply the learned pick and
+    exploration: ``bucket``, ``static`` (the static rule's tier), ``p`` (the probability the policy
+    gave the tier it picked), ``learned`` (a short note when learning moved the pick), ``explored``.
+    ``state``: the learning state (``load``), None when learning is off; ``acting``: a budget or
+    window policy is acting (no exploration)."""
+    if decision.get("source") == "fork" or "bucket" in decision:
+        return
+    decision["bucket"] = [str(decision.get("agent_type")), band(float(decision.get("complexity") or 0), cfg),
+                          str(decision.get("profile"))]
+    decision["static"] = decision["chosen"]
+    decision["p"] = 1.0
+    decision["learned"] = None
+    decision["explored"] = False
+    static = tier_index(decision["chosen"])
+    if state is None or decision.get("source") == "explicit" or static is None or decision["chosen"] not in TIERS:
+        return
+    if pinned(decision["bucket"][0], cfg):
+        return
+    opts = settings(cfg)
+    lo = TIERS.index(cfg.get("min_tier", "haiku"))
+    hi = TIERS.index(cfg.get("max_tier", "opus"))
+    if lo > hi:
+        return
+    key = SEP.join(decision["bucket"])
+    counts = state.get("total", {}).get(key, {})
+    current = state.get("pick", {}).get(key)
+    t, means = pick(counts, static, lo, hi, float(opts["max_success_loss"]),
+                    tier_index(current[1]) if isinstance(current, list) and len(current) == 2 else None)
+    if t != static:
+        n = runs(counts)
+        best = max(means, key=lambda i: (means[i], -i))
+        vs = best if best != t else static
+        note = (f"learned: {n} runs, {TIERS[t]} {means[t] * 100:.0f} % vs {TIERS[vs]} {means[vs] * 100:.0f} %")
+        decision["learned"] = note
+        decision["chosen"] = TIERS[t]
+        decision["reasons"].append(f"{note} → {TIERS[t]}")
+    explore = float(opts["explore"])
+    if explore <= 0 or acting or decision.get("workflow") or runs(counts) < EXPLORE_AFTER:
+        return
+    # one tier down (the tier above is sampled anyway: a failed run is re-spawned there); up from the floor
+    other = t - 1 if t > lo else t + 1
+    if not lo <= other <= hi or hopeless(counts, static, other, lo, hi, float(opts["max_success_loss"])):
+        return
+    if _draw() < explore:
+        decision["chosen"] = TIERS[other]
+        decision["p"] = round(explore, 6)
+        decision["explored"] = True
+        decision["reasons"].append(f"exploring: {TIERS[other]} instead of {TIERS[t]} (p {decision['p']:g})")
+    else:
+        decision["p"] = round(1 - explore, 6)
+
+
+# ------------------------------------------------------------------ escalation
+
+
+def _norm(text: str) -> str:
+    return " ".join("".join(c.lower() if c.isalnum() else " " for c in text).split())
+
+
+def match_info(tool_input: dict[str, Any]) -> dict[str, Any]:
+    """What a later spawn is matched against: the normalised first 60 characters of the description
+    and of the prompt, and the prompt's word digests (at most 64)."""
+    from zlib import crc32
+
+    desc = _norm(str(tool_input.get("description") or ""))
+    prompt = _norm(str(tool_input.get("prompt") or ""))
+    words = sorted({f"{crc32(w.encode('utf-8', 'replace')) & 0xFFFFFF:06x}" for w in prompt.split()
+                    if len(w) > 2})[:64]
+    return {"d": desc[:60], "h": prompt[:60], "w": words}
+
+
+def similar(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Same normalised first 60 characters of the description or the prompt, or ≥ 60 % of the
+    prompt's words in common."""
+    if (a.get("d") and a.get("d") == b.get("d")) or (a.get("h") and a.get("h") == b.get("h")):
+        return True
+    wa, wb = set(a.get("w") or ()), set(b.get("w") or ())
+    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= 0.6
+
+
+def escalations(ledger: Ledger, session: dict[str, Any], key: str, decision: dict[str, Any],
+                match: dict[str, Any], now: datetime) -> list[str]:
+    """Remember this spawn among the session's recent ones and, when it escalates an earlier run
+    (same agent type, similar task, explicit model above the earlier tier, within 30 minutes), mark
+    that run failed.  Inside the ledger transaction; the caller saves ``session``.  The lines to
+    show."""
+    from model_strategy.runtime.books.ledger import iso, parse_ts
+
+    mem = session.setdefault("learning", {})
+    recent = mem.get("recent") if isinstance(mem.get("recent"), list) else []
+    tier = tier_index(decision.get("chosen"))
+    out: list[str] = []
+    if decision.get("source") == "explicit" and tier is not None:
+        for old in reversed(recent):
+            try:
+                age = (now - parse_ts(old["ts"])).total_seconds()
+            except (ValueError, KeyError, TypeError):
+                continue
+            if age > ESCALATION_S or age < 0 or old.get("type") != decision.get("agent_type") or old.get("esc"):
+                continue
+            old_tier = tier_index(old.get("tier"))
+            if old_tier is None or old_tier >= tier or not similar(old, match):
+                continue
+            old["esc"] = True
+            out.append(f"escalation: {decision['agent_type']} again on {decision['chosen']} after "
+                       f"{old.get('tier')}; the earlier run counts as failed on {old.get('tier')}")
+            _mark_escalated(ledger, session, str(old.get("key")))
+            break
+    recent.append({"key": key, "ts": iso(now), "type": decision.get("agent_type"), "tier": decision.get("chosen"),
+                   **match})
+    mem["recent"] = recent[-RECENT:]
+    return out
+
+
+def _mark_escalated(ledger: Ledger, session: dict[str, Any], key: str) -> None:
+    decision = session["decisions"].get(key)
+    if not isinstance(decision, dict):
+        return
+    decision["escalated"] = True  # the record written later carries it
+    agent_id = decision.get("agent_id")
+    if not agent_id:
+        return
+    from model_strategy.runtime.books import records
+
+    run = records.subagent_id(session["session_id"], str(agent_id))
+    rec = find_record(ledger, run, str(decision.get("ts") or ""))
+    if rec is not None:
+        append_event(ledger, rec, "escalated", False)
+
+
+def find_record(ledger: Ledger, run: str, ts: str) -> Record | None:
+    """The first record of a run (id ``run``) near ``ts`` (its day, the day before and after)."""
+    from datetime import date, timedelta
+
+    from model_strategy.runtime.books.ledger import day_of
+
+    try:
+        day = date.fromisoformat(day_of(ts))
+    except ValueError:
+        return None
+    for d in (day, day + timedelta(days=1), day - timedelta(days=1)):
+        for _, rec in ledger.scan(d.isoformat()):
+            if rec.get("id") == run:
+                return rec
+    return None
+
+
+# ------------------------------------------------------------------ outcome events
+
+
+def events_path(ledger: Ledger) -> str:
+    return ledger.path(EVENTS)
+
+
+def read_events(ledger: Ledger, start: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Events from byte ``start`` of ``outcomes.jsonl`` and the offset after the last whole line."""
+    from model_strategy.runtime.base.fastjson import loads
+
+    try:
+        with open(events_path(ledger), "rb") as fh:
+            fh.seek(start)
+            data = fh.read()
+    except FileNotFoundError:
+        return [], start
+    end = data.rfind(b"\n") + 1
+    out = []
+    for line in data[:end].splitlines():
+        try:
+            obj = loads(line)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(obj, dict) and isinstance(obj.get("run"), str):
+            out.append(obj)
+    return out, start + end
+
+
+def counted(rec: Record | dict[str, Any]) -> tuple[str, str, str, bool] | None:
+    """``(bucket key, tier, day, success)`` of a run as the learning counts it from its record, or
+    None when it is not evidence (a main-thread slice, a continuation slice, a fork, no bucket, an
+    outcome that says nothing of the model: denied or unknown)."""
+    from model_strategy.runtime.books.ledger import day_of
+
+    if rec.get("kind") != "subagent" or rec.get("continuation"):
+        return None
+    if rec.get("id") != f"{rec.get('session_id')}:{rec.get('agent_id')}":
+        return None
+    d = rec.get("decision")
+    if not isinstance(d, dict):
+        return None
+    key = bucket_key(d.get("bucket"))
+    tier = d.get("chosen")
+    outcome = rec.get("outcome")
+    if key is None or tier not in TIERS or outcome not in ("completed", "error", "interrupted", "truncated"):
+        return None
+    return key, str(tier), day_of(rec.get("ts")), outcome == "completed" and not d.get("escalated")
+
+
+def greedy(d: dict[str, Any]) -> bool:
+    """Whether a decision's tier is the learning policy's pick (not explored, not the caller's model,
+    not moved by a budget or window policy)."""
+    return d.get("source") in ("agent", "complexity") and not d.get("explored") and "p" in d
+
+
+def label(ledger: Ledger, rec: Record | dict[str, Any]) -> bool | None:
+    """A run's current label: its counted outcome, changed by its events (escalation, feedback)."""
+    c = counted(rec)
+    if c is None:
+        return None
+    ok: bool = c[3]
+    for e in read_events(ledger)[0]:
+        if e.get("run") == rec.get("id") and isinstance(e.get("to"), bool):
+            ok = e["to"]
+    return ok
+
+
+def append_event(ledger: Ledger, rec: Record | dict[str, Any], kind: str, to: bool) -> dict[str, Any] | None:
+    """Append an outcome event for a run (``escalated``/``good``/``bad``); None when the run is not
+    evidence the learning counts."""
+    from model_strategy.runtime.base import clock
+    from model_strategy.runtime.books.ledger import iso
+
+    c = counted(rec)
+    if c is None:
+        return None
+    event = {"ts": iso(clock.now()), "kind": kind, "run": rec["id"], "bucket": c[0], "tier": c[1], "day": c[2],
+             "from": label(ledger, rec), "to": to}
+    store.append_jsonl(events_path(ledger), event)
+    return event
+
+
+# ------------------------------------------------------------------ the learning state (cache)
+
+
+def _bump(data: dict[str, Any], day: str, key: str, tier: str, ds: int, df: int) -> None:
+    for target in (data["days"].setdefault(day, {}), data["total"]):
+        row = target.setdefault(key, {}).setdefault(tier, [0, 0])
+        row[0] += ds
+        row[1] += df
+
+
+class _State:
+    def __init__(self, ledger: Ledger, since: str) -> None:
+        self.ledger, self.since = ledger, since
+
+    def fresh(self) -> dict[str, Any]:
+        return {"days": {}, "total": {}, "pick": {}, "events_at": 0}
+
+    def add(self, data: dict[str, Any], rec: Record) -> None:
+        c = counted(rec)
+        if c is None or c[2] < self.since:
+            return
+        _bump(data, c[2], c[0], c[1], 1 if c[3] else 0, 0 if c[3] else 1)
+        d = rec["decision"] or {}
+        if greedy(d):  # the policy's own pick (not explored, not the caller's, not a budget's)
+            ts = str(d.get("ts") or rec.get("ts"))
+            last = data["pick"].get(c[0])
+            if not (isinstance(last, list) and len(last) == 2 and str(last[0]) > ts):
+                data["pick"][c[0]] = [ts, c[1]]
+
+    def prune(self, data: dict[str, Any], since: str) -> None:
+        for day in [d for d in data["days"] if d < since]:
+            for key, tiers in data["days"].pop(day).items():
+                for tier, (s, f) in tiers.items():
+                    row = data["total"][key][tier]
+                    row[0] -= s
+                    row[1] -= f
+
+    def catch_up(self, data: dict[str, Any]) -> bool | str:
+        """Fold the outcome events appended since (``valid`` hook of the fold)."""
+        at = data.get("events_at")
+        if not isinstance(at, int) or isinstance(at, bool):
+            return False
+        try:
+            size = os.path.getsize(events_path(self.ledger))
+        except FileNotFoundError:
+            size = 0
+        if size < at:
+            return False  # the events file was cut or replaced: fold again
+        if size == at:
+            return True
+        events, end = read_events(self.ledger, at)
+        for e in events:
+            before, after = e.get("from"), e.get("to")
+            day, key, tier = e.get("day"), e.get("bucket"), e.get("tier")
+            if not (isinstance(before, bool) and isinstance(after, bool) and before != after
+                    and isinstance(day, str) and isinstance(key, str) and tier in TIERS and day >= self.since):
+                continue
+            _bump(data, day, key, str(tier), 1 if after else -1, -1 if after else 1)
+        data["events_at"] = end
+        return "changed"
+
+
+def since_day(now: datetime, days: int = WINDOW_DAYS) -> str:
+    from datetime import timedelta
+
+    return (now - timedelta(days=days)).date().isoformat()
+
+
+def load(ledger: Ledger, now: datetime, retention_days: int | None = None) -> dict[str, Any]:
+    """The learning state: ``{"total": {bucket: {tier: [successes, failures]}}, "pick": …, "days": …}``
+    over the last ``WINDOW_DAYS`` days -- fewer when ``retention_days`` keeps less detail, so the window
+    never reaches into archived months (folded whole) -- caught up with the ledger and the events."""
+    days = WINDOW_DAYS if retention_days is None else max(1, min(WINDOW_DAYS, int(retention_days)))
+    st = _State(ledger, since_day(now, days))
+    data = ledger.fold(CACHE, st.since, None, st.fresh, st.add, schema=SCHEMA, key="learning-1",
+                       prune=st.prune, valid=st.catch_up)
+    if data.get("events_at", 0) < _events_size(ledger):  # rebuilt just now: the events on top (saved next time)
+        data = {**data, "days": {}, "total": _copy(data["total"]), "pick": dict(data.get("pick", {}))}
+        st.catch_up(data)
+    return data
+
+
+def _copy(total: dict[str, Any]) -> dict[str, Any]:
+    return {k: {t: list(row) for t, row in tiers.items()} for k, tiers in total.items()}
+
+
+def _events_size(ledger: Ledger) -> int:
+    try:
+        return os.path.getsize(events_path(ledger))
+    except FileNotFoundError:
+        return 0

@@ -1,0 +1,1 @@
+"""The user's configuration: shipped defaults < global file < project file, validated against one table of rules."""

@@ -19,6 +19,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from model_strategy.runtime.settings.values import Config
+
 USAGE = """usage: model-strategy budget [--json] [--width N]
        model-strategy budget set daily|weekly|monthly AMOUNT|none
        model-strategy budget set policy info|warning|critical|exceeded warn|downgrade|haiku_only|deny
@@ -61,7 +63,7 @@ WINDOW_METHOD = ("subscription windows as Claude Code last reported them in the 
                  "since the window's first sample ÷ time since then")
 
 
-def window_rows(cfg: dict[str, Any], root: str, now: float | None = None) -> list[dict[str, Any]]:
+def window_rows(cfg: Config, root: str, now: float | None = None) -> list[dict[str, Any]]:
     """The current (not stale) subscription windows for the table and ``--json``."""
     from datetime import datetime, timezone
 

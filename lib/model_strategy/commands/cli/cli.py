@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from model_strategy.commands.knowledge.catalog import Catalog
     from model_strategy.commands.usage.insights import Insights
+    from model_strategy.runtime.settings.values import Config
 
 PROG = "model-strategy"
 REPORTS = ("report", "compare", "cost", "fallback", "catalog", "dashboard", "efficiency", "roi", "recommendations",
@@ -218,7 +219,7 @@ def _rate(raw: str | None) -> Decimal | None:
         raise BadInput(str(exc)) from None
 
 
-def insights_for(args: argparse.Namespace, cat: Catalog, cfg: dict[str, Any], warnings: list[str]) -> Insights:
+def insights_for(args: argparse.Namespace, cat: Catalog, cfg: Config, warnings: list[str]) -> Insights:
     from model_strategy.commands.usage import insights
     from model_strategy.runtime.base import clock
     from model_strategy.runtime.books.ledger import Ledger

@@ -16,6 +16,7 @@ from model_strategy.commands.knowledge.catalog import Catalog
 from model_strategy.commands.usage import analytics
 from model_strategy.runtime.base.kinds import TOKEN_KINDS
 from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.settings.values import Config
 
 from . import optimise, projection, resilience, roadmap, strategy
 
@@ -88,7 +89,7 @@ def os_problem(exc: OSError) -> str:
 class Context:
     """What every report needs: the day, the catalog, the configuration and (lazily) the records."""
 
-    def __init__(self, catalog: Catalog, cfg: dict[str, Any], archive: Ledger, today: date,
+    def __init__(self, catalog: Catalog, cfg: Config, archive: Ledger, today: date,
                  warnings: list[str] | None = None) -> None:
         self.catalog, self.cfg, self.archive, self.today = catalog, cfg, archive, today
         self.day = today.isoformat()
@@ -129,8 +130,8 @@ def records_phrase(s: dict[str, Any]) -> str:
     return " and ".join(parts) if len(parts) == 2 else ", ".join(parts)
 
 
-def monthly_budget(cfg: dict[str, Any]) -> Decimal | None:
-    raw = (cfg.get("budgets") or {}).get("monthly_usd")
+def monthly_budget(cfg: Config) -> Decimal | None:
+    raw = cfg.get("budgets", {}).get("monthly_usd")
     return Decimal(str(raw)) if raw not in (None, "") and Decimal(str(raw)) > 0 else None
 
 

@@ -15,6 +15,7 @@ from model_strategy.commands.base.words import plural
 from model_strategy.commands.knowledge.catalog import Catalog
 from model_strategy.commands.usage import analytics
 from model_strategy.runtime.money import rates
+from model_strategy.runtime.settings.values import Config
 
 TIER_ORDER = ("haiku", "sonnet", "opus", "fable")
 
@@ -33,7 +34,7 @@ def severity(share: Decimal) -> str:
 
 
 def build(catalog: Catalog, recs: list[dict[str, Any]], profiles: list[dict[str, Any]],
-          summary: dict[str, Any] | None, cfg: dict[str, Any], day: str) -> dict[str, Any]:
+          summary: dict[str, Any] | None, cfg: Config, day: str) -> dict[str, Any]:
     gaps: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     max_tier = str(cfg.get("max_tier", "opus"))
@@ -98,7 +99,7 @@ def _previous_generation(catalog: Catalog, summary: dict[str, Any], scale: Decim
 
 
 def _overkill(catalog: Catalog, summary: dict[str, Any], scale: Decimal, spend: Decimal, day: str,
-              cfg: dict[str, Any], recs: list[dict[str, Any]], items: list[dict[str, Any]]) -> None:
+              cfg: Config, recs: list[dict[str, Any]], items: list[dict[str, Any]]) -> None:
     """Agent types that routinely ran on opus/fable although their task complexity was below the
     "complex" threshold -- moved to their use case's recommended model when that is a lower tier."""
     primary = {rec["usecase"]: rec["primary"] for rec in recs}

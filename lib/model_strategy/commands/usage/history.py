@@ -829,7 +829,7 @@ def run(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
         stats = import_history(ledger, roots, warnings)
         warnings += archive.maybe_run(ledger, cfg)  # history older than the retention goes on into the archive
     errors: list[str] = []
-    week_start = str((cfg.get("budgets") or {}).get("week_start", "monday"))
+    week_start = str(cfg.get("budgets", {}).get("week_start", "monday"))
     try:  # under the lock the monthly roll-ups it folds are saved, so the next report starts from them
         with ledger.transaction(wait=1.0):
             doc = report(ledger, args.group, args.since, args.until, week_start, errors)

@@ -18,6 +18,7 @@ from model_strategy.commands.knowledge.catalog import Catalog
 from model_strategy.runtime.base import kinds
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.money import rates
+from model_strategy.runtime.settings.values import Config
 
 from . import daily
 from .daily import COST, RECORDS, REQUESTS, TOKENS, UNPRICED, Window
@@ -51,12 +52,12 @@ class Insights:
     """The catalog, configuration and ledger of one report run, and the window of ``days`` days ending
     ``today`` (plus, loaded on demand, the ``span`` x ``days`` days before it for trends)."""
 
-    def __init__(self, catalog: Catalog, cfg: dict[str, Any], ledger: Ledger, today: date, days: int,
+    def __init__(self, catalog: Catalog, cfg: Config, ledger: Ledger, today: date, days: int,
                  warnings: list[str] | None = None) -> None:
         self.catalog, self.cfg, self.ledger, self.today, self.days = catalog, cfg, ledger, today, days
         self.day = today.isoformat()
         self.warnings = warnings if warnings is not None else []
-        cx = cfg.get("complexity") or {}
+        cx: dict[str, Any] = dict(cfg.get("complexity") or {})
         self.simple_below = float(cx.get("simple_below", 0.35))
         self.complex_from = float(cx.get("complex_from", 0.7))
         self.thresholds = catalog.tier_thresholds(self.day)

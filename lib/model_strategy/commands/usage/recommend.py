@@ -167,7 +167,7 @@ def _quality(ins: Insights, a: dict[str, Any], rows: list[tuple[str, dict[str, s
 
 
 def _budget(ins: Insights, monthly: Decimal, saving: Decimal) -> dict[str, Any] | None:
-    raw = (ins.cfg.get("budgets") or {}).get("monthly_usd")
+    raw = ins.cfg.get("budgets", {}).get("monthly_usd")
     if raw in (None, ""):
         return None
     budget = Decimal(str(raw))

@@ -18,6 +18,8 @@ from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Any
 
+from model_strategy.runtime.settings.values import Config
+
 from . import insights
 from .insights import Insights, usd
 
@@ -25,8 +27,8 @@ DEFAULT_RATE = Decimal(75)
 DEFAULT_MINUTES = {"*": 10}
 
 
-def settings(cfg: dict[str, Any], hourly_rate: Decimal | None) -> tuple[Decimal, str, dict[str, Decimal]]:
-    roi = cfg.get("roi") or {}
+def settings(cfg: Config, hourly_rate: Decimal | None) -> tuple[Decimal, str, dict[str, Decimal]]:
+    roi: dict[str, Any] = dict(cfg.get("roi") or {})
     if hourly_rate is not None:
         rate, src = hourly_rate, "--hourly-rate"
     else:

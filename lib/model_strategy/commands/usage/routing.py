@@ -31,6 +31,7 @@ from model_strategy.runtime.base import clock, store
 from model_strategy.runtime.base.kinds import TIERS, tier_index
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.routing import learning
+from model_strategy.runtime.settings.values import Config
 
 JSON_SCHEMA = 1
 FEEDBACK_DAYS = 30  # how far back ``feedback`` looks for the run
@@ -146,7 +147,7 @@ def _why(counts: dict[str, Any], static: int, learned: int, means: dict[int, flo
             f"{TIERS[learned]} {means[learned] * 100:.0f} %")
 
 
-def build(days: int, cfg: dict[str, Any], ledger: Ledger | None = None) -> tuple[dict[str, Any], list[str]]:
+def build(days: int, cfg: Config, ledger: Ledger | None = None) -> tuple[dict[str, Any], list[str]]:
     ledger = ledger or Ledger()
     ledger.settle()
     now = clock.now()

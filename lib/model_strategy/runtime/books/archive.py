@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any
 
+    from model_strategy.runtime.settings.values import Config
+
     from .records import Record
 
 DEFAULT_RETENTION_DAYS = 90
@@ -394,7 +396,7 @@ def run(ledger: Ledger, retention_days: int, today: date | None = None, wait: fl
     return {"archived": done, "problems": problems, "complete": complete, "retention_days": retention_days}
 
 
-def maybe_run(ledger: Ledger, cfg: dict[str, Any], today: date | None = None) -> list[str]:
+def maybe_run(ledger: Ledger, cfg: Config, today: date | None = None) -> list[str]:
     """The opportunistic run (SessionStart): at most once a day, cheap when nothing is due, never
     waits long for the lock.  Returns one-line messages for the user (problems only)."""
     day = (today or clock.today_utc()).isoformat()
@@ -415,7 +417,7 @@ def maybe_run(ledger: Ledger, cfg: dict[str, Any], today: date | None = None) ->
     return [*out["problems"]]
 
 
-def retention_of(cfg: dict[str, Any]) -> int:
+def retention_of(cfg: Config) -> int:
     value = cfg.get("retention_days", DEFAULT_RETENTION_DAYS)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else DEFAULT_RETENTION_DAYS
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from model_strategy.runtime.books.records import Record
+    from model_strategy.runtime.settings.values import Config
 
     Handler = Callable[[Payload], "dict[str, Any] | None"]
 
@@ -122,7 +123,7 @@ def _remember(key: str, decision: dict[str, Any], verdict: dict[str, Any], now: 
     return kept
 
 
-def _apply_budgets(p: Payload, cfg: dict[str, Any], ledger: Ledger,
+def _apply_budgets(p: Payload, cfg: Config, ledger: Ledger,
                    decisions: list[tuple[str, dict[str, Any]]], keep: bool = True) -> list[dict[str, Any]]:
     """Apply the budget and window policy to each decision (in place) and keep them in the session
     state under their keys (unless not ``keep``), for the agents' records; the verdicts, in order."""
@@ -162,7 +163,7 @@ def _apply_budgets(p: Payload, cfg: dict[str, Any], ledger: Ledger,
     return verdicts
 
 
-def _learn(p: Payload, cfg: dict[str, Any], ledger: Ledger, decisions: list[tuple[str, dict[str, Any]]], now: Any,
+def _learn(p: Payload, cfg: Config, ledger: Ledger, decisions: list[tuple[str, dict[str, Any]]], now: Any,
            state: dict[str, Any] | None, statuses: list[dict[str, Any]] | None) -> None:
     """The learned pick and exploration for each decision (``learning.route``), before the budget
     policy; escalations of earlier spawns found in the session (``state``; None: the ledger is busy,
@@ -208,7 +209,7 @@ def _deny(reason: str, lines: list[str]) -> dict[str, Any] | None:
     return _message(out, lines)
 
 
-def _pre_fork(p: Payload, cfg: dict[str, Any], warnings: list[str], tool_input: dict[str, Any],
+def _pre_fork(p: Payload, cfg: Config, warnings: list[str], tool_input: dict[str, Any],
               tuid: str) -> dict[str, Any] | None:
     """A fork runs on its parent's model and effort whatever the input says: nothing to route.  Its
     decision is kept (source ``fork``) so its record joins it; only a budget ``deny`` acts on it."""
@@ -347,7 +348,7 @@ def _rule_text(d: dict[str, Any]) -> str:
 # ------------------------------------------------------------------ recording
 
 
-def _budget_after(cfg: dict[str, Any]) -> Any:
+def _budget_after(cfg: Config) -> Any:
     from model_strategy.runtime.limits import budget
 
     def after(ledger: Ledger) -> None:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from model_strategy.runtime.books.records import Record
+    from model_strategy.runtime.settings.values import Config
 
 FORECAST_METHOD = ("spend per active hour over the last 7 days × share of hours active × hours left "
                    "in the period, added to what is spent")
@@ -46,7 +47,7 @@ _EFFECT = {"warn": "", "downgrade": "; new agents drop one tier (opus→sonnet�
 __all__ = ["LEVELS", "TIERS", "apply_policy", "status"]
 
 
-def _budgets(cfg: dict[str, Any]) -> dict[str, Any]:
+def _budgets(cfg: Config) -> dict[str, Any]:
     return dict(cfg.get("budgets") or {})
 
 
@@ -101,7 +102,7 @@ class _Window:
     sum is taken again from the buckets, or the cache is rebuilt from the ledger when they do not
     reach back that far."""
 
-    def __init__(self, cfg: dict[str, Any], now: datetime) -> None:
+    def __init__(self, cfg: Config, now: datetime) -> None:
         b = _budgets(cfg)
         tz = periods.zone(b.get("timezone", "local"))
         week_start = b.get("week_start", "monday")
@@ -158,7 +159,7 @@ class _Window:
         return "changed" if changed else True
 
 
-def spend(ledger: Ledger, cfg: dict[str, Any], now: datetime, w: _Window | None = None) -> dict[str, Any]:
+def spend(ledger: Ledger, cfg: Config, now: datetime, w: _Window | None = None) -> dict[str, Any]:
     """``{"q": 15-minute buckets of the last 8 days, "p": {period: [key, cost, records, unpriced]}}``."""
     w = w or _Window(cfg, now)
     return ledger.fold("totals.json", w.since, None, w.fresh, w.add, schema=TOTALS_SCHEMA, key=w.key,
@@ -182,7 +183,7 @@ def _rate(q: dict[str, Any], now: datetime) -> tuple[Decimal, Decimal]:
     return sum(active.values(), Decimal(0)) / len(active), share
 
 
-def period_status(totals: dict[str, Any], cfg: dict[str, Any], period: str, now: datetime,
+def period_status(totals: dict[str, Any], cfg: Config, period: str, now: datetime,
                   burn: tuple[Decimal, Decimal], bounds: tuple[datetime, datetime]) -> dict[str, Any]:
     """One period's spend, budget, level, forecast and policy; ``bounds`` is its [start, end)."""
     b = _budgets(cfg)
@@ -212,7 +213,7 @@ def period_status(totals: dict[str, Any], cfg: dict[str, Any], period: str, now:
     }
 
 
-def status(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None) -> list[dict[str, Any]]:
+def status(ledger: Ledger, cfg: Config, now: datetime | None = None) -> list[dict[str, Any]]:
     now = now or clock.now()
     w = _Window(cfg, now)  # the periods' bounds, worked out once
     totals = spend(ledger, cfg, now, w)
@@ -249,7 +250,7 @@ def _notices_path(ledger: Ledger) -> str:
     return ledger.path("notices.json")
 
 
-def notices(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None,
+def notices(ledger: Ledger, cfg: Config, now: datetime | None = None,
             statuses: list[dict[str, Any]] | None = None) -> list[str]:
     """A line for each period that reached a level not yet announced for this period, budget and
     thresholds (changing either re-arms the levels).  Saves what it announced (lock held)."""
@@ -292,7 +293,7 @@ def notices(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None,
     return lines
 
 
-def session_start_line(ledger: Ledger, cfg: dict[str, Any], now: datetime | None = None) -> str | None:
+def session_start_line(ledger: Ledger, cfg: Config, now: datetime | None = None) -> str | None:
     """At SessionStart: one line when a period is at or above a threshold (whatever was announced).
     That line is the announcement of its period's level: it is remembered in ``notices.json`` like
     any other, so the first spawn or Stop does not say the same again (one announcement per level
@@ -313,7 +314,7 @@ def session_start_line(ledger: Ledger, cfg: dict[str, Any], now: datetime | None
 # ------------------------------------------------------------------ policy in PreToolUse
 
 
-def constraints(ledger: Ledger, cfg: dict[str, Any], now: datetime,
+def constraints(ledger: Ledger, cfg: Config, now: datetime,
                 statuses: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Every active limit on new spawns: ``{"rank", "policy", "label"}`` (budget periods, and
     subscription windows when the status line has reported them)."""
@@ -325,7 +326,7 @@ def constraints(ledger: Ledger, cfg: dict[str, Any], now: datetime,
     return out
 
 
-def apply_policy(decision: dict[str, Any], cfg: dict[str, Any], ledger: Ledger,
+def apply_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger,
                  now: datetime | None = None, statuses: list[dict[str, Any]] | None = None,
                  session: str | None = None) -> dict[str, Any]:
     """Apply the worst of the budget levels and the subscription-window levels (``windows``) to
@@ -346,7 +347,7 @@ def apply_policy(decision: dict[str, Any], cfg: dict[str, Any], ledger: Ledger,
     return verdict
 
 
-def _apply_budget_policy(decision: dict[str, Any], cfg: dict[str, Any], ledger: Ledger, now: datetime,
+def _apply_budget_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger, now: datetime,
                          statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Apply the worst active budget level's policy to ``decision`` (in place)."""
     active = constraints(ledger, cfg, now, statuses)

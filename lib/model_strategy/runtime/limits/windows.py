@@ -35,6 +35,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from model_strategy.runtime.settings.values import Config
+
 SCHEMA = 1
 NAMES = ("five_hour", "seven_day", "spend_limit")
 LABELS = {"five_hour": "5-hour limit", "seven_day": "7-day limit", "spend_limit": "spend limit"}
@@ -160,8 +162,8 @@ def reported_by(session: str | None, root: str | None = None, stored: dict[str, 
 # ------------------------------------------------------------------ levels
 
 
-def _thresholds(cfg: dict[str, Any], name: str) -> dict[str, Any]:
-    conf = ((cfg.get("budgets") or {}).get("windows") or {}).get(name)
+def _thresholds(cfg: Config, name: str) -> dict[str, Any]:
+    conf: Any = cfg.get("budgets", {}).get("windows", {}).get(name)
     return conf if isinstance(conf, dict) else DEFAULTS[name]
 
 
@@ -198,7 +200,7 @@ def fills_at(row: dict[str, Any], now: float) -> float | None:
     return eta if eta < row["resets_at"] else None
 
 
-def status(cfg: dict[str, Any], now: float | None = None, root: str | None = None,
+def status(cfg: Config, now: float | None = None, root: str | None = None,
            session: str | None = None) -> list[dict[str, Any]]:
     """Every current (not stale) window with its policy level, pace and forecast; with ``session``,
     only when that session reported them (see the module docstring)."""
@@ -221,7 +223,7 @@ def status(cfg: dict[str, Any], now: float | None = None, root: str | None = Non
     return out
 
 
-def active(cfg: dict[str, Any], now: float | None = None, root: str | None = None,
+def active(cfg: Config, now: float | None = None, root: str | None = None,
            session: str | None = None) -> list[dict[str, Any]]:
     """The windows at a policy level right now (``status`` rows whose ``policy`` is set)."""
     return [w for w in status(cfg, now, root, session) if w["policy"]]
@@ -273,7 +275,7 @@ def announce(levels: list[dict[str, Any]], now: float, root: str | None = None) 
 # ------------------------------------------------------------------ the PreToolUse policy
 
 
-def apply(decision: dict[str, Any], cfg: dict[str, Any], verdict: dict[str, Any], before: str,
+def apply(decision: dict[str, Any], cfg: Config, verdict: dict[str, Any], before: str,
           notices: list[str] | None = None, now: float | None = None, root: str | None = None,
           session: str | None = None) -> dict[str, Any]:
     """Apply the strictest active window level on top of the budget ``verdict`` (the worst wins).

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
     from model_strategy.runtime.books.ledger import Ledger
     from model_strategy.runtime.books.records import Record
+    from model_strategy.runtime.settings.values import Config
 
 SCHEMA = 2
 CACHE = "learning.json"
@@ -71,12 +72,12 @@ BANDS = ("simple", "moderate", "complex")
 DEFAULTS = {"enabled": True, "explore": 0.05, "max_success_loss": 0.02}
 
 
-def settings(cfg: dict[str, Any]) -> dict[str, Any]:
+def settings(cfg: Config) -> dict[str, Any]:
     raw = cfg.get("learning")
     return {**DEFAULTS, **(raw if isinstance(raw, dict) else {})}
 
 
-def band(score: float, cfg: dict[str, Any]) -> str:
+def band(score: float, cfg: Config) -> str:
     c = cfg.get("complexity", {})
     simple_below = float(c.get("simple_below", 0.35))
     complex_from = float(c.get("complex_from", 0.7))
@@ -179,7 +180,7 @@ def _draw() -> float:
     return int.from_bytes(os.urandom(7), "big") / float(1 << 56)
 
 
-def pinned(agent_type: str, cfg: dict[str, Any]) -> bool:
+def pinned(agent_type: str, cfg: Config) -> bool:
     """Whether the user (not the shipped defaults) mapped ``agent_type`` to a tier in ``agents``."""
     mapped = cfg.get("agents", {}).get(agent_type)
     if mapped is None or mapped == "auto":
@@ -194,7 +195,7 @@ def pinned(agent_type: str, cfg: dict[str, Any]) -> bool:
     return not (isinstance(agents, dict) and agents.get(agent_type) == mapped)
 
 
-def route(decision: dict[str, Any], cfg: dict[str, Any], state: dict[str, Any] | None, acting: bool) -> None:
+def route(decision: dict[str, Any], cfg: Config, state: dict[str, Any] | None, acting: bool) -> None:
     """Add the learning fields to a selector decision (in place) and apply the learned pick and
     exploration: ``bucket``, ``static`` (the static rule's tier), ``p`` (the probability the policy
     gave the tier it picked), ``learned`` (a short note when learning moved the pick), ``explored``.

@@ -14,6 +14,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from model_strategy.runtime.settings.values import Config
+
 
 # (keyword, weight, label).  Positive weights push towards a bigger model.
 _SIGNALS: tuple[tuple[str, float, str], ...] = (
@@ -101,7 +103,7 @@ def wildcard_match(pattern: str, text: str) -> bool:
     return len(text) - pos >= len(parts[-1]) and text.endswith(parts[-1])
 
 
-def _agent_choice(agent_type: str, config: dict[str, Any]) -> tuple[str | None, str]:
+def _agent_choice(agent_type: str, config: Config) -> tuple[str | None, str]:
     agents = config.get("agents", {})
     if agent_type in agents:
         return agents[agent_type], f"{agent_type} mapped to {agents[agent_type]}"
@@ -115,7 +117,7 @@ def _agent_choice(agent_type: str, config: dict[str, Any]) -> tuple[str | None, 
 BANDS = ("simple", "moderate", "complex")
 
 
-def _effort(decision: dict[str, Any], band: int, requested: str | None, config: dict[str, Any]) -> None:
+def _effort(decision: dict[str, Any], band: int, requested: str | None, config: Config) -> None:
     """Set ``effort`` (and ``requested_effort``) on a decision: the effort configured for the task's
     complexity band (``effort.simple`` / ``moderate`` / ``complex``; null leaves the agent's usual
     effort), unless the caller set one (kept unless ``override_explicit_effort``) or set the model
@@ -134,7 +136,7 @@ def _effort(decision: dict[str, Any], band: int, requested: str | None, config: 
             decision["reasons"].append(f"{BANDS[band]} task → {configured} effort")
 
 
-def decide(tool_input: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+def decide(tool_input: dict[str, Any], config: Config) -> dict[str, Any]:
     """The model decision for one spawn (a plain dict matching ``models.Decision`` minus ids), with
     the effort to run it at (``effort``; None: the agent's usual effort)."""
     out = _decide_model(tool_input, config)
@@ -147,7 +149,7 @@ def decide(tool_input: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def _decide_model(tool_input: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+def _decide_model(tool_input: dict[str, Any], config: Config) -> dict[str, Any]:
     agent_type = str(tool_input.get("subagent_type") or "general-purpose")
     description = str(tool_input.get("description") or "")
     prompt = str(tool_input.get("prompt") or "")

@@ -20,6 +20,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from model_strategy.runtime.settings.values import Config
+
 CACHE_SCHEMA = 3  # 3: amounts have a range (a config compiled before is checked again)
 
 
@@ -62,7 +64,7 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load(cwd: str | None = None) -> tuple[dict[str, Any], list[str]]:
+def load(cwd: str | None = None) -> tuple[Config, list[str]]:
     """The effective configuration (a plain dict) and any new one-line warnings."""
     files = _sources(cwd)
     sig = _signature(files)
@@ -73,7 +75,8 @@ def load(cwd: str | None = None) -> tuple[dict[str, Any], list[str]]:
         cached = None
     if (isinstance(cached, dict) and cached.get("schema") == CACHE_SCHEMA and cached.get("sig") == sig
             and isinstance(cached.get("config"), dict) and cached.get("crc") == _crc(cached["config"])):
-        return cached["config"], []
+        config: Config = cached["config"]
+        return config, []
     if not isinstance(cached, dict) or not isinstance(cached.get("last_good"), dict):
         cached = {}
     last_good = {k: v for k, v in cached.get("last_good", {}).items() if isinstance(v, dict)}
@@ -87,7 +90,7 @@ def load(cwd: str | None = None) -> tuple[dict[str, Any], list[str]]:
 
 def compile_config(
     files: list[str], last_good: dict[str, Any]
-) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+) -> tuple[Config, list[str], dict[str, Any]]:
     """Validate each file and the merge (slow path, still standard library only)."""
     config, warnings, good, _ = _validate_layers(files, last_good)
     return config, warnings, good
@@ -103,7 +106,7 @@ def file_states(cwd: str | None = None) -> list[dict[str, Any]]:
 
 def _validate_layers(
     files: list[str], last_good: dict[str, Any]
-) -> tuple[dict[str, Any], list[str], dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[Config, list[str], dict[str, Any], list[dict[str, Any]]]:
     import json
 
     warnings: list[str] = []

@@ -19,6 +19,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from model_strategy.runtime.settings.values import Config
+
 CHOICES = (*TIERS, "auto")
 PROFILES = ("FAST", "BALANCED", "QUALITY")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -280,8 +282,10 @@ def _object(loc: tuple[str, ...], table: Table, value: Any) -> dict[str, Any]:
     return out
 
 
-def validate(data: Any) -> dict[str, Any]:
+def validate(data: Any) -> Config:
     """The whole configuration, normalised (see the module docstring), or :class:`ConfigError`."""
     if not isinstance(data, dict):
         raise ConfigError((), "Input should be a valid dictionary or instance of Config", data)
-    return _object((), CONFIG, data)
+    checked: Any = _object((), CONFIG, data)  # the table is the schema of ``Config``
+    config: Config = checked
+    return config

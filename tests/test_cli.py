@@ -121,16 +121,16 @@ def test_errors_name_the_command_of_their_context(data_dir: Path, tmp_path: Path
 def test_hints_name_the_command_of_their_context() -> None:
     from decimal import Decimal
 
+    from model_strategy.commands.base import errors
     from model_strategy.commands.render import render
-    from model_strategy.commands.strategy import reports
 
     try:
         for slash, hint in ((False, "bin/model-strategy cost 300"), (True, "/model-strategy:cost 300")):
-            reports.set_slash(slash)
+            errors.set_slash(slash)
             assert f"or pass one: {hint})" in render.budget_line(Decimal(5), None).plain
-        assert reports.command("report") == "/model-strategy"
+        assert errors.command("report") == "/model-strategy"
     finally:
-        reports.set_slash(False)
+        errors.set_slash(False)
 
 
 def run_in_terminal(args: list[str], data_dir: Path, cwd: Path, columns: int) -> str:

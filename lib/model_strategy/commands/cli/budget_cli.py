@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None, slash: bool = False) -> int:
         return 0
     unknown = [a for a in argv if a not in ("--json", "--width", "set") and not a.isdigit()]
     if argv and argv[0] != "set" and unknown:
-        from model_strategy.commands.strategy.reports import command
+        from model_strategy.commands.base.errors import command
 
         print(f"model-strategy: unknown budget argument {unknown[0]!r} (see {command('budget', '--help')})",
               file=err)
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None, slash: bool = False) -> int:
 
 def _one_line(exc: Exception) -> str:
     if isinstance(exc, OSError):
-        from model_strategy.commands.strategy.reports import os_problem
+        from model_strategy.commands.base.errors import os_problem
 
         return os_problem(exc)
     errors = getattr(exc, "errors", None)

@@ -22,7 +22,7 @@
     model-strategy archive [--now] [--delete-archived-before YYYY-MM]   retention of daily detail
 
 Each report takes ``--json`` and ``--width N`` (default: the terminal's width on a terminal, else 100).
-Messages name commands the way the user runs them there (``reports.command``). Exit codes: 0 ok, 1 internal
+Messages name commands the way the user runs them there (``base/errors.command``). Exit codes: 0 ok, 1 internal
 problem, 2 bad input (one line on stderr). ``--plugin-data`` is the ``${CLAUDE_PLUGIN_DATA}`` Claude Code
 gives the hooks; slash commands pass it because their shell does not have it (``runtime/base/paths.py`` has the
 whole rule for the data home: ``MODEL_STRATEGY_DATA_DIR`` > ``--plugin-data`` > ``CLAUDE_PLUGIN_DATA`` > the
@@ -52,7 +52,7 @@ USAGE = ("dashboard", "efficiency", "roi", "recommendations")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        from model_strategy.commands.strategy.reports import BadInput
+        from model_strategy.commands.base.errors import BadInput
 
         raise BadInput(message)
 
@@ -131,7 +131,7 @@ def _slash_argv(argv: list[str]) -> tuple[list[str], str]:
     """A slash command's argv (after ``--plugin-data DIR``): its words come from the hook that saw the
     command's arguments (``<subcommand> --slash-args``, see ``runtime/entry/slashargs.py``), never from the shell
     line.  Options that write where the caller chooses are refused here.  Returns (argv, note)."""
-    from model_strategy.commands.strategy.reports import BadInput
+    from model_strategy.commands.base.errors import BadInput
     from model_strategy.runtime.entry import slashargs
 
     if slashargs.FLAG in argv:
@@ -164,7 +164,7 @@ def _budget_arg(words: list[str]) -> tuple[Decimal | None, list[str]]:
     """``cost [monthly budget] [use case]``: a first word that looks like a number (a digit, sign, ``$``
     or ``.`` followed by a digit: ``300``, ``$300``, ``-5``, ``12abc``) must be a positive amount; any
     other word starts the use case (``cost abc`` is the use case "abc")."""
-    from model_strategy.commands.strategy.reports import BadInput
+    from model_strategy.commands.base.errors import BadInput
 
     if not words:
         return None, words
@@ -198,7 +198,7 @@ def _jsonable(obj: Any) -> Any:
 
 
 def _days(value: int | None) -> int | None:
-    from model_strategy.commands.strategy.reports import BadInput
+    from model_strategy.commands.base.errors import BadInput
     from model_strategy.commands.usage.insights import MAX_DAYS
 
     if value is not None and not 1 <= value <= MAX_DAYS:
@@ -207,7 +207,7 @@ def _days(value: int | None) -> int | None:
 
 
 def _rate(raw: str | None) -> Decimal | None:
-    from model_strategy.commands.strategy.reports import BadInput
+    from model_strategy.commands.base.errors import BadInput
 
     if raw is None:
         return None
@@ -230,9 +230,9 @@ def insights_for(args: argparse.Namespace, cat: Catalog, cfg: Config, warnings: 
 
 def build(args: argparse.Namespace) -> tuple[str, dict[str, Any], list[str]]:
     """(renderer name, report data, warnings) for a report command."""
+    from model_strategy.commands.base.errors import BadInput
     from model_strategy.commands.knowledge import catalog
     from model_strategy.commands.strategy import comparison, reports
-    from model_strategy.commands.strategy.reports import BadInput
     from model_strategy.runtime.base import clock
     from model_strategy.runtime.books.ledger import Ledger
     from model_strategy.runtime.settings import config
@@ -316,7 +316,7 @@ def _remember_root() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Every command, with one error path for the file system: a full, read-only or inaccessible data
     home (or any other file a command needs) is one line naming the path and what failed, exit 1."""
-    from model_strategy.commands.strategy.reports import fail
+    from model_strategy.commands.base.errors import fail
     from model_strategy.runtime.base.store import LockTimeout
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -327,8 +327,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    from model_strategy.commands.base.errors import BadInput, fail, set_slash
     from model_strategy.commands.knowledge.catalog import CatalogError
-    from model_strategy.commands.strategy.reports import BadInput, fail, set_slash
 
     os.umask(0o077)  # the data home is private: files 0600, directories 0700
     slash = argv[:1] == ["--plugin-data"]

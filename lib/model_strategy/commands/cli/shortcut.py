@@ -81,7 +81,7 @@ def install_data_dir() -> tuple[str, str]:
 
 
 def install(project: str | None = None, force: bool = False) -> str:
-    from model_strategy.commands.strategy.reports import BadInput
+    from model_strategy.commands.base.errors import BadInput
 
     root = os.path.abspath(paths.plugin_root())
     data, why = install_data_dir()
@@ -116,7 +116,7 @@ def upgrade_old() -> str | None:
 
 
 def uninstall(project: str | None = None) -> str:
-    from model_strategy.commands.strategy.reports import BadInput
+    from model_strategy.commands.base.errors import BadInput
 
     dest = os.path.join(commands_dir(project), NAME)
     if not os.path.exists(dest):

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from model_strategy.commands.base.cells import terminal_safe
-from model_strategy.commands.strategy.reports import command
+from model_strategy.commands.base.errors import command
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 

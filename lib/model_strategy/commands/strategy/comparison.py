@@ -9,13 +9,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from model_strategy.commands.base.errors import BadInput, command
 from model_strategy.commands.knowledge import usecases
 from model_strategy.commands.knowledge.catalog import CATEGORIES
 from model_strategy.commands.usage import analytics
 from model_strategy.runtime.money import rates
 
 from . import projection
-from .reports import BadInput, Context, Report, command
+from .reports import Context, Report
 
 
 def _price_row(ctx: Context, mid: str) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from model_strategy.commands.base.errors import BadInput
 from model_strategy.commands.base.words import last_days, plural
-from model_strategy.commands.strategy.reports import BadInput
 
 from . import insights
 from .insights import Insights, pct, usd

@@ -77,7 +77,7 @@ def write(path: str, text: str) -> None:
         return
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        from model_strategy.commands.strategy.reports import BadInput
+        from model_strategy.commands.base.errors import BadInput
 
         raise BadInput(f"cannot write {path}: folder {folder} does not exist")
     store.atomic_write_bytes(os.path.abspath(path), text.encode())

@@ -43,7 +43,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from model_strategy.commands.strategy.reports import BadInput, fail
+from model_strategy.commands.base.errors import BadInput, fail
 from model_strategy.runtime.base import clock, store
 from model_strategy.runtime.books import records
 from model_strategy.runtime.books.ledger import Ledger, day_of, iso

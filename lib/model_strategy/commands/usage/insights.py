@@ -93,7 +93,7 @@ class Insights:
         return self.load(min(start, self.today)).sub(min(start, self.today), self.today)
 
     def header(self, title: str, win: Window) -> dict[str, Any]:
-        from model_strategy.commands.strategy.reports import records_phrase
+        from model_strategy.commands.base.words import records_phrase
 
         n = win.records
         main = record_counts(win, "agents").get("main-thread", 0)

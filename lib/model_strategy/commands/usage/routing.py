@@ -26,7 +26,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from model_strategy.commands.strategy.reports import BadInput, fail
+from model_strategy.commands.base.errors import BadInput, fail
 from model_strategy.runtime.base import clock, store
 from model_strategy.runtime.base.kinds import TIERS, tier_index
 from model_strategy.runtime.books.ledger import Ledger

@@ -201,3 +201,19 @@ def test_users_line_gets_the_same_stdin_and_a_timeout(tmp_path: Path, samples: P
     monkeypatch.setattr(statusline, "ORIGINAL_TIMEOUT", 0.3)
     monkeypatch.setattr(statusline.run_original, "__defaults__", (0.3,))
     assert line(raw).startswith("model-strategy 5h 42%")  # too slow: left out, ours still shows
+
+
+def test_a_linked_settings_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    target = tmp_path / "dotfiles-settings.json"
+    target.write_text(ORIGINAL)
+    settings = tmp_path / "settings.json"
+    settings.symlink_to(target)
+    with pytest.raises(ValueError, match="symbolic link; nothing was changed"):
+        statusline_install.install(str(settings))
+    assert settings.is_symlink() and target.read_text() == ORIGINAL
+
+
+def test_installed_settings_are_private(tmp_path: Path) -> None:
+    settings = install(tmp_path, '{"model": "opus"}')
+    assert settings.stat().st_mode & 0o777 == 0o600
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

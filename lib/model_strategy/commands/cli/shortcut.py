@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 
-from model_strategy.runtime.base import paths
+from model_strategy.runtime.base import paths, store
 
 MARKER = "<!-- model-strategy shortcut v2 -->"
 _MARKER_PREFIX = "<!-- model-strategy shortcut v"  # any version is ours (v1 pasted $ARGUMENTS into its shell line)
@@ -135,10 +135,5 @@ def _ours(path: str) -> bool:
         return False
 
 
-def _write(path: str, text: str, mode: int = 0o600) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), mode)  # not via a link
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+def _write(path: str, text: str, mode: int = store.FILE_MODE) -> None:
+    store.atomic_write_bytes(path, text.encode("utf-8"), mode)  # never through a link; 0600 (0700 to run)

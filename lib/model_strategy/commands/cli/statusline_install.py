@@ -83,6 +83,8 @@ def our_command(data: str) -> str:
 
 
 def _read(path: str) -> str | None:
+    if os.path.islink(path):  # checked before anything is written: the file is replaced whole, never a link
+        raise ValueError(f"{path} is a symbolic link; nothing was changed (pass --settings with its target)")
     try:
         with open(path, encoding="utf-8") as fh:
             return fh.read()
@@ -91,13 +93,8 @@ def _read(path: str) -> str | None:
 
 
 def _write(path: str, text: str) -> None:
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    with contextlib.suppress(OSError):  # keep the file's mode
-        os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-    os.replace(tmp, path)
+    """The settings file, replaced whole (``store.atomic_write_bytes``: 0600, never through a link)."""
+    store.atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def default_settings() -> str:
@@ -147,10 +144,7 @@ def install(settings_path: str | None = None) -> str:
                 original = {"absent": True, "file_existed": True, "raw": None, "value": None, "inserted": inserted}
         if original is not None:
             original = {"schema": 1, "settings": os.path.abspath(settings_path), **original}
-            os.makedirs(data, exist_ok=True)
-            with open(keep + ".tmp", "w", encoding="utf-8") as fh:
-                json.dump(original, fh, indent=2)
-            os.replace(keep + ".tmp", keep)
+            store.atomic_write_json(keep, original, indent=2)
         _write(settings_path, new)
     kept = store.read_json(keep, {}) or {}
     prev = kept.get("raw")

@@ -105,10 +105,9 @@ def export_records(argv: list[str], out: Any = None) -> int:
     if output == "-":
         count = _write(out or sys.stdout, fmt, _records_since(ledger, since, errors))
     else:
-        tmp = f"{output}.tmp-{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            count = _write(fh, fmt, _records_since(ledger, since, errors))
-        os.replace(tmp, output)
+        buf = io.StringIO(newline="")
+        count = _write(buf, fmt, _records_since(ledger, since, errors))
+        store.atomic_write_bytes(output, buf.getvalue().encode("utf-8"))  # whole or not at all, 0600
         print(f"model-strategy: exported {count} records to {output}", file=sys.stderr)
     for line in (*ledger.warnings, *errors[:20]):
         print(f"model-strategy: {line}", file=sys.stderr)

@@ -148,15 +148,15 @@ def ensure_dir(path: str) -> None:
         os.makedirs(path, mode=DIR_MODE, exist_ok=True)
 
 
-def atomic_write_bytes(path: str, data: bytes) -> None:
+def atomic_write_bytes(path: str, data: bytes, mode: int = FILE_MODE) -> None:
     """Replace ``path`` with ``data``: a temp file in the same folder, then ``os.replace`` (readers
-    never see half a file).  Call with the lock held."""
+    never see half a file).  Call with the lock held.  ``mode``: 0600 unless the file must run (0700)."""
     folder, name = os.path.split(path)
     ensure_dir(folder)
     refuse_links(path)  # os.replace would not follow it, but a linked folder would take the file elsewhere
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
             view = memoryview(data)
             while view:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from model_strategy.commands.cli import budget_cli
 from model_strategy.runtime.settings import config
 
 
@@ -76,12 +77,12 @@ def test_bad_timezone_and_budget(data_dir: Path, project: Path) -> None:
 
 
 def test_write_global_validates_first(data_dir: Path) -> None:
-    config.write_global({"budgets": {"daily_usd": "15"}})
+    budget_cli.write_global({"budgets": {"daily_usd": "15"}})
     assert json.loads((data_dir / "config.json").read_text()) == {"budgets": {"daily_usd": "15"}}
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError):
-        config.write_global({"budgets": {"daily_usd": "lots"}})
+        budget_cli.write_global({"budgets": {"daily_usd": "lots"}})
     assert json.loads((data_dir / "config.json").read_text()) == {"budgets": {"daily_usd": "15"}}
 
 

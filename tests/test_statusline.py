@@ -67,9 +67,7 @@ def test_budget_level_beats_a_lower_window_level(samples: Path) -> None:
 
 def test_each_figure_once_and_within_80_columns(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spend("12.21")
-    from model_strategy.runtime.settings import config
-
-    config.write_global({"budgets": {"daily_usd": "1"}})
+    budget_cli.write_global({"budgets": {"daily_usd": "1"}})
     monkeypatch.setattr(statusline, "savings_today", lambda root, now: Decimal("0.80"))
     out = line("{}")
     assert out == "model-strategy $12.21 today · 1221% of $1 · day exceeded · routing saved $0.80\n"

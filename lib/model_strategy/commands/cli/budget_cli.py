@@ -10,7 +10,7 @@ import os
 import sys
 from decimal import Decimal
 
-from model_strategy.runtime.base import clock
+from model_strategy.runtime.base import clock, paths, store
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.limits import budget, windows
 from model_strategy.runtime.settings import config, config_rules
@@ -195,8 +195,23 @@ def _set(args: list[str]) -> str:
         update = {"week_start": rest[0].lower()}
     else:
         raise ValueError(f"unknown budget setting {args[0]!r}")
-    path = config.write_global({"budgets": update})
+    path = write_global({"budgets": update})
     return f"model-strategy: saved {' '.join(args)} in {path}"
+
+
+def write_global(update: dict[str, Any]) -> str:
+    """Merge ``update`` into the global config file, validated first (with the defaults, by
+    ``models.Config``), under its lock, replaced atomically; returns its path."""
+    from model_strategy.models import Config
+
+    path = paths.global_config_file()
+    with store.locked(path + ".lock"):
+        current = store.read_json(path, {}) or {}
+        new = config.deep_merge(current, update)
+        base = store.read_json(paths.defaults_file(), {}) or {}
+        Config.model_validate(config.deep_merge(base, new))
+        store.atomic_write_json(path, new, indent=2)
+    return path
 
 
 def main(argv: list[str] | None = None, slash: bool = False) -> int:

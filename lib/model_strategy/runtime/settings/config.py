@@ -168,17 +168,3 @@ def _one_line(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
     return str(exc).splitlines()[0]
-
-
-def write_global(update: dict[str, Any]) -> str:
-    """Merge ``update`` into the global config file (validated first); used by ``budget set``."""
-    from model_strategy.models import Config
-
-    path = paths.global_config_file()
-    with store.locked(path + ".lock"):
-        current = store.read_json(path, {}) or {}
-        new = deep_merge(current, update)
-        base = store.read_json(paths.defaults_file(), {}) or {}
-        Config.model_validate(deep_merge(base, new))
-        store.atomic_write_json(path, new, indent=2)
-    return path

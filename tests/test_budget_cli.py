@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 import synthrecords
-from model_strategy.commands.cli import budget_cli
+from model_strategy.commands.cli import budget_cli, statusline_install
+from model_strategy.commands.render import render_budget
 from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.entry import statusline
 from sessionlab import ROOT, venv_python
 
 
@@ -68,7 +70,7 @@ def test_slash_mode_reports_errors_on_stdout(data_dir: Path) -> None:
 
 def test_status_table_renders_levels(data_dir: Path) -> None:
     spend("8")
-    text = budget_cli.render(budget_cli.report_data(), 100)
+    text = render_budget.text(budget_cli.report_data(), 100)
     assert "\nday 20" in text and "\nweek 20" in text and "…" not in text  # rows start at the left edge
     assert "$8.00" in text and "warning" in text and "downgrade" in text
     assert max(len(line) for line in text.splitlines()) <= 100
@@ -80,18 +82,18 @@ def test_statusline_line(data_dir: Path) -> None:
     import contextlib
 
     with contextlib.redirect_stdout(out):
-        budget_cli.statusline(io.StringIO("{}"))
+        statusline.main(io.StringIO("{}"))
     assert out.getvalue() == "model-strategy $9.50 today · 95% of $10 · day critical\n"  # the day's % once
 
 
 def test_install_statusline_keeps_other_settings(tmp_path: Path, data_dir: Path) -> None:
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps({"model": "opus", "statusLine": {"type": "command", "command": "old"}}))
-    msg = budget_cli.install_statusline(str(settings))
+    msg = statusline_install.install(str(settings))
     data = json.loads(settings.read_text())
     assert data["model"] == "opus" and "hooks/run" in data["statusLine"]["command"]
     assert "your previous status line (old) runs first" in msg and "next session" not in msg
     settings.write_text("{broken")
     with pytest.raises(ValueError, match="nothing was changed"):
-        budget_cli.install_statusline(str(settings))
+        statusline_install.install(str(settings))
     assert settings.read_text() == "{broken"

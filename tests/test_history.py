@@ -25,8 +25,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_strategy.commands.cli import cli
-from model_strategy.commands.usage import history
+from model_strategy.commands.cli import cli, history_cli
+from model_strategy.commands.usage import history, history_report
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.entry import hooks
 from sessionlab import AGENT_A, AGENT_B, ROOT, Session
@@ -116,7 +116,7 @@ def test_json_schema_is_stable(tree: Path, capsys: pytest.CaptureFixture[str]) -
                                   "unpriced_requests_added", "problems", "seconds"}
 
 
-@pytest.mark.parametrize("group", history.GROUPS)
+@pytest.mark.parametrize("group", history_report.GROUPS)
 def test_every_grouping_adds_up(group: str, tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = hist(capsys, group, "--claude-dir", str(tree))
     assert totals_of(doc) == TOTALS
@@ -314,9 +314,9 @@ def test_claude_dirs_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     home = tmp_path / "home"
-    assert history.claude_dirs() == [str(tmp_path / "a"), str(tmp_path / "b"), str(home / ".config" / "claude"),
+    assert history_cli.claude_dirs() == [str(tmp_path / "a"), str(tmp_path / "b"), str(home / ".config" / "claude"),
                                      str(home / ".claude")]
-    assert history.claude_dirs([str(tmp_path / "x")]) == [str(tmp_path / "x")]
+    assert history_cli.claude_dirs([str(tmp_path / "x")]) == [str(tmp_path / "x")]
 
 
 # ------------------------------------------------------------------ with the hooks
@@ -431,7 +431,7 @@ def test_importing_in_pieces_equals_importing_once(tmp_path_factory: pytest.Temp
                 written = point
                 os.utime(path, ns=(time.time_ns(), time.time_ns() + written))  # a new mtime even within a tick
                 history.import_history(Ledger(), [str(root)], [])
-            doc = history.report(Ledger(), "daily", None, None)
+            doc = history_report.report(Ledger(), "daily", None, None)
             results.append(({r["key"]: (r["requests"], r["output_tokens"]) for r in doc["rows"]},
                             sorted(r["id"] for r in Ledger().iter_records())))
         assert results[0][0] == results[1][0]
@@ -454,12 +454,12 @@ def test_report_from_rollups_equals_report_from_records(data_dir: Path) -> None:
     assert Ledger().archived_months()
     ranges = [(None, None), ("2026-07-15", None), (None, "2026-09-10"), ("2026-08-03", "2026-08-20"),
               ("2026-09-01", "2026-10-31")]
-    for group in history.GROUPS:
+    for group in history_report.GROUPS:
         for since, until in ranges:
             ledger = Ledger()
             with ledger.transaction():
-                fast = history.report(ledger, group, since, until)
-            slow = history.report(Ledger(), group, since, until, rollups=False)
+                fast = history_report.report(ledger, group, since, until)
+            slow = history_report.report(Ledger(), group, since, until, rollups=False)
             assert fast == slow, (group, since, until)
-            again = history.report(Ledger(), group, since, until)  # from the saved roll-ups
+            again = history_report.report(Ledger(), group, since, until)  # from the saved roll-ups
             assert again == slow, (group, since, until)

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_strategy.commands.usage import fastread, history
+from model_strategy.commands.usage import fastread, history, history_report
 from model_strategy.runtime.books import usage as usage_mod
 from model_strategy.runtime.books.ledger import Ledger
 
@@ -171,7 +171,7 @@ def _import(tree: Path, data: Path, monkeypatch: pytest.MonkeyPatch, workers: st
             rec = json.loads(line)
             rec.pop("recorded_at")
             recs.append((day, rec))
-    rows = history.report(ledger, "daily", None, None)["rows"]
+    rows = history_report.report(ledger, "daily", None, None)["rows"]
     monkeypatch.undo()
     return {"stats": stats.as_json(), "warnings": warnings, "records": recs, "rows": rows}
 

@@ -181,6 +181,7 @@ class _Sink:
 
 def test_budget_table_names_unpriced_requests(lab: Session) -> None:
     from model_strategy.commands.cli import budget_cli
+    from model_strategy.commands.render import render_budget
 
     now = clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
     path = lab.agent_paths[AGENT_A]
@@ -191,4 +192,4 @@ def test_budget_table_names_unpriced_requests(lab: Session) -> None:
     call(hooks.subagent_stop, lab.subagent_stop(AGENT_A))
     data = budget_cli.report_data()
     assert [p["unpriced_requests"] for p in data["periods"]] == [3, 3, 3]
-    assert budget_cli.render(data).count("+ 3 unpriced") == 3
+    assert render_budget.text(data).count("+ 3 unpriced") == 3

@@ -120,7 +120,7 @@ def install(tmp_path: Path, text: str | None) -> Path:
     settings = tmp_path / "settings.json"
     if text is not None:
         settings.write_text(text)
-    budget_cli.install_statusline(str(settings))
+    statusline_install.install(str(settings))
     return settings
 
 
@@ -135,9 +135,9 @@ def test_install_keeps_the_users_line_and_uninstall_restores_it_byte_for_byte(tm
     assert statusline_install.is_ours(data["statusLine"])
     assert data["statusLine"]["padding"] == 1  # the entry's other keys stay while the plugin's line is in
     assert line("{}") == "mine · model-strategy $0.00 today · 0% of $10 · ok\n"
-    budget_cli.install_statusline(str(settings))  # installing again keeps the user's original
+    statusline_install.install(str(settings))  # installing again keeps the user's original
     assert line("{}").startswith("mine · ")
-    assert budget_cli.uninstall_statusline(str(settings)).startswith("model-strategy: restored")
+    assert statusline_install.uninstall(str(settings)).startswith("model-strategy: restored")
     assert settings.read_text() == ORIGINAL
     assert line("{}") == "model-strategy $0.00 today · 0% of $10 · ok\n"
 
@@ -146,7 +146,7 @@ def test_install_keeps_the_users_line_and_uninstall_restores_it_byte_for_byte(tm
 def test_uninstall_removes_an_added_entry_byte_for_byte(tmp_path: Path, text: str) -> None:
     settings = install(tmp_path, text)
     assert "statusLine" in json.loads(settings.read_text())
-    budget_cli.uninstall_statusline(str(settings))
+    statusline_install.uninstall(str(settings))
     assert settings.read_text() == text
 
 
@@ -154,16 +154,16 @@ def test_install_keeps_padding_zero(tmp_path: Path) -> None:
     settings = install(tmp_path, '{"statusLine": {"type": "command", "command": "mine", "padding": 0}}')
     entry = json.loads(settings.read_text())["statusLine"]
     assert entry["padding"] == 0 and statusline_install.is_ours(entry) and list(entry) == ["type", "command", "padding"]
-    budget_cli.install_statusline(str(settings))  # again: still kept
+    statusline_install.install(str(settings))  # again: still kept
     assert json.loads(settings.read_text())["statusLine"]["padding"] == 0
-    budget_cli.uninstall_statusline(str(settings))
+    statusline_install.uninstall(str(settings))
     assert settings.read_text() == '{"statusLine": {"type": "command", "command": "mine", "padding": 0}}'
 
 
 def test_no_settings_file_before_means_none_after(tmp_path: Path) -> None:
     settings = install(tmp_path, None)
     assert statusline_install.is_ours(json.loads(settings.read_text())["statusLine"])
-    budget_cli.uninstall_statusline(str(settings))
+    statusline_install.uninstall(str(settings))
     assert not settings.exists()
 
 
@@ -171,7 +171,7 @@ def test_uninstall_leaves_a_foreign_status_line_alone(tmp_path: Path) -> None:
     settings = install(tmp_path, ORIGINAL)
     changed = settings.read_text().replace("hooks/run", "other/run")
     settings.write_text(changed)
-    assert "not the plugin's" in budget_cli.uninstall_statusline(str(settings))
+    assert "not the plugin's" in statusline_install.uninstall(str(settings))
     assert settings.read_text() == changed
 
 
@@ -180,7 +180,7 @@ def test_broken_settings_change_nothing(tmp_path: Path) -> None:
     for text in ("{broken", "[1]", '{"a": 1} x'):
         settings.write_text(text)
         with pytest.raises(ValueError, match="nothing was changed"):
-            budget_cli.install_statusline(str(settings))
+            statusline_install.install(str(settings))
         assert settings.read_text() == text
 
 
@@ -189,13 +189,13 @@ def test_users_line_gets_the_same_stdin_and_a_timeout(tmp_path: Path, samples: P
     seen = tmp_path / "seen.json"
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps({"statusLine": {"type": "command", "command": f"cat > {seen}; echo theirs"}}))
-    budget_cli.install_statusline(str(settings))
+    statusline_install.install(str(settings))
     raw = live(samples, "rate-limits")
     assert line(raw).startswith("theirs · model-strategy 5h 42%")
     assert seen.read_text() == raw
     settings.write_text(json.dumps({"statusLine": {"type": "command", "command": "sleep 5; echo late"}}))
-    budget_cli.uninstall_statusline(str(settings))
-    budget_cli.install_statusline(str(settings))
+    statusline_install.uninstall(str(settings))
+    statusline_install.install(str(settings))
     monkeypatch.setattr(statusline, "ORIGINAL_TIMEOUT", 0.3)
     monkeypatch.setattr(statusline.run_original, "__defaults__", (0.3,))
     assert line(raw).startswith("model-strategy 5h 42%")  # too slow: left out, ours still shows

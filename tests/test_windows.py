@@ -189,6 +189,7 @@ def test_no_windows_changes_nothing(data_dir: Path) -> None:
 
 def test_budget_table_and_json_list_the_windows(samples: Path, data_dir: Path) -> None:
     from model_strategy.commands.cli import budget_cli
+    from model_strategy.commands.render import render_budget
 
     windows.remember(payload(samples, "spend-limit", five_hour=20), NOW - 3600)
     windows.remember(payload(samples, "spend-limit", five_hour=40), NOW)
@@ -201,7 +202,7 @@ def test_budget_table_and_json_list_the_windows(samples: Path, data_dir: Path) -
     assert rows[2]["used_usd"] == 15.5 and rows[2]["limit_usd"] == 50 and rows[2]["period"] == "monthly"
     data = budget_cli.report_data()
     data["windows"] = rows
-    text = budget_cli.render(data, 100)
+    text = render_budget.text(data, 100)
     assert "Subscription windows" in text and "5-hour limit" in text and "31% ($15.50 of $50)" in text
     assert five["fills_at"][11:16] + "Z" in text
     assert "Window policy: 5-hour limit ≥70% → downgrade, ≥90% → haiku_only" in text.replace("\n", " ")
@@ -210,13 +211,13 @@ def test_budget_table_and_json_list_the_windows(samples: Path, data_dir: Path) -
 
 
 def test_budget_set_window(data_dir: Path) -> None:
-    from model_strategy.commands.cli import budget_cli
+    from model_strategy.commands.cli import cli
 
-    assert budget_cli.main(["set", "window", "five_hour", "downgrade", "60"]) == 0
-    assert budget_cli.main(["set", "window", "seven_day", "downgrade", "none"]) == 0
+    assert cli.main(["budget", "set", "window", "five_hour", "downgrade", "60"]) == 0
+    assert cli.main(["budget", "set", "window", "seven_day", "downgrade", "none"]) == 0
     cfg, warnings = config.load(None)
     assert warnings == []
     assert cfg["budgets"]["windows"]["five_hour"]["downgrade"] == 60
     assert cfg["budgets"]["windows"]["seven_day"]["downgrade"] is None
-    assert budget_cli.main(["set", "window", "ten_hour", "downgrade", "60"]) == 2
-    assert budget_cli.main(["set", "window", "five_hour", "downgrade", "160"]) == 2
+    assert cli.main(["budget", "set", "window", "ten_hour", "downgrade", "60"]) == 2
+    assert cli.main(["budget", "set", "window", "five_hour", "downgrade", "160"]) == 2

@@ -10,9 +10,11 @@ runs -- or, failing that, the root recorded at install time.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 
+from model_strategy.commands.base.errors import BadInput
 from model_strategy.runtime.base import paths, store
 
 MARKER = "<!-- model-strategy shortcut v2 -->"
@@ -81,8 +83,6 @@ def install_data_dir() -> tuple[str, str]:
 
 
 def install(project: str | None = None, force: bool = False) -> str:
-    from model_strategy.commands.base.errors import BadInput
-
     root = os.path.abspath(paths.plugin_root())
     data, why = install_data_dir()
     for value in (root, data):
@@ -116,8 +116,6 @@ def upgrade_old() -> str | None:
 
 
 def uninstall(project: str | None = None) -> str:
-    from model_strategy.commands.base.errors import BadInput
-
     dest = os.path.join(commands_dir(project), NAME)
     if not os.path.exists(dest):
         return f"no shortcut at {dest}"
@@ -137,3 +135,15 @@ def _ours(path: str) -> bool:
 
 def _write(path: str, text: str, mode: int = store.FILE_MODE) -> None:
     store.atomic_write_bytes(path, text.encode("utf-8"), mode)  # never through a link; 0600 (0700 to run)
+
+
+def install_command(args: argparse.Namespace) -> int:
+    """``model-strategy install-shortcut [--project DIR] [--force]``."""
+    print(install(args.project, args.force))
+    return 0
+
+
+def uninstall_command(args: argparse.Namespace) -> int:
+    """``model-strategy uninstall-shortcut [--project DIR]``."""
+    print(uninstall(args.project))
+    return 0

@@ -11,6 +11,7 @@ removes the entry again when there was none.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -212,3 +213,16 @@ def uninstall(settings_path: str | None = None) -> str:
 def _drop(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+def install_command(args: argparse.Namespace) -> int:
+    """``model-strategy install-statusline [--settings FILE]``: one line, what changed (a settings file
+    that cannot be changed: one line, exit 1)."""
+    print(install(args.settings))
+    return 0
+
+
+def uninstall_command(args: argparse.Namespace) -> int:
+    """``model-strategy uninstall-statusline``."""
+    print(uninstall())
+    return 0

@@ -7,20 +7,18 @@
 * ``export analytics FILE.json`` -- the dashboard, efficiency, ROI and recommendations reports of
   the last ``--days`` days (30 by default) in one JSON document.
 
-``FILE`` ``-`` writes to stdout.  Files are written to a temp file and moved into place.
+This module builds the data; ``cli/reports_cli.export`` writes it (``FILE`` ``-``: stdout; a file is
+replaced whole).
 """
 
 from __future__ import annotations
 
 import io
-import os
-import sys
 from decimal import Decimal
 from typing import Any
 
 from model_strategy.commands.base.cells import Writer
-from model_strategy.commands.base.words import last_days
-from model_strategy.runtime.base import clock, store
+from model_strategy.runtime.base import clock
 from model_strategy.runtime.base.kinds import RECORD_KINDS
 
 from . import daily, dashboard, efficiency, recommend, roi
@@ -59,39 +57,11 @@ def costs_csv(ins: Insights, all_days: bool) -> tuple[str, int]:
 
 
 def analytics(ins: Insights, hourly_rate: Decimal | None = None) -> dict[str, Any]:
-    from model_strategy.commands.cli.cli import _jsonable
-
-    data: dict[str, Any] = _jsonable({
+    """The four usage reports in one document (Decimals as they are: the command writes it as JSON)."""
+    return {
         "schema": SCHEMA, "generated": clock.now().isoformat(timespec="seconds"),
         "as_of": ins.day, "days": ins.days, "prices": ins.catalog.price_source,
         "dashboard": dashboard.dashboard_report(ins), "efficiency": efficiency.efficiency_report(ins),
         "roi": roi.roi_report(ins, hourly_rate), "recommendations": recommend.recommendations_report(ins),
         "warnings": ins.warnings,
-    })
-    return data
-
-
-def write(path: str, text: str) -> None:
-    if path == "-":
-        sys.stdout.write(text)
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        from model_strategy.commands.base.errors import BadInput
-
-        raise BadInput(f"cannot write {path}: folder {folder} does not exist")
-    store.atomic_write_bytes(os.path.abspath(path), text.encode())
-
-
-def run(ins: Insights, what: str, path: str, days_given: bool) -> str:
-    """Write the export; returns the one line that says what was written."""
-    if what == "costs":
-        text, n = costs_csv(ins, all_days=not days_given)
-        write(path, text)
-        span = last_days(ins.days) if days_given else "every ledger day"
-        return f"wrote {n:,} cost rows ({span}) to {path}"
-    import json
-
-    data = analytics(ins)
-    write(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-    return f"wrote the analytics of {last_days(ins.days)} to {path}"
+    }

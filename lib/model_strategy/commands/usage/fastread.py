@@ -9,14 +9,18 @@ unexpected shape, bytes that are not UTF-8, a byte-order mark, or a user entry w
 (the agent's first prompt, an interruption notice).  Without ``msgspec`` every line goes through
 ``fastjson``.  ``tests/test_history_fastread.py`` holds the two paths equal.
 
+A large import reads its files in worker processes (``Reader``): forked, niced, in order, and what a
+worker that died left is read in this process.
+
 Not on the hook path (``runtime/`` never imports this module).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import Any
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
 
 from model_strategy.runtime.base.fastjson import loads
 from model_strategy.runtime.books.usage import TranscriptUsage
@@ -218,3 +222,141 @@ def _feed(usage: TranscriptUsage, data: bytes, end: int) -> None:
                 if isinstance(entry, dict):
                     region.add(usage, entry, reduced, pos, nl)
         pos = nl + 1
+
+
+def first_cwd(path: str, data: bytes | None = None) -> str | None:
+    """The ``cwd`` of a transcript's first entries (the project it ran in); ``data``: the file's
+    bytes when they are read already."""
+    if data is None:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(256 << 10)
+        except OSError:
+            return None
+    for line in _head_lines(data, 256 << 10, 50):
+        if b'"cwd"' not in line:
+            continue
+        try:
+            entry, _ = decode(line)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("cwd"), str) and entry["cwd"]:
+            cwd: str = entry["cwd"]
+            return cwd
+    return None
+
+
+def _head_lines(data: bytes, limit: int, count: int) -> Iterator[bytes]:
+    """``data[:limit].split(b"\\n")[:count]``, without copying more than those lines."""
+    limit = min(limit, len(data))
+    pos = 0
+    for _ in range(count):
+        nl = data.find(b"\n", pos, limit)
+        if nl < 0:
+            yield data[pos:limit]
+            return
+        yield data[pos:nl]
+        pos = nl + 1
+
+
+# ------------------------------------------------------------------ reading in worker processes
+
+PARALLEL_FROM_BYTES = 20 << 20  # read in worker processes from this much on (forking costs ~50 ms)
+WORKERS = 2
+WORKER_NICE = 2  # a little below the parent: committing, not reading, is what the import waits for
+CHUNK_FILES = 4  # files a worker reads per task
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+
+def workers(total_bytes: int) -> int:
+    """Worker processes that read transcripts for this import: 0 (read in this process) unless
+    there is much to read, more than one core, and ``fork`` (``MODEL_STRATEGY_HISTORY_WORKERS``
+    overrides the count; 0 reads in this process)."""
+    env = os.environ.get("MODEL_STRATEGY_HISTORY_WORKERS", "")
+    if env.strip().isdigit():
+        n = int(env)
+    elif total_bytes < PARALLEL_FROM_BYTES:
+        return 0
+    else:
+        n = min(WORKERS, os.cpu_count() or 1)
+    if n < 1 or sys.platform == "darwin":
+        return 0
+    import multiprocessing
+
+    return n if "fork" in multiprocessing.get_all_start_methods() else 0
+
+
+def _worker_start() -> None:
+    """A worker yields to the parent (committing, not reading, is what the import waits for) and
+    leaves Ctrl-C to it (the parent stops the workers; no traceback from them)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:  # noqa: SIM105
+        os.nice(WORKER_NICE)
+    except OSError:
+        pass
+
+
+def _read_all(read: Callable[[J], R], jobs: list[J]) -> list[R]:
+    return [read(job) for job in jobs]
+
+
+class Reader(Generic[J, R]):
+    """``read`` of each job, in order: by worker processes (forked when it is made, before any
+    thread -- the progress bar -- runs) or here, without them; what is left when a worker dies is
+    read here.  ``read`` is a module-level function (a worker gets it by name)."""
+
+    def __init__(self, jobs: list[J], workers: int, read: Callable[[J], R]) -> None:
+        from collections import deque
+        from concurrent.futures import Future, ProcessPoolExecutor
+
+        self.jobs = jobs
+        self.read = read
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures: deque[Future[list[R]]] = deque()
+        if not workers or not jobs:
+            return
+        import multiprocessing
+
+        for stream in (sys.stdout, sys.stderr):  # a forked worker flushes what it inherited when it exits
+            try:  # noqa: SIM105
+                stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        try:
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                            initializer=_worker_start)
+            for i in range(0, len(jobs), CHUNK_FILES):  # all submitted now: the workers start here
+                self.futures.append(self.pool.submit(_read_all, read, jobs[i:i + CHUNK_FILES]))
+        except (OSError, ImportError, NotImplementedError, ValueError, RuntimeError):  # no semaphores, no fork
+            self.close()
+
+    def ready(self) -> bool:
+        """Whether the next result is there without waiting (reading here never waits)."""
+        return not self.futures or self.futures[0].done()
+
+    def __iter__(self) -> Iterator[R]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        done = 0
+        while self.futures:
+            try:
+                outs = self.futures.popleft().result()
+            except (BrokenProcessPool, OSError):  # a worker died: the rest is read here
+                self.close()
+                break
+            for out in outs:
+                yield out
+                done += 1
+        self.close()
+        for job in self.jobs[done:]:
+            yield self.read(job)
+
+    def close(self) -> None:
+        self.futures.clear()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None

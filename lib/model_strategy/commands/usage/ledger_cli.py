@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from model_strategy.commands.base.cells import Writer
+from model_strategy.commands.base.errors import BadInput
 from model_strategy.runtime.base import clock, store
 from model_strategy.runtime.books import records
 from model_strategy.runtime.books.ledger import KEY_LEN, Ledger, day_of, index_entries
@@ -34,10 +35,6 @@ EXPORT_COLUMNS = (
     "cache_write_5m_tokens", "cache_write_1h_tokens", "web_search_requests", "requests", "unpriced_requests",
     "duration_ms", "outcome", "source", "recorded_at", "tool_use_id", "model_mismatch", "flags", "continuation",
 )
-
-
-class UsageError(ValueError):
-    pass
 
 
 def export_row(rec: records.Record) -> dict[str, Any]:
@@ -71,34 +68,16 @@ def _records_since(ledger: Ledger, since: str | None, errors: list[str]) -> Iter
             yield rec
 
 
-EXPORT_USAGE = "usage: model-strategy export records [--format csv|jsonl] [--since YYYY-MM-DD] [--output FILE|-]"
-DOCTOR_USAGE = "usage: model-strategy doctor [--repair] [--json]"
-
-
-def export_records(argv: list[str], out: Any = None) -> int:
-    if argv[:1] in (["-h"], ["--help"]):
-        print(f"{EXPORT_USAGE}\ncolumns: {', '.join(EXPORT_COLUMNS)}")
-        return 0
-    fmt, since, output = "csv", None, "-"
-    args = list(argv)
-    while args:
-        flag = args.pop(0)
-        if flag in ("--format", "--since", "--output") and not args:
-            raise UsageError(f"{flag} needs a value")
-        if flag == "--format":
-            fmt = args.pop(0)
-            if fmt not in ("csv", "jsonl"):
-                raise UsageError(f"--format must be csv or jsonl (got {fmt!r})")
-        elif flag == "--since":
-            since = args.pop(0)
-            try:
-                date.fromisoformat(since)
-            except ValueError:
-                raise UsageError(f"--since must be a date YYYY-MM-DD (got {since!r})") from None
-        elif flag == "--output":
-            output = args.pop(0)
-        else:
-            raise UsageError(f"unknown option {flag!r}; {EXPORT_USAGE}")
+def export_records(fmt: str = "csv", since: str | None = None, output: str = "-", out: Any = None) -> int:
+    """``export records``: every record since ``since`` (a UTC day) as CSV or JSONL, to ``output`` (``-``:
+    ``out``, by default stdout; a file is replaced whole, 0600)."""
+    if fmt not in ("csv", "jsonl"):
+        raise BadInput(f"--format must be csv or jsonl (got {fmt!r})")
+    if since is not None:
+        try:
+            date.fromisoformat(since)
+        except ValueError:
+            raise BadInput(f"--since must be a date YYYY-MM-DD (got {since!r})") from None
     ledger = Ledger()
     ledger.settle()
     errors: list[str] = []
@@ -445,15 +424,8 @@ def _rebuild_index(ledger: Ledger, day: str) -> None:
     ledger.index(day)
 
 
-def doctor(argv: list[str]) -> int:
-    if argv[:1] in (["-h"], ["--help"]):
-        print(DOCTOR_USAGE)
-        return 0
-    repair = "--repair" in argv
-    as_json = "--json" in argv
-    unknown = [a for a in argv if a not in ("--repair", "--json")]
-    if unknown:
-        raise UsageError(f"unknown option {unknown[0]!r}; {DOCTOR_USAGE}")
+def doctor(repair: bool = False, as_json: bool = False) -> int:
+    """``doctor [--repair] [--json]``: every check, one line each; exit 1 when one fails."""
     ledger = Ledger()
     result = check(ledger, repair)
     if as_json:

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from model_strategy.commands.base.errors import BadInput, fail
-from model_strategy.runtime.base import clock, store
+from model_strategy.commands.base.errors import BadInput
+from model_strategy.runtime.base import clock
 from model_strategy.runtime.base.kinds import TIERS, tier_index
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.routing import learning
@@ -208,62 +207,6 @@ def build(days: int, cfg: Config, ledger: Ledger | None = None) -> tuple[dict[st
 
 
 # ------------------------------------------------------------------ commands
-
-
-class _Parser:
-    @staticmethod
-    def make(prog: str, description: str) -> Any:
-        import argparse
-
-        class P(argparse.ArgumentParser):
-            def error(self, message: str) -> Any:
-                raise BadInput(message)
-
-        return P(prog=prog, description=description)
-
-
-def main(argv: list[str], slash: bool = False) -> int:
-    """``model-strategy routing [--json] [--days N] [--width N]``."""
-    import json
-
-    from model_strategy.runtime.settings import config
-
-    p = _Parser.make("model-strategy routing", "what the learning router learned, and a replay of the policies")
-    p.add_argument("--days", type=int, default=90, help="runs of the last N days (default 90)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--width", type=int, default=80)
-    try:
-        args = p.parse_args(argv)
-        if not 1 <= args.days <= 36500:
-            raise BadInput(f"--days must be between 1 and 36500 (got {args.days})")
-        if args.width < 40:
-            raise BadInput(f"--width must be at least 40 (got {args.width})")
-        cfg, cwarn = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
-        doc, warnings = build(args.days, cfg)
-    except (BadInput, store.LockTimeout, OSError) as exc:
-        return fail(exc, slash)
-    warnings = [*cwarn, *warnings]
-    if args.json:
-        print(json.dumps({**doc, "warnings": warnings}, indent=1, ensure_ascii=False))
-        return 0
-    from model_strategy.commands.render.render_routing import text
-
-    sys.stdout.write(text(doc, warnings, args.width))
-    return 0
-
-
-def feedback_main(argv: list[str], slash: bool = False) -> int:
-    """``model-strategy feedback good|bad [AGENT_ID|last]``: mark a run; the learning counts it so."""
-    p = _Parser.make("model-strategy feedback", "mark an agent run good or bad for the learning router")
-    p.add_argument("verdict", choices=("good", "bad"))
-    p.add_argument("agent", nargs="?", default="last", help="an agent id (or its start), or last (default)")
-    try:
-        args = p.parse_args(argv)
-        line = mark(args.verdict, args.agent)
-    except (BadInput, store.LockTimeout, OSError) as exc:
-        return fail(exc, slash)
-    print(f"model-strategy: {line}")
-    return 0
 
 
 def mark(verdict: str, which: str) -> str:

@@ -144,14 +144,3 @@ def render(d: dict[str, Any]) -> str:
         lines.append(f"config       {layer['layer']:<9}{state:<9} {layer['file']}" if layer["state"] != "invalid"
                      else f"config       {layer['layer']:<9}{layer['file']}: {state}")
     return "\n".join(lines) + "\n"
-
-
-def main(as_json: bool = False) -> int:
-    d = status_data(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
-    if as_json:
-        print(json.dumps(d, indent=1, ensure_ascii=False))
-    else:
-        from model_strategy.commands.base.cells import terminal_safe
-
-        print(terminal_safe(render(d)), end="")
-    return 0

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from decimal import Decimal
+from typing import TypedDict, cast
 
 from model_strategy.commands.base.cells import default_width
 from model_strategy.commands.base.errors import BadInput
@@ -19,12 +20,27 @@ from model_strategy.runtime.settings import config, config_rules
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
 
     from model_strategy.commands.render.render_budget import BudgetStatus, PeriodRow, WindowRow
     from model_strategy.runtime.settings.values import Config
 
 _PERIOD_KEYS = {"daily": "daily_usd", "weekly": "weekly_usd", "monthly": "monthly_usd"}
+
+
+class BudgetsUpdate(TypedDict, total=False):
+    """What ``budget set`` changes in ``budgets`` (merged into the global config)."""
+    daily_usd: str | None
+    weekly_usd: str | None
+    monthly_usd: str | None
+    policy: dict[str, str]
+    thresholds: dict[str, int]
+    windows: dict[str, dict[str, int | None]]
+    timezone: str
+    week_start: str
+
+
+class ConfigUpdate(TypedDict, total=False):
+    budgets: BudgetsUpdate
 
 
 def report_data(cwd: str | None = None) -> BudgetStatus:
@@ -88,18 +104,16 @@ def _set(args: list[str]) -> str:
     what, rest = args[0].lower(), args[1:]
     if what in _PERIOD_KEYS:
         raw = rest[0]
-        if raw.lower() in ("none", "off", "0"):
-            value: Any = None
-        else:  # the one rule for amounts: finite, > 0, at most a billion, at most 6 decimal places
-            value = str(config_rules.parse_amount(raw, f"{what} budget"))
-        update: dict[str, Any] = {_PERIOD_KEYS[what]: value}
-    elif what in ("policy", "threshold") and len(rest) == 2:
-        key = "policy" if what == "policy" else "thresholds"
+        # the one rule for amounts: finite, > 0, at most a billion, at most 6 decimal places
+        amount = None if raw.lower() in ("none", "off", "0") else str(config_rules.parse_amount(raw, f"{what} budget"))
+        update = cast(BudgetsUpdate, {_PERIOD_KEYS[what]: amount})
+    elif what == "policy" and len(rest) == 2:
+        update = {"policy": {rest[0]: rest[1]}}
+    elif what == "threshold" and len(rest) == 2:
         try:
-            value = rest[1] if what == "policy" else int(rest[1].rstrip("%"))
+            update = {"thresholds": {rest[0]: int(rest[1].rstrip("%"))}}
         except ValueError:
             raise ValueError(f"threshold must be a whole percent, got {rest[1]!r}") from None
-        update = {key: {rest[0]: value}}
     elif what == "window" and len(rest) == 3:
         if rest[0] not in windows.NAMES or rest[1] not in windows.POLICIES:
             raise ValueError(f"budget set window needs {'|'.join(windows.NAMES)} {'|'.join(windows.POLICIES)} "
@@ -116,7 +130,7 @@ def _set(args: list[str]) -> str:
     return f"model-strategy: saved {' '.join(args)} in {path}"
 
 
-def write_global(update: dict[str, Any]) -> str:
+def write_global(update: ConfigUpdate) -> str:
     """Merge ``update`` into the global config file, validated first (with the defaults, by
     ``models.Config``), under its lock, replaced atomically; returns its path."""
     from model_strategy.models import Config
@@ -124,7 +138,7 @@ def write_global(update: dict[str, Any]) -> str:
     path = paths.global_config_file()
     with store.locked(path + ".lock"):
         current = store.read_json(path, {}) or {}
-        new = config.deep_merge(current, update)
+        new = config.deep_merge(current, dict(update))
         base = store.read_json(paths.defaults_file(), {}) or {}
         Config.model_validate(config.deep_merge(base, new))
         store.atomic_write_json(path, new, indent=2)

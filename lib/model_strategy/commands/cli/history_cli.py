@@ -10,14 +10,15 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TypedDict, cast
 
 from model_strategy.commands.base.cells import default_width
 from model_strategy.commands.base.errors import BadInput
 from model_strategy.commands.usage import history
-from model_strategy.commands.usage.history_report import HistoryDoc, report
+from model_strategy.commands.usage.history_report import HistoryDoc, ImportDone, Totals, report
 from model_strategy.runtime.base import clock, store
 from model_strategy.runtime.books import archive as retention
 from model_strategy.runtime.books.ledger import Ledger, iso
@@ -66,7 +67,8 @@ def _check(args: argparse.Namespace) -> None:
         raise BadInput(f"--width must be at least 60 (got {args.width})")
 
 
-def build(args: argparse.Namespace, progress: Any = None) -> tuple[HistoryDoc, list[str]]:
+def build(args: argparse.Namespace, progress: Callable[[int], history.Progress | None] | None = None
+          ) -> tuple[HistoryDoc, list[str]]:
     """The history document (imports first unless ``--no-import``) and the warnings."""
     cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
     ledger = Ledger()
@@ -93,10 +95,17 @@ def build(args: argparse.Namespace, progress: Any = None) -> tuple[HistoryDoc, l
     return doc, warnings
 
 
-def jsonable(doc: HistoryDoc, warnings: list[str]) -> dict[str, Any]:
+#: a row of ``history --json``: the counts, the cost as a Decimal string, the key (and a session's project)
+JsonRow = dict[str, int | str | None]
+HistoryJson = TypedDict("HistoryJson", {
+    "schema": int, "group": str, "since": "str | None", "until": "str | None", "rows": "list[JsonRow]",
+    "totals": JsonRow, "days": str, "import": "ImportDone | None", "generated_at": str, "warnings": "list[str]"})
+
+
+def jsonable(doc: HistoryDoc, warnings: list[str]) -> HistoryJson:
     """``history --json``: the document with its amounts as Decimal strings, and the warnings."""
-    def conv(row: Any) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+    def conv(row: Totals) -> JsonRow:
+        return {k: str(v) if isinstance(v, Decimal) else cast("int | str | None", v) for k, v in row.items()}
 
     return {**doc, "rows": [conv(r) for r in doc["rows"]], "totals": conv(doc["totals"]), "warnings": warnings}
 
@@ -125,27 +134,25 @@ def archive(args: argparse.Namespace) -> int:
     cfg, warnings = config.load(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
     ledger = Ledger()
     keep = retention.retention_of(cfg)
-    out: dict[str, Any] = {"schema": 1}
-    if args.now:
-        out["run"] = retention.run(ledger, keep)
-    if month:
-        out["deleted"] = retention.delete_before(ledger, month)
-    out["status"] = retention.status(ledger, keep)
-    out["warnings"] = warnings + ledger.warnings
+    ran = retention.run(ledger, keep) if args.now else None
+    deleted = retention.delete_before(ledger, month) if month else None
+    st = retention.status(ledger, keep)
+    warnings += ledger.warnings
     if args.json:
-        print(json.dumps(out, indent=1))
+        print(json.dumps({"schema": 1, **({"run": ran} if ran is not None else {}),
+                          **({"deleted": deleted} if deleted is not None else {}), "status": st,
+                          "warnings": warnings}, indent=1))
         return 0
-    st = out["status"]
-    for m in (out.get("run") or {}).get("archived", []):
+    for m in (ran or {}).get("archived", []):
         print(f"archived {m['month']}: {m['records']:,} records from {m['days']} day file(s) into {m['file']}")
-    for line in (out.get("run") or {}).get("problems", []):
+    for line in (ran or {}).get("problems", []):
         print(f"! {line}")
-    for m in out.get("deleted", []):
+    for m in deleted or []:
         print(f"deleted the archive of {m} (its monthly roll-up stays)")
     print(f"retention: {st['retention_days']} days of daily detail (whole months); "
           f"{len(st['archived'])} archived month(s): {', '.join(a['month'] for a in st['archived']) or 'none'}")
     print(f"day files: {st['day_files']:,} (oldest {st['oldest_day_file'] or '-'}); due for archiving: "
           f"{', '.join(st['due']) or 'nothing'}; last run {st['last_run'] or 'never'}")
-    for line in out["warnings"]:
+    for line in warnings:
         print(f"! {line}")
     return 0

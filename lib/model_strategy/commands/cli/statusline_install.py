@@ -17,12 +17,24 @@ import json
 import os
 import shlex
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from model_strategy.runtime.base import paths, store
 from model_strategy.runtime.entry.statusline import ORIGINAL
 
 KEY = "statusLine"
+
+
+class Original(TypedDict):
+    """The user's ``statusLine`` before ``install`` (``statusline-original.json``): its exact text, or
+    that there was none (and whether the file existed; what install inserted, to take it out again)."""
+    schema: NotRequired[int]
+    settings: NotRequired[str]
+    absent: bool
+    file_existed: bool
+    raw: str | None
+    value: Any
+    inserted: NotRequired[str]
 _WS = " \t\n\r"
 
 
@@ -115,7 +127,7 @@ def install(settings_path: str | None = None) -> str:
     with store.locked(settings_path + ".lock"):
         text = _read(settings_path)
         if text is None or not text.strip():
-            original: dict[str, Any] | None = {"absent": True, "file_existed": text is not None, "raw": None,
+            original: Original | None = {"absent": True, "file_existed": text is not None, "raw": None,
                                                "value": None}
             new = "{\n  " + json.dumps(KEY) + ": " + ours_text + "\n}\n"
         else:
@@ -144,8 +156,8 @@ def install(settings_path: str | None = None) -> str:
                 new = text[:at] + inserted + text[at:]
                 original = {"absent": True, "file_existed": True, "raw": None, "value": None, "inserted": inserted}
         if original is not None:
-            original = {"schema": 1, "settings": os.path.abspath(settings_path), **original}
-            store.atomic_write_json(keep, original, indent=2)
+            kept_first = {"schema": 1, "settings": os.path.abspath(settings_path), **original}
+            store.atomic_write_json(keep, kept_first, indent=2)
         _write(settings_path, new)
     kept = store.read_json(keep, {}) or {}
     prev = kept.get("raw")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich import box
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+
+from model_strategy.commands.usage.routing import RoutingDoc
 
 from .render import to_text
 
@@ -31,7 +31,7 @@ def _clean(text: str, limit: int = 60) -> str:
     return escape(shown if len(shown) <= limit else shown[: limit - 1] + "…")
 
 
-def parts(doc: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
+def parts(doc: RoutingDoc, warnings: list[str]) -> list[RenderableType]:
     opts = doc["learning"]
     out: list[RenderableType] = [
         Text.from_markup(f"[bold]Routing[/bold] — {doc['runs']} runs, {doc['since']} … {doc['until']} "
@@ -66,10 +66,10 @@ def parts(doc: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     r.add_column("95 %", justify="right")
     r.add_column("Success", justify="right")
     r.add_column("95 %", justify="right")
-    for row in doc["replay"]:
-        cost = ("no support" if not row["support"] else "partial") if row["cost"] is None else f"${row['cost']:.4f}"
-        r.add_row(row["policy"], f"{row['support']}/{row['runs']}", cost, _ci(row["cost_ci"], money=True),
-                  _pct(row["success"]), _ci(row["success_ci"]))
+    for rp in doc["replay"]:
+        cost = ("no support" if not rp["support"] else "partial") if rp["cost"] is None else f"${rp['cost']:.4f}"
+        r.add_row(rp["policy"], f"{rp['support']}/{rp['runs']}", cost, _ci(rp["cost_ci"], money=True),
+                  _pct(rp["success"]), _ci(rp["success_ci"]))
     out += [r, Text("Support: the runs that ran the tier the policy would pick; the others tell nothing "
                     "about it (partial: a bucket never ran it, so no estimate). Method and assumptions: "
                     "README, \"Routing that learns\".", overflow="fold")]
@@ -78,5 +78,5 @@ def parts(doc: dict[str, Any], warnings: list[str]) -> list[RenderableType]:
     return out
 
 
-def text(doc: dict[str, Any], warnings: list[str], width: int = 80) -> str:
+def text(doc: RoutingDoc, warnings: list[str], width: int = 80) -> str:
     return to_text([Group(*parts(doc, warnings))], width)

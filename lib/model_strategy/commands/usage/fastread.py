@@ -9,8 +9,9 @@ unexpected shape, bytes that are not UTF-8, a byte-order mark, or a user entry w
 (the agent's first prompt, an interruption notice).  Without ``msgspec`` every line goes through
 ``fastjson``.  ``tests/test_history_fastread.py`` holds the two paths equal.
 
-A large import reads its files in worker processes (``Reader``): forked, niced, in order, and what a
-worker that died left is read in this process.
+A large import (more than ``PARALLEL_FROM_BYTES``) reads its files in worker processes (``Reader``):
+forked, niced, results in file order (``history`` commits them in that order, under the lock, so the
+ledger is the one a single process would write); what a worker that died left is read in this process.
 
 Not on the hook path (``runtime/`` never imports this module).
 """
@@ -20,8 +21,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar, cast
 
+from model_strategy.runtime.base import store
 from model_strategy.runtime.base.fastjson import loads
 from model_strategy.runtime.books.usage import TranscriptUsage
 
@@ -257,6 +259,26 @@ def _head_lines(data: bytes, limit: int, count: int) -> Iterator[bytes]:
             return
         yield data[pos:nl]
         pos = nl + 1
+
+
+class AgentMeta(TypedDict, total=False):
+    """The fields read from Claude Code's ``agent-<id>.meta.json`` (checked where they are used)."""
+    agentType: object
+    finished: object
+    inWorkflowRun: object
+    toolUseId: object
+    requestShape: object
+    model: object
+
+
+def agent_meta(path: str) -> AgentMeta:
+    """The ``agent-<id>.meta.json`` beside an agent transcript (``{}`` when missing or unreadable)."""
+    base = path[:-6] if path.endswith(".jsonl") else path
+    try:
+        meta = store.read_json(base + ".meta.json", {})
+    except (store.StoreError, OSError):
+        return {}
+    return cast(AgentMeta, meta) if isinstance(meta, dict) else {}
 
 
 # ------------------------------------------------------------------ reading in worker processes

@@ -22,10 +22,8 @@ the data dir (a cache, safe to delete) remembers each file's offset, size, mtime
 second run reads only new bytes; a file that shrank, changed inode or no longer lines up is read
 again from the start (request keys keep that from counting anything twice).
 
-Speed.  Lines are decoded by ``fastread`` (msgspec when the venv has it, the hooks' reader's result
-either way).  With more than ``fastread.PARALLEL_FROM_BYTES`` to read, worker processes (forked) read
-and parse the files while this process commits them, in file order and under the lock, so the ledger
-is the one a single process would write; a worker that dies leaves the rest to this process.
+Speed.  ``fastread`` decodes the lines (msgspec when the venv has it) and, for a large import, reads the
+files in worker processes while this process commits them in file order: the ledger a single process writes.
 """
 
 from __future__ import annotations
@@ -223,15 +221,6 @@ class Stats:
                 "problems": self.problems}
 
 
-def _read_meta(path: str) -> dict[str, Any]:
-    base = path[:-6] if path.endswith(".jsonl") else path
-    try:
-        meta = store.read_json(base + ".meta.json", {})
-    except (store.StoreError, OSError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
 @dataclass
 class MainSlice:
     session: str
@@ -303,7 +292,7 @@ def _agent_pending(f: TFile, stats: Stats, warnings: list[str]) -> dict[str, Any
 
     from . import fastread
 
-    meta = _read_meta(f.path)
+    meta = fastread.agent_meta(f.path)
     if meta.get("finished") is not True and not meta.get("inWorkflowRun"):  # workflow agents never say
         stats.running_agents += 1
     transcript, _, head = fastread.file_usage(f.path, READ_CHUNK)  # read once: the usage, the project
@@ -367,8 +356,7 @@ def _commit_slice(ledger: Ledger, sl: MainSlice, stats: Stats) -> None:
         stats.unpriced_requests += rec["unpriced_requests"]
 
 
-#: what a read brings: an agent's pending record (``recorder.pending_agent``) or a main transcript's slice
-Item = dict[str, Any] | MainSlice
+Item = dict[str, Any] | MainSlice  # an agent's pending record (``recorder.pending_agent``) or a main slice
 Job = tuple[TFile, FileState | None]
 #: a read's stats, warnings, and (item, its new state entry, bytes read) or the reason it failed
 ReadResult = tuple[Stats, list[str], tuple[Item, FileState, int] | str]

@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from model_strategy.commands.base.cells import Writer
 from model_strategy.commands.base.errors import BadInput
@@ -119,9 +119,27 @@ def _index_entries(ledger: Ledger, day: str) -> set[bytes]:
     return {line for _, rec in ledger.scan(day) for line in index_entries(rec).split(b"\n") if line}
 
 
-def check(ledger: Ledger, repair: bool = False) -> dict[str, Any]:
-    """Every check as ``{"name", "ok", "detail", "repaired"}`` plus ledger figures."""
-    out: list[dict[str, Any]] = []
+class Check(TypedDict):
+    name: str
+    ok: bool
+    detail: str
+    repaired: bool
+    repairable: NotRequired[bool]  # False: a problem --repair does not change
+
+
+class Doctor(TypedDict):
+    """``doctor --json``: every check and the ledger's figures."""
+    data_home: str
+    records: int
+    unpriced_requests: int
+    checks: list[Check]
+    warnings: list[str]
+    ok: bool
+
+
+def check(ledger: Ledger, repair: bool = False) -> Doctor:
+    """Every check (name, ok, detail, repaired) plus ledger figures."""
+    out: list[Check] = []
 
     def note(name: str, ok: bool, detail: str, repaired: bool = False, repairable: bool = True) -> None:
         out.append({"name": name, "ok": ok, "detail": detail, "repaired": repaired})

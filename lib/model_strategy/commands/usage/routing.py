@@ -23,7 +23,7 @@ import math
 import os
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from model_strategy.commands.base.errors import BadInput
 from model_strategy.runtime.base import clock
@@ -36,6 +36,76 @@ JSON_SCHEMA = 1
 FEEDBACK_DAYS = 30  # how far back ``feedback`` looks for the run
 Z95 = 1.96
 POLICIES = ("static", "learned", "always-haiku", "always-sonnet", "always-opus")
+
+
+class Run(TypedDict):
+    """A run the learning counts, with its labels after the outcome events."""
+    id: str
+    agent_id: str
+    agent_type: str
+    session_id: str
+    ts: str
+    bucket: str
+    tier: str  # the tier it ran on
+    static: str  # the tier the static rule gave it
+    p: float  # the probability its tier had when it was routed
+    ok: bool
+    cost: Decimal
+    source: str | None  # the decision's source: static, learned, explicit, fork, budget …
+    explored: bool
+    learned: str | None
+    greedy: bool
+    escalated: bool
+    feedback: str | None  # good | bad | None
+
+
+class Estimate(TypedDict):
+    """A policy's cost and success per run, estimated from the runs (``replay``)."""
+    runs: int
+    support: int
+    success: float | None
+    success_ci: list[float] | None
+    cost: float | None
+    cost_ci: list[float] | None
+    ips_success: float | None
+    ips_cost: float | None
+
+
+class Replay(Estimate):
+    policy: str
+
+
+class TierRow(TypedDict):
+    runs: int
+    successes: int
+    success: float | None
+    ci: list[float]
+
+
+class Bucket(TypedDict):
+    bucket: str
+    runs: int
+    tiers: dict[str, TierRow]
+    static: str
+    learned: str
+    why: str
+    pinned: bool
+
+
+class RoutingDoc(TypedDict):
+    """``model-strategy routing --json``: what the learning learned per bucket, and the replay."""
+    schema: int
+    days: int
+    since: str
+    until: str
+    runs: int
+    routed_runs: int
+    learning: dict[str, Any]  # learning.settings
+    escalations: int
+    feedback: int
+    explored: int
+    buckets: list[Bucket]
+    replay: list[Replay]
 
 
 # ------------------------------------------------------------------ statistics
@@ -52,7 +122,7 @@ def wilson(s: float, n: float, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def replay(rows: list[dict[str, Any]], target: list[str | None]) -> dict[str, Any]:
+def replay(rows: list[Run], target: list[str | None]) -> Estimate:
     """Off-policy estimate of a deterministic policy picking ``target[i]`` for run ``i``: each row has
     the logged ``tier``, its probability ``p``, ``ok`` (success), ``cost`` and optionally its
     ``bucket``.  Per bucket the matching runs are weighted by ``1/p`` and normalised by their weight
@@ -65,16 +135,20 @@ def replay(rows: list[dict[str, Any]], target: list[str | None]) -> dict[str, An
          for r, t in zip(rows, target, strict=True)]
     n = len(rows)
     support = sum(1 for x in w if x > 0)
-    out: dict[str, Any] = {"runs": n, "support": support, "success": None, "success_ci": None, "cost": None,
-                           "cost_ci": None, "ips_success": None, "ips_cost": None}
+    out: Estimate = {"runs": n, "support": support, "success": None, "success_ci": None, "cost": None,
+                     "cost_ci": None, "ips_success": None, "ips_cost": None}
     if not n:
         return out
-    strata: dict[Any, list[int]] = {}
+    strata: dict[str | None, list[int]] = {}
     for i, r in enumerate(rows):
         strata.setdefault(r.get("bucket"), []).append(i)
     for key, values in (("success", [1.0 if r["ok"] else 0.0 for r in rows]),
                         ("cost", [float(r["cost"]) for r in rows])):
-        out[f"ips_{key}"] = sum(x * v for x, v in zip(w, values, strict=True)) / n
+        ips = sum(x * v for x, v in zip(w, values, strict=True)) / n
+        if key == "success":
+            out["ips_success"] = ips
+        else:
+            out["ips_cost"] = ips
         est = var = 0.0
         for idx in strata.values():
             total = sum(w[i] for i in idx)
@@ -90,23 +164,22 @@ def replay(rows: list[dict[str, Any]], target: list[str | None]) -> dict[str, An
         sd = math.sqrt(var)
         lo, hi = est - Z95 * sd, est + Z95 * sd
         if key == "success":
-            hi = min(1.0, hi)
-        out[key] = est
-        out[f"{key}_ci"] = [max(0.0, lo), hi]
+            out["success"], out["success_ci"] = est, [max(0.0, lo), min(1.0, hi)]
+        else:
+            out["cost"], out["cost_ci"] = est, [max(0.0, lo), hi]
     return out
 
 
 # ------------------------------------------------------------------ the runs
 
 
-def runs(ledger: Ledger, since: str, errors: list[str] | None = None) -> list[dict[str, Any]]:
+def runs(ledger: Ledger, since: str, errors: list[str] | None = None) -> list[Run]:
     """The runs the learning counts since ``since`` (a UTC day), oldest first, with their labels
-    after the outcome events: ``{"id", "agent_id", "agent_type", "session_id", "ts", "bucket",
-    "tier", "static", "p", "ok", "cost", "source", "explored", "learned", "events"}``."""
+    after the outcome events."""
     events: dict[str, list[dict[str, Any]]] = {}
     for e in learning.read_events(ledger)[0]:
         events.setdefault(str(e["run"]), []).append(e)
-    out = []
+    out: list[Run] = []
     for rec in ledger.iter_records(since, None, errors):
         c = learning.counted(rec)
         if c is None:
@@ -116,10 +189,10 @@ def runs(ledger: Ledger, since: str, errors: list[str] | None = None) -> list[di
         for e in events.get(rec["id"], ()):
             if isinstance(e.get("to"), bool):
                 ok = e["to"]
-        p = d.get("p")
+        p, static = d.get("p"), d.get("static")
         out.append({"id": rec["id"], "agent_id": rec["agent_id"], "agent_type": rec["agent_type"],
                     "session_id": rec["session_id"], "ts": rec["ts"], "bucket": c[0], "tier": c[1],
-                    "static": d.get("static") if d.get("static") in TIERS else c[1],
+                    "static": static if isinstance(static, str) and static in TIERS else c[1],
                     "p": float(p) if isinstance(p, (int, float)) and not isinstance(p, bool) and 0 < p <= 1 else 1.0,
                     "ok": ok, "cost": Decimal(rec.get("cost_usd") or "0"), "source": d.get("source"),
                     "explored": bool(d.get("explored")), "learned": d.get("learned"), "greedy": learning.greedy(d),
@@ -130,7 +203,7 @@ def runs(ledger: Ledger, since: str, errors: list[str] | None = None) -> list[di
     return out
 
 
-def _why(counts: dict[str, Any], static: int, learned: int, means: dict[int, float], loss: float) -> str:
+def _why(counts: dict[str, list[int]], static: int, learned: int, means: dict[int, float], loss: float) -> str:
     n = learning.runs(counts)
     if learned == static:
         if not n:
@@ -146,7 +219,7 @@ def _why(counts: dict[str, Any], static: int, learned: int, means: dict[int, flo
             f"{TIERS[learned]} {means[learned] * 100:.0f} %")
 
 
-def build(days: int, cfg: Config, ledger: Ledger | None = None) -> tuple[dict[str, Any], list[str]]:
+def build(days: int, cfg: Config, ledger: Ledger | None = None) -> tuple[RoutingDoc, list[str]]:
     ledger = ledger or Ledger()
     ledger.settle()
     now = clock.now()
@@ -168,7 +241,7 @@ def build(days: int, cfg: Config, ledger: Ledger | None = None) -> tuple[dict[st
         if r["source"] != "explicit":
             statics.setdefault(r["bucket"], {}).setdefault(r["static"], 0)
             statics[r["bucket"]][r["static"]] += 1
-    buckets = []
+    buckets: list[Bucket] = []
     picks: dict[str, int] = {}
     for key in sorted(counts, key=lambda k: (-learning.runs(counts[k]), k)):
         agent_type = key.split(learning.SEP)[0]
@@ -186,7 +259,7 @@ def build(days: int, cfg: Config, ledger: Ledger | None = None) -> tuple[dict[st
             learned, means = learning.pick(counts[key], static, lo, hi, loss, current.get(key))
             why = _why(counts[key], static, learned, means, loss)
         picks[key] = learned
-        tiers = {}
+        tiers: dict[str, TierRow] = {}
         for t, (s, f) in sorted(counts[key].items(), key=lambda kv: TIERS.index(kv[0])):
             ci = wilson(s, s + f)
             tiers[t] = {"runs": s + f, "successes": s, "success": s / (s + f) if s + f else None, "ci": list(ci)}
@@ -197,8 +270,8 @@ def build(days: int, cfg: Config, ledger: Ledger | None = None) -> tuple[dict[st
         "static": [r["static"] for r in routed],
         "learned": [TIERS[picks[r["bucket"]]] if r["bucket"] in picks else None for r in routed],
         **{f"always-{t}": [t] * len(routed) for t in ("haiku", "sonnet", "opus")}}
-    replays = [{"policy": name, **replay(routed, targets[name])} for name in POLICIES]
-    doc = {"schema": JSON_SCHEMA, "days": days, "since": since, "until": now.date().isoformat(),
+    replays: list[Replay] = [{"policy": name, **replay(routed, targets[name])} for name in POLICIES]
+    doc: RoutingDoc = {"schema": JSON_SCHEMA, "days": days, "since": since, "until": now.date().isoformat(),
            "runs": len(rows), "routed_runs": len(routed), "learning": opts,
            "escalations": sum(1 for r in rows if r["escalated"]),
            "feedback": sum(1 for r in rows if r["feedback"]), "explored": sum(1 for r in rows if r["explored"]),

@@ -10,7 +10,7 @@ import json
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from model_strategy.commands.base.words import plural
 from model_strategy.runtime.base import clock, paths
@@ -19,6 +19,52 @@ from model_strategy.runtime.entry import bootstrap
 from model_strategy.runtime.settings import config
 
 ERROR_HEADER = "--- "  # hooks.py writes "--- <iso time> <hook name>" before each traceback
+
+
+class HookError(TypedDict):
+    time: str
+    hook: str
+    error: str  # the exception line
+
+
+class HookHealth(TypedDict):
+    errors_24h: int
+    last_error: HookError | None
+
+
+class Interpreter(TypedDict):
+    path: str | None
+    why: str
+    version: NotRequired[str | None]
+
+
+class PluginInfo(TypedDict):
+    root: str
+    version: str | None
+
+
+class DataHome(TypedDict):
+    path: str
+    why: str
+    other_candidates: list[str]
+    legacy_dir: str | None
+
+
+class Environment(TypedDict):
+    venv: str
+    venv_setup_failed: str | None
+    hook_interpreter: Interpreter
+
+
+class Status(TypedDict):
+    """``model-strategy status [--json]``."""
+    data_home: DataHome
+    plugin: PluginInfo
+    environment: Environment
+    hooks: HookHealth
+    records: int
+    unpriced_models: dict[str, int]
+    config: list[dict[str, Any]]  # config.file_states: one layer each
 
 
 def count_records(data: str) -> int:
@@ -39,7 +85,7 @@ def unpriced_models(data: str) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def hook_health(data: str, now: datetime | None = None) -> dict[str, Any]:
+def hook_health(data: str, now: datetime | None = None) -> HookHealth:
     """The last internal error in ``errors.log`` (time, hook, exception line) and the count of the last 24 h."""
     now = now or clock.now()
     try:
@@ -47,7 +93,7 @@ def hook_health(data: str, now: datetime | None = None) -> dict[str, Any]:
             lines = fh.read().splitlines()
     except OSError:
         return {"errors_24h": 0, "last_error": None}
-    entries: list[dict[str, Any]] = []
+    entries: list[HookError] = []
     for line in lines:
         if line.startswith(ERROR_HEADER):
             when, _, hook = line[len(ERROR_HEADER):].partition(" ")
@@ -64,7 +110,7 @@ def hook_health(data: str, now: datetime | None = None) -> dict[str, Any]:
     return {"errors_24h": recent, "last_error": entries[-1] if entries else None}
 
 
-def interpreter(data: str, venv: str) -> dict[str, Any]:
+def interpreter(data: str, venv: str) -> Interpreter:
     """The interpreter ``hooks/run`` uses (the same order as the launcher)."""
     env = os.environ.get("MODEL_STRATEGY_PYTHON")
     if env:
@@ -80,7 +126,7 @@ def interpreter(data: str, venv: str) -> dict[str, Any]:
         return {"path": None, "why": "not resolved yet: the first hook picks python3 >= 3.10 on PATH"}
 
 
-def plugin_info(root: str) -> dict[str, Any]:
+def plugin_info(root: str) -> PluginInfo:
     try:
         with open(os.path.join(root, ".claude-plugin", "plugin.json"), encoding="utf-8") as fh:
             version = json.load(fh).get("version")
@@ -89,7 +135,7 @@ def plugin_info(root: str) -> dict[str, Any]:
     return {"root": root, "version": version}
 
 
-def status_data(cwd: str | None = None) -> dict[str, Any]:
+def status_data(cwd: str | None = None) -> Status:
     data, why = paths.locate()
     data = paths.data_dir()
     root = paths.plugin_root()
@@ -114,7 +160,7 @@ def status_data(cwd: str | None = None) -> dict[str, Any]:
     }
 
 
-def render(d: dict[str, Any]) -> str:
+def render(d: Status) -> str:
     home, env, hooks, plugin = d["data_home"], d["environment"], d["hooks"], d["plugin"]
     interp = env["hook_interpreter"]
     lines = [

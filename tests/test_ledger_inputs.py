@@ -193,3 +193,12 @@ def test_budget_table_names_unpriced_requests(lab: Session) -> None:
     data = budget_cli.report_data()
     assert [p["unpriced_requests"] for p in data["periods"]] == [3, 3, 3]
     assert render_budget.text(data).count("+ 3 unpriced") == 3
+
+
+def test_export_columns_are_stable() -> None:
+    """The columns come from ``ExportRow``'s fields: pinned here, so a reordered field cannot move one."""
+    assert ledger_cli.EXPORT_COLUMNS == (
+        "id", "kind", "session_id", "agent_id", "agent_type", "project", "requested_model", "model",
+        "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "priced", "ts",
+        "cache_write_5m_tokens", "cache_write_1h_tokens", "web_search_requests", "requests", "unpriced_requests",
+        "duration_ms", "outcome", "source", "recorded_at", "tool_use_id", "model_mismatch", "flags", "continuation")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import operator
 import os
 import sys
 from collections.abc import Iterator
@@ -28,16 +29,45 @@ from model_strategy.runtime.books.ledger import KEY_LEN, Ledger, day_of, index_e
 from model_strategy.runtime.limits import budget
 from model_strategy.runtime.settings import config
 
-#: ``export records`` columns, in order.  Stable: new columns are only ever added at the end.
-EXPORT_COLUMNS = (
-    "id", "kind", "session_id", "agent_id", "agent_type", "project", "requested_model", "model",
-    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "priced", "ts",
-    "cache_write_5m_tokens", "cache_write_1h_tokens", "web_search_requests", "requests", "unpriced_requests",
-    "duration_ms", "outcome", "source", "recorded_at", "tool_use_id", "model_mismatch", "flags", "continuation",
-)
+
+class ExportRow(TypedDict):
+    """A row of ``export records``; its fields are the columns, in order.  Stable: new columns are only
+    ever added at the end."""
+    id: str
+    kind: str
+    session_id: str
+    agent_id: str
+    agent_type: str
+    project: str
+    requested_model: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: str  # empty when none of its requests had a price
+    priced: bool
+    ts: str
+    cache_write_5m_tokens: int
+    cache_write_1h_tokens: int
+    web_search_requests: int
+    requests: int
+    unpriced_requests: int
+    duration_ms: int | None
+    outcome: str
+    source: str
+    recorded_at: str
+    tool_use_id: str
+    model_mismatch: bool
+    flags: str
+    continuation: bool
 
 
-def export_row(rec: records.Record) -> dict[str, Any]:
+EXPORT_COLUMNS = tuple(ExportRow.__annotations__)
+_cells = operator.itemgetter(*EXPORT_COLUMNS)
+
+
+def export_row(rec: records.Record) -> ExportRow:
     """A record as one flat export row (``cost_usd`` empty when none of its requests had a price)."""
     t = rec["tokens"]
     fully_unpriced = rec["requests"] > 0 and rec["unpriced_requests"] >= rec["requests"]
@@ -101,8 +131,7 @@ def _write(fh: Any, fmt: str, recs: Iterator[records.Record]) -> int:
         writer = Writer(fh)
         writer.writerow(EXPORT_COLUMNS)
         for rec in recs:
-            row = export_row(rec)
-            writer.writerow(row[k] for k in EXPORT_COLUMNS)
+            writer.writerow(_cells(export_row(rec)))
             n += 1
     else:
         for rec in recs:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from model_strategy.commands.cli import cli
 from model_strategy.commands.usage import ledger_cli
 from model_strategy.runtime.books import records
 from model_strategy.runtime.books.ledger import Ledger
@@ -465,7 +466,7 @@ def test_doctor_does_not_send_the_user_to_a_repair_that_changes_nothing(
     twice = {**rec, "id": "s0:main:older-version", "ts": "2026-12-02T10:00:01.000Z"}  # an older version's copy
     with open(led.day_file("2026-12-02"), "w") as fh:
         fh.write(json.dumps(twice) + "\n")
-    assert ledger_cli.doctor() == 1
+    assert cli.main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert "1 requests counted in two records" in out
     assert "problems found that --repair does not change" in out and "run `model-strategy doctor --repair`" not in out

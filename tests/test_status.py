@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+from model_strategy.commands.render import render_status
 from model_strategy.commands.usage import status
 from model_strategy.runtime.base import clock, paths
 
@@ -51,7 +52,7 @@ def test_status_of_a_used_data_home(data_dir: Path, tmp_path: Path, monkeypatch)
     assert d["plugin"]["version"] == json.loads(
         (Path(paths.plugin_root()) / ".claude-plugin" / "plugin.json").read_text())["version"]
     assert d["environment"]["venv"] == "missing"
-    text = status.render(d)
+    text = render_status.status(d)
     assert "1 error in the last 24 h; last " in text and "my-proxy-1 (2 records)" in text
     assert "project  " in text and "invalid" in text
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -13,25 +14,46 @@ from model_strategy.commands.base.errors import BadInput
 
 
 def export_records(args: argparse.Namespace) -> int:
+    """``export records [--format csv|jsonl] [--since D] [--output FILE|-]``: to stdout, or a file replaced
+    whole (0600); the count and any problem on stderr."""
     from model_strategy.commands.usage import ledger_cli
+    from model_strategy.runtime.base import store
 
-    return ledger_cli.export_records(args.format, args.since, args.output)
+    if args.output == "-":
+        count, problems = ledger_cli.export_records(sys.stdout, args.format, args.since)
+    else:
+        buf = io.StringIO(newline="")
+        count, problems = ledger_cli.export_records(buf, args.format, args.since)
+        store.atomic_write_bytes(args.output, buf.getvalue().encode("utf-8"))  # whole or not at all
+        print(f"model-strategy: exported {count} records to {args.output}", file=sys.stderr)
+    for line in problems:
+        print(f"model-strategy: {line}", file=sys.stderr)
+    return 0
 
 
 def doctor(args: argparse.Namespace) -> int:
+    """``doctor [--repair] [--json]``: exit 1 when a check fails (``--json``: 0, the document says)."""
+    from model_strategy.commands.render import render_status
     from model_strategy.commands.usage import ledger_cli
+    from model_strategy.runtime.books.ledger import Ledger
 
-    return ledger_cli.doctor(args.repair, args.json)
+    result = ledger_cli.check(Ledger(), args.repair)
+    if args.json:
+        print(json.dumps(result, indent=1, ensure_ascii=False))
+        return 0
+    sys.stdout.write(render_status.doctor(result))
+    return 0 if result["ok"] else 1
 
 
 def status(args: argparse.Namespace) -> int:
+    from model_strategy.commands.render import render_status
     from model_strategy.commands.usage import status as st
 
     d = st.status_data(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
     if args.json:
         print(json.dumps(d, indent=1, ensure_ascii=False))
     else:
-        print(terminal_safe(st.render(d)), end="")
+        print(terminal_safe(render_status.status(d)), end="")
     return 0
 
 

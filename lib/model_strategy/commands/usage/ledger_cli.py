@@ -12,11 +12,9 @@ are reconciled so that whatever the fragment held is recorded again from Claude 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import operator
 import os
-import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any, NotRequired, TypedDict
@@ -98,9 +96,9 @@ def _records_since(ledger: Ledger, since: str | None, errors: list[str]) -> Iter
             yield rec
 
 
-def export_records(fmt: str = "csv", since: str | None = None, output: str = "-", out: Any = None) -> int:
-    """``export records``: every record since ``since`` (a UTC day) as CSV or JSONL, to ``output`` (``-``:
-    ``out``, by default stdout; a file is replaced whole, 0600)."""
+def export_records(fh: Any, fmt: str = "csv", since: str | None = None) -> tuple[int, list[str]]:
+    """``export records``: every record since ``since`` (a UTC day) as CSV or JSONL rows written to ``fh``;
+    returns how many, and the problems met (the ledger's warnings, unreadable lines)."""
     if fmt not in ("csv", "jsonl"):
         raise BadInput(f"--format must be csv or jsonl (got {fmt!r})")
     if since is not None:
@@ -111,18 +109,11 @@ def export_records(fmt: str = "csv", since: str | None = None, output: str = "-"
     ledger = Ledger()
     ledger.settle()
     errors: list[str] = []
-    if output == "-":
-        count = _write(out or sys.stdout, fmt, _records_since(ledger, since, errors))
-    else:
-        buf = io.StringIO(newline="")
-        count = _write(buf, fmt, _records_since(ledger, since, errors))
-        store.atomic_write_bytes(output, buf.getvalue().encode("utf-8"))  # whole or not at all, 0600
-        print(f"model-strategy: exported {count} records to {output}", file=sys.stderr)
-    for line in (*ledger.warnings, *errors[:20]):
-        print(f"model-strategy: {line}", file=sys.stderr)
+    count = _write(fh, fmt, _records_since(ledger, since, errors))
+    problems = [*ledger.warnings, *errors[:20]]
     if len(errors) > 20:
-        print(f"model-strategy: … and {len(errors) - 20} more unreadable lines (see doctor)", file=sys.stderr)
-    return 0
+        problems.append(f"… and {len(errors) - 20} more unreadable lines (see doctor)")
+    return count, problems
 
 
 def _write(fh: Any, fmt: str, recs: Iterator[records.Record]) -> int:
@@ -469,27 +460,3 @@ def _rebuild_index(ledger: Ledger, day: str) -> None:
     os.unlink(ledger.path("index", f"{day}.ids"))
     ledger.forget()
     ledger.index(day)
-
-
-def doctor(repair: bool = False, as_json: bool = False) -> int:
-    """``doctor [--repair] [--json]``: every check, one line each; exit 1 when one fails."""
-    ledger = Ledger()
-    result = check(ledger, repair)
-    if as_json:
-        print(json.dumps(result, indent=1, ensure_ascii=False))
-        return 0
-    buf = io.StringIO()
-    buf.write(f"model-strategy doctor: {result['data_home']}\n")
-    for c in result["checks"]:
-        mark = "ok " if c["ok"] and not c["repaired"] else "fix" if c["repaired"] else "BAD"
-        buf.write(f"  [{mark}] {c['name']}: {c['detail']}\n")
-    for w in result["warnings"]:
-        buf.write(f"  warning: {w}\n")
-    if result["ok"]:
-        buf.write("all good\n")
-    elif any(not c["ok"] and c.get("repairable", True) for c in result["checks"]):
-        buf.write("problems found; run `model-strategy doctor --repair`\n")
-    else:  # say so rather than send the user to a repair that changes nothing
-        buf.write("problems found that --repair does not change (the ledger's records are never rewritten)\n")
-    sys.stdout.write(buf.getvalue())
-    return 0 if result["ok"] else 1

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
-from model_strategy.commands.base.words import plural
 from model_strategy.runtime.base import clock, paths
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.entry import bootstrap
@@ -158,35 +157,3 @@ def status_data(cwd: str | None = None) -> Status:
         "unpriced_models": unpriced_models(data),
         "config": config.file_states(cwd),
     }
-
-
-def render(d: Status) -> str:
-    home, env, hooks, plugin = d["data_home"], d["environment"], d["hooks"], d["plugin"]
-    interp = env["hook_interpreter"]
-    lines = [
-        f"data home    {home['path']}",
-        f"             picked by: {home['why']}",
-        *(f"             also found: {p} (not used)" for p in home["other_candidates"]),
-        *([f"             legacy dir {home['legacy_dir']} (earlier terminal default) is not used; "
-           "move its config.json here if you want its settings"] if home["legacy_dir"] else []),
-        f"plugin       {plugin['version'] or '?'} at {plugin['root']}",
-        f"venv         {env['venv']}" + (f" (last setup failed: {env['venv_setup_failed']})"
-                                         if env["venv_setup_failed"] and env["venv"] != "ready" else ""),
-        f"hooks run on {interp['path'] or '-'}" + (f" ({interp['version']})" if interp.get("version") else "")
-        + f": {interp['why']}",
-    ]
-    last = hooks["last_error"]
-    if last:
-        lines.append(f"hook health  {plural(hooks['errors_24h'], 'error')} in the last 24 h; last {last['time']} in "
-                     f"{last['hook']}: {last['error'] or '?'}")
-    else:
-        lines.append("hook health  no internal errors logged")
-    lines.append(f"records      {d['records']}")
-    unpriced = d["unpriced_models"]
-    lines.append("unpriced     " + (", ".join(f"{m} ({plural(n, 'record')})" for m, n in unpriced.items()) if unpriced
-                                   else "none"))
-    for layer in d["config"]:
-        state = layer["state"] + (f": {layer['reason']}" if layer["reason"] else "")
-        lines.append(f"config       {layer['layer']:<9}{state:<9} {layer['file']}" if layer["state"] != "invalid"
-                     else f"config       {layer['layer']:<9}{layer['file']}: {state}")
-    return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from typing import Any
 from model_strategy.commands.knowledge import usecases
 from model_strategy.commands.knowledge.catalog import CATEGORIES
 from model_strategy.commands.usage import analytics
+from model_strategy.runtime.base.kinds import TIERS
 from model_strategy.runtime.money import rates
 
 from . import projection
@@ -90,7 +91,7 @@ def resolve_models(ctx: Context, names: list[str]) -> list[str]:
 
 def default_models(ctx: Context) -> list[str]:
     cat = ctx.catalog
-    ids = [cat.aliases[a] for a in ("haiku", "sonnet", "opus", "fable") if a in cat.aliases]
+    ids = [cat.aliases[a] for a in TIERS if a in cat.aliases]
     if ctx.has_records:
         used = sorted(ctx.summary["by_model"], key=lambda m: -ctx.summary["by_model"][m]["cost"])
         ids += [mid for mid in (cat.match(m) for m in used) if mid and mid not in ids]

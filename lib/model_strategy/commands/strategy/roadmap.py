@@ -14,10 +14,9 @@ from typing import Any
 from model_strategy.commands.base.words import plural
 from model_strategy.commands.knowledge.catalog import Catalog
 from model_strategy.commands.usage import analytics
+from model_strategy.runtime.base.kinds import TIERS
 from model_strategy.runtime.money import rates
 from model_strategy.runtime.settings.values import Config
-
-TIER_ORDER = ("haiku", "sonnet", "opus", "fable")
 
 
 def urgency(saving: Decimal, monthly_spend: Decimal) -> str:
@@ -42,7 +41,7 @@ def build(catalog: Catalog, recs: list[dict[str, Any]], profiles: list[dict[str,
         if rec["reasons"] and rec["reasons"][0].startswith("no model meets"):
             gaps.append({"severity": "high", "area": rec["name"], "gap": rec["reasons"][0]})
         tier = analytics.tier_of(rec["primary"]) if catalog.models[rec["primary"]]["claude_code"] else None
-        if tier and TIER_ORDER.index(tier) > TIER_ORDER.index(max_tier):
+        if tier and TIERS.index(tier) > TIERS.index(max_tier):
             gaps.append({"severity": "medium", "area": rec["name"],
                          "gap": f"needs {tier} but the plugin's max_tier is {max_tier}; raise max_tier "
                                 f"or accept {max_tier} for this work"})
@@ -106,7 +105,7 @@ def _overkill(catalog: Catalog, summary: dict[str, Any], scale: Decimal, spend: 
     for agent, over in sorted(summary["overkill"].items()):
         uc = summary["by_agent"][agent]["usecase"]
         target = primary.get(uc)
-        if target is None or analytics.tier_of(target) in ("opus", "fable", None):
+        if target is None or analytics.tier_of(target) in (*analytics.TOP_TIERS, None):
             continue  # not asked about, or the use case does need the top tiers
         if over["records"] < 3 or over["records"] * 2 < over["agent_records"]:
             continue  # not routine

@@ -24,6 +24,7 @@ from model_strategy.runtime.money import rates
 
 WINDOW_DAYS = 30
 RECENT = 8
+TOP_TIERS = kinds.TIERS[2:]  # opus, fable: more than routine work needs
 
 
 def band_of(per_request_input: float, thresholds: list[int]) -> int:
@@ -104,7 +105,7 @@ def summarise(archive: Ledger, catalog: Catalog, today: date, days: int = WINDOW
             b = band_of(per_req, thresholds)
             _add(buckets.setdefault((uc, agent, model_id, b), _new_bucket()), row, row_cost, run)
             _add(by_model.setdefault(model_id, _new_bucket()), row, row_cost, run)
-            if (decision and kind == "subagent" and tier_of(model_id) in ("opus", "fable")
+            if (decision and kind == "subagent" and tier_of(model_id) in TOP_TIERS
                     and float(decision.get("complexity", 1)) < complex_from):
                 over = overkill.setdefault(agent, {"records": 0, "rows": []})
                 over["records"] += run

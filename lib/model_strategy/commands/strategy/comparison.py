@@ -7,7 +7,7 @@ user's last 30 days on each: the same token counts and cache pattern at today's 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TypedDict
 
 from model_strategy.commands.knowledge import usecases
 from model_strategy.commands.knowledge.catalog import CATEGORIES
@@ -19,7 +19,19 @@ from . import projection
 from .reports import BadInput, Context, Report, command
 
 
-def _price_row(ctx: Context, mid: str) -> dict[str, Any]:
+class PriceRow(TypedDict):
+    """A model's list prices per million tokens today (None: no such price) and how it is billed."""
+
+    input: Decimal | None
+    output: Decimal | None
+    cache_read: Decimal | None
+    cache_write: Decimal | None
+    long_context_from: int | None  # the first long-context tier's start, in input tokens
+    batch: bool  # a batch price exists
+    time_of_day: bool  # prices vary by the time of day
+
+
+def _price_row(ctx: Context, mid: str) -> PriceRow:
     p = ctx.catalog.prices(mid, ctx.day)
     card = ctx.catalog.cards[mid]
     tiers = sorted(rates.tier_starts(p))

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Any
+from typing import TypedDict
 
-from model_strategy.commands.knowledge.catalog import Catalog
+from model_strategy.commands.knowledge.catalog import Catalog, ModelInfo
+from model_strategy.commands.knowledge.usecases import Profile
 
 from . import projection
 
@@ -29,12 +30,54 @@ LATENCY_OK = {"critical": ("fastest", "fast"), "important": ("fastest", "fast", 
 ROUTINGS = ("single model", "cascade", "complexity-based", "cost-optimised", "quality-first")
 
 
-def candidates(catalog: Catalog, profile: dict[str, Any]) -> list[str]:
+class Candidate(TypedDict):
+    """A model ranked for a profile: its cost per request, why it is not eligible (None: it is), utility."""
+
+    model: str
+    cost: Decimal
+    utility: float
+    why_not: str | None
+
+
+class Ranked(TypedDict):
+    model: str
+    why_not: str | None
+    cost: Decimal
+    fit: list[str]  # the profile's needs among the model's strengths
+    utility: float
+
+
+class ChainStep(TypedDict):
+    """A fallback: the model and what kind of step it is (same vendor, lower tier; other vendor ...)."""
+
+    model: str
+    kind: str
+
+
+class Recommendation(TypedDict):
+    """The pick for one use-case profile (``recommend``)."""
+
+    usecase: str
+    name: str
+    complexity: str
+    primary: str
+    alias: str | None
+    fallback: str | None
+    chain: list[ChainStep]
+    routing: str
+    routing_why: str
+    confidence: float
+    reasons: list[str]
+    cost_per_request: Decimal
+    ranked: list[Candidate]
+
+
+def candidates(catalog: Catalog, profile: Profile) -> list[str]:
     return [mid for mid, m in catalog.models.items()
             if m["status"] == "current" and (m["claude_code"] or not profile["claude_code"])]
 
 
-def why_not(model: dict[str, Any], profile: dict[str, Any], quality: bool = True) -> str | None:
+def why_not(model: ModelInfo, profile: Profile, quality: bool = True) -> str | None:
     """Why a model is not eligible for the profile (None: eligible).  Without ``quality`` only the
     hard limits count (fallbacks may be weaker than the primary)."""
     v = profile["volume"]
@@ -50,29 +93,28 @@ def why_not(model: dict[str, Any], profile: dict[str, Any], quality: bool = True
     return None
 
 
-def rank(catalog: Catalog, profile: dict[str, Any], day: str,
-         pool: list[str] | None = None) -> list[dict[str, Any]]:
+def rank(catalog: Catalog, profile: Profile, day: str, pool: list[str] | None = None) -> list[Ranked]:
     """Every candidate with its cost per request, eligibility and utility, best first."""
-    rows: list[dict[str, Any]] = []
+    found: list[tuple[str, str | None, Decimal, list[str]]] = []
     for mid in pool if pool is not None else candidates(catalog, profile):
         m = catalog.models[mid]
-        rows.append({"model": mid, "why_not": why_not(m, profile),
-                     "cost": projection.cost_per_request(catalog, mid, profile, day),
-                     "fit": sorted(set(profile["needs"]) & set(m["strengths"]))})
-    eligible = [r for r in rows if r["why_not"] is None]
-    cheapest = min((r["cost"] for r in eligible), default=Decimal(0))
+        found.append((mid, why_not(m, profile), projection.cost_per_request(catalog, mid, profile, day),
+                      sorted(set(profile["needs"]) & set(m["strengths"]))))
+    cheapest = min((cost for _, why, cost, _ in found if why is None), default=Decimal(0))
     weight = COST_WEIGHT[profile["cost_sensitivity"]]
     floor = QUALITY_FLOOR[profile["complexity"]]
-    for r in rows:
-        q = catalog.models[r["model"]]["quality"]
-        ratio = float(r["cost"] / cheapest) if cheapest > 0 and r["cost"] > 0 else 1.0
-        r["utility"] = round(0.6 * len(r["fit"]) + 0.35 * (q - floor) - weight * math.log2(max(ratio, 1e-9)), 3)
+    rows: list[Ranked] = []
+    for mid, why, cost, fit in found:
+        q = catalog.models[mid]["quality"]
+        ratio = float(cost / cheapest) if cheapest > 0 and cost > 0 else 1.0
+        rows.append({"model": mid, "why_not": why, "cost": cost, "fit": fit,
+                     "utility": round(0.6 * len(fit) + 0.35 * (q - floor) - weight * math.log2(max(ratio, 1e-9)), 3)})
     rows.sort(key=lambda r: (r["why_not"] is not None, -r["utility"], -catalog.models[r["model"]]["quality"],
                              r["model"]))
     return rows
 
 
-def routing(profile: dict[str, Any]) -> tuple[str, str]:
+def routing(profile: Profile) -> tuple[str, str]:
     """The routing strategy for a profile and why."""
     cx, cost, wl = profile["complexity"], profile["cost_sensitivity"], profile["workload"]
     per_day = float(profile["volume"]["requests_per_day"])
@@ -91,11 +133,11 @@ def routing(profile: dict[str, Any]) -> tuple[str, str]:
     return "single model", "uniform requests: one model keeps behaviour predictable"
 
 
-def fallback_chain(catalog: Catalog, profile: dict[str, Any], primary: str, day: str) -> list[dict[str, Any]]:
+def fallback_chain(catalog: Catalog, profile: Profile, primary: str, day: str) -> list[ChainStep]:
     """Availability fallbacks: same vendor one tier down (or the previous generation), then the best
     eligible model of another vendor."""
     p = catalog.models[primary]
-    chain: list[dict[str, Any]] = []
+    chain: list[ChainStep] = []
     ok_latency = LATENCY_OK[profile["latency"]]
     same = [mid for mid, m in catalog.models.items()
             if m["vendor"] == p["vendor"] and m["status"] == "current" and m["quality"] < p["quality"]
@@ -117,7 +159,7 @@ def fallback_chain(catalog: Catalog, profile: dict[str, Any], primary: str, day:
     return chain
 
 
-def recommend(catalog: Catalog, profile: dict[str, Any], day: str) -> dict[str, Any]:
+def recommend(catalog: Catalog, profile: Profile, day: str) -> Recommendation:
     ranked = rank(catalog, profile, day)
     eligible = [r for r in ranked if r["why_not"] is None]
     reasons: list[str] = []
@@ -149,5 +191,6 @@ def recommend(catalog: Catalog, profile: dict[str, Any], day: str) -> dict[str, 
         "alias": catalog.alias_of(best["model"]), "fallback": chain[0]["model"] if chain else None,
         "chain": chain, "routing": route, "routing_why": route_why, "confidence": confidence,
         "reasons": reasons, "cost_per_request": best["cost"],
-        "ranked": [{k: r[k] for k in ("model", "cost", "utility", "why_not")} for r in ranked[:6]],
+        "ranked": [{"model": r["model"], "cost": r["cost"], "utility": r["utility"], "why_not": r["why_not"]}
+                   for r in ranked[:6]],
     }

@@ -11,19 +11,32 @@ The score is ``insights.score``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from model_strategy.commands.base.words import last_days, plural
 from model_strategy.commands.strategy.reports import BadInput
 
 from . import insights
-from .insights import Insights, pct, usd
+from .insights import AgentStats, Insights, pct, usd
 
 MIN_RUNS = 3  # an opportunity needs at least this many runs behind it
 LOW_COMPLETION = Decimal("0.8")
 LOW_CACHE = Decimal("0.5")
 CACHE_MIN_COST = Decimal("0.50")
+
+#: an optimisation opportunity of one agent type: its kind (downgrade, completion, cache, unpriced), the line
+#: that says it, and the numbers behind it
+Opportunity = TypedDict("Opportunity", {
+    "kind": str, "text": str, "not_completed": NotRequired[int], "runs": NotRequired[int], "from": NotRequired[str],
+    "to": NotRequired[str], "saving_usd": NotRequired[Decimal], "cache_hit_rate": NotRequired[Decimal],
+    "requests": NotRequired[int]})
+
+
+class EfficiencyRow(AgentStats):
+    opportunities: list[Opportunity]
+    model_label: str | None  # the model it mostly ran on, by its Claude Code alias where it has one
 
 
 def efficiency_report(ins: Insights, agent_type: str | None = None) -> dict[str, Any]:
@@ -38,12 +51,12 @@ def efficiency_report(ins: Insights, agent_type: str | None = None) -> dict[str,
                            f"(agent types with runs: {known})")
         stats = {found[0]: stats[found[0]]}
     out["agent_type"] = agent_type
-    rows = []
+    rows: list[EfficiencyRow] = []
     for a in stats.values():
-        a["opportunities"] = opportunities(ins, a)
+        ops = opportunities(ins, a)
         mid = ins.match(a["model"]) if a["model"] else None
-        a["model_label"] = (ins.catalog.alias_of(mid) if mid else None) or a["model"]
-        rows.append(a)
+        rows.append({**a, "opportunities": ops, "model_label": (ins.catalog.alias_of(mid) if mid else None)
+                     or a["model"]})
     out["agents"] = rows
     out["none_found"] = none_found(rows)
     out["score_formula"] = ("score = 100 x (0.4 x completion rate + 0.3 x right-sizing + 0.3 x cache hit rate); "
@@ -59,7 +72,7 @@ def efficiency_report(ins: Insights, agent_type: str | None = None) -> dict[str,
     return out
 
 
-def none_found(rows: list[dict[str, Any]]) -> str:
+def none_found(rows: Sequence[AgentStats]) -> str:
     """What "no opportunity" means, in the thresholds the opportunities use -- a claim the table can be
     checked against (a type that reads little from the cache but costs too little to matter is named)."""
     text = (f"None found: no type with {MIN_RUNS} runs or more ran above the tier its work needs or completed "
@@ -72,10 +85,10 @@ def none_found(rows: list[dict[str, Any]]) -> str:
     return text + "."
 
 
-def opportunities(ins: Insights, a: dict[str, Any]) -> list[dict[str, Any]]:
+def opportunities(ins: Insights, a: AgentStats) -> list[Opportunity]:
     """Concrete, numbered optimisation opportunities for one agent type."""
     name = a["agent_type"]
-    out: list[dict[str, Any]] = []
+    out: list[Opportunity] = []
     for g in a["overkill"]:
         saving = g["cost"] - g["on_target"]
         if g["runs"] < MIN_RUNS or saving <= 0:

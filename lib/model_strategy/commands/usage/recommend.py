@@ -19,7 +19,7 @@ from typing import Any, NotRequired, TypedDict
 
 from model_strategy.commands.base.words import plural
 
-from . import insights
+from . import efficiency, insights
 from .daily import COST, RECORDS, UNPRICED
 from .efficiency import LOW_COMPLETION, MIN_RUNS
 from .insights import TIER_OF_CLASS, AgentStats, Insights, Unpriced, pct, tier_name, tier_of, usd
@@ -51,7 +51,7 @@ Advice = TypedDict("Advice", {
 def recommendations_report(ins: Insights) -> dict[str, Any]:
     win = ins.window()
     out = ins.header("Recommendations", win)
-    stats = insights.agent_stats(ins, win)
+    stats = efficiency.agent_stats(ins, win)
     items: list[Advice] = []
     scale = Decimal(30) / ins.days
     agents_cfg = ins.cfg.get("agents") or {}

@@ -20,7 +20,7 @@ from typing import Any, TypedDict
 
 from model_strategy.runtime.settings.values import Config
 
-from . import insights
+from . import efficiency, insights
 from .insights import Insights, usd
 
 DEFAULT_RATE = Decimal(75)
@@ -69,7 +69,7 @@ def roi_report(ins: Insights, hourly_rate: Decimal | None = None) -> dict[str, A
     out = ins.header("Return on investment", win)
     rate, rate_src, minutes = settings(ins.cfg, hourly_rate)
     t = insights.totals(win)
-    stats = insights.agent_stats(ins, win)
+    stats = efficiency.agent_stats(ins, win)
     rows: list[RoiRow] = []
     total_min = Decimal(0)
     completed = 0

@@ -210,13 +210,13 @@ def _usecase_rows(ctx: Context, profs: list[Profile], recs: list[Recommendation]
             "cost_sensitivity": prof["cost_sensitivity"], "complexity": prof["complexity"],
             "claude_code": prof["claude_code"], "overrides": prof["overrides"],
             "volume": prof["volume"], "volume_source": prof["volume_source"],
-            "primary": rec["primary"], "alias": rec["alias"], "fallback": rec["fallback"],
-            "routing": rec["routing"], "routing_why": rec["routing_why"], "confidence": rec["confidence"],
-            "reasons": rec["reasons"], "cost_per_request": rec["cost_per_request"],
+            "primary": rec.primary, "alias": rec.alias, "fallback": rec.fallback,
+            "routing": rec.routing, "routing_why": rec.routing_why, "confidence": rec.confidence,
+            "reasons": list(rec.reasons), "cost_per_request": rec.cost_per_request,
             "monthly_requests": projection.monthly_requests(prof),
-            "monthly_cost": projection.monthly_cost(ctx.catalog, rec["primary"], prof, ctx.day),
+            "monthly_cost": projection.monthly_cost(ctx.catalog, rec.primary, prof, ctx.day),
             "recorded_monthly_cost": (row["cost"] * scale) if row else None,
-            "current_model": _current_model(ctx, prof["id"], rec["primary"]) if row else None,
+            "current_model": _current_model(ctx, prof["id"], rec.primary) if row else None,
         })
     return rows
 
@@ -273,13 +273,13 @@ def _cost_rows(ctx: Context, profs: list[Profile], recs: list[Recommendation]) -
     rows: list[CostRow] = []
     for prof, rec in zip(profs, recs, strict=True):
         row = per_uc.get(prof["id"]) if prof["volume_source"] == "records" else None
-        lower = next((s["model"] for s in rec["chain"] if s["kind"].startswith("same vendor")), None)
+        lower = next((s.model for s in rec.chain if s.kind.startswith("same vendor")), None)
         base: CostRowBase = {"usecase": prof["id"], "name": prof["name"], "workload": prof["workload"],
                              "claude_code": prof["claude_code"], "complexity": prof["complexity"], "lower": lower,
                              "requests_per_day": float(prof["volume"]["requests_per_day"]),
                              "volume_source": prof["volume_source"]}
         if row:
-            model = _current_model(ctx, prof["id"], rec["primary"])
+            model = _current_model(ctx, prof["id"], rec.primary)
             counts = analytics.tokens_of(row)
             tokens = {k: Decimal(n) * scale for k, n in counts.items()}
             cacheable = sum(n for k, n in counts.items() if k != "output")
@@ -287,10 +287,10 @@ def _cost_rows(ctx: Context, profs: list[Profile], recs: list[Recommendation]) -
                          "per_request_input": cacheable // max(row["requests"], 1), "cost": row["cost"] * scale})
             continue
         n = projection.monthly_requests(prof)
-        rows.append({**base, "model": rec["primary"], "requests": n,
+        rows.append({**base, "model": rec.primary, "requests": n,
                      "tokens": {k: v * n for k, v in projection.request_tokens(prof).items()},
                      "per_request_input": int(prof["volume"]["input_tokens"]),
-                     "cost": projection.monthly_cost(ctx.catalog, rec["primary"], prof, ctx.day)})
+                     "cost": projection.monthly_cost(ctx.catalog, rec.primary, prof, ctx.day)})
     return rows
 
 

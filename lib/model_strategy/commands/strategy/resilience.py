@@ -134,11 +134,10 @@ def chains(catalog: Catalog, recommendations: list[Recommendation], profiles: li
     out: list[Chain] = []
     for rec, prof in zip(recommendations, profiles, strict=True):
         steps: list[ChainLink] = []
-        primary: ChainStep = {"model": rec["primary"], "kind": "primary"}
-        for step in [primary, *rec["chain"]]:
-            m = catalog.models[step["model"]]
-            steps.append({"model": step["model"], "kind": step["kind"], "vendor": m["vendor"],
-                          "claude_code": bool(m["claude_code"]), "alias": catalog.alias_of(step["model"])})
-        out.append({"usecase": rec["usecase"], "name": rec["name"], "workload": prof["workload"],
+        for step in (ChainStep(rec.primary, "primary"), *rec.chain):
+            m = catalog.models[step.model]
+            steps.append({"model": step.model, "kind": step.kind, "vendor": m["vendor"],
+                          "claude_code": bool(m["claude_code"]), "alias": catalog.alias_of(step.model)})
+        out.append({"usecase": rec.usecase, "name": rec.name, "workload": prof["workload"],
                     "claude_code": prof["claude_code"], "steps": steps, "policy": policy(prof["workload"])})
     return out

@@ -59,15 +59,15 @@ def build(catalog: Catalog, recs: list[Recommendation], profiles: list[Profile],
     items: list[RoadmapItem] = []
     max_tier = str(cfg.get("max_tier", "opus"))
     for rec in recs:
-        if rec["reasons"] and rec["reasons"][0].startswith("no model meets"):
-            gaps.append({"severity": "high", "area": rec["name"], "gap": rec["reasons"][0]})
-        tier = analytics.tier_of(rec["primary"]) if catalog.models[rec["primary"]]["claude_code"] else None
+        if rec.reasons and rec.reasons[0].startswith("no model meets"):
+            gaps.append({"severity": "high", "area": rec.name, "gap": rec.reasons[0]})
+        tier = analytics.tier_of(rec.primary) if catalog.models[rec.primary]["claude_code"] else None
         if tier and TIERS.index(tier) > TIERS.index(max_tier):
-            gaps.append({"severity": "medium", "area": rec["name"],
+            gaps.append({"severity": "medium", "area": rec.name,
                          "gap": f"needs {tier} but the plugin's max_tier is {max_tier}; raise max_tier "
                                 f"or accept {max_tier} for this work"})
     horizon = _plus_days(day, 60)
-    for mid in sorted({r["primary"] for r in recs} | {s["model"] for r in recs for s in r["chain"]}):
+    for mid in sorted({r.primary for r in recs} | {s.model for r in recs for s in r.chain}):
         for start, new in rates.upcoming(catalog.cards[mid], day, horizon):
             old = catalog.prices(mid, day)
             ratio = rates.unit(new["input_mtok"], 0) / rates.unit(old["input_mtok"], 0) if "input_mtok" in new else 1
@@ -124,7 +124,7 @@ def _overkill(catalog: Catalog, summary: Summary, scale: Decimal, spend: Decimal
               cfg: Config, recs: list[Recommendation], items: list[RoadmapItem]) -> None:
     """Agent types that routinely ran on opus/fable although their task complexity was below the
     "complex" threshold -- moved to their use case's recommended model when that is a lower tier."""
-    primary = {rec["usecase"]: rec["primary"] for rec in recs}
+    primary = {rec.usecase: rec.primary for rec in recs}
     for agent, over in sorted(summary["overkill"].items()):
         uc = summary["by_agent"][agent]["usecase"]
         target = primary.get(uc)
@@ -158,7 +158,7 @@ def _tiers(catalog: Catalog, summary: Summary, day: str, gaps: list[Gap]) -> Non
 
 def _move(catalog: Catalog, summary: Summary, rec: Recommendation, scale: Decimal, spend: Decimal,
           day: str, items: list[RoadmapItem]) -> None:
-    keys = [k for k in summary["buckets"] if k[0] == rec["usecase"]]
+    keys = [k for k in summary["buckets"] if k[0] == rec.usecase]
     if not keys:
         return
     reqs: dict[str, int] = {}
@@ -166,19 +166,19 @@ def _move(catalog: Catalog, summary: Summary, rec: Recommendation, scale: Decima
         mid = catalog.match(k[2]) or k[2]
         reqs[mid] = reqs.get(mid, 0) + summary["buckets"][k]["requests"]
     dominant = max(reqs, key=lambda m: (reqs[m], m))
-    if dominant == rec["primary"] or dominant not in catalog.models:
+    if dominant == rec.primary or dominant not in catalog.models:
         return
-    if catalog.models[dominant].get("successor") == rec["primary"]:
+    if catalog.models[dominant].get("successor") == rec.primary:
         return  # the previous-generation item covers it
     actual = sum((summary["buckets"][k]["cost"] for k in keys), Decimal(0)) * scale
-    after = analytics.reprice(summary, catalog, rec["primary"], day, keys) * scale
-    up = catalog.models[rec["primary"]]["quality"] > catalog.models[dominant]["quality"]
+    after = analytics.reprice(summary, catalog, rec.primary, day, keys) * scale
+    up = catalog.models[rec.primary]["quality"] > catalog.models[dominant]["quality"]
     if after >= actual and not up:
         return
-    if any(i.get("usecase") == rec["usecase"] and i["to"] == rec["primary"] for i in items):
+    if any(i.get("usecase") == rec.usecase and i["to"] == rec.primary for i in items):
         return  # the agent-type evidence already covers this use case
-    items.append({"what": rec["name"], "usecase": rec["usecase"], "from": dominant, "to": rec["primary"],
+    items.append({"what": rec.name, "usecase": rec.usecase, "from": dominant, "to": rec.primary,
                   "urgency": urgency(actual - after, spend) if after < actual else "next quarter",
                   "saving_usd": actual - after,
                   "why": "meets the quality floor at lower cost" if after < actual
-                  else f"{rec['complexity']} work: evaluate {rec['primary']} on a sample first (costs more)"})
+                  else f"{rec.complexity} work: evaluate {rec.primary} on a sample first (costs more)"})

@@ -15,8 +15,8 @@ models); API workloads to every current model in the catalog.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypedDict
 
 from model_strategy.commands.knowledge.catalog import Catalog, ModelInfo
 from model_strategy.commands.knowledge.usecases import Profile
@@ -30,31 +30,28 @@ LATENCY_OK = {"critical": ("fastest", "fast"), "important": ("fastest", "fast", 
 ROUTINGS = ("single model", "cascade", "complexity-based", "cost-optimised", "quality-first")
 
 
-class Candidate(TypedDict):
-    """A model ranked for a profile: its cost per request, why it is not eligible (None: it is), utility."""
+@dataclass(frozen=True)
+class Ranked:
+    """A model ranked for a profile: why it is not eligible (None: it is), its cost per request, the
+    profile's needs among its strengths, and its utility."""
 
-    model: str
-    cost: Decimal
-    utility: float
-    why_not: str | None
-
-
-class Ranked(TypedDict):
     model: str
     why_not: str | None
     cost: Decimal
-    fit: list[str]  # the profile's needs among the model's strengths
+    fit: tuple[str, ...]
     utility: float
 
 
-class ChainStep(TypedDict):
+@dataclass(frozen=True)
+class ChainStep:
     """A fallback: the model and what kind of step it is (same vendor, lower tier; other vendor ...)."""
 
     model: str
     kind: str
 
 
-class Recommendation(TypedDict):
+@dataclass(frozen=True)
+class Recommendation:
     """The pick for one use-case profile (``recommend``)."""
 
     usecase: str
@@ -63,13 +60,13 @@ class Recommendation(TypedDict):
     primary: str
     alias: str | None
     fallback: str | None
-    chain: list[ChainStep]
+    chain: tuple[ChainStep, ...]
     routing: str
     routing_why: str
     confidence: float
-    reasons: list[str]
+    reasons: tuple[str, ...]
     cost_per_request: Decimal
-    ranked: list[Candidate]
+    ranked: tuple[Ranked, ...]  # the best six
 
 
 def candidates(catalog: Catalog, profile: Profile) -> list[str]:
@@ -95,11 +92,11 @@ def why_not(model: ModelInfo, profile: Profile, quality: bool = True) -> str | N
 
 def rank(catalog: Catalog, profile: Profile, day: str, pool: list[str] | None = None) -> list[Ranked]:
     """Every candidate with its cost per request, eligibility and utility, best first."""
-    found: list[tuple[str, str | None, Decimal, list[str]]] = []
+    found: list[tuple[str, str | None, Decimal, tuple[str, ...]]] = []
     for mid in pool if pool is not None else candidates(catalog, profile):
         m = catalog.models[mid]
         found.append((mid, why_not(m, profile), projection.cost_per_request(catalog, mid, profile, day),
-                      sorted(set(profile["needs"]) & set(m["strengths"]))))
+                      tuple(sorted(set(profile["needs"]) & set(m["strengths"])))))
     cheapest = min((cost for _, why, cost, _ in found if why is None), default=Decimal(0))
     weight = COST_WEIGHT[profile["cost_sensitivity"]]
     floor = QUALITY_FLOOR[profile["complexity"]]
@@ -107,10 +104,9 @@ def rank(catalog: Catalog, profile: Profile, day: str, pool: list[str] | None = 
     for mid, why, cost, fit in found:
         q = catalog.models[mid]["quality"]
         ratio = float(cost / cheapest) if cheapest > 0 and cost > 0 else 1.0
-        rows.append({"model": mid, "why_not": why, "cost": cost, "fit": fit,
-                     "utility": round(0.6 * len(fit) + 0.35 * (q - floor) - weight * math.log2(max(ratio, 1e-9)), 3)})
-    rows.sort(key=lambda r: (r["why_not"] is not None, -r["utility"], -catalog.models[r["model"]]["quality"],
-                             r["model"]))
+        rows.append(Ranked(mid, why, cost, fit,
+                           round(0.6 * len(fit) + 0.35 * (q - floor) - weight * math.log2(max(ratio, 1e-9)), 3)))
+    rows.sort(key=lambda r: (r.why_not is not None, -r.utility, -catalog.models[r.model]["quality"], r.model))
     return rows
 
 
@@ -144,53 +140,49 @@ def fallback_chain(catalog: Catalog, profile: Profile, primary: str, day: str) -
             and m["latency"] in ok_latency and why_not(m, profile, quality=False) is None]
     if same:
         step = max(same, key=lambda mid: catalog.models[mid]["quality"])
-        chain.append({"model": step, "kind": "same vendor, lower tier"})
+        chain.append(ChainStep(step, "same vendor, lower tier"))
     else:
         prev = [mid for mid, m in catalog.models.items()
                 if m.get("successor") == primary and why_not(m, profile, quality=False) is None]
         if prev:
-            chain.append({"model": prev[0], "kind": "same vendor, previous generation"})
+            chain.append(ChainStep(prev[0], "same vendor, previous generation"))
     others = [mid for mid, m in catalog.models.items() if m["vendor"] != p["vendor"] and m["status"] == "current"]
     ranked = rank(catalog, profile, day, others)
     if ranked:
         best = ranked[0]
-        chain.append({"model": best["model"], "kind": "other vendor" if best["why_not"] is None
-                      else f"other vendor ({best['why_not']})"})
+        chain.append(ChainStep(best.model, "other vendor" if best.why_not is None
+                               else f"other vendor ({best.why_not})"))
     return chain
 
 
 def recommend(catalog: Catalog, profile: Profile, day: str) -> Recommendation:
     ranked = rank(catalog, profile, day)
-    eligible = [r for r in ranked if r["why_not"] is None]
+    eligible = [r for r in ranked if r.why_not is None]
     reasons: list[str] = []
     if not eligible:  # nothing meets every need: the closest model, and say what is missing
         best = ranked[0]
-        reasons.append(f"no model meets every need; closest is {best['model']} ({best['why_not']})")
+        reasons.append(f"no model meets every need; closest is {best.model} ({best.why_not})")
         margin = 0.0
     else:
         best = eligible[0]
-        margin = (best["utility"] - eligible[1]["utility"]) if len(eligible) > 1 else 1.0
-        runner = eligible[1]["model"] if len(eligible) > 1 else None
-        m = catalog.models[best["model"]]
-        fit = f"; strengths: {', '.join(best['fit'])}" if best["fit"] else ""
+        margin = (best.utility - eligible[1].utility) if len(eligible) > 1 else 1.0
+        runner = eligible[1].model if len(eligible) > 1 else None
+        m = catalog.models[best.model]
+        fit = f"; strengths: {', '.join(best.fit)}" if best.fit else ""
         reasons.append(f"quality {m['quality']}/10 (floor {QUALITY_FLOOR[profile['complexity']]} for "
                        f"{profile['complexity']} work), latency {m['latency']} (need: {profile['latency']}){fit}")
-        reasons.append(f"${best['cost']:.4f} per request at list prices"
-                       + (f"; next best {runner} at ${eligible[1]['cost']:.4f}" if runner else ""))
-        skipped = [r for r in ranked if r["why_not"] and r["cost"] < best["cost"]]
+        reasons.append(f"${best.cost:.4f} per request at list prices"
+                       + (f"; next best {runner} at ${eligible[1].cost:.4f}" if runner else ""))
+        skipped = [r for r in ranked if r.why_not and r.cost < best.cost]
         if skipped:
-            near = max(skipped, key=lambda r: r["cost"])
-            reasons.append(f"cheaper {near['model']} ruled out: {near['why_not']}")
-    chain = fallback_chain(catalog, profile, best["model"], day)
+            near = max(skipped, key=lambda r: r.cost)
+            reasons.append(f"cheaper {near.model} ruled out: {near.why_not}")
+    chain = fallback_chain(catalog, profile, best.model, day)
     route, route_why = routing(profile)
     margin_factor = min(1.0, 0.55 + max(margin, 0.0) / 2)
     confidence = round(max(0.3, min(0.95, 0.5 * float(profile["match_confidence"]) + 0.5 * margin_factor)), 2)
-    return {
-        "usecase": profile["id"], "name": profile["name"], "complexity": profile["complexity"],
-        "primary": best["model"],
-        "alias": catalog.alias_of(best["model"]), "fallback": chain[0]["model"] if chain else None,
-        "chain": chain, "routing": route, "routing_why": route_why, "confidence": confidence,
-        "reasons": reasons, "cost_per_request": best["cost"],
-        "ranked": [{"model": r["model"], "cost": r["cost"], "utility": r["utility"], "why_not": r["why_not"]}
-                   for r in ranked[:6]],
-    }
+    return Recommendation(
+        usecase=profile["id"], name=profile["name"], complexity=profile["complexity"], primary=best.model,
+        alias=catalog.alias_of(best.model), fallback=chain[0].model if chain else None, chain=tuple(chain),
+        routing=route, routing_why=route_why, confidence=confidence, reasons=tuple(reasons),
+        cost_per_request=best.cost, ranked=tuple(ranked[:6]))

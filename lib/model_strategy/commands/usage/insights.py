@@ -1,5 +1,6 @@
 """What the usage reports (dashboard, efficiency, roi, recommendations, exports) share: the window of
-daily roll-ups, sums over their cube, re-pricing, and the per-agent-type statistics.
+daily roll-ups, sums over their cube, re-pricing, and the types of the per-agent-type statistics
+(``efficiency.agent_stats`` computes them).
 
 Re-pricing takes a cube row's tokens to another model at the list prices of the row's day
 (``rates.cost`` with the row's prompt-size band selecting long-context tiers); when the target is

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 import typing
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from model_strategy.runtime.base import paths, store
 from model_strategy.runtime.money import rates
+
+if TYPE_CHECKING:  # the data files' vocabularies (``specs`` imports pydantic: only to validate the files)
+    from .specs import Category, Complexity, Latency, Need, Sensitivity, Strength, Workload
 
 CACHE_SCHEMA = 1
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "data")
@@ -37,12 +40,12 @@ class ModelInfo(TypedDict):
     family: str
     tier: str
     status: Literal["current", "previous"]
-    category: str  # one of CATEGORIES
+    category: Category
     context_window: int
     max_output_tokens: int | None
-    latency: str  # fastest | fast | moderate | slow
+    latency: Latency
     quality: int  # 1-10
-    strengths: list[str]
+    strengths: list[Strength]
     released: str | None
     successor: str | None
     claude_code: bool
@@ -57,12 +60,6 @@ class CatalogJson(TypedDict):
     source: str
     claude_code_aliases: dict[str, str]
     models: list[ModelInfo]
-
-
-Workload = Literal["real-time interactive", "near-real-time", "batch", "async"]
-Need = Literal["critical", "important", "relaxed"]
-Sensitivity = Literal["low", "medium", "high"]
-Complexity = Literal["simple", "moderate", "complex"]
 
 
 class Volume(TypedDict):
@@ -87,7 +84,7 @@ class UseCase(TypedDict):
     latency: Need
     cost_sensitivity: Sensitivity
     complexity: Complexity
-    needs: list[str]
+    needs: list[Strength]
     volume: Volume
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from model_strategy.runtime.routing.selector import wildcard_match
 
-from .catalog import Complexity, Need, Sensitivity, UseCase, Workload
+from .catalog import UseCase
+
+if TYPE_CHECKING:
+    from .specs import Complexity, Need, Sensitivity, Workload
 
 
 class Profile(UseCase):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from model_strategy.commands.base.words import plural
 from model_strategy.commands.knowledge import usecases
-from model_strategy.commands.knowledge.catalog import Catalog, Complexity, Need, Sensitivity, Volume, Workload
+from model_strategy.commands.knowledge.catalog import Catalog, Volume
 from model_strategy.commands.knowledge.usecases import Profile
 from model_strategy.commands.usage import analytics
 from model_strategy.commands.usage.analytics import Summary
@@ -22,6 +22,9 @@ from model_strategy.runtime.settings.values import Config
 from . import optimise, projection, resilience, roadmap, strategy
 from .optimise import CostRow, CostRowBase
 from .strategy import Recommendation
+
+if TYPE_CHECKING:
+    from model_strategy.commands.knowledge.specs import Complexity, Need, Sensitivity, Workload
 
 Report = dict[str, Any]
 

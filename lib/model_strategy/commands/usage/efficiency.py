@@ -171,10 +171,10 @@ def _agent_stats(ins: Insights, win: Window) -> dict[str, AgentStats]:
             for k, n in s["outcomes"].items():
                 a.outcomes[k] = a.outcomes.get(k, 0) + n
     for day, key, row in win.rows():
-        agent = out.get(key["agent_type"])
-        if agent is None or key["kind"] != "subagent":
+        found = out.get(key["agent_type"])
+        if found is None or key["kind"] != "subagent":
             continue
-        a = agent
+        a = found
         daily.add_row(a.row, row)
         a.models[key["model"]] = a.models.get(key["model"], 0) + row[REQUESTS]
         need = TIER_OF_CLASS.get(key["complexity"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from model_strategy.commands.base.words import plural
 from model_strategy.commands.knowledge.catalog import Catalog
@@ -258,7 +258,7 @@ def mismatches(win: Window) -> Mismatches:
             "unpriced_requests": sum(r["unpriced_requests"] for r in rows), "pairs": rows}
 
 
-def record_counts(win: Window, section: str) -> dict[str, int]:
+def record_counts(win: Window, section: Literal["agents", "projects"]) -> dict[str, int]:
     """Records per agent type (``agents``) or per project (``projects``) -- the cube counts model rows."""
     out: dict[str, int] = {}
     for data in win.days.values():

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from model_strategy import models
+from model_strategy.runtime.base import paths
 from model_strategy.runtime.settings import config_rules
 from model_strategy.runtime.settings.config_rules import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULTS = json.loads((ROOT / ".claude" / "model-strategy.defaults.json").read_text())
+DEFAULTS = json.loads(Path(paths.defaults_file()).read_text())
 
 
 def pydantic_result(data: Any) -> tuple[str, Any]:
@@ -154,6 +154,40 @@ def _table_of_rules(table: config_rules.Table) -> dict[str, Any]:
 def test_the_table_is_the_models_schema() -> None:
     """Options, bounds and defaults of config_rules' table equal those of models.Config."""
     assert _table_of_rules(config_rules.CONFIG) == _table_of(models.Config)
+
+
+#: what the shipped defaults set beyond the table's defaults: the agent presets and their minutes saved
+SHIPPED_PRESETS = (("agents",), ("agent_patterns",), ("roi", "minutes_saved"))
+
+
+def _keys(table: config_rules.Table, at: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    out = set()
+    for key, (kind, arg, _default) in table.items():
+        out |= _keys(arg, (*at, key)) if kind == "obj" else {(*at, key)}  # type: ignore[arg-type]
+    return out
+
+
+def _leaves(data: dict[str, Any], at: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    out = set()
+    for key, value in data.items():
+        nested = isinstance(value, dict) and (*at, key) not in SHIPPED_PRESETS
+        out |= _leaves(value, (*at, key)) if nested else {(*at, key)}
+    return out
+
+
+def test_the_shipped_defaults_are_the_tables() -> None:
+    """The shipped defaults file spells out every field of config_rules' table, no other, with the
+    table's defaults -- except the agent presets it ships (the third form of the one schema)."""
+    assert _leaves(DEFAULTS) == _keys(config_rules.CONFIG)
+    shipped, table = dict(config_rules.validate(DEFAULTS)), dict(config_rules.validate({}))
+    for path in SHIPPED_PRESETS:
+        a: Any = shipped
+        b: Any = table
+        for key in path[:-1]:
+            a[key], b[key] = dict(a[key]), dict(b[key])
+            a, b = a[key], b[key]
+        assert a.pop(path[-1]) and b.pop(path[-1]) is not None  # a preset the shipped file fills in
+    assert shipped == table
 
 
 JSONISH = st.recursive(st.none() | st.booleans() | st.integers(-5, 2000) | st.floats(allow_nan=False, width=32)

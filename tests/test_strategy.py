@@ -80,42 +80,42 @@ def test_agent_types_map_to_use_cases(agent: str, kind: str, uc: str) -> None:
 def test_every_use_case_gets_a_consistent_recommendation(uid: str) -> None:
     p = prof(uid)
     rec = strategy.recommend(CAT, p, DAY)
-    assert rec["primary"] in CAT.models and CAT.models[rec["primary"]]["status"] == "current"
-    assert all(step["model"] in CAT.models for step in rec["chain"])
-    assert rec["fallback"] != rec["primary"]
-    assert rec["routing"] in strategy.ROUTINGS
-    assert 0.3 <= rec["confidence"] <= 0.95 and rec["reasons"]
+    assert rec.primary in CAT.models and CAT.models[rec.primary]["status"] == "current"
+    assert all(step.model in CAT.models for step in rec.chain)
+    assert rec.fallback != rec.primary
+    assert rec.routing in strategy.ROUTINGS
+    assert 0.3 <= rec.confidence <= 0.95 and rec.reasons
     if p["claude_code"]:
-        assert CAT.models[rec["primary"]]["claude_code"]
-    m = CAT.models[rec["primary"]]
+        assert CAT.models[rec.primary]["claude_code"]
+    m = CAT.models[rec.primary]
     assert strategy.why_not(m, p) is None  # every shipped use case has an eligible model
     assert m["quality"] >= strategy.QUALITY_FLOOR[p["complexity"]]
 
 
 def test_expected_choices_for_typical_claude_code_work() -> None:
-    assert strategy.recommend(CAT, prof("codebase-search"), DAY)["alias"] == "haiku"
-    assert strategy.recommend(CAT, prof("code-review"), DAY)["alias"] == "sonnet"
-    assert strategy.recommend(CAT, prof("debugging"), DAY)["alias"] == "opus"
-    assert strategy.recommend(CAT, prof("research"), DAY)["routing"] == "quality-first"
+    assert strategy.recommend(CAT, prof("codebase-search"), DAY).alias == "haiku"
+    assert strategy.recommend(CAT, prof("code-review"), DAY).alias == "sonnet"
+    assert strategy.recommend(CAT, prof("debugging"), DAY).alias == "opus"
+    assert strategy.recommend(CAT, prof("research"), DAY).routing == "quality-first"
 
 
 def test_cost_sensitivity_moves_the_choice_down() -> None:
     rich = strategy.recommend(CAT, prof("planning", cost_sensitivity="low"), DAY)
     cheap = strategy.recommend(CAT, prof("planning", cost_sensitivity="high", complexity="moderate"), DAY)
-    assert rich["cost_per_request"] > cheap["cost_per_request"]
+    assert rich.cost_per_request > cheap.cost_per_request
 
 
 def test_context_rules_out_small_windows() -> None:
     p = prof("classification", volume={"input_tokens": 300_000})
     for row in strategy.rank(CAT, p, DAY):
-        if CAT.models[row["model"]]["context_window"] < 300_050:
-            assert row["why_not"] and "context" in row["why_not"]
+        if CAT.models[row.model]["context_window"] < 300_050:
+            assert row.why_not and "context" in row.why_not
 
 
 def test_no_eligible_model_is_said_plainly() -> None:
     p = prof("debugging", volume={"input_tokens": 2_000_000})
     rec = strategy.recommend(CAT, p, DAY)
-    assert rec["reasons"][0].startswith("no model meets every need")
+    assert rec.reasons[0].startswith("no model meets every need")
 
 
 @pytest.mark.parametrize("uid, routing", [
@@ -128,12 +128,12 @@ def test_routing_rules(uid: str, routing: str) -> None:
 
 def test_fallback_chain_same_vendor_then_other_vendor() -> None:
     rec = strategy.recommend(CAT, prof("code-review"), DAY)
-    kinds = [s["kind"] for s in rec["chain"]]
+    kinds = [s.kind for s in rec.chain]
     assert kinds[0] == "same vendor, lower tier" and kinds[-1].startswith("other vendor")
-    vendors = [CAT.models[s["model"]]["vendor"] for s in rec["chain"]]
+    vendors = [CAT.models[s.model]["vendor"] for s in rec.chain]
     assert vendors[0] == "Anthropic" and vendors[-1] != "Anthropic"
     haiku = strategy.recommend(CAT, prof("codebase-search"), DAY)  # lowest tier: previous generation
-    assert haiku["chain"][0] == {"model": "claude-haiku-4-5", "kind": "same vendor, previous generation"}
+    assert haiku.chain[0] == strategy.ChainStep("claude-haiku-4-5", "same vendor, previous generation")
 
 
 profiles = st.builds(
@@ -150,16 +150,16 @@ profiles = st.builds(
 @given(p=profiles)
 def test_every_recommended_model_is_in_the_catalog(p: dict[str, Any]) -> None:
     rec = strategy.recommend(CAT, p, DAY)
-    for mid in [rec["primary"], rec["fallback"], *(s["model"] for s in rec["chain"])]:
+    for mid in [rec.primary, rec.fallback, *(s.model for s in rec.chain)]:
         assert mid is None or mid in CAT.models
-    for row in rec["ranked"]:
-        assert row["model"] in CAT.models
+    for row in rec.ranked:
+        assert row.model in CAT.models
 
 
 @settings(max_examples=80, deadline=None)
 @given(p=profiles, k=st.integers(1, 1000))
 def test_projection_is_linear_in_volume(p: dict[str, Any], k: int) -> None:
-    model = strategy.recommend(CAT, p, DAY)["primary"]
+    model = strategy.recommend(CAT, p, DAY).primary
     scaled = copy.deepcopy(p)
     scaled["volume"]["requests_per_day"] = p["volume"]["requests_per_day"] * k
     base = projection.monthly_cost(CAT, model, p, DAY)

@@ -21,7 +21,7 @@ import pytest
 import synthrecords
 from model_strategy.commands.cli import cli
 from model_strategy.commands.knowledge import catalog
-from model_strategy.commands.usage import daily, insights, roi
+from model_strategy.commands.usage import daily, efficiency, insights, roi
 from model_strategy.runtime.books import records
 from model_strategy.runtime.books.ledger import Ledger, iso
 
@@ -352,16 +352,16 @@ def test_completed_runs_and_score(env: Path, capsys: pytest.CaptureFixture[str])
     assert Decimal(a["avg_duration_s"]) == 60
     assert Decimal(a["cache_hit_rate"]) == Decimal("0.75")
     assert Decimal(a["right_sizing"]) == 0  # low complexity, all on opus
-    expected = insights.score(Decimal(2) / 6, Decimal(0), Decimal("0.75"))
+    expected = efficiency.score(Decimal(2) / 6, Decimal(0), Decimal("0.75"))
     assert a["score"] == expected == round((Decimal("0.4") * 2 / 6 + Decimal("0.3") * Decimal("0.75")) * 100)
     kinds = {o["kind"] for o in a["opportunities"]}
     assert kinds == {"downgrade", "completion"}
 
 
 def test_score_leaves_out_missing_parts() -> None:
-    assert insights.score(None, None, None) is None
-    assert insights.score(Decimal(1), None, None) == 100
-    assert insights.score(None, Decimal("0.5"), Decimal(1)) == 75
+    assert efficiency.score(None, None, None) is None
+    assert efficiency.score(Decimal(1), None, None) == 100
+    assert efficiency.score(None, Decimal("0.5"), Decimal(1)) == 75
 
 
 # ---------------------------------------------------------------------- roi

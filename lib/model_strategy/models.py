@@ -10,18 +10,30 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from model_strategy.runtime.base.kinds import EFFORTS, LEVELS, POLICIES, TIERS, WEEKDAYS
 from model_strategy.runtime.settings.config_rules import THRESHOLD_MAX, check_amount, thresholds_order_problem
 
-Tier = Literal["haiku", "sonnet", "opus", "fable"]
-Choice = Literal["haiku", "sonnet", "opus", "fable", "auto"]
+# The vocabularies are kinds' tuples (one definition each), made Literals at run time so pydantic checks them
+# and reports the options as it does for any Literal; mypy cannot build a Literal from a tuple, so it sees str.
+if TYPE_CHECKING:
+    Tier = str
+    Choice = str
+    Policy = str
+    Level = str
+    Effort = str
+    Weekday = str
+else:
+    Tier = Literal[TIERS]
+    Choice = Literal[(*TIERS, "auto")]
+    Policy = Literal[POLICIES]
+    Level = Literal[("ok", *LEVELS)]
+    Effort = Literal[EFFORTS]
+    Weekday = Literal[WEEKDAYS]
 Profile = Literal["FAST", "BALANCED", "QUALITY"]
-Policy = Literal["warn", "downgrade", "haiku_only", "deny"]
-Level = Literal["ok", "info", "warning", "critical", "exceeded"]
-Effort = Literal["low", "medium", "high", "xhigh", "max"]
 
 
 #: an amount the user configures: at most a billion, at most 6 decimal places (``config_rules.amount_problem``)
@@ -99,7 +111,7 @@ class Budgets(Strict):
     thresholds: Thresholds = Thresholds()
     policy: Policies = Policies()
     windows: Windows = Windows()
-    week_start: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+    week_start: Weekday = "monday"
     timezone: str = "local"
 
     @field_validator("timezone")

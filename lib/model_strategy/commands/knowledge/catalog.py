@@ -10,17 +10,103 @@ from __future__ import annotations
 
 import os
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from model_strategy.runtime.base import paths, store
 from model_strategy.runtime.money import rates
+
+if TYPE_CHECKING:  # the data files' vocabularies (``specs`` imports pydantic: only to validate the files)
+    from .specs import Category, Complexity, Latency, Need, Sensitivity, Strength, Workload
 
 CACHE_SCHEMA = 1
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "data")
 CATALOG_FILE = os.path.join(DATA_DIR, "catalog.json")
 USECASES_FILE = os.path.join(DATA_DIR, "usecases.json")
 CATEGORIES = ("frontier-reasoning", "balanced", "fast-economy", "specialised")  # = specs.Category
-_MEMO: dict[str, Any] = {}
+
+
+class DatedNote(TypedDict):
+    text: str
+    until: str  # YYYY-MM-DD
+
+
+class ModelInfo(TypedDict):
+    """A model of ``data/catalog.json`` as cached (its schema: ``specs.ModelSpec``)."""
+
+    id: str
+    provider: str  # genai-prices provider id
+    vendor: str
+    name: str
+    family: str
+    tier: str
+    status: Literal["current", "previous"]
+    category: Category
+    context_window: int
+    max_output_tokens: int | None
+    latency: Latency
+    quality: int  # 1-10
+    strengths: list[Strength]
+    released: str | None
+    successor: str | None
+    claude_code: bool
+    notes: str | None
+    dated_notes: list[DatedNote]
+    ref: str
+
+
+class CatalogJson(TypedDict):
+    schema: int
+    as_of: str
+    source: str
+    claude_code_aliases: dict[str, str]
+    models: list[ModelInfo]
+
+
+class Volume(TypedDict):
+    """A use case's typical volume: requests per day and the tokens of one request."""
+
+    requests_per_day: float
+    input_tokens: int  # total input per request, cached or not
+    output_tokens: int
+    cached_share: float  # share of input read from the prompt cache
+    cache_write_share: float  # share of input written to the cache
+
+
+class UseCase(TypedDict):
+    """A use case of ``data/usecases.json`` as cached (its schema: ``specs.UseCaseSpec``)."""
+
+    id: str
+    name: str
+    claude_code: bool
+    keywords: list[str]
+    agent_patterns: list[str]
+    workload: Workload
+    latency: Need
+    cost_sensitivity: Sensitivity
+    complexity: Complexity
+    needs: list[Strength]
+    volume: Volume
+
+
+class UseCasesJson(TypedDict):
+    schema: int
+    as_of: str
+    source: str
+    usecases: list[UseCase]
+
+
+class CatalogData(TypedDict):
+    """The cache file: both data files validated, and genai-prices' rate card of every catalog model."""
+
+    schema: int
+    sig: list[Any]
+    genai_prices_version: str
+    catalog: CatalogJson
+    usecases: UseCasesJson
+    cards: dict[str, dict[str, Any]]  # model id -> ``rates.extract``'s card
+
+
+_MEMO: dict[str, CatalogData] = {}
 
 
 class CatalogError(ValueError):
@@ -55,7 +141,7 @@ def signature() -> list[Any]:
     return [CACHE_SCHEMA, _sig(CATALOG_FILE), _sig(USECASES_FILE), _sig(_genai_prices_data())]
 
 
-def build() -> dict[str, Any]:
+def build() -> CatalogData:
     """Validate the data files and attach genai-prices' rate cards (slow path)."""
     import json
 
@@ -88,8 +174,8 @@ def build() -> dict[str, Any]:
         "schema": CACHE_SCHEMA,
         "sig": signature(),
         "genai_prices_version": genai_prices.__version__,
-        "catalog": cat.model_dump(mode="json", by_alias=True),
-        "usecases": ucs.model_dump(mode="json", by_alias=True),
+        "catalog": typing.cast("CatalogJson", cat.model_dump(mode="json", by_alias=True)),
+        "usecases": typing.cast("UseCasesJson", ucs.model_dump(mode="json", by_alias=True)),
         "cards": cards,
     }
 
@@ -120,15 +206,15 @@ def load(refresh: bool = False) -> Catalog:
 class Catalog:
     """Read-only view over the cached catalog."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: CatalogData) -> None:
         self.data = data
         cat = data["catalog"]
         self.as_of: str = cat["as_of"]
         self.source: str = cat["source"]
         self.aliases: dict[str, str] = cat["claude_code_aliases"]
-        self.models: dict[str, dict[str, Any]] = {m["id"]: m for m in cat["models"]}
-        self.cards: dict[str, dict[str, Any]] = data["cards"]
-        self.usecases: list[dict[str, Any]] = data["usecases"]["usecases"]
+        self.models: dict[str, ModelInfo] = {m["id"]: m for m in cat["models"]}
+        self.cards = data["cards"]
+        self.usecases: list[UseCase] = data["usecases"]["usecases"]
         self.usecases_source: str = data["usecases"]["source"]
 
     @property
@@ -177,7 +263,8 @@ class Catalog:
     def notes(self, model_id: str, day: str) -> str | None:
         """The model's notes on ``day``: a dated note (an introductory price) expires after its ``until``."""
         m = self.models[model_id]
-        parts = [m["notes"]] if m.get("notes") else []
+        note = m.get("notes")
+        parts = [note] if note else []
         parts += [n["text"] for n in m.get("dated_notes") or () if day <= n["until"]]
         return "; ".join(parts) or None
 

@@ -9,9 +9,27 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from model_strategy.runtime.routing.selector import wildcard_match
+
+from .catalog import UseCase
+
+if TYPE_CHECKING:
+    from .specs import Complexity, Need, Sensitivity, Workload
+
+
+class Profile(UseCase):
+    """A use case as asked about: the entry of ``data/usecases.json`` with what the text (or the records)
+    changed, how it was recognised, and where its volume comes from."""
+
+    query: str
+    matched_by: str  # keywords | default | records | portfolio
+    match_confidence: float
+    terms: list[str]
+    overrides: dict[str, str]  # field -> the new value and why
+    volume_source: str  # assumption | your text | records
+
 
 DEFAULT_PORTFOLIO = ("interactive-coding", "code-review", "code-generation", "codebase-search",
                      "test-writing", "planning")
@@ -22,18 +40,26 @@ _SPLIT = re.compile(r"\s*(?:,|;|\+|&|\band\b|\bplus\b)\s*")
 _NUM = r"(\d+(?:[.,]\d+)?)\s*([km])?"
 _VOLUME = re.compile(_NUM + r"\s*(?:[a-z-]+\s+){0,3}?(?:per|/|a|an|each|every)\s*(hour|day|week|month)\b")
 _TOKENS = re.compile(_NUM + r"\s*-?\s*tokens?\b")
-_MODIFIERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("workload", "batch", "batch wording", ("batch", "nightly", "offline", "bulk", "overnight", "cron")),
-    ("workload", "async", "background wording", ("async", "asynchronous", "background", "queued", "queue")),
-    ("workload", "real-time interactive", "real-time wording", ("real-time", "realtime", "interactive", "live")),
-    ("latency", "critical", "latency wording", ("low latency", "low-latency", "instant", "snappy", "fast")),
-    ("cost_sensitivity", "high", "cost wording", ("cheap", "cheapest", "budget", "low cost", "low-cost",
-                                                   "cost-sensitive", "inexpensive", "save money")),
-    ("cost_sensitivity", "low", "quality wording", ("best quality", "highest quality", "quality-first",
-                                                    "accuracy", "mission critical", "mission-critical")),
-    ("complexity", "simple", "difficulty wording", ("simple", "trivial", "easy", "quick", "routine")),
-    ("complexity", "complex", "difficulty wording", ("complex", "hard", "difficult", "tricky", "critical")),
+#: wording that overrides a field of the profile: (value, why, phrases), the first that applies wins
+_WORKLOAD: tuple[tuple[Workload, str, tuple[str, ...]], ...] = (
+    ("batch", "batch wording", ("batch", "nightly", "offline", "bulk", "overnight", "cron")),
+    ("async", "background wording", ("async", "asynchronous", "background", "queued", "queue")),
+    ("real-time interactive", "real-time wording", ("real-time", "realtime", "interactive", "live")),
 )
+_LATENCY: tuple[tuple[Need, str, tuple[str, ...]], ...] = (
+    ("critical", "latency wording", ("low latency", "low-latency", "instant", "snappy", "fast")),
+)
+_COST: tuple[tuple[Sensitivity, str, tuple[str, ...]], ...] = (
+    ("high", "cost wording", ("cheap", "cheapest", "budget", "low cost", "low-cost",
+                              "cost-sensitive", "inexpensive", "save money")),
+    ("low", "quality wording", ("best quality", "highest quality", "quality-first",
+                                "accuracy", "mission critical", "mission-critical")),
+)
+_COMPLEXITY: tuple[tuple[Complexity, str, tuple[str, ...]], ...] = (
+    ("simple", "difficulty wording", ("simple", "trivial", "easy", "quick", "routine")),
+    ("complex", "difficulty wording", ("complex", "hard", "difficult", "tricky", "critical")),
+)
+V = TypeVar("V", bound=str)
 _PER_DAY = {"hour": 24.0, "day": 1.0, "week": 1 / 7, "month": 1 / 30}
 
 
@@ -51,7 +77,7 @@ def _number(value: str, suffix: str | None) -> float:
     return n * {"k": 1_000, "m": 1_000_000}.get(suffix or "", 1)
 
 
-def score(text: str, usecase: dict[str, Any]) -> tuple[int, list[str]]:
+def score(text: str, usecase: UseCase) -> tuple[int, list[str]]:
     """How strongly ``text`` names ``usecase``: the words of each matching keyword phrase."""
     words = _words(text)
     if usecase["id"] in words or usecase["name"].lower() in text.lower():
@@ -65,7 +91,7 @@ def score(text: str, usecase: dict[str, Any]) -> tuple[int, list[str]]:
     return total, hits
 
 
-def match(text: str, usecases: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, float, list[str]]:
+def match(text: str, usecases: list[UseCase]) -> tuple[UseCase | None, float, list[str]]:
     """The best use case for one fragment of text, a 0..1 confidence and the matched terms."""
     best, best_score, best_hits, second = None, 0, [], 0
     for uc in usecases:
@@ -80,17 +106,20 @@ def match(text: str, usecases: list[dict[str, Any]]) -> tuple[dict[str, Any] | N
     return best, round(confidence, 2), best_hits
 
 
-def apply_modifiers(profile: dict[str, Any], text: str, volume: bool = True) -> None:
+def apply_modifiers(profile: Profile, text: str, volume: bool = True) -> None:
     """Overrides from the wording of ``text`` (workload, latency, cost, difficulty and, with
     ``volume``, requests per period and tokens per request).  Fields already overridden stay."""
     low = text.lower()
     words = _words(low)
     overrides: dict[str, str] = profile["overrides"]
-    for field, value, why, phrases in _MODIFIERS:
-        hit = next((p for p in phrases if _contains(words, _words(p))), None)
-        if hit and field not in overrides and profile[field] != value:
-            profile[field] = value
-            overrides[field] = f"{value} ({why}: '{hit}')"
+    if w := _worded(words, "workload", _WORKLOAD, profile["workload"], overrides):
+        profile["workload"] = w
+    if n := _worded(words, "latency", _LATENCY, profile["latency"], overrides):
+        profile["latency"] = n
+    if s := _worded(words, "cost_sensitivity", _COST, profile["cost_sensitivity"], overrides):
+        profile["cost_sensitivity"] = s
+    if c := _worded(words, "complexity", _COMPLEXITY, profile["complexity"], overrides):
+        profile["complexity"] = c
     if not volume:
         return
     m = _VOLUME.search(low)
@@ -108,21 +137,34 @@ def apply_modifiers(profile: dict[str, Any], text: str, volume: bool = True) -> 
             overrides["input_tokens"] = f"{tokens:,} input tokens/request (from '{t.group(0)}')"
 
 
-def profile_for(uc: dict[str, Any], *, query: str, how: str, confidence: float,
-                terms: list[str] | None = None) -> dict[str, Any]:
-    out = copy.deepcopy(uc)
-    out.update(query=query, matched_by=how, match_confidence=confidence, terms=terms or [], overrides={})
-    return out
+def _worded(words: list[str], field: str, rules: tuple[tuple[V, str, tuple[str, ...]], ...], now: V,
+            overrides: dict[str, str]) -> V | None:
+    """The new value of ``field``: the first of ``rules`` other than ``now`` whose phrases the words
+    contain (noted in ``overrides``); None when none does or the field was overridden before."""
+    if field in overrides:
+        return None
+    for value, why, phrases in rules:
+        hit = next((p for p in phrases if _contains(words, _words(p))), None)
+        if hit and value != now:
+            overrides[field] = f"{value} ({why}: '{hit}')"
+            return value
+    return None
 
 
-def parse(text: str, usecases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def profile_for(uc: UseCase, *, query: str, how: str, confidence: float,
+                terms: list[str] | None = None) -> Profile:
+    return {**copy.deepcopy(uc), "query": query, "matched_by": how, "match_confidence": confidence,
+            "terms": terms or [], "overrides": {}, "volume_source": "assumption"}
+
+
+def parse(text: str, usecases: list[UseCase]) -> list[Profile]:
     """Profiles for free text; one per recognised fragment ("code review, docs and tests").
     Text that names no known use case gets the general profile at low confidence."""
     text = " ".join(text.split())
     if not text:
         return []
     parts = [p for p in _SPLIT.split(text) if p.strip()] or [text]
-    found: list[dict[str, Any]] = []
+    found: list[Profile] = []
     for part in parts:
         uc, conf, hits = match(part, usecases)
         if uc is None:
@@ -140,7 +182,7 @@ def parse(text: str, usecases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def for_agent(agent_type: str, kind: str, usecases: list[dict[str, Any]]) -> str:
+def for_agent(agent_type: str, kind: str, usecases: list[UseCase]) -> str:
     """The use case a recorded agent belongs to: exact agent names first, then glob patterns."""
     if kind == "main":
         return "interactive-coding"
@@ -154,7 +196,7 @@ def for_agent(agent_type: str, kind: str, usecases: list[dict[str, Any]]) -> str
     return FALLBACK_ID
 
 
-def portfolio(ids: list[str] | tuple[str, ...], usecases: list[dict[str, Any]], how: str) -> list[dict[str, Any]]:
+def portfolio(ids: list[str] | tuple[str, ...], usecases: list[UseCase], how: str) -> list[Profile]:
     by_id = {u["id"]: u for u in usecases}
     conf = 0.9 if how == "records" else 0.6
     return [profile_for(by_id[i], query=by_id[i]["name"], how=how, confidence=conf) for i in ids if i in by_id]

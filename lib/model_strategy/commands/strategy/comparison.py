@@ -7,19 +7,32 @@ user's last 30 days on each: the same token counts and cache pattern at today's 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TypedDict
 
 from model_strategy.commands.base.errors import BadInput, command
 from model_strategy.commands.knowledge import usecases
 from model_strategy.commands.knowledge.catalog import CATEGORIES
 from model_strategy.commands.usage import analytics
+from model_strategy.runtime.base.kinds import TIERS
 from model_strategy.runtime.money import rates
 
 from . import projection
 from .reports import Context, Report
 
 
-def _price_row(ctx: Context, mid: str) -> dict[str, Any]:
+class PriceRow(TypedDict):
+    """A model's list prices per million tokens today (None: no such price) and how it is billed."""
+
+    input: Decimal | None
+    output: Decimal | None
+    cache_read: Decimal | None
+    cache_write: Decimal | None
+    long_context_from: int | None  # the first long-context tier's start, in input tokens
+    batch: bool  # a batch price exists
+    time_of_day: bool  # prices vary by the time of day
+
+
+def _price_row(ctx: Context, mid: str) -> PriceRow:
     p = ctx.catalog.prices(mid, ctx.day)
     card = ctx.catalog.cards[mid]
     tiers = sorted(rates.tier_starts(p))
@@ -91,7 +104,7 @@ def resolve_models(ctx: Context, names: list[str]) -> list[str]:
 
 def default_models(ctx: Context) -> list[str]:
     cat = ctx.catalog
-    ids = [cat.aliases[a] for a in ("haiku", "sonnet", "opus", "fable") if a in cat.aliases]
+    ids = [cat.aliases[a] for a in TIERS if a in cat.aliases]
     if ctx.has_records:
         used = sorted(ctx.summary["by_model"], key=lambda m: -ctx.summary["by_model"][m]["cost"])
         ids += [mid for mid in (cat.match(m) for m in used) if mid and mid not in ids]

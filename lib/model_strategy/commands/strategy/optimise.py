@@ -8,19 +8,50 @@ use cases it applies to.  Ranges overlap -- they are not additive.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TypedDict
 
 from model_strategy.commands.knowledge.catalog import Catalog
 from model_strategy.runtime.money import rates
 
+from .roadmap import RoadmapItem
+
 TARGET_HIT = Decimal("0.90")
 
 
-def _price(catalog: Catalog, model: str, day: str) -> dict[str, Any]:
-    return catalog.prices(model, day)
+class CostRowBase(TypedDict):
+    usecase: str
+    name: str
+    workload: str
+    claude_code: bool
+    complexity: str
+    lower: str | None  # the same vendor's next lower tier (the recommendation's first such fallback)
+    requests_per_day: float
+    volume_source: str
 
 
-def caching(catalog: Catalog, rows: list[dict[str, Any]], day: str) -> dict[str, Any] | None:
+class CostRow(CostRowBase):
+    """A use case's month (``reports.cost_report``): the model it runs on, its requests, tokens and cost."""
+
+    model: str
+    requests: Decimal
+    tokens: dict[str, Decimal]  # by token kind
+    per_request_input: int
+    cost: Decimal
+
+
+class Optimisation(TypedDict):
+    """A change with its estimated monthly saving range (low-high), how hard it is and what it needs."""
+
+    name: str
+    low: Decimal
+    high: Decimal
+    complexity: str
+    applies_to: list[str]
+    how: str
+    prerequisites: str
+
+
+def caching(catalog: Catalog, rows: list[CostRow], day: str) -> Optimisation | None:
     lo = hi = Decimal(0)
     hit_now: list[str] = []
     for r in rows:
@@ -31,7 +62,7 @@ def caching(catalog: Catalog, rows: list[dict[str, Any]], day: str) -> dict[str,
         hit = Decimal(t["cache_read"]) / cacheable
         if hit >= Decimal("0.85"):
             continue
-        p = _price(catalog, r["model"], day)
+        p = catalog.prices(r["model"], day)
         per_tok = (rates.unit(p["input_mtok"], r["per_request_input"])
                    - (rates.base(p, "cache_read") or rates.unit(p["input_mtok"], 0))) / Decimal(1_000_000)
         hi += (TARGET_HIT - hit) * cacheable * per_tok
@@ -46,7 +77,7 @@ def caching(catalog: Catalog, rows: list[dict[str, Any]], day: str) -> dict[str,
                              "alive instead of restarting; long pauses need the 1 h cache"}
 
 
-def batching(catalog: Catalog, rows: list[dict[str, Any]], day: str) -> dict[str, Any] | None:
+def batching(catalog: Catalog, rows: list[CostRow], day: str) -> Optimisation | None:
     lo = hi = Decimal(0)
     names = []
     for r in rows:
@@ -69,8 +100,8 @@ def batching(catalog: Catalog, rows: list[dict[str, Any]], day: str) -> dict[str
                              "Claude Code sessions); idempotent job handling"}
 
 
-def smaller_models(catalog: Catalog, rows: list[dict[str, Any]], day: str,
-                   evidence: list[dict[str, Any]]) -> dict[str, Any] | None:
+def smaller_models(catalog: Catalog, rows: list[CostRow], day: str,
+                   evidence: list[RoadmapItem]) -> Optimisation | None:
     """Records: the overkill/move items of the roadmap.  Assumptions: 20-40% of moderate/complex
     requests moved one tier down by complexity routing."""
     if evidence:
@@ -87,7 +118,7 @@ def smaller_models(catalog: Catalog, rows: list[dict[str, Any]], day: str,
         lower = r.get("lower")
         if not lower or r["complexity"] == "simple" or r["usecase"] == "interactive-coding":
             continue
-        cheaper = rates.cost(_price(catalog, lower, day), r["tokens"], r["per_request_input"])
+        cheaper = rates.cost(catalog.prices(lower, day), r["tokens"], r["per_request_input"])
         diff = r["cost"] - cheaper
         if diff <= 0:
             continue
@@ -101,7 +132,7 @@ def smaller_models(catalog: Catalog, rows: list[dict[str, Any]], day: str,
             "prerequisites": "model-strategy hooks active (complexity routing); spot-check the results"}
 
 
-def trimming(catalog: Catalog, rows: list[dict[str, Any]], day: str) -> dict[str, Any] | None:
+def trimming(catalog: Catalog, rows: list[CostRow], day: str) -> Optimisation | None:
     lo = hi = Decimal(0)
     names = []
     for r in rows:
@@ -109,7 +140,7 @@ def trimming(catalog: Catalog, rows: list[dict[str, Any]], day: str) -> dict[str
             continue
         t = r["tokens"]
         fresh = {"input": t["input"], "cache_write_5m": t["cache_write_5m"], "cache_write_1h": t["cache_write_1h"]}
-        fresh_cost = rates.cost(_price(catalog, r["model"], day), fresh, r["per_request_input"])
+        fresh_cost = rates.cost(catalog.prices(r["model"], day), fresh, r["per_request_input"])
         lo += fresh_cost * Decimal("0.10")
         hi += fresh_cost * Decimal("0.25")
         names.append(f"{r['name']} ({r['per_request_input'] / 1000:.0f}k/request)")
@@ -120,7 +151,7 @@ def trimming(catalog: Catalog, rows: list[dict[str, Any]], day: str) -> dict[str
             "prerequisites": "/compact or /clear between tasks; narrower file reads; a shorter CLAUDE.md"}
 
 
-def fine_tuning(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+def fine_tuning(rows: list[CostRow]) -> Optimisation | None:
     fit = [r for r in rows if not r["claude_code"] and r["complexity"] == "simple" and r["requests_per_day"] >= 1000]
     if not fit:
         return None
@@ -132,8 +163,8 @@ def fine_tuning(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
                              "models; API workloads only (Claude Code cannot use fine-tuned models)"}
 
 
-def all_for(catalog: Catalog, rows: list[dict[str, Any]], day: str,
-            evidence: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+def all_for(catalog: Catalog, rows: list[CostRow], day: str,
+            evidence: list[RoadmapItem]) -> tuple[list[Optimisation], list[str]]:
     """The optimisations that apply, largest first, and one line for each that does not."""
     found = {"Prompt caching": caching(catalog, rows, day), "Batch API": batching(catalog, rows, day),
              "Route to smaller models": smaller_models(catalog, rows, day, evidence),

@@ -9,15 +9,16 @@ this).  Long-context tiers are selected by the tokens of one request, as the API
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from model_strategy.commands.knowledge.catalog import Catalog
+from model_strategy.commands.knowledge.usecases import Profile
+from model_strategy.commands.usage.analytics import UseCaseUsage
 from model_strategy.runtime.money import rates
 
 DAYS_PER_MONTH = 30
 
 
-def request_tokens(profile: dict[str, Any]) -> dict[str, Decimal]:
+def request_tokens(profile: Profile) -> dict[str, Decimal]:
     """Token counts of one request of the profile, split by kind (Anthropic's kinds)."""
     v = profile["volume"]
     total = Decimal(v["input_tokens"])
@@ -27,11 +28,11 @@ def request_tokens(profile: dict[str, Any]) -> dict[str, Decimal]:
             "cache_write_1h": Decimal(0), "output": Decimal(v["output_tokens"])}
 
 
-def monthly_requests(profile: dict[str, Any]) -> Decimal:
+def monthly_requests(profile: Profile) -> Decimal:
     return Decimal(str(profile["volume"]["requests_per_day"])) * DAYS_PER_MONTH
 
 
-def cost_per_request(catalog: Catalog, model_id: str, profile: dict[str, Any], day: str,
+def cost_per_request(catalog: Catalog, model_id: str, profile: Profile, day: str,
                      batch: bool = False) -> Decimal:
     prices = catalog.batch_prices(model_id, day) if batch else None
     prices = prices or catalog.prices(model_id, day)
@@ -39,18 +40,18 @@ def cost_per_request(catalog: Catalog, model_id: str, profile: dict[str, Any], d
     return rates.cost(prices, tokens, int(profile["volume"]["input_tokens"]))
 
 
-def monthly_cost(catalog: Catalog, model_id: str, profile: dict[str, Any], day: str,
+def monthly_cost(catalog: Catalog, model_id: str, profile: Profile, day: str,
                  batch: bool = False) -> Decimal:
     return cost_per_request(catalog, model_id, profile, day, batch) * monthly_requests(profile)
 
 
-def profile_from_records(profile: dict[str, Any], uc_row: dict[str, Any], days_covered: int) -> dict[str, Any]:
+def profile_from_records(profile: Profile, uc_row: UseCaseUsage, days_covered: int) -> Profile:
     """The profile with its volume replaced by what the records show (per-request averages)."""
     reqs = uc_row["requests"]
     if not reqs or not days_covered:
         return profile
     cacheable = uc_row["input"] + uc_row["cache_read"] + uc_row["cache_write_5m"] + uc_row["cache_write_1h"]
-    out = dict(profile)
+    out = profile.copy()
     out["volume"] = {
         "requests_per_day": round(reqs / days_covered, 2),
         "input_tokens": max(1, round(cacheable / reqs)),

@@ -8,19 +8,55 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from model_strategy.commands.base.words import plural, records_phrase
 from model_strategy.commands.knowledge import usecases
-from model_strategy.commands.knowledge.catalog import Catalog
+from model_strategy.commands.knowledge.catalog import Catalog, Volume
+from model_strategy.commands.knowledge.usecases import Profile
 from model_strategy.commands.usage import analytics
-from model_strategy.runtime.base.kinds import TOKEN_KINDS
+from model_strategy.commands.usage.analytics import Summary
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.settings.values import Config
 
 from . import optimise, projection, resilience, roadmap, strategy
+from .optimise import CostRow, CostRowBase
+from .strategy import Recommendation
+
+if TYPE_CHECKING:
+    from model_strategy.commands.knowledge.specs import Complexity, Need, Sensitivity, Workload
 
 Report = dict[str, Any]
+
+
+class UseCaseRow(TypedDict):
+    """A use case in the strategy and resilience reports: its profile, the pick and its monthly cost."""
+
+    id: str
+    name: str
+    query: str
+    matched_by: str
+    match_confidence: float
+    workload: Workload
+    latency: Need
+    cost_sensitivity: Sensitivity
+    complexity: Complexity
+    claude_code: bool
+    overrides: dict[str, str]
+    volume: Volume
+    volume_source: str
+    primary: str
+    alias: str | None
+    fallback: str | None
+    routing: str
+    routing_why: str
+    confidence: float
+    reasons: list[str]
+    cost_per_request: Decimal
+    monthly_requests: Decimal
+    monthly_cost: Decimal
+    recorded_monthly_cost: Decimal | None
+    current_model: str | None
 
 
 class Context:
@@ -31,10 +67,10 @@ class Context:
         self.catalog, self.cfg, self.archive, self.today = catalog, cfg, archive, today
         self.day = today.isoformat()
         self.warnings = list(warnings or [])
-        self._summary: dict[str, Any] | None = None
+        self._summary: Summary | None = None
 
     @property
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         if self._summary is None:
             cx = float(self.cfg.get("complexity", {}).get("complex_from", 0.7))
             self._summary = analytics.summarise(self.archive, self.catalog, self.today, complex_from=cx)
@@ -47,7 +83,8 @@ class Context:
 
     def header(self, title: str) -> Report:
         s = self.summary
-        basis = (f"your records: {records_phrase(s)}, {plural(s['requests'], 'request')} on "
+        counts = {"records": s["records"], "agents": s["agents"], "main_records": s["main_records"]}
+        basis = (f"your records: {records_phrase(counts)}, {plural(s['requests'], 'request')} on "
                  f"{plural(s['days_with_records'], 'day')} with records in the last {s['days']} days "
                  f"({s['start']} to {s['end']}), scaled to a 30-day month" if s["records"]
                  else "assumptions: typical volumes per use case (no usage records yet)")
@@ -61,7 +98,7 @@ def monthly_budget(cfg: Config) -> Decimal | None:
     return Decimal(str(raw)) if raw not in (None, "") and Decimal(str(raw)) > 0 else None
 
 
-def profiles(ctx: Context, text: str) -> list[dict[str, Any]]:
+def profiles(ctx: Context, text: str) -> list[Profile]:
     """Profiles for the text, else the use cases in the records, else the default portfolio;
     volumes come from the records wherever they cover the use case."""
     ucs = ctx.catalog.usecases
@@ -90,28 +127,30 @@ def _current_model(ctx: Context, uc: str, fallback: str) -> str:
     return ctx.catalog.match(row["dominant"]) or fallback
 
 
-def _usecase_rows(ctx: Context, profs: list[dict[str, Any]], recs: list[dict[str, Any]]) -> list[Report]:
+def _usecase_rows(ctx: Context, profs: list[Profile], recs: list[Recommendation]) -> list[UseCaseRow]:
     per_uc = analytics.by_usecase(ctx.summary) if ctx.has_records else {}
     scale = analytics.scale_to_month(ctx.summary) if ctx.has_records else Decimal(0)
-    rows = []
+    rows: list[UseCaseRow] = []
     for prof, rec in zip(profs, recs, strict=True):
         row = per_uc.get(prof["id"])
         rows.append({
-            **{k: prof[k] for k in ("id", "name", "query", "matched_by", "match_confidence", "workload",
-                                   "latency", "cost_sensitivity", "complexity", "claude_code", "overrides")},
-            "volume": prof["volume"], "volume_source": prof.get("volume_source", "assumption"),
-            "primary": rec["primary"], "alias": rec["alias"], "fallback": rec["fallback"],
-            "routing": rec["routing"], "routing_why": rec["routing_why"], "confidence": rec["confidence"],
-            "reasons": rec["reasons"], "cost_per_request": rec["cost_per_request"],
+            "id": prof["id"], "name": prof["name"], "query": prof["query"], "matched_by": prof["matched_by"],
+            "match_confidence": prof["match_confidence"], "workload": prof["workload"], "latency": prof["latency"],
+            "cost_sensitivity": prof["cost_sensitivity"], "complexity": prof["complexity"],
+            "claude_code": prof["claude_code"], "overrides": prof["overrides"],
+            "volume": prof["volume"], "volume_source": prof["volume_source"],
+            "primary": rec.primary, "alias": rec.alias, "fallback": rec.fallback,
+            "routing": rec.routing, "routing_why": rec.routing_why, "confidence": rec.confidence,
+            "reasons": list(rec.reasons), "cost_per_request": rec.cost_per_request,
             "monthly_requests": projection.monthly_requests(prof),
-            "monthly_cost": projection.monthly_cost(ctx.catalog, rec["primary"], prof, ctx.day),
+            "monthly_cost": projection.monthly_cost(ctx.catalog, rec.primary, prof, ctx.day),
             "recorded_monthly_cost": (row["cost"] * scale) if row else None,
-            "current_model": _current_model(ctx, prof["id"], rec["primary"]) if row else None,
+            "current_model": _current_model(ctx, prof["id"], rec.primary) if row else None,
         })
     return rows
 
 
-def _spend_by_model(ctx: Context, rows: list[Report]) -> tuple[dict[str, Decimal], str]:
+def _spend_by_model(ctx: Context, rows: list[UseCaseRow]) -> tuple[dict[str, Decimal], str]:
     if ctx.has_records:
         return {m: b["cost"] for m, b in ctx.summary["by_model"].items()}, "recorded spend, last 30 days"
     spend: dict[str, Decimal] = {}
@@ -120,7 +159,7 @@ def _spend_by_model(ctx: Context, rows: list[Report]) -> tuple[dict[str, Decimal
     return spend, "projected spend of the recommended primaries"
 
 
-def volume_basis(out: Report, rows: list[Report]) -> None:
+def volume_basis(out: Report, rows: list[UseCaseRow] | list[CostRow]) -> None:
     """A basis of "your records" says which use cases' volumes are not from them (assumed, or from the
     user's text), so the header never contradicts a row's "(assumption)"."""
     if not out["from_records"]:
@@ -155,31 +194,32 @@ def strategy_report(ctx: Context, text: str) -> Report:
     return out
 
 
-def _cost_rows(ctx: Context, profs: list[dict[str, Any]], recs: list[dict[str, Any]]) -> list[Report]:
+def _cost_rows(ctx: Context, profs: list[Profile], recs: list[Recommendation]) -> list[CostRow]:
     """Per use case: the model it runs on and its monthly tokens and cost -- recorded sums scaled to a
     month where the records cover it, else the profile's volume on the recommended primary."""
     per_uc = analytics.by_usecase(ctx.summary) if ctx.has_records else {}
     scale = analytics.scale_to_month(ctx.summary) if ctx.has_records else Decimal(0)
-    rows = []
+    rows: list[CostRow] = []
     for prof, rec in zip(profs, recs, strict=True):
-        row = per_uc.get(prof["id"]) if prof.get("volume_source") == "records" else None
-        lower = next((s["model"] for s in rec["chain"] if s["kind"].startswith("same vendor")), None)
-        base = {"usecase": prof["id"], "name": prof["name"], "workload": prof["workload"],
-                "claude_code": prof["claude_code"], "complexity": prof["complexity"], "lower": lower,
-                "requests_per_day": float(prof["volume"]["requests_per_day"]),
-                "volume_source": prof.get("volume_source", "assumption")}
+        row = per_uc.get(prof["id"]) if prof["volume_source"] == "records" else None
+        lower = next((s.model for s in rec.chain if s.kind.startswith("same vendor")), None)
+        base: CostRowBase = {"usecase": prof["id"], "name": prof["name"], "workload": prof["workload"],
+                             "claude_code": prof["claude_code"], "complexity": prof["complexity"], "lower": lower,
+                             "requests_per_day": float(prof["volume"]["requests_per_day"]),
+                             "volume_source": prof["volume_source"]}
         if row:
-            model = _current_model(ctx, prof["id"], rec["primary"])
-            tokens = {k: Decimal(row[k]) * scale for k in TOKEN_KINDS}
-            cacheable = sum(row[k] for k in TOKEN_KINDS if k != "output")
+            model = _current_model(ctx, prof["id"], rec.primary)
+            counts = analytics.tokens_of(row)
+            tokens = {k: Decimal(n) * scale for k, n in counts.items()}
+            cacheable = sum(n for k, n in counts.items() if k != "output")
             rows.append({**base, "model": model, "requests": Decimal(row["requests"]) * scale, "tokens": tokens,
                          "per_request_input": cacheable // max(row["requests"], 1), "cost": row["cost"] * scale})
             continue
         n = projection.monthly_requests(prof)
-        rows.append({**base, "model": rec["primary"], "requests": n,
+        rows.append({**base, "model": rec.primary, "requests": n,
                      "tokens": {k: v * n for k, v in projection.request_tokens(prof).items()},
                      "per_request_input": int(prof["volume"]["input_tokens"]),
-                     "cost": projection.monthly_cost(ctx.catalog, rec["primary"], prof, ctx.day)})
+                     "cost": projection.monthly_cost(ctx.catalog, rec.primary, prof, ctx.day)})
     return rows
 
 

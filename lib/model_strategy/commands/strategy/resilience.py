@@ -9,9 +9,12 @@ lower Claude tier (``claude --fallback-model``) and another *platform* serving t
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TypedDict
 
 from model_strategy.commands.knowledge.catalog import Catalog
+from model_strategy.commands.knowledge.usecases import Profile
+
+from .strategy import ChainStep, Recommendation
 
 RETRY_ON = "429 (honour retry-after), 500, 502, 503, 504, 529 overloaded; never 400/401/403/413"
 
@@ -36,6 +39,45 @@ POLICIES: dict[str, dict[str, str]] = {
 }
 
 
+class VendorShare(TypedDict):
+    vendor: str
+    usd: Decimal
+    share: Decimal
+
+
+class VendorRisk(TypedDict):
+    """How concentrated spend is on one vendor and one model, and what to do about it."""
+
+    basis: str
+    total_usd: Decimal
+    vendors: list[VendorShare]
+    top_vendor: str
+    concentration: Decimal
+    risk: str  # high | medium | low | unknown
+    top_model: str
+    top_model_share: Decimal
+    mitigations: list[str]
+
+
+class ChainLink(TypedDict):
+    model: str
+    kind: str  # primary, or the fallback's kind (``strategy.ChainStep``)
+    vendor: str
+    claude_code: bool
+    alias: str | None
+
+
+class Chain(TypedDict):
+    """A use case's primary and fallbacks, with the retry and circuit-breaker settings of its workload."""
+
+    usecase: str
+    name: str
+    workload: str
+    claude_code: bool
+    steps: list[ChainLink]
+    policy: dict[str, str]
+
+
 def policy(workload: str) -> dict[str, str]:
     return {**POLICIES[workload], "retry_on": RETRY_ON}
 
@@ -44,7 +86,7 @@ def level(share: Decimal) -> str:
     return "high" if share >= Decimal("0.9") else "medium" if share >= Decimal("0.6") else "low"
 
 
-def vendor_risk(catalog: Catalog, spend: dict[str, Decimal], basis: str) -> dict[str, Any]:
+def vendor_risk(catalog: Catalog, spend: dict[str, Decimal], basis: str) -> VendorRisk:
     """Concentration of ``spend`` (model id -> USD) by vendor, with a risk level and mitigations."""
     by_vendor: dict[str, Decimal] = {}
     by_model: dict[str, Decimal] = {}
@@ -54,9 +96,9 @@ def vendor_risk(catalog: Catalog, spend: dict[str, Decimal], basis: str) -> dict
         by_vendor[vendor] = by_vendor.get(vendor, Decimal(0)) + usd
         by_model[mid or model_id] = by_model.get(mid or model_id, Decimal(0)) + usd
     total = sum(by_vendor.values(), Decimal(0))
-    rows: list[dict[str, Any]] = [{"vendor": v, "usd": usd, "share": (usd / total) if total else Decimal(0)}
-                                  for v, usd in sorted(by_vendor.items(), key=lambda kv: -kv[1])]
-    top: dict[str, Any] = rows[0] if rows else {"vendor": "-", "share": Decimal(0)}
+    rows: list[VendorShare] = [{"vendor": v, "usd": usd, "share": (usd / total) if total else Decimal(0)}
+                               for v, usd in sorted(by_vendor.items(), key=lambda kv: -kv[1])]
+    top: VendorShare = rows[0] if rows else {"vendor": "-", "usd": Decimal(0), "share": Decimal(0)}
     top_model = max(by_model.items(), key=lambda kv: kv[1]) if by_model else ("-", Decimal(0))
     risk = level(top["share"]) if total else "unknown"
     mitigations = []
@@ -87,17 +129,15 @@ def _vendor_guess(model_id: str) -> str:
     return "other"
 
 
-def chains(catalog: Catalog, recommendations: list[dict[str, Any]],
-           profiles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def chains(catalog: Catalog, recommendations: list[Recommendation], profiles: list[Profile]) -> list[Chain]:
     """Per use case: primary then its fallbacks, each with vendor, price ratio and where it applies."""
-    out = []
+    out: list[Chain] = []
     for rec, prof in zip(recommendations, profiles, strict=True):
-        steps = [{"model": rec["primary"], "kind": "primary"}, *rec["chain"]]
-        for step in steps:
-            m = catalog.models[step["model"]]
-            step["vendor"] = m["vendor"]
-            step["claude_code"] = bool(m["claude_code"])
-            step["alias"] = catalog.alias_of(step["model"])
-        out.append({"usecase": rec["usecase"], "name": rec["name"], "workload": prof["workload"],
+        steps: list[ChainLink] = []
+        for step in (ChainStep(rec.primary, "primary"), *rec.chain):
+            m = catalog.models[step.model]
+            steps.append({"model": step.model, "kind": step.kind, "vendor": m["vendor"],
+                          "claude_code": bool(m["claude_code"]), "alias": catalog.alias_of(step.model)})
+        out.append({"usecase": rec.usecase, "name": rec.name, "workload": prof["workload"],
                     "claude_code": prof["claude_code"], "steps": steps, "policy": policy(prof["workload"])})
     return out

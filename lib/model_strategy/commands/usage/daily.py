@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final, NotRequired, TypedDict, cast
 
 from model_strategy.runtime.base import store
 from model_strategy.runtime.base.kinds import RECORD_KINDS
@@ -41,7 +41,7 @@ SCHEMA = 2
 TOP = 10
 LOCK_WAIT = 1.0  # seconds to wait for the ledger lock per day before folding that day in memory
 SEP = "\x1f"
-PARSED = "_parsed"  # in memory only: a loaded day's cube, parsed
+PARSED: Final = "_parsed"  # in memory only: a loaded day's cube, parsed
 #: a cube row: [records, requests, cost, unpriced requests, *tokens in RECORD_KINDS order]
 RECORDS, REQUESTS, COST, UNPRICED, TOKENS = 0, 1, 2, 3, 4
 ROW = ("records", "requests", "cost_usd", "unpriced_requests", *RECORD_KINDS)
@@ -51,6 +51,35 @@ OUTCOMES = ("completed", "error", "interrupted", "truncated", "denied", "unknown
 NOT_COMPLETED = ("error", "interrupted", "truncated", "denied")
 INPUT_KINDS = ("input", "cache_read", "cache_write_5m", "cache_write_1h")
 _INPUT_AT = tuple(TOKENS + RECORD_KINDS.index(k) for k in INPUT_KINDS)
+
+
+class AgentDay(TypedDict):
+    """An agent type's runs on one day."""
+
+    kind: str
+    records: int
+    duration_ms: int
+    timed: int  # runs with a duration
+    outcomes: dict[str, int]
+
+
+class DayRollup(TypedDict):
+    """A day's roll-up (``Folder.fresh`` builds it, ``Folder.add`` folds records into it; see the module
+    docstring).  Its lists are rows of fixed width: a cube row is ``ROW``, a session [records, cost, project,
+    first ts, last ts], a top run the 11 fields of ``insights.TopRun``, a mismatch [runs, cost, unpriced]."""
+
+    day: str
+    records: int
+    skipped: int
+    cube: dict[str, list[Any]]  # SEP-joined KEY -> row
+    agents: dict[str, AgentDay]
+    sessions: dict[str, list[Any]]
+    projects: dict[str, int]  # records per project
+    top: list[list[Any]]
+    top_floor: str | None
+    mismatch: dict[str, list[Any]]  # "chosen SEP actual" -> row
+    decisions: dict[str, int]  # by source
+    _parsed: NotRequired[list[tuple[dict[str, str], list[Any]]]]  # PARSED
 
 
 def new_row() -> list[Any]:
@@ -224,9 +253,11 @@ def valid(data: dict[str, Any]) -> bool:
             and all(isinstance(t, list) and len(t) == 11 for t in data["top"]))
 
 
-def fold_day(ledger: Ledger, folder: Folder) -> dict[str, Any]:
-    return ledger.fold(path_of(folder.day), folder.day, folder.day, folder.fresh, folder.add, schema=SCHEMA,
+def fold_day(ledger: Ledger, folder: Folder) -> DayRollup:
+    """The day's roll-up: ``Ledger.fold`` keeps the dict ``Folder.fresh`` made and ``valid`` checked."""
+    data = ledger.fold(path_of(folder.day), folder.day, folder.day, folder.fresh, folder.add, schema=SCHEMA,
                        key=folder.key, valid=valid)
+    return cast("DayRollup", data)
 
 
 @dataclass
@@ -235,7 +266,7 @@ class Window:
 
     start: date
     end: date
-    days: dict[str, dict[str, Any]] = field(default_factory=dict)
+    days: dict[str, DayRollup] = field(default_factory=dict)
 
     @property
     def n_days(self) -> int:
@@ -277,7 +308,7 @@ def rollup_days(ledger: Ledger, start: str, end: str) -> list[str]:
     return [n[:10] for n in names if len(n) == 15 and n.endswith(".json") and start <= n[:10] <= end]
 
 
-def _kept(ledger: Ledger, day: str) -> dict[str, Any] | None:
+def _kept(ledger: Ledger, day: str) -> DayRollup | None:
     """The roll-up of a day whose ledger file is no longer there, when it is sound."""
     try:
         data = store.read_json(ledger.path(path_of(day)))

@@ -1,5 +1,6 @@
 """What the usage reports (dashboard, efficiency, roi, recommendations, exports) share: the window of
-daily roll-ups, sums over their cube, re-pricing, and the per-agent-type statistics.
+daily roll-ups, sums over their cube, re-pricing, and the types of the per-agent-type statistics
+(``efficiency.agent_stats`` computes them).
 
 Re-pricing takes a cube row's tokens to another model at the list prices of the row's day
 (``rates.cost`` with the row's prompt-size band selecting long-context tiers); when the target is
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from model_strategy.commands.base.words import plural
 from model_strategy.commands.knowledge.catalog import Catalog
@@ -24,8 +25,6 @@ from . import daily
 from .daily import COST, RECORDS, REQUESTS, TOKENS, UNPRICED, Window
 
 TIER_OF_CLASS = {"low": 0, "mid": 1, "high": 2}  # the tier a complexity class needs: haiku, sonnet, opus
-#: completion rate, right-sizing, cache hit rate -- the efficiency score's weights (README)
-SCORE_WEIGHTS = {"completion": Decimal("0.4"), "right_sizing": Decimal("0.3"), "cache": Decimal("0.3")}
 MAX_DAYS = 3660
 
 
@@ -57,14 +56,14 @@ class Insights:
         self.catalog, self.cfg, self.ledger, self.today, self.days = catalog, cfg, ledger, today, days
         self.day = today.isoformat()
         self.warnings = warnings if warnings is not None else []
-        cx: dict[str, Any] = dict(cfg.get("complexity") or {})
+        cx = cfg.get("complexity") or {"simple_below": 0.35, "complex_from": 0.7}
         self.simple_below = float(cx.get("simple_below", 0.35))
         self.complex_from = float(cx.get("complex_from", 0.7))
         self.thresholds = catalog.tier_thresholds(self.day)
         self._loaded: Window | None = None
         self._prices: dict[tuple[str, str], dict[str, Any]] = {}
         self._match: dict[str, str | None] = {}
-        self.memo: dict[Any, Any] = {}
+        self.memo: dict[tuple[date, date], dict[str, AgentStats]] = {}  # ``agent_stats`` per window
 
     def load(self, start: date) -> Window:
         if self._loaded is None or start < self._loaded.start:
@@ -135,7 +134,16 @@ class Insights:
 # ---------------------------------------------------------------------- sums over a window
 
 
-def totals(win: Window) -> dict[str, Any]:
+class Totals(TypedDict):
+    records: int
+    requests: int
+    cost: Decimal
+    unpriced_requests: int
+    tokens: dict[str, int]
+    cache_hit_rate: Decimal | None
+
+
+def totals(win: Window) -> Totals:
     row = daily.sum_rows(r for _, _, r in win.rows())
     tokens = daily.tokens_of(row)
     return {"records": win.records, "requests": row[REQUESTS], "cost": Decimal(row[COST]),
@@ -155,8 +163,15 @@ def group(win: Window, part: str, kind: str | None = None) -> dict[str, list[Any
     return out
 
 
-def by_day(win: Window) -> list[dict[str, Any]]:
-    out = []
+class DayCost(TypedDict):
+    day: str
+    cost: Decimal
+    records: int
+    flagged: NotRequired[bool]  # a spike (the dashboard's)
+
+
+def by_day(win: Window) -> list[DayCost]:
+    out: list[DayCost] = []
     for day in win.all_days():
         data = win.days.get(day)
         cost = sum((Decimal(r[COST]) for r in data["cube"].values()), Decimal(0)) if data else Decimal(0)
@@ -186,15 +201,48 @@ def sessions(win: Window) -> dict[str, list[Any]]:
     return out
 
 
-def top_runs(win: Window, n: int = daily.TOP) -> list[dict[str, Any]]:
+class TopRun(TypedDict):
+    """One of the most expensive subagent runs (a roll-up's ``top`` entry)."""
+
+    cost: Decimal
+    id: str
+    ts: str
+    agent_type: str
+    model: str | None
+    session_id: str
+    project: str
+    tokens: int
+    requests: int
+    duration_ms: int | None
+    outcome: str
+
+
+def top_runs(win: Window, n: int = daily.TOP) -> list[TopRun]:
     rows = [t for data in win.days.values() for t in data["top"]]
     rows.sort(key=lambda t: (-Decimal(t[0]), t[2]))
-    names = ("cost", "id", "ts", "agent_type", "model", "session_id", "project", "tokens", "requests",
-             "duration_ms", "outcome")
-    return [{**dict(zip(names, t, strict=True)), "cost": Decimal(t[0])} for t in rows[:n]]
+    return [{"cost": Decimal(t[0]), "id": t[1], "ts": t[2], "agent_type": t[3], "model": t[4], "session_id": t[5],
+             "project": t[6], "tokens": t[7], "requests": t[8], "duration_ms": t[9], "outcome": t[10]}
+            for t in rows[:n]]
 
 
-def mismatches(win: Window) -> dict[str, Any]:
+class MismatchPair(TypedDict):
+    chosen: str
+    actual: str
+    records: int
+    cost: Decimal
+    unpriced_requests: int
+
+
+class Mismatches(TypedDict):
+    """Runs whose model differed from the one chosen, by (chosen, actual) pair."""
+
+    records: int
+    cost: Decimal
+    unpriced_requests: int
+    pairs: list[MismatchPair]
+
+
+def mismatches(win: Window) -> Mismatches:
     pairs: dict[str, list[Any]] = {}
     for data in win.days.values():
         for key, mm in data["mismatch"].items():
@@ -202,7 +250,7 @@ def mismatches(win: Window) -> dict[str, Any]:
             have[0] += mm[0]
             have[1] += Decimal(mm[1])
             have[2] += mm[2]
-    rows = []
+    rows: list[MismatchPair] = []
     for key, (n, cost, unpriced_) in sorted(pairs.items(), key=lambda kv: (-kv[1][0], kv[0])):
         chosen, actual = key.split(daily.SEP)
         rows.append({"chosen": chosen, "actual": actual, "records": n, "cost": cost, "unpriced_requests": unpriced_})
@@ -210,7 +258,7 @@ def mismatches(win: Window) -> dict[str, Any]:
             "unpriced_requests": sum(r["unpriced_requests"] for r in rows), "pairs": rows}
 
 
-def record_counts(win: Window, section: str) -> dict[str, int]:
+def record_counts(win: Window, section: Literal["agents", "projects"]) -> dict[str, int]:
     """Records per agent type (``agents``) or per project (``projects``) -- the cube counts model rows."""
     out: dict[str, int] = {}
     for data in win.days.values():
@@ -227,8 +275,22 @@ def decisions(win: Window) -> dict[str, int]:
     return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def unpriced(win: Window) -> dict[str, Any]:
-    models: dict[str, dict[str, Any]] = {}
+class UnpricedModel(TypedDict):
+    model: str
+    requests: int
+    records: int
+    tokens: int
+
+
+class Unpriced(TypedDict):
+    """Requests on models without a known price: counted, never costed."""
+
+    requests: int
+    models: list[UnpricedModel]
+
+
+def unpriced(win: Window) -> Unpriced:
+    models: dict[str, UnpricedModel] = {}
     for _, key, row in win.rows():
         if not row[UNPRICED]:
             continue
@@ -250,7 +312,20 @@ def main_model(ins: Insights, win: Window) -> tuple[str, str]:
     return ins.tier_model(2), "assumed (no main-thread records)"
 
 
-def routing_savings(ins: Insights, win: Window) -> dict[str, Any]:
+class RoutingSavings(TypedDict):
+    main_model: str
+    main_model_how: str
+    subagent_cost: Decimal
+    on_requested: Decimal
+    saved_vs_requested: Decimal
+    on_main_model: Decimal
+    saved_vs_main: Decimal
+    unpriced_requests_excluded: int
+    unknown_requested: list[str]
+    decisions: dict[str, int]
+
+
+def routing_savings(ins: Insights, win: Window) -> RoutingSavings:
     """Every subagent's tokens priced on the model its caller requested (``decision.requested``;
     ``model_requested`` when there was no decision; as it ran when nothing was requested) and on the
     main thread's model, against what they really cost."""
@@ -284,102 +359,39 @@ def routing_savings(ins: Insights, win: Window) -> dict[str, Any]:
 # ---------------------------------------------------------------------- per agent type
 
 
-def agent_stats(ins: Insights, win: Window) -> dict[str, dict[str, Any]]:
-    """Per subagent type: runs, outcomes, tokens, cost, duration, cache hit rate, the model it mostly
-    ran on, right-sizing and the score (formula in the README and ``score``).  Each call returns its
-    own copy (reports add to the rows)."""
-    import copy
-
-    key = (win.start, win.end)
-    if key not in ins.memo:
-        ins.memo[key] = _agent_stats(ins, win)
-    result: dict[str, dict[str, Any]] = copy.deepcopy(ins.memo[key])
-    return result
+#: a group of an agent type's runs on another tier than their complexity needs (``from`` -> ``to``), with
+#: the cost of the priced ones as they ran and on the tier they need
+TierMove = TypedDict("TierMove", {"from": str, "to": str, "runs": int, "cost": Decimal, "on_target": Decimal,
+                                  "unpriced_runs": int, "explicit_runs": int, "complexity": str})
 
 
-def _agent_stats(ins: Insights, win: Window) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for data in win.days.values():
-        for agent, s in data["agents"].items():
-            if s["kind"] != "subagent":
-                continue
-            a = out.setdefault(agent, {"agent_type": agent, "runs": 0, "duration_ms": 0, "timed": 0,
-                                       "outcomes": dict.fromkeys(daily.OUTCOMES, 0), "row": daily.new_row(),
-                                       "models": {}, "cx_runs": 0, "overkill": {}, "underkill": {}})
-            a["runs"] += s["records"]
-            a["duration_ms"] += s["duration_ms"]
-            a["timed"] += s["timed"]
-            for k, n in s["outcomes"].items():
-                a["outcomes"][k] = a["outcomes"].get(k, 0) + n
-    for day, key, row in win.rows():
-        agent = out.get(key["agent_type"])
-        if agent is None or key["kind"] != "subagent":
-            continue
-        a = agent
-        daily.add_row(a["row"], row)
-        a["models"][key["model"]] = a["models"].get(key["model"], 0) + row[REQUESTS]
-        need = TIER_OF_CLASS.get(key["complexity"])
-        have = tier_of(key["model"])
-        if need is None or have is None:
-            continue
-        a["cx_runs"] += row[RECORDS]
-        if have != need:
-            side = a["overkill"] if have > need else a["underkill"]
-            grp = side.setdefault(f"{have}>{need}", {"from": tier_name(have), "to": tier_name(need), "runs": 0,
-                                                      "cost": Decimal(0), "on_target": Decimal(0),
-                                                      "unpriced_runs": 0, "explicit_runs": 0,
-                                                      "complexity": key["complexity"]})
-            grp["runs"] += row[RECORDS]
-            if key["requested"]:
-                grp["explicit_runs"] += row[RECORDS]
-            target_cost = ins.reprice(row, int(key["band"]), key["model"], ins.tier_model(need), day)
-            if target_cost is None:
-                grp["unpriced_runs"] += row[RECORDS]
-            else:
-                grp["cost"] += Decimal(row[COST])
-                grp["on_target"] += target_cost
-    for a in out.values():
-        finish(a)
-    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["cost"], kv[0])))
+class AgentStats(TypedDict):
+    """A subagent type's runs in a window (``agent_stats``)."""
 
-
-def finish(a: dict[str, Any]) -> None:
-    runs = a["runs"]
-    oc = a["outcomes"]
-    row = a.pop("row")
-    tokens = daily.tokens_of(row)
-    a["tokens"] = tokens
-    a["requests"] = row[REQUESTS]
-    a["cost"] = Decimal(row[COST])
-    a["unpriced_requests"] = row[UNPRICED]
-    a["completed"] = oc.get("completed", 0)
-    a["not_completed"] = sum(oc.get(k, 0) for k in daily.NOT_COMPLETED)
-    known = a["completed"] + a["not_completed"]
-    a["completion_rate"] = Decimal(a["completed"]) / known if known else None
-    a["avg_tokens"] = Decimal(sum(tokens.values())) / runs if runs else Decimal(0)
-    a["avg_cost"] = a["cost"] / runs if runs else Decimal(0)
-    a["avg_duration_s"] = Decimal(a["duration_ms"]) / a["timed"] / 1000 if a["timed"] else None
-    a["cost_per_completed"] = a["cost"] / a["completed"] if a["completed"] else None
-    a["cache_hit_rate"] = cache_hit_rate(tokens)
-    models = a["models"]
-    a["model"] = max(models, key=lambda m: (models[m], m)) if models else None
-    over = sum(g["runs"] for g in a["overkill"].values())
-    a["right_sizing"] = Decimal(1) - Decimal(over) / a["cx_runs"] if a["cx_runs"] else None
-    a["score"] = score(a["completion_rate"], a["right_sizing"], a["cache_hit_rate"])
-    a["overkill"] = sorted(a["overkill"].values(), key=lambda g: -(g["cost"] - g["on_target"]))
-    a["underkill"] = sorted(a["underkill"].values(), key=lambda g: -g["runs"])
-
-
-def score(completion: Decimal | None, right_sizing: Decimal | None, cache: Decimal | None) -> int | None:
-    """0-100: 40 % completion rate, 30 % right-sizing, 30 % cache hit rate; a part without data is left
-    out and the others' weights scaled up to 100 %."""
-    parts = {"completion": completion, "right_sizing": right_sizing, "cache": cache}
-    have = {k: v for k, v in parts.items() if v is not None}
-    if not have:
-        return None
-    weight = sum((SCORE_WEIGHTS[k] for k in have), Decimal(0))
-    value = sum((SCORE_WEIGHTS[k] * v for k, v in have.items()), Decimal(0)) / weight
-    return int((value * 100).to_integral_value())
+    agent_type: str
+    runs: int
+    duration_ms: int
+    timed: int  # runs with a duration
+    outcomes: dict[str, int]
+    models: dict[str, int]  # requests per model
+    cx_runs: int  # runs with a recorded complexity
+    overkill: list[TierMove]  # on a higher tier than needed, largest saving first
+    underkill: list[TierMove]  # on a lower tier than needed, most runs first
+    tokens: dict[str, int]
+    requests: int
+    cost: Decimal
+    unpriced_requests: int
+    completed: int
+    not_completed: int
+    completion_rate: Decimal | None
+    avg_tokens: Decimal
+    avg_cost: Decimal
+    avg_duration_s: Decimal | None
+    cost_per_completed: Decimal | None
+    cache_hit_rate: Decimal | None
+    model: str | None  # the model that served most requests
+    right_sizing: Decimal | None
+    score: int | None
 
 
 def usd(x: Decimal | None, places: int = 2) -> str:

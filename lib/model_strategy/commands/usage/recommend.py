@@ -15,25 +15,44 @@ numbers and the exact configuration change.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from model_strategy.commands.base.words import plural
 
-from . import insights
+from . import efficiency, insights
 from .daily import COST, RECORDS, UNPRICED
 from .efficiency import LOW_COMPLETION, MIN_RUNS
-from .insights import TIER_OF_CLASS, Insights, pct, tier_name, tier_of, usd
+from .insights import TIER_OF_CLASS, AgentStats, Insights, Unpriced, pct, tier_name, tier_of, usd
 
 COVER = Decimal("0.8")
 PROJECT_FILE = ".claude/model-strategy.json"
 MIN_SAVING = Decimal("0.01")
 
 
+class ConfigChange(TypedDict):
+    """The configuration entry a recommendation sets (``set``: the value, None: the user fills it in)."""
+
+    file: str
+    key: str
+    set: dict[str, str] | str | None
+
+
+#: a recommendation: its kind (routing, quality, budget, prices), the line that says it, the change to make,
+#: the numbers behind it and what it saves (in the window and per month)
+Advice = TypedDict("Advice", {
+    "kind": str, "agent_type": NotRequired[str], "model": NotRequired[str], "text": str, "change": str,
+    "monthly_usd": NotRequired[Decimal], "budget_usd": NotRequired[Decimal], "config": ConfigChange,
+    "runs": NotRequired[int], "explicit_runs": NotRequired[int], "from": NotRequired[str], "to": NotRequired[str],
+    "cost": NotRequired[Decimal], "on_target": NotRequired[Decimal], "completion_rate": NotRequired[Decimal],
+    "extra_cost_usd": NotRequired[Decimal], "requests": NotRequired[int], "saving_usd": Decimal,
+    "monthly_saving_usd": Decimal})
+
+
 def recommendations_report(ins: Insights) -> dict[str, Any]:
     win = ins.window()
     out = ins.header("Recommendations", win)
-    stats = insights.agent_stats(ins, win)
-    items: list[dict[str, Any]] = []
+    stats = efficiency.agent_stats(ins, win)
+    items: list[Advice] = []
     scale = Decimal(30) / ins.days
     agents_cfg = ins.cfg.get("agents") or {}
     per_agent: dict[str, list[tuple[str, dict[str, str], list[Any]]]] = {}
@@ -43,7 +62,6 @@ def recommendations_report(ins: Insights) -> dict[str, Any]:
     for agent, rows in per_agent.items():
         item = _routing(ins, agent, rows, agents_cfg.get(agent))
         if item:
-            item["monthly_saving_usd"] = item["saving_usd"] * scale
             items.append(item)
     items.sort(key=lambda i: (-i["saving_usd"], i["agent_type"]))
     for a in stats.values():
@@ -85,7 +103,7 @@ def _target(rows: list[tuple[str, dict[str, str], list[Any]]]) -> tuple[int | No
 
 
 def _routing(ins: Insights, agent: str, rows: list[tuple[str, dict[str, str], list[Any]]],
-             configured: str | None) -> dict[str, Any] | None:
+             configured: str | None) -> Advice | None:
     target, need = _target(rows)
     if target is None:
         return None
@@ -129,11 +147,11 @@ def _routing(ins: Insights, agent: str, rows: list[tuple[str, dict[str, str], li
     return {"kind": "routing", "agent_type": agent, "text": text, "change": change,
             "config": {"file": PROJECT_FILE, "key": "agents", "set": {agent: name}}, "runs": runs,
             "explicit_runs": explicit, "from": ran_on, "to": name, "cost": cost, "on_target": on_target,
-            "saving_usd": saving}
+            "saving_usd": saving, "monthly_saving_usd": saving * (Decimal(30) / ins.days)}
 
 
-def _quality(ins: Insights, a: dict[str, Any], rows: list[tuple[str, dict[str, str], list[Any]]],
-             configured: str | None) -> dict[str, Any] | None:
+def _quality(ins: Insights, a: AgentStats, rows: list[tuple[str, dict[str, str], list[Any]]],
+             configured: str | None) -> Advice | None:
     rate = a["completion_rate"]
     known = a["completed"] + a["not_completed"]
     under = sum(g["runs"] for g in a["underkill"])
@@ -166,7 +184,7 @@ def _quality(ins: Insights, a: dict[str, Any], rows: list[tuple[str, dict[str, s
             "monthly_saving_usd": (cost - on_up) * Decimal(30) / ins.days}
 
 
-def _budget(ins: Insights, monthly: Decimal, saving: Decimal) -> dict[str, Any] | None:
+def _budget(ins: Insights, monthly: Decimal, saving: Decimal) -> Advice | None:
     raw = ins.cfg.get("budgets", {}).get("monthly_usd")
     if raw in (None, ""):
         return None
@@ -185,8 +203,8 @@ def _budget(ins: Insights, monthly: Decimal, saving: Decimal) -> dict[str, Any] 
             "saving_usd": Decimal(0), "monthly_saving_usd": Decimal(0)}
 
 
-def _prices(unpriced: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
+def _prices(unpriced: Unpriced) -> list[Advice]:
+    out: list[Advice] = []
     override = "<data dir>/prices.override.json"
     for m in unpriced["models"]:
         have = "has" if m["requests"] == 1 else "have"

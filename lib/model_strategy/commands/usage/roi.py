@@ -16,25 +16,38 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, TypedDict
 
 from model_strategy.runtime.settings.values import Config
 
-from . import insights
+from . import efficiency, insights
 from .insights import Insights, usd
 
 DEFAULT_RATE = Decimal(75)
 DEFAULT_MINUTES = {"*": 10}
 
 
+class RoiRow(TypedDict):
+    """A subagent type's time saved: its completed runs x the minutes one saves, in hours and labour."""
+
+    agent_type: str
+    runs: int
+    completed: int
+    minutes_per_run: Decimal
+    minutes_key: str  # the roi.minutes_saved key that said so
+    hours_saved: Decimal
+    labour_saved: Decimal
+    cost: Decimal
+
+
 def settings(cfg: Config, hourly_rate: Decimal | None) -> tuple[Decimal, str, dict[str, Decimal]]:
-    roi: dict[str, Any] = dict(cfg.get("roi") or {})
+    roi = cfg.get("roi")
     if hourly_rate is not None:
         rate, src = hourly_rate, "--hourly-rate"
     else:
-        raw = roi.get("hourly_rate")
+        raw = roi.get("hourly_rate") if roi else None
         rate, src = (Decimal(str(raw)), "roi.hourly_rate") if raw is not None else (DEFAULT_RATE, "default")
-    minutes = roi.get("minutes_saved") or DEFAULT_MINUTES
+    minutes = (roi.get("minutes_saved") if roi else None) or DEFAULT_MINUTES
     return rate, src, {str(k): Decimal(str(v)) for k, v in minutes.items()}
 
 
@@ -56,8 +69,8 @@ def roi_report(ins: Insights, hourly_rate: Decimal | None = None) -> dict[str, A
     out = ins.header("Return on investment", win)
     rate, rate_src, minutes = settings(ins.cfg, hourly_rate)
     t = insights.totals(win)
-    stats = insights.agent_stats(ins, win)
-    rows = []
+    stats = efficiency.agent_stats(ins, win)
+    rows: list[RoiRow] = []
     total_min = Decimal(0)
     completed = 0
     for a in stats.values():

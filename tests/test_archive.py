@@ -24,8 +24,9 @@ from pydantic import ValidationError
 
 from model_strategy.models import Config
 from model_strategy.runtime.base import clock
+from model_strategy.runtime.base.clock import day_of
 from model_strategy.runtime.books import archive, records
-from model_strategy.runtime.books.ledger import Ledger, day_of
+from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.entry import hooks
 
 ROOT = Path(__file__).resolve().parent.parent

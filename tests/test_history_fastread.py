@@ -327,8 +327,8 @@ def test_request_prices_equal_their_earlier_form(data: st.DataObject, tokens: di
 
 
 def _oracle_utc_iso(value: object) -> str | None:
-    """``ledger.utc_iso`` as it was before its shortcut for stamps already in our form."""
-    from model_strategy.runtime.books.ledger import iso, parse_ts
+    """``clock.utc_iso`` as it was before its shortcut for stamps already in our form."""
+    from model_strategy.runtime.base.clock import iso, parse_ts
 
     if not isinstance(value, str) or not value:
         return None
@@ -354,7 +354,7 @@ stamps = st.one_of(
 @settings(max_examples=500)
 @given(stamps)
 def test_utc_iso_equals_its_earlier_form(value: str) -> None:
-    from model_strategy.runtime.books.ledger import utc_iso
+    from model_strategy.runtime.base.clock import utc_iso
 
     assert utc_iso(value) == _oracle_utc_iso(value)
 

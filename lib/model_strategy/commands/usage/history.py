@@ -45,8 +45,9 @@ from typing import Any
 
 from model_strategy.commands.strategy.reports import BadInput, fail
 from model_strategy.runtime.base import clock, store
+from model_strategy.runtime.base.clock import day_of, iso
 from model_strategy.runtime.books import records
-from model_strategy.runtime.books.ledger import Ledger, day_of, iso
+from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.books.usage import TranscriptUsage
 
 GROUPS = ("daily", "weekly", "monthly", "session", "project", "model", "agent-type")

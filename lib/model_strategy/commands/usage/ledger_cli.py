@@ -22,8 +22,9 @@ from typing import Any
 
 from model_strategy.commands.base.cells import Writer
 from model_strategy.runtime.base import clock, store
+from model_strategy.runtime.base.clock import day_of
 from model_strategy.runtime.books import records
-from model_strategy.runtime.books.ledger import KEY_LEN, Ledger, day_of, index_entries
+from model_strategy.runtime.books.ledger import KEY_LEN, Ledger, index_entries
 from model_strategy.runtime.limits import budget
 from model_strategy.runtime.settings import config
 

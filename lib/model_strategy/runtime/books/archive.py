@@ -27,10 +27,11 @@ import os
 from datetime import date, timedelta
 
 from model_strategy.runtime.base import clock, store
+from model_strategy.runtime.base.clock import day_of
 from model_strategy.runtime.base.fastjson import encode, loads
 
 from . import records
-from .ledger import Ledger, day_of, rollup_add, rollup_fresh
+from .ledger import Ledger, rollup_add, rollup_fresh
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

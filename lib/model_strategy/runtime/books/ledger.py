@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
 
 from model_strategy.runtime.base import clock, fastjson, paths, store
+from model_strategy.runtime.base.clock import day_of, iso
 from model_strategy.runtime.base.fastjson import loads
+from model_strategy.runtime.base.faults import crash_point
 
 from . import records
 
@@ -50,17 +51,6 @@ if TYPE_CHECKING:
 
     from .records import Record
 
-_CRASH_AT = os.environ.get("MODEL_STRATEGY_CRASH_AT", "")  # tests: die by SIGKILL at a named point
-
-
-def crash_point(name: str) -> None:
-    """Kill this process at ``name`` when the crash tests ask for it (a no-op otherwise)."""
-    if name == _CRASH_AT:
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 LOCK_WAIT = 2.0  # seconds a hook waits for the lock before it spools (hook timeouts are 15-30 s)
 SPOOL_MERGE_LIMIT = 400  # spool files merged per transaction (the rest by the next one)
 SESSION_KEEP_DECISIONS = 400
@@ -69,63 +59,6 @@ SESSION_SCHEMA = 2
 KEYS_SCHEMA = 1  # index/keys/: the ledger-wide request-key index
 KEY_LEN = 20  # records.request_key digests
 _HEX = frozenset("0123456789abcdef")
-
-
-def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-#: the instants a time stamp may name: anything outside (``0001-01-01T00:00:00+05:00``,
-#: ``9999-12-31T23:59:59-05:00``, a year 9999) is a damaged stamp, not a time
-TS_MIN = datetime(2000, 1, 1, tzinfo=timezone.utc)
-TS_MAX = datetime(2200, 1, 1, tzinfo=timezone.utc)
-
-
-def parse_ts(value: str) -> datetime:
-    """The one parser of time stamps (ours and Claude Code's): an aware UTC datetime.  Anything that
-    is not a usable instant -- not ISO 8601, out of range (converting it to UTC would overflow), or
-    outside [``TS_MIN``, ``TS_MAX``) -- raises ``ValueError``, never anything else."""
-    if not isinstance(value, str):
-        raise ValueError(f"not a time stamp: {type(value).__name__}")
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        dt = dt.astimezone(timezone.utc) if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-    except (OverflowError, TypeError):
-        raise ValueError(f"time stamp out of range: {value[:40]!r}") from None
-    if not TS_MIN <= dt < TS_MAX:
-        raise ValueError(f"time stamp out of range: {value[:40]!r}")
-    return dt
-
-
-def utc_iso(value: object) -> str | None:
-    """``value`` as our UTC ISO form (``2026-11-26T10:00:00.000Z``), or None when it is not a usable
-    time stamp.  Total: never raises."""
-    if not isinstance(value, str) or not value:
-        return None
-    if len(value) == 24 and value[23] == "Z":  # already in our form (Claude Code's): checked, not rebuilt
-        try:
-            dt = datetime.fromisoformat(value[:23])
-            if (dt.isoformat(timespec="milliseconds") == value[:23]
-                    and TS_MIN <= dt.replace(tzinfo=timezone.utc) < TS_MAX):
-                return value
-        except ValueError:
-            pass
-    try:
-        return iso(parse_ts(value))
-    except ValueError:
-        return None
-
-
-def day_of(ts: str | None) -> str:
-    """The day file of a timestamp: its UTC date (``ts`` is UTC ISO); today when it has none."""
-    if ts:
-        if ts.endswith("Z") and len(ts) >= 10 and "2000" <= ts[:4] < "2200":
-            return ts[:10]
-        try:
-            return parse_ts(ts).date().isoformat()
-        except ValueError:
-            pass
-    return clock.now().date().isoformat()
 
 
 def digest(text: str) -> str:

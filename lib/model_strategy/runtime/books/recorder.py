@@ -14,12 +14,14 @@ the lock stays busy the pending record goes to the spool and is committed by the
 from __future__ import annotations
 
 from model_strategy.runtime.base import clock, store
+from model_strategy.runtime.base.clock import day_of, iso, parse_ts, utc_iso
+from model_strategy.runtime.base.faults import crash_point
 from model_strategy.runtime.base.payload import Payload, prompt_hash
 from model_strategy.runtime.money import pricing
 from model_strategy.runtime.routing.workflow import unframe
 
 from . import records
-from .ledger import Ledger, crash_point, day_of, iso, parse_ts, utc_iso
+from .ledger import Ledger
 from .usage import TranscriptUsage, read_transcript
 
 TYPE_CHECKING = False

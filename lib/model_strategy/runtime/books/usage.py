@@ -12,10 +12,10 @@ Standard library only (hot path).
 
 from __future__ import annotations
 
+from model_strategy.runtime.base.clock import utc_iso
 from model_strategy.runtime.base.fastjson import loads
 from model_strategy.runtime.base.kinds import RECORD_KINDS, TOKEN_KINDS
 
-from .ledger import utc_iso
 from .records import request_key
 
 TYPE_CHECKING = False

@@ -12,10 +12,11 @@ import sys
 import time
 
 from model_strategy.runtime.base import clock
+from model_strategy.runtime.base.clock import iso
 from model_strategy.runtime.base.fastjson import dumps, loads
 from model_strategy.runtime.base.payload import BadPayload, Payload, prompt_hash
 from model_strategy.runtime.base.store import LinkRefused
-from model_strategy.runtime.books.ledger import Ledger, iso
+from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.settings import config as config_mod
 
 TYPE_CHECKING = False

@@ -22,8 +22,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from model_strategy.runtime.base import clock, store
+from model_strategy.runtime.base.clock import iso, parse_ts
+from model_strategy.runtime.base.faults import crash_point
 from model_strategy.runtime.base.kinds import LEVELS, TIERS
-from model_strategy.runtime.books.ledger import Ledger, iso, parse_ts
+from model_strategy.runtime.books.ledger import Ledger
 
 from . import periods
 
@@ -283,8 +285,6 @@ def notices(ledger: Ledger, cfg: Config, now: datetime | None = None,
             lines.append(line(st))
             changed = True
     if changed and ledger.locked:
-        from model_strategy.runtime.books.ledger import crash_point
-
         crash_point("before-notices")
         try:
             store.atomic_write_json(_notices_path(ledger), data)

@@ -386,7 +386,7 @@ def test_a_worker_that_dies_leaves_the_rest_to_the_parent(tmp_path: Path, monkey
 
 @given(st.one_of(st.text(max_size=4), st.text(alphabet="0123456789abcdefABCDEF", max_size=22)))
 def test_key_shard_equals_its_earlier_form(key: str) -> None:
-    from model_strategy.runtime.books.ledger import _HEX, key_shard
+    from model_strategy.runtime.books.keys import _HEX, key_shard
 
     head = key[:2]
     assert key_shard(key) == (head if len(head) == 2 and set(head) <= _HEX else "xx")

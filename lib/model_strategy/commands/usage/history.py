@@ -685,7 +685,7 @@ ROLLUP_GROUPS = {"model": "by_model", "project": "by_project", "agent-type": "by
 
 
 def _add_bucket(row: dict[str, Any], b: dict[str, Any]) -> None:
-    """Add a roll-up bucket (``ledger.add_to_bucket``'s shape) into a report row."""
+    """Add a roll-up bucket (``folds.add_to_bucket``'s shape) into a report row."""
     t = b.get("tokens") or {}
     row["input_tokens"] += int(t.get("input", 0))
     row["output_tokens"] += int(t.get("output", 0))

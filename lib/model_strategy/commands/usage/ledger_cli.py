@@ -24,7 +24,9 @@ from model_strategy.commands.base.cells import Writer
 from model_strategy.runtime.base import clock, store
 from model_strategy.runtime.base.clock import day_of
 from model_strategy.runtime.books import records
-from model_strategy.runtime.books.ledger import KEY_LEN, Ledger, index_entries
+from model_strategy.runtime.books.dayfiles import index_entries
+from model_strategy.runtime.books.keys import KEY_LEN
+from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.limits import budget
 from model_strategy.runtime.settings import config
 
@@ -337,12 +339,12 @@ def _check_cache(ledger: Ledger, rel: str, build: Any, repair: bool) -> tuple[bo
 
 def _check_key_index(ledger: Ledger, day_keys: dict[str, str], repair: bool) -> tuple[str, bool, str, bool]:
     """The ledger-wide request-key index against the keys of every record (day files and archives)."""
-    from model_strategy.runtime.books import archive
+    from model_strategy.runtime.books import archived
 
     want = set(day_keys)
     for month in ledger.archived_months():
-        with contextlib.suppress(archive.ArchiveError):  # reported by the ledger check
-            want.update(str(k) for r in archive.read_archive(ledger.archive_file(month))
+        with contextlib.suppress(archived.ArchiveError):  # reported by the ledger check
+            want.update(str(k) for r in archived.read_archive(ledger.archive_file(month))
                         for k in r.get("request_keys") or ())
     want = {k for k in want if len(k) == KEY_LEN}
     with ledger.transaction(wait=10):

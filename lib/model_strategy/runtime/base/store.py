@@ -25,7 +25,7 @@ from . import fastjson, paths
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 try:
@@ -148,9 +148,13 @@ def ensure_dir(path: str) -> None:
         os.makedirs(path, mode=DIR_MODE, exist_ok=True)
 
 
-def atomic_write_bytes(path: str, data: bytes) -> None:
+def atomic_write_bytes(path: str, data: bytes, *, durable: bool = False,
+                       check: Callable[[str], None] | None = None) -> None:
     """Replace ``path`` with ``data``: a temp file in the same folder, then ``os.replace`` (readers
-    never see half a file).  Call with the lock held."""
+    never see half a file); the temp file is removed when anything fails.  Call with the lock held.
+    ``durable``: the file is fsynced before it replaces ``path`` and the folder after (for a write
+    that other files are deleted on the strength of).  ``check(temp path)`` runs before the replace:
+    it may read the file back and raise, leaving ``path`` as it was."""
     folder, name = os.path.split(path)
     ensure_dir(folder)
     refuse_links(path)  # os.replace would not follow it, but a linked folder would take the file elsewhere
@@ -161,9 +165,15 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
+        if check is not None:
+            check(tmp)
         os.replace(tmp, path)
+        if durable:
+            _fsync_dir(folder)
     except BaseException as exc:
         try:  # noqa: SIM105 - contextlib is not imported on the hot path
             os.unlink(tmp)
@@ -172,6 +182,19 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
         if isinstance(exc, OSError) and not isinstance(exc, LinkRefused):
             raise _named(exc, path) from exc
         raise
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def atomic_write_json(path: str, obj: Any, *, indent: int | None = None) -> None:

@@ -45,7 +45,7 @@ from typing import Any
 
 from model_strategy.commands.strategy.reports import BadInput, fail
 from model_strategy.runtime.base import clock, store
-from model_strategy.runtime.base.clock import day_of, iso
+from model_strategy.runtime.base.clock import day_of, iso, period_days
 from model_strategy.runtime.books import records
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.books.usage import TranscriptUsage
@@ -644,9 +644,7 @@ def _flush(ledger: Ledger, batch: list[tuple[TFile, Any, dict[str, Any]]], known
 
 def _week_start(day: str, week_start: str) -> str:
     names = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-    d = date.fromisoformat(day)
-    first = names.index(week_start) if week_start in names else 0
-    return (d - timedelta(days=(d.weekday() - first) % 7)).isoformat()
+    return period_days("week", date.fromisoformat(day), week_start if week_start in names else "monday")[0].isoformat()
 
 
 def _zero() -> dict[str, Any]:
@@ -708,13 +706,12 @@ def report(ledger: Ledger, group: str, since: str | None, until: str | None, wee
     records for sessions and for the model/project/agent-type split of months cut by the range."""
     if not rollups or group == "session":
         return _report_records(ledger, group, since, until, week_start, errors)
-    from model_strategy.runtime.books.archive import month_end
-
     months = sorted({d[:7] for d in ledger.days(since, until)} | set(ledger.archived_months(since, until)))
     rows: dict[str, dict[str, Any]] = {}
     totals = _zero()
     for month in months:
-        first, last = f"{month}-01", month_end(month).isoformat()
+        first = f"{month}-01"
+        last = (period_days("month", date.fromisoformat(first))[1] - timedelta(days=1)).isoformat()
         data = ledger.rollup(month)
         for day, bucket in (data.get("by_day") or {}).items():
             if (since and day < since) or (until and day > until):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+
+from .kinds import WEEKDAYS
 
 ENV = "MODEL_STRATEGY_NOW"
 
@@ -102,3 +104,18 @@ def day_of(ts: str | None) -> str:
         except ValueError:
             pass
     return now().date().isoformat()
+
+
+def period_days(period: str, day: date, week_start: str = "monday") -> tuple[date, date]:
+    """The calendar period holding ``day`` -- ``day``, ``week`` (from ``week_start``) or ``month`` --
+    as its first day and the first day after it.  The one place periods are cut: budgets take these
+    days in the user's time zone (``limits.periods``), reports and retention as UTC days."""
+    if period == "day":
+        return day, day + timedelta(days=1)
+    if period == "week":
+        start = day - timedelta(days=(day.weekday() - WEEKDAYS.index(week_start)) % 7)
+        return start, start + timedelta(days=7)
+    if period == "month":
+        start = day.replace(day=1)
+        return start, (start + timedelta(days=32)).replace(day=1)
+    raise ValueError(f"unknown period {period!r}")

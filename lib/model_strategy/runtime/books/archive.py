@@ -46,12 +46,6 @@ DEFAULT_RETENTION_DAYS = 90
 STAMP = "last-run.json"
 
 
-def month_end(month: str) -> date:
-    y, m = int(month[:4]), int(month[5:7])
-    first_next = date(y + (m == 12), m % 12 + 1, 1)
-    return first_next - timedelta(days=1)
-
-
 # ------------------------------------------------------------------ archiving
 
 
@@ -122,7 +116,7 @@ def due_months(ledger: Ledger, retention_days: int, today: date | None = None) -
     """Months with day files whose last day is more than ``retention_days`` before today."""
     cutoff = (today or clock.today_utc()) - timedelta(days=retention_days)
     months = sorted({d[:7] for d in ledger.days()})
-    return [m for m in months if month_end(m) < cutoff]
+    return [m for m in months if clock.period_days("month", date.fromisoformat(f"{m}-01"))[1] <= cutoff]
 
 
 def _clean_temps(ledger: Ledger) -> None:

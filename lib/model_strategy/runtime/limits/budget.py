@@ -24,10 +24,10 @@ from decimal import Decimal
 from model_strategy.runtime.base import clock, store
 from model_strategy.runtime.base.clock import iso, parse_ts
 from model_strategy.runtime.base.faults import crash_point
-from model_strategy.runtime.base.kinds import LEVELS, TIERS
+from model_strategy.runtime.base.kinds import LEVELS, TIERS, tier_index
 from model_strategy.runtime.books.ledger import Ledger
 
-from . import periods
+from . import periods, windows
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ _NAMES = {"day": "daily", "week": "weekly", "month": "monthly"}
 _EFFECT = {"warn": "", "downgrade": "; new agents drop one tier (opus→sonnet→haiku)",
            "haiku_only": "; new agents use haiku", "deny": "; new agent spawns are denied"}
 
-__all__ = ["LEVELS", "TIERS", "apply_policy", "status"]
+__all__ = ["LEVELS", "apply_policy", "status"]
 
 
 def _budgets(cfg: Config) -> dict[str, Any]:
@@ -333,8 +333,6 @@ def apply_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger,
     ``decision`` (in place).  Returns ``{"deny": bool, "reason": str, "note": str, "picked": str}``:
     ``picked`` is the selector's choice when a limit took it down.  ``session``: the session deciding
     (windows count only when its own status line reported them)."""
-    from . import windows
-
     now = now or clock.now()
     before = decision["chosen"]
     verdict = _apply_budget_policy(decision, cfg, ledger, now, statuses)
@@ -359,7 +357,7 @@ def _apply_budget_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger, 
     if policy == "deny":
         return {"deny": True, "reason": f"{label}; the budget policy denies new agents"}
     picked = decision["chosen"]
-    idx = next((i for i, t in enumerate(TIERS) if t in picked.lower()), None)
+    idx = tier_index(picked)
     if policy == "downgrade" and idx is not None and idx > 0:
         new = TIERS[idx - 1]
     elif policy == "haiku_only" and idx != 0:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 
 from model_strategy.runtime.base import clock, paths, store
+from model_strategy.runtime.base.kinds import LEVELS, TIERS, tier_index
 from model_strategy.runtime.base.kinds import POLICIES as POLICIES  # re-exported for the commands
 
 TYPE_CHECKING = False
@@ -281,8 +282,6 @@ def apply(decision: dict[str, Any], cfg: Config, verdict: dict[str, Any], before
     """Apply the strictest active window level on top of the budget ``verdict`` (the worst wins).
     ``before`` is the choice before the budget policy; new announcements go to ``notices``.  With
     ``session``, only windows that session's status line reported count."""
-    from .budget import TIERS
-
     now = clock.epoch() if now is None else now
     levels = active(cfg, now, root, session)
     if notices is not None:
@@ -294,8 +293,8 @@ def apply(decision: dict[str, Any], cfg: Config, verdict: dict[str, Any], before
     if policy == "deny":
         return {"deny": True, "reason": f"{where}; the window policy denies new agents"}
     cur = decision["chosen"]
-    idx = next((i for i, t in enumerate(TIERS) if t in str(before).lower()), None)
-    cur_idx = next((i for i, t in enumerate(TIERS) if t in str(cur).lower()), None)
+    idx = tier_index(str(before))
+    cur_idx = tier_index(str(cur))
     target = None
     if policy == "downgrade" and idx is not None and idx > 0:
         target = idx - 1
@@ -309,7 +308,7 @@ def apply(decision: dict[str, Any], cfg: Config, verdict: dict[str, Any], before
     decision["reasons"].append(f"{where}: window policy {policy} → {new}")
     decision["chosen"] = new
     decision["source"] = "budget"
-    levels_order = ("ok", "info", "warning", "critical", "exceeded")
+    levels_order = ("ok", *LEVELS)
     mine = AS_BUDGET_LEVEL[policy]
     if levels_order.index(mine) > levels_order.index(decision.get("budget_level", "ok")):
         decision["budget_level"] = mine

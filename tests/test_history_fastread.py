@@ -36,7 +36,7 @@ def _state(u: usage_mod.TranscriptUsage) -> dict[str, Any]:
 
 def _plain(lines: list[bytes]) -> usage_mod.TranscriptUsage:
     u = usage_mod.TranscriptUsage()
-    u.feed_lines(lines)
+    u.feed(b"\n".join(lines))
     return u
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from model_strategy.commands.base.cells import Writer
 from model_strategy.runtime.base import clock, store
 from model_strategy.runtime.base.clock import day_of
+from model_strategy.runtime.base.fastjson import jsonl
 from model_strategy.runtime.books import records
 from model_strategy.runtime.books.dayfiles import index_entries
 from model_strategy.runtime.books.keys import KEY_LEN
@@ -385,23 +386,17 @@ def quarantine_fragments(ledger: Ledger, day: str) -> list[str]:
     keep = bytearray()
     out: list[str] = []
     moved = bytearray()
-    pos = 0
-    for line in data.splitlines(keepends=True):
-        body = line.strip()
-        ok = True
-        if body:
-            try:
-                obj = json.loads(body)
-                ok = isinstance(obj, dict) and records.upgrade(obj) is not None
-            except (ValueError, UnicodeDecodeError):
-                ok = False
-        if ok:
-            keep += line if line.endswith(b"\n") or not body else line + b"\n"
+    prev = 0
+    for pos, end, obj in jsonl(data):
+        keep += data[prev:pos]  # blank lines stay
+        line, prev = data[pos:end], end
+        if isinstance(obj, dict) and records.upgrade(obj) is not None:
+            keep += line if line.endswith(b"\n") else line + b"\n"
         else:
             moved += json.dumps({"day": day, "offset": pos, "length": len(line),
                                  "bytes_base64": base64.b64encode(line).decode("ascii")}).encode() + b"\n"
             out.append(f"{day} at byte {pos}")
-        pos += len(line)
+    keep += data[prev:]
     if not out:
         return []
     store.append_bytes(ledger.path("quarantine", f"{day}.jsonl"), bytes(moved))  # first: never lose a byte

@@ -28,7 +28,7 @@ from datetime import date, timedelta
 
 from model_strategy.runtime.base import clock, store
 from model_strategy.runtime.base.clock import day_of
-from model_strategy.runtime.base.fastjson import encode, loads
+from model_strategy.runtime.base.fastjson import encode, jsonl
 
 from . import records
 from .archived import ArchiveError, read_archive, uncache
@@ -71,16 +71,10 @@ def archive_month(ledger: Ledger, month: str) -> dict[str, Any] | None:
                 data = fh.read()
         except FileNotFoundError:
             continue
-        for line in data.splitlines():
-            if not line.strip():
-                continue
-            try:
-                obj = loads(line)
-            except (ValueError, UnicodeDecodeError):
-                obj = None
+        for pos, end, obj in jsonl(data):
             rec = records.upgrade(obj) if isinstance(obj, dict) else None
             if rec is None:
-                unreadable.append(line)
+                unreadable.append(data[pos:end].removesuffix(b"\n").removesuffix(b"\r"))
             elif rec["id"] not in seen:
                 seen.add(rec["id"])
                 recs.append(rec)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from model_strategy.runtime.base.clock import day_of
-from model_strategy.runtime.base.fastjson import loads
+from model_strategy.runtime.base.fastjson import NOT_JSON, jsonl
 
 from . import records
 from .dayfiles import index_entries
@@ -53,16 +53,11 @@ def read_archive(path: str) -> list[Record]:
     except (OSError, EOFError, zlib.error) as exc:
         raise ArchiveError(f"{path}: not a readable gzip archive ({str(exc).splitlines()[0][:80]})") from None
     out: list[Record] = []
-    for n, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = loads(line)
-        except (ValueError, UnicodeDecodeError):
-            raise ArchiveError(f"{path}: line {n} is not valid JSON") from None
+    for pos, _, obj in jsonl(data):
         rec = records.upgrade(obj) if isinstance(obj, dict) else None
         if rec is None:
-            raise ArchiveError(f"{path}: line {n} is not a record")
+            n = data.count(b"\n", 0, pos) + 1
+            raise ArchiveError(f"{path}: line {n} is {'not valid JSON' if obj is NOT_JSON else 'not a record'}")
         out.append(rec)
     if len(_CACHE) > 8:
         _CACHE.clear()

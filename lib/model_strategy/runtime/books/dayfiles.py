@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 from model_strategy.runtime.base import paths, store
-from model_strategy.runtime.base.fastjson import loads
+from model_strategy.runtime.base.fastjson import NOT_JSON, jsonl
 
 from . import records
 
@@ -95,29 +95,20 @@ class DayFiles:
                 data = fh.read() if upto is None else fh.read(max(0, upto - start))
         except FileNotFoundError:
             return
-        pos = 0
-        n = len(data)
-        while pos < n:
-            nl = data.find(b"\n", pos)
-            end = n if nl < 0 else nl + 1
-            line = data[pos:end]
-            if line.strip():
-                try:
-                    obj = loads(line)
-                except (ValueError, UnicodeDecodeError):
-                    if nl < 0:
-                        return  # a line still cut off at the end: not ours to judge yet
-                    if errors is not None:
-                        errors.append(f"{os.path.basename(path)} at byte {start + pos}: not valid JSON, skipped")
-                    pos = end
-                    continue
-                rec = records.upgrade(obj) if isinstance(obj, dict) else None
-                if rec is None:
-                    if errors is not None:
-                        errors.append(f"{os.path.basename(path)} at byte {start + pos}: not a record, skipped")
-                else:
-                    yield start + end, rec
-            pos = end
+        name = os.path.basename(path)
+        for pos, end, obj in jsonl(data):
+            if obj is NOT_JSON:
+                if data[end - 1:end] != b"\n":
+                    return  # a line still cut off at the end: not ours to judge yet
+                if errors is not None:
+                    errors.append(f"{name} at byte {start + pos}: not valid JSON, skipped")
+                continue
+            rec = records.upgrade(obj) if isinstance(obj, dict) else None
+            if rec is None:
+                if errors is not None:
+                    errors.append(f"{name} at byte {start + pos}: not a record, skipped")
+            else:
+                yield start + end, rec
 
     # ------------------------------------------------------------------ archived months (archived.py)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from model_strategy.runtime.base import store
-from model_strategy.runtime.base.fastjson import loads
+from model_strategy.runtime.base.fastjson import jsonl
 
 from . import archived
 
@@ -305,16 +305,11 @@ class KeyIndex:
         except FileNotFoundError:
             return 0
         if b'"partial"' in data or b'"corrects"' in data:
-            for line in data.split(b"\n"):
-                if b'"partial"' in line or b'"corrects"' in line:
-                    try:
-                        obj = loads(line)
-                    except (ValueError, UnicodeDecodeError):
-                        continue
-                    if isinstance(obj, dict):
-                        for key, values in key_entries(obj):  # type: ignore[arg-type]  # a day file's line
-                            if values is not None:
-                                add.setdefault(key_shard(key), []).append((key, values))
+            for _, _, obj in jsonl(data, (b'"partial"', b'"corrects"')):
+                if isinstance(obj, dict):
+                    for key, values in key_entries(obj):  # type: ignore[arg-type]  # a day file's line
+                        if values is not None:
+                            add.setdefault(key_shard(key), []).append((key, values))
         return covered
 
     def has(self, key: str) -> bool:

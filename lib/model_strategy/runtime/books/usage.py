@@ -13,7 +13,7 @@ Standard library only (hot path).
 from __future__ import annotations
 
 from model_strategy.runtime.base.clock import utc_iso
-from model_strategy.runtime.base.fastjson import loads
+from model_strategy.runtime.base.fastjson import NOT_JSON, jsonl
 from model_strategy.runtime.base.kinds import RECORD_KINDS, TOKEN_KINDS
 
 from .records import request_key
@@ -137,16 +137,12 @@ class TranscriptUsage:
                 if value > seen["tokens"][kind]:
                     seen["tokens"][kind] = value
 
-    def feed_lines(self, lines: list[bytes] | list[str]) -> None:
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                entry = loads(line)
-            except ValueError:
+    def feed(self, data: bytes, needles: tuple[bytes, ...] = ()) -> None:
+        """Add the JSON lines of ``data`` (``fastjson.jsonl``; ``needles``: only lines holding one)."""
+        for _, _, entry in jsonl(data, needles):
+            if entry is NOT_JSON:
                 self.bad_lines += 1
-                continue
-            if isinstance(entry, dict):
+            elif isinstance(entry, dict):
                 self.add_entry(entry)
 
     def request_list(self) -> list[Request]:
@@ -194,10 +190,7 @@ def read_transcript(path: str, start: int = 0, main_thread: bool = False,
             if not end:  # no line ends in it yet: keep reading the long line
                 rest = data
                 continue
-            lines = data[:end].splitlines()
-            if main_thread:
-                lines = [line for line in lines if b'"usage"' in line]
-            usage.feed_lines(lines)
+            usage.feed(data[:end], (b'"usage"',) if main_thread else ())
             offset += end
             rest = data[end:]
     return usage, offset

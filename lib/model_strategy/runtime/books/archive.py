@@ -37,9 +37,37 @@ from .ledger import Ledger
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import TypedDict
 
     from model_strategy.runtime.settings.values import Config
+
+    class MonthArchived(TypedDict):
+        month: str
+        records: int  # in the archive now
+        added: int  # of them, new to it
+        days: int  # day files merged (and removed)
+        unreadable_lines: int  # kept verbatim in archive/YYYY-MM.unreadable.jsonl
+        bytes: int
+        file: str
+
+    class ArchiveRun(TypedDict):
+        archived: list[MonthArchived]
+        problems: list[str]  # one line each: a month left as day files
+        complete: bool  # False: stopped at the time budget (the rest next time)
+        retention_days: int
+
+    class ArchiveFile(TypedDict):
+        month: str
+        bytes: int
+        file: str
+
+    class ArchiveStatus(TypedDict):
+        retention_days: int
+        archived: list[ArchiveFile]
+        due: list[str]  # months due for archiving
+        day_files: int
+        oldest_day_file: str | None
+        last_run: str | None  # the day of the last complete run
 
 
 DEFAULT_RETENTION_DAYS = 90
@@ -49,7 +77,7 @@ STAMP = "last-run.json"
 # ------------------------------------------------------------------ archiving
 
 
-def archive_month(ledger: Ledger, month: str) -> dict[str, Any] | None:
+def archive_month(ledger: Ledger, month: str) -> MonthArchived | None:
     """Merge a month's day files into its archive and remove them (inside a transaction).  None when
     the month has no day files.  Raises ``ArchiveError`` when the existing archive is unreadable (it
     is then left alone, and so are the day files)."""
@@ -127,13 +155,13 @@ def _clean_temps(ledger: Ledger) -> None:
 
 
 def run(ledger: Ledger, retention_days: int, today: date | None = None, wait: float = 30.0,
-        time_budget: float | None = None) -> dict[str, Any]:
+        time_budget: float | None = None) -> ArchiveRun:
     """Archive every due month (idempotent).  With ``time_budget`` (seconds) it stops after the month
     that exceeds it and reports ``complete: false``."""
     import time
 
     start = time.monotonic()
-    done: list[dict[str, Any]] = []
+    done: list[MonthArchived] = []
     problems: list[str] = []
     complete = True
     with ledger.transaction(wait=wait):
@@ -194,8 +222,8 @@ def delete_before(ledger: Ledger, month: str) -> list[str]:
     return gone
 
 
-def status(ledger: Ledger, retention_days: int, today: date | None = None) -> dict[str, Any]:
-    months = []
+def status(ledger: Ledger, retention_days: int, today: date | None = None) -> ArchiveStatus:
+    months: list[ArchiveFile] = []
     for m in ledger.archived_months():
         try:
             size = os.path.getsize(ledger.archive_file(m))

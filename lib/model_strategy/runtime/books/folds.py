@@ -22,18 +22,20 @@ from . import archived, records
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, TypeVar
 
     from .journal import Journal
     from .records import Record
 
+    T = TypeVar("T")  # what a cache holds (its ``data``): each cache's own type
+
 ROLLUP_KEY = "{month}@archive"
 
 
-def fold(ledger: Journal, name: str, since: str | None, until: str | None, fresh: Callable[[], dict[str, Any]],
-         add: Callable[[dict[str, Any], Record], None], schema: int, key: Any = None,
-         prune: Callable[[dict[str, Any], str], None] | None = None,
-         valid: Callable[[dict[str, Any]], bool | str] | None = None) -> dict[str, Any]:
+def fold(ledger: Journal, name: str, since: str | None, until: str | None, fresh: Callable[[], T],
+         add: Callable[[T, Record], None], schema: int, key: Any = None,
+         prune: Callable[[T, str], None] | None = None,
+         valid: Callable[[T], bool | str] | None = None) -> T:
     """A cache file ``name`` folded from the records of the day files in [since, until]: loaded,
     checked (schema, shape, ``key``, checksum, each day file's offset, then ``valid``, which may
     bring it up to date and answers True, "changed" or False to rebuild), caught up with what was
@@ -122,7 +124,7 @@ def fold(ledger: Journal, name: str, since: str | None, until: str | None, fresh
             if ledger.locked:
                 raise
             ledger.warnings.append(f"could not save {path} ({exc.strerror}); it is rebuilt next time")
-    result: dict[str, Any] = data["data"]
+    result: T = data["data"]
     return result
 
 
@@ -208,8 +210,7 @@ def _signature(ledger: Journal, month: str) -> list[Any]:
 
 
 def fold_archived(ledger: Journal, name: str, since: str | None, until: str | None, months: list[str],
-                  fresh: Callable[[], dict[str, Any]], add: Callable[[dict[str, Any], Record], None], schema: int,
-                  key: Any) -> dict[str, Any]:
+                  fresh: Callable[[], T], add: Callable[[T, Record], None], schema: int, key: Any) -> T:
     """``Ledger.fold`` over a range that reaches into archived months: the records folded whole, and
     the result kept in ``name`` with the versions of the archives and day files it came from."""
     sig = [[m, *_signature(ledger, m)] for m in months]
@@ -222,7 +223,7 @@ def fold_archived(ledger: Journal, name: str, since: str | None, until: str | No
         doc = None
     if (isinstance(doc, dict) and doc.get("schema") == schema and doc.get("key") == key
             and doc.get("archived") == sig and isinstance(doc.get("data"), dict) and doc.get("crc") == crc(doc)):
-        kept: dict[str, Any] = doc["data"]
+        kept: T = doc["data"]
         return kept
     data = fresh()
     for rec in ledger.iter_records(since, until, ledger.warnings):

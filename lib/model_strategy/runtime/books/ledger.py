@@ -30,9 +30,11 @@ from .journal import Journal
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, TypeVar
 
     from .records import Record
+
+    T = TypeVar("T")
 
 
 class Ledger(Journal):
@@ -45,10 +47,10 @@ class Ledger(Journal):
 
     # ------------------------------------------------------------------ derived caches (folds.py)
 
-    def fold(self, name: str, since: str | None, until: str | None, fresh: Callable[[], dict[str, Any]],
-             add: Callable[[dict[str, Any], Record], None], schema: int, key: Any = None,
-             prune: Callable[[dict[str, Any], str], None] | None = None,
-             valid: Callable[[dict[str, Any]], bool | str] | None = None) -> dict[str, Any]:
+    def fold(self, name: str, since: str | None, until: str | None, fresh: Callable[[], T],
+             add: Callable[[T, Record], None], schema: int, key: Any = None,
+             prune: Callable[[T, str], None] | None = None,
+             valid: Callable[[T], bool | str] | None = None) -> T:
         """A cache file ``name`` folded from the records of the day files in [since, until]: ``folds.fold``."""
         return folds.fold(self, name, since, until, fresh, add, schema, key, prune, valid)
 

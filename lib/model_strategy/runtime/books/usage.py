@@ -22,7 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .records import Request
+    from .records import Request, Tokens
 
 __all__ = ["RECORD_KINDS", "TOKEN_KINDS", "TranscriptUsage", "read_transcript", "tokens_from_api_usage"]
 
@@ -34,7 +34,7 @@ def _num(v: Any) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
 
 
-def tokens_from_api_usage(u: dict[str, Any]) -> dict[str, int]:
+def tokens_from_api_usage(u: dict[str, Any]) -> Tokens:
     """Anthropic ``usage`` → our token kinds (``input`` is the uncached input)."""
     num = _num
     cache_write = num(u.get("cache_creation_input_tokens"))
@@ -61,7 +61,7 @@ class TranscriptUsage:
 
     def __init__(self, skip_sidechain: bool = False) -> None:
         self.skip_sidechain = skip_sidechain
-        self.requests: dict[tuple[str, str], dict[str, Any]] = {}
+        self.requests: dict[tuple[str, str], Request] = {}
         self.first_ts: str | None = None
         self.last_ts: str | None = None
         self.bad_lines = 0
@@ -72,7 +72,7 @@ class TranscriptUsage:
         self.interrupted = False
         self.bad_timestamps = 0  # entries whose stamp was unusable (they took a neighbour's time)
         self._last_good: str | None = None
-        self._orphans: list[dict[str, Any]] = []  # requests still waiting for a good neighbour's time
+        self._orphans: list[Request] = []  # requests still waiting for a good neighbour's time
 
     def _stamp(self, raw: Any) -> tuple[str | None, bool]:
         """The entry's time as UTC ISO and whether its own stamp was unusable: a bad stamp (out of
@@ -133,9 +133,10 @@ class TranscriptUsage:
                 self._orphans.append(req)
         else:
             seen["final"] = seen["final"] or final
-            for kind, value in tokens.items():
-                if value > seen["tokens"][kind]:
-                    seen["tokens"][kind] = value
+            had = seen["tokens"]
+            for kind in RECORD_KINDS:
+                if tokens[kind] > had[kind]:  # type: ignore[literal-required]
+                    had[kind] = tokens[kind]  # type: ignore[literal-required]
 
     def feed(self, data: bytes, needles: tuple[bytes, ...] = ()) -> None:
         """Add the JSON lines of ``data`` (``fastjson.jsonl``; ``needles``: only lines holding one)."""
@@ -147,7 +148,7 @@ class TranscriptUsage:
 
     def request_list(self) -> list[Request]:
         """The requests, in transcript order."""
-        return list(self.requests.values())  # type: ignore[arg-type]
+        return list(self.requests.values())
 
     def outcome(self) -> str | None:
         """How an agent's run ended, as far as its transcript shows."""

@@ -31,10 +31,49 @@ from . import periods, windows
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypedDict
 
     from model_strategy.runtime.books.records import Record
     from model_strategy.runtime.settings.values import Config
+
+    class Totals(TypedDict):
+        """``totals.json``'s data: running sums ``[key, cost, records, unpriced requests]`` of the
+        current periods (``p``) and 15-minute buckets ``[cost, records, unpriced requests]`` of the
+        last 8 days (``q``); costs are Decimal strings."""
+        q: dict[str, list[Any]]
+        p: dict[str, list[Any]]
+
+    class BudgetStatus(TypedDict):
+        """One budget period now (``period_status``)."""
+        period: str  # day | week | month
+        key: str  # which day, week or month (``periods.key``)
+        start: str  # [start, end) as UTC ISO
+        end: str
+        spent_usd: Decimal
+        budget_usd: Decimal | None  # None: no budget for this period
+        percent: Decimal | None
+        level: str  # ok | info | warning | critical | exceeded
+        forecast_usd: Decimal
+        runs_out_at: str | None
+        burn_per_active_hour_usd: Decimal
+        active_share: Decimal
+        policy: str  # the level's policy; "none" at ok
+        records: int
+        unpriced_requests: int
+
+    class Constraint(TypedDict):
+        """An active limit on new spawns (``constraints``)."""
+        rank: tuple[int, float]
+        policy: str
+        label: str
+        level: str
+
+    class Verdict(TypedDict, total=False):
+        """What the budget and window policy did to a spawn (``apply_policy``)."""
+        deny: bool
+        reason: str  # why it is denied
+        note: str  # the limit that acted, for the user
+        picked: str  # the selector's choice when a limit took it down
 
 FORECAST_METHOD = ("spend per active hour over the last 7 days × share of hours active × hours left "
                    "in the period, added to what is spent")
@@ -116,10 +155,10 @@ class _Window:
         self.key = [periods.zone_key(b.get("timezone", "local")), week_start]  # the zone in force, not "local"
         self._edges = {p: (_quarter(start), _quarter(end)) for p, (_, start, end) in self.bounds.items()}
 
-    def fresh(self) -> dict[str, Any]:
+    def fresh(self) -> Totals:
         return {"q": {}, "p": {p: [k, "0", 0, 0] for p, (k, _, _) in self.bounds.items()}}
 
-    def add(self, data: dict[str, Any], rec: Record) -> None:
+    def add(self, data: Totals, rec: Record) -> None:
         try:
             ts = parse_ts(rec["ts"])
         except (ValueError, TypeError):
@@ -134,7 +173,7 @@ class _Window:
             if start <= ts < end:
                 _bump(data["p"][p], rec)
 
-    def reconcile(self, data: dict[str, Any]) -> bool | str:
+    def reconcile(self, data: Totals) -> bool | str:
         """Roll the cache over to now: prune old buckets, re-take a rolled-over period's sum from the
         buckets (False, i.e. rebuild, when they do not reach its start)."""
         q, sums = data["q"], data["p"]
@@ -161,14 +200,14 @@ class _Window:
         return "changed" if changed else True
 
 
-def spend(ledger: Ledger, cfg: Config, now: datetime, w: _Window | None = None) -> dict[str, Any]:
+def spend(ledger: Ledger, cfg: Config, now: datetime, w: _Window | None = None) -> Totals:
     """``{"q": 15-minute buckets of the last 8 days, "p": {period: [key, cost, records, unpriced]}}``."""
     w = w or _Window(cfg, now)
     return ledger.fold("totals.json", w.since, None, w.fresh, w.add, schema=TOTALS_SCHEMA, key=w.key,
                        prune=lambda data, since: None, valid=w.reconcile)
 
 
-def _rate(q: dict[str, Any], now: datetime) -> tuple[Decimal, Decimal]:
+def _rate(q: dict[str, list[Any]], now: datetime) -> tuple[Decimal, Decimal]:
     """(spend per active hour, share of hours active) over the last 7 days."""
     cutoff = f"{(now - WINDOW).astimezone(timezone.utc):%Y-%m-%dT%H}"
     hours: dict[str, Decimal] = {}
@@ -185,8 +224,8 @@ def _rate(q: dict[str, Any], now: datetime) -> tuple[Decimal, Decimal]:
     return sum(active.values(), Decimal(0)) / len(active), share
 
 
-def period_status(totals: dict[str, Any], cfg: Config, period: str, now: datetime,
-                  burn: tuple[Decimal, Decimal], bounds: tuple[datetime, datetime]) -> dict[str, Any]:
+def period_status(totals: Totals, cfg: Config, period: str, now: datetime,
+                  burn: tuple[Decimal, Decimal], bounds: tuple[datetime, datetime]) -> BudgetStatus:
     """One period's spend, budget, level, forecast and policy; ``bounds`` is its [start, end)."""
     b = _budgets(cfg)
     start, end = bounds
@@ -215,7 +254,7 @@ def period_status(totals: dict[str, Any], cfg: Config, period: str, now: datetim
     }
 
 
-def status(ledger: Ledger, cfg: Config, now: datetime | None = None) -> list[dict[str, Any]]:
+def status(ledger: Ledger, cfg: Config, now: datetime | None = None) -> list[BudgetStatus]:
     now = now or clock.now()
     w = _Window(cfg, now)  # the periods' bounds, worked out once
     totals = spend(ledger, cfg, now, w)
@@ -228,18 +267,18 @@ def money(value: Decimal | None) -> str:
     return "—" if value is None else f"${value:,.2f}"
 
 
-def spent_text(st: dict[str, Any]) -> str:
+def spent_text(st: BudgetStatus) -> str:
     """``$12.40`` or ``$12.40 + 3 unpriced requests``."""
     text = money(st["spent_usd"])
     n = st.get("unpriced_requests") or 0
     return f"{text} + {n} unpriced request{'s' if n != 1 else ''}" if n else text
 
 
-def where(st: dict[str, Any]) -> str:
+def where(st: BudgetStatus) -> str:
     return f"{_NAMES[st['period']]} budget {st['percent']:.0f}% ({spent_text(st)} of {money(st['budget_usd'])})"
 
 
-def line(st: dict[str, Any]) -> str:
+def line(st: BudgetStatus) -> str:
     """The one-line announcement of a period's level."""
     return (f"{where(st)} — forecast {money(st['forecast_usd'])} by {periods.end_label(st['period'])}"
             f"{_EFFECT.get(st['policy'], '')}")
@@ -253,7 +292,7 @@ def _notices_path(ledger: Ledger) -> str:
 
 
 def notices(ledger: Ledger, cfg: Config, now: datetime | None = None,
-            statuses: list[dict[str, Any]] | None = None) -> list[str]:
+            statuses: list[BudgetStatus] | None = None) -> list[str]:
     """A line for each period that reached a level not yet announced for this period, budget and
     thresholds (changing either re-arms the levels).  Saves what it announced (lock held)."""
     now = now or clock.now()
@@ -315,20 +354,20 @@ def session_start_line(ledger: Ledger, cfg: Config, now: datetime | None = None)
 
 
 def constraints(ledger: Ledger, cfg: Config, now: datetime,
-                statuses: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+                statuses: list[BudgetStatus] | None = None) -> list[Constraint]:
     """Every active limit on new spawns: ``{"rank", "policy", "label"}`` (budget periods, and
     subscription windows when the status line has reported them)."""
-    out = []
+    out: list[Constraint] = []
     for st in statuses if statuses is not None else status(ledger, cfg, now):
-        if st["level"] != "ok":
-            out.append({"rank": (LEVELS.index(st["level"]), float(st["percent"])), "policy": st["policy"],
+        if st["level"] != "ok":  # so it has a budget, and a percent
+            out.append({"rank": (LEVELS.index(st["level"]), float(st["percent"] or 0)), "policy": st["policy"],
                         "label": where(st), "level": st["level"]})
     return out
 
 
 def apply_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger,
-                 now: datetime | None = None, statuses: list[dict[str, Any]] | None = None,
-                 session: str | None = None) -> dict[str, Any]:
+                 now: datetime | None = None, statuses: list[BudgetStatus] | None = None,
+                 session: str | None = None) -> Verdict:
     """Apply the worst of the budget levels and the subscription-window levels (``windows``) to
     ``decision`` (in place).  Returns ``{"deny": bool, "reason": str, "note": str, "picked": str}``:
     ``picked`` is the selector's choice when a limit took it down.  ``session``: the session deciding
@@ -346,7 +385,7 @@ def apply_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger,
 
 
 def _apply_budget_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger, now: datetime,
-                         statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                         statuses: list[BudgetStatus] | None = None) -> Verdict:
     """Apply the worst active budget level's policy to ``decision`` (in place)."""
     active = constraints(ledger, cfg, now, statuses)
     if not active:

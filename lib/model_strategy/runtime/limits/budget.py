@@ -31,6 +31,7 @@ from . import periods, windows
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any, TypedDict
 
     from model_strategy.runtime.books.records import Record
@@ -88,12 +89,8 @@ _EFFECT = {"warn": "", "downgrade": "; new agents drop one tier (opusâ†’sonnetâ†
 __all__ = ["LEVELS", "apply_policy", "status"]
 
 
-def _budgets(cfg: Config) -> dict[str, Any]:
-    return dict(cfg.get("budgets") or {})
-
-
-def _limit(b: dict[str, Any], period: str) -> Decimal | None:
-    raw = b.get(f"{_NAMES[period]}_usd")
+def _limit(cfg: Config, period: str) -> Decimal | None:
+    raw = cfg.get("budgets", {}).get(f"{_NAMES[period]}_usd")
     if raw in (None, ""):
         return None
     try:
@@ -103,8 +100,8 @@ def _limit(b: dict[str, Any], period: str) -> Decimal | None:
     return value if value.is_finite() and value > 0 else None
 
 
-def _thresholds(b: dict[str, Any]) -> dict[str, Decimal]:
-    raw = b.get("thresholds") or {}
+def _thresholds(cfg: Config) -> dict[str, Decimal]:
+    raw: Mapping[str, object] = cfg.get("budgets", {}).get("thresholds") or {}
     out = {}
     for name in LEVELS:
         try:
@@ -114,7 +111,7 @@ def _thresholds(b: dict[str, Any]) -> dict[str, Decimal]:
     return out
 
 
-def level_for(pct: Decimal, thresholds: dict[str, Any]) -> str:
+def level_for(pct: Decimal, thresholds: Mapping[str, Decimal | int]) -> str:
     level = "ok"
     for name in LEVELS:
         if pct >= Decimal(str(thresholds.get(name, DEFAULT_THRESHOLDS[name]))):
@@ -144,7 +141,7 @@ class _Window:
     reach back that far."""
 
     def __init__(self, cfg: Config, now: datetime) -> None:
-        b = _budgets(cfg)
+        b = cfg.get("budgets", {})  # a config without budgets (a test's) reads as the defaults
         tz = periods.zone(b.get("timezone", "local"))
         week_start = b.get("week_start", "monday")
         self.bounds = {p: (periods.key(p, now, tz, week_start), *periods.bounds(p, now, tz, week_start))
@@ -227,16 +224,16 @@ def _rate(q: dict[str, list[Any]], now: datetime) -> tuple[Decimal, Decimal]:
 def period_status(totals: Totals, cfg: Config, period: str, now: datetime,
                   burn: tuple[Decimal, Decimal], bounds: tuple[datetime, datetime]) -> BudgetStatus:
     """One period's spend, budget, level, forecast and policy; ``bounds`` is its [start, end)."""
-    b = _budgets(cfg)
+    b = cfg.get("budgets", {})
     start, end = bounds
     key, cost, n, unpriced = totals["p"][period]
     spent = Decimal(cost)
-    limit = _limit(b, period)
+    limit = _limit(cfg, period)
     rate, share = burn
     hours_left = max(Decimal(0), Decimal((end - now).total_seconds()) / 3600)
     forecast = spent + rate * share * hours_left
     pct = spent * 100 / limit if limit else None
-    level = level_for(pct, _thresholds(b)) if pct is not None else "ok"
+    level = level_for(pct, _thresholds(cfg)) if pct is not None else "ok"
     runs_out = None
     if limit is not None and rate * share > 0:
         if spent >= limit:
@@ -244,7 +241,7 @@ def period_status(totals: Totals, cfg: Config, period: str, now: datetime,
         else:
             hours = (limit - spent) / (rate * share)
             runs_out = now + timedelta(hours=float(hours)) if hours < hours_left else None
-    policy = (b.get("policy") or {}).get(level, "warn") if level != "ok" else "none"
+    policy = str(b.get("policy", {}).get(level, "warn")) if level != "ok" else "none"
     return {
         "period": period, "key": key, "start": iso(start), "end": iso(end),
         "spent_usd": spent, "budget_usd": limit, "percent": pct, "level": level,
@@ -297,8 +294,8 @@ def notices(ledger: Ledger, cfg: Config, now: datetime | None = None,
     thresholds (changing either re-arms the levels).  Saves what it announced (lock held)."""
     now = now or clock.now()
     statuses = statuses if statuses is not None else status(ledger, cfg, now)
-    b = _budgets(cfg)
-    th = [str(v) for v in _thresholds(b).values()]
+    b = cfg.get("budgets", {})
+    th = [str(v) for v in _thresholds(cfg).values()]
     try:
         data = store.read_json(_notices_path(ledger))
     except store.StoreError:

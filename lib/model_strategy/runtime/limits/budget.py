@@ -101,7 +101,7 @@ def _limit(cfg: Config, period: str) -> Decimal | None:
 
 
 def _thresholds(cfg: Config) -> dict[str, Decimal]:
-    raw: Mapping[str, object] = cfg.get("budgets", {}).get("thresholds") or {}
+    raw = cfg.get("budgets", {}).get("thresholds", {})
     out = {}
     for name in LEVELS:
         try:

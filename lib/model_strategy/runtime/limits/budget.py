@@ -397,7 +397,7 @@ def _apply_budget_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger, 
     if policy == "downgrade" and idx is not None and idx > 0:
         new = TIERS[idx - 1]
     elif policy == "haiku_only" and idx != 0:
-        new = "haiku"
+        new = TIERS[0]
     else:
         return {"note": label}
     decision["reasons"].append(f"{label}: policy {policy} → {new}")

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from model_strategy.runtime.books.records import Record
-    from model_strategy.runtime.limits.budget import BudgetStatus, Verdict
+    from model_strategy.runtime.limits.budget import BudgetStatus
+    from model_strategy.runtime.limits.windows import Verdict
     from model_strategy.runtime.settings.values import Config
 
     Handler = Callable[[Payload], "dict[str, Any] | None"]

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from model_strategy.runtime.books.records import Record
     from model_strategy.runtime.settings.values import Config
 
+    from .windows import Verdict
+
     class Totals(TypedDict):
         """``totals.json``'s data: running sums ``[key, cost, records, unpriced requests]`` of the
         current periods (``p``) and 15-minute buckets ``[cost, records, unpriced requests]`` of the
@@ -69,12 +71,6 @@ if TYPE_CHECKING:
         label: str
         level: str
 
-    class Verdict(TypedDict, total=False):
-        """What the budget and window policy did to a spawn (``apply_policy``)."""
-        deny: bool
-        reason: str  # why it is denied
-        note: str  # the limit that acted, for the user
-        picked: str  # the selector's choice when a limit took it down
 
 FORECAST_METHOD = ("spend per active hour over the last 7 days × share of hours active × hours left "
                    "in the period, added to what is spent")

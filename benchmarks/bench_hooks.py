@@ -74,8 +74,9 @@ def fill_month(data: Path, n: int, vary: Callable[[int, int, str], dict[str, Any
     """n ledger records spread over this month's days (every few minutes of each day), then (``warm``) the
     caches the hooks would have left (id indexes, budget totals, roll-up), so the runs measure the steady
     state.  ``vary(day, i, ts)`` gives fields that replace the template's in record ``i`` of day ``day``."""
+    from model_strategy.runtime.base.clock import iso
     from model_strategy.runtime.books import records
-    from model_strategy.runtime.books.ledger import Ledger, iso
+    from model_strategy.runtime.books.ledger import Ledger
     from model_strategy.runtime.limits import budget
     from model_strategy.runtime.settings import config
 

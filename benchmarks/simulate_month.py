@@ -35,8 +35,9 @@ WORK = [  # (agent type, description, prompt, input tokens range, output tokens 
 def simulate(spawns: int = 5000, days: int = 30, monthly: str = "200", exceeded: str = "haiku_only",
              seed: int = 7) -> dict[str, Any]:
     from model_strategy.runtime.base import paths
+    from model_strategy.runtime.base.clock import iso
     from model_strategy.runtime.books import records
-    from model_strategy.runtime.books.ledger import Ledger, iso
+    from model_strategy.runtime.books.ledger import Ledger
     from model_strategy.runtime.limits import budget
     from model_strategy.runtime.money import pricing
     from model_strategy.runtime.routing import selector

@@ -15,8 +15,9 @@ from typing import Any
 
 from model_strategy.commands.knowledge.catalog import Catalog
 from model_strategy.runtime.base import clock
+from model_strategy.runtime.base.clock import iso
 from model_strategy.runtime.books import records
-from model_strategy.runtime.books.ledger import Ledger, iso
+from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.money import rates
 
 # agent type -> (weight, tier chosen, decision source, complexity range, input/request range, requests range)

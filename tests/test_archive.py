@@ -24,8 +24,9 @@ from pydantic import ValidationError
 
 from model_strategy.models import Config
 from model_strategy.runtime.base import clock
-from model_strategy.runtime.books import archive, records
-from model_strategy.runtime.books.ledger import Ledger, day_of
+from model_strategy.runtime.base.clock import day_of
+from model_strategy.runtime.books import archive, archived, records
+from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.entry import hooks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,7 +206,7 @@ def test_rollups_and_archives_equal_the_detail(tmp_path_factory: pytest.TempPath
             assert after[m]["total"]["tokens"]["input"] == sum(r["tokens"]["input"] for r in detail)
             assert after[m]["total"]["records"] == len(detail)
             if m in Ledger().archived_months():
-                arch = archive.read_archive(Ledger().archive_file(m))
+                arch = archived.read_archive(Ledger().archive_file(m))
                 assert sorted(r["id"] for r in arch) == sorted(r["id"] for r in detail)
         assert sorted(ids()) == sorted(r["id"] for r in recs)
     finally:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import synthrecords
 from model_strategy.runtime.base import paths
+from model_strategy.runtime.base.kinds import WEEKDAYS
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.limits import budget, periods
 
@@ -68,7 +69,7 @@ def test_local_zone_follows_tz_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @settings(max_examples=300, deadline=None)
 @given(when=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC)),
        zone=st.sampled_from(["UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata"]),
-       period=st.sampled_from(periods.PERIODS), week_start=st.sampled_from(periods.WEEKDAYS))
+       period=st.sampled_from(periods.PERIODS), week_start=st.sampled_from(WEEKDAYS))
 def test_period_contains_instant_and_tiles_time(when: datetime, zone: str, period: str, week_start: str) -> None:
     tz = periods.zone(zone)
     start, end = periods.bounds(period, when, tz, week_start)
@@ -76,7 +77,7 @@ def test_period_contains_instant_and_tiles_time(when: datetime, zone: str, perio
     assert periods.bounds(period, end, tz, week_start)[0] == end  # the next period starts where this ends
     assert start.astimezone(tz).hour == 0 and start.astimezone(tz).minute == 0
     if period == "week":
-        assert start.astimezone(tz).date().weekday() == periods.WEEKDAYS.index(week_start)
+        assert start.astimezone(tz).date().weekday() == WEEKDAYS.index(week_start)
 
 
 def test_local_zone_matches_zoneinfo_for_same_zone(monkeypatch: pytest.MonkeyPatch) -> None:

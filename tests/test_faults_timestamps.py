@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from model_strategy.runtime.books.ledger import Ledger, day_of, parse_ts, utc_iso
+from model_strategy.runtime.base.clock import day_of, parse_ts, utc_iso
+from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.books.usage import TranscriptUsage
 from sessionlab import AGENT_A, AGENT_B, ROOT, Session
 from test_hook_processes import run_hook

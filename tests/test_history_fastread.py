@@ -36,7 +36,7 @@ def _state(u: usage_mod.TranscriptUsage) -> dict[str, Any]:
 
 def _plain(lines: list[bytes]) -> usage_mod.TranscriptUsage:
     u = usage_mod.TranscriptUsage()
-    u.feed_lines(lines)
+    u.feed(b"\n".join(lines))
     return u
 
 
@@ -327,8 +327,8 @@ def test_request_prices_equal_their_earlier_form(data: st.DataObject, tokens: di
 
 
 def _oracle_utc_iso(value: object) -> str | None:
-    """``ledger.utc_iso`` as it was before its shortcut for stamps already in our form."""
-    from model_strategy.runtime.books.ledger import iso, parse_ts
+    """``clock.utc_iso`` as it was before its shortcut for stamps already in our form."""
+    from model_strategy.runtime.base.clock import iso, parse_ts
 
     if not isinstance(value, str) or not value:
         return None
@@ -354,7 +354,7 @@ stamps = st.one_of(
 @settings(max_examples=500)
 @given(stamps)
 def test_utc_iso_equals_its_earlier_form(value: str) -> None:
-    from model_strategy.runtime.books.ledger import utc_iso
+    from model_strategy.runtime.base.clock import utc_iso
 
     assert utc_iso(value) == _oracle_utc_iso(value)
 
@@ -386,7 +386,7 @@ def test_a_worker_that_dies_leaves_the_rest_to_the_parent(tmp_path: Path, monkey
 
 @given(st.one_of(st.text(max_size=4), st.text(alphabet="0123456789abcdefABCDEF", max_size=22)))
 def test_key_shard_equals_its_earlier_form(key: str) -> None:
-    from model_strategy.runtime.books.ledger import _HEX, key_shard
+    from model_strategy.runtime.books.keys import _HEX, key_shard
 
     head = key[:2]
     assert key_shard(key) == (head if len(head) == 2 and set(head) <= _HEX else "xx")

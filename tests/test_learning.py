@@ -178,9 +178,9 @@ def _seed_counts(data_dir: Path, counts: dict[str, list[int]], bucket: str = BUC
     cache = json.loads(path.read_text())
     cache["data"]["total"][bucket] = counts
     cache["data"]["days"].setdefault("2026-12-07", {})[bucket] = counts
-    from model_strategy.runtime.books.ledger import _crc
+    from model_strategy.runtime.books.folds import crc
 
-    cache["crc"] = _crc(cache)
+    cache["crc"] = crc(cache)
     path.write_text(json.dumps(cache))
 
 

@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import synthrecords
-from model_strategy.runtime.books.ledger import Ledger, parse_ts
+from model_strategy.runtime.base.clock import parse_ts
+from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.limits import budget, periods
 
 T0 = datetime(2026, 10, 20, tzinfo=timezone.utc)

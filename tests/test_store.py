@@ -137,3 +137,42 @@ def test_iter_jsonl_skips_and_reports_bad_lines(tmp_path: Path) -> None:
     errors: list[str] = []
     assert list(store.iter_jsonl(str(path), errors)) == [{"a": 1}, {"b": 2}]
     assert errors == ["d.json:2: not valid JSON, skipped", "d.json:3: not a JSON object, skipped"]
+
+
+def test_atomic_write_check_refuses_and_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    """``check`` reads the temp file back before the replace (the archive's read-back): when it
+    raises, the old file stays and no temp file is left; ``durable`` writes the same bytes."""
+    path = str(tmp_path / "a.bin")
+    store.atomic_write_bytes(path, b"old", durable=True)
+    seen: list[bytes] = []
+
+    def refuse(tmp: str) -> None:
+        seen.append(Path(tmp).read_bytes())
+        raise ValueError("not what was written")
+
+    with pytest.raises(ValueError):
+        store.atomic_write_bytes(path, b"new", durable=True, check=refuse)
+    assert seen == [b"new"] and Path(path).read_bytes() == b"old"
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+    assert oct(os.stat(path).st_mode & 0o777) == oct(store.FILE_MODE)
+
+
+lines_st = st.lists(st.sampled_from([b"", b"  ", b'{"a":1}', b"[1]", b"not json", b'{"cut"', b"\r",
+                                     b'{"b":"\xc3\xa9"}']), max_size=12)
+
+
+@given(lines_st, st.booleans())
+def test_jsonl_reader_gives_every_non_blank_line_with_its_offsets(lines: list[bytes], last_newline: bool) -> None:
+    """``fastjson.jsonl``: each non-blank line once, in order, with offsets that cut ``data`` back
+    into its lines; the value parsed, or NOT_JSON."""
+    data = b"\n".join(lines) + (b"\n" if last_newline and lines else b"")
+    got = list(fastjson.jsonl(data))
+    want = [line for line in data.split(b"\n") if line.strip()]
+    assert [data[a:b].rstrip(b"\n") for a, b, _ in got] == want
+    for (_, b, value), line in zip(got, want, strict=True):
+        assert data[b - 1:b] == b"\n" or b == len(data)
+        try:
+            assert value == json.loads(line)
+        except ValueError:
+            assert value is fastjson.NOT_JSON
+    assert [v for _, _, v in fastjson.jsonl(data, (b'"a"',))] == [v for _, _, v in got if v == {"a": 1}]

@@ -22,8 +22,9 @@ import synthrecords
 from model_strategy.commands.cli import cli
 from model_strategy.commands.knowledge import catalog
 from model_strategy.commands.usage import daily, efficiency, insights, roi
+from model_strategy.runtime.base.clock import iso
 from model_strategy.runtime.books import records
-from model_strategy.runtime.books.ledger import Ledger, iso
+from model_strategy.runtime.books.ledger import Ledger
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = "2026-11-26"

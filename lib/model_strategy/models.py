@@ -287,6 +287,6 @@ class MonthlyRollup(Strict):
     since: str
     covered: dict[str, int]
     data: MonthlyData
-    crc: int | None = None  # checksum over covered/data/since (``ledger._crc``)
+    crc: int | None = None  # checksum over covered/data/since (``folds.crc``)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

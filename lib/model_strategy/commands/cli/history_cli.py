@@ -20,8 +20,9 @@ from model_strategy.commands.base.errors import BadInput
 from model_strategy.commands.usage import history
 from model_strategy.commands.usage.history_report import HistoryDoc, ImportDone, Totals, report
 from model_strategy.runtime.base import clock, store
+from model_strategy.runtime.base.clock import iso
 from model_strategy.runtime.books import archive as retention
-from model_strategy.runtime.books.ledger import Ledger, iso
+from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.settings import config
 
 JSON_SCHEMA = 1
@@ -143,12 +144,12 @@ def archive(args: argparse.Namespace) -> int:
                           **({"deleted": deleted} if deleted is not None else {}), "status": st,
                           "warnings": warnings}, indent=1))
         return 0
-    for m in (ran or {}).get("archived", []):
+    for m in ran["archived"] if ran else []:
         print(f"archived {m['month']}: {m['records']:,} records from {m['days']} day file(s) into {m['file']}")
-    for line in (ran or {}).get("problems", []):
+    for line in ran["problems"] if ran else []:
         print(f"! {line}")
-    for m in deleted or []:
-        print(f"deleted the archive of {m} (its monthly roll-up stays)")
+    for gone in deleted or []:
+        print(f"deleted the archive of {gone} (its monthly roll-up stays)")
     print(f"retention: {st['retention_days']} days of daily detail (whole months); "
           f"{len(st['archived'])} archived month(s): {', '.join(a['month'] for a in st['archived']) or 'none'}")
     print(f"day files: {st['day_files']:,} (oldest {st['oldest_day_file'] or '-'}); due for archiving: "

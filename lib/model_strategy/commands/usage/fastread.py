@@ -106,7 +106,7 @@ def add(usage: TranscriptUsage, entry: dict[str, Any], reduced: bool, line: byte
 
 
 def feed_lines(usage: TranscriptUsage, lines: list[bytes]) -> None:
-    """``usage.feed_lines`` (same lines counted, skipped and added)."""
+    """``usage.feed`` of these lines (same lines counted, skipped and added)."""
     for line in lines:
         if not line.strip():
             continue
@@ -205,9 +205,9 @@ def file_usage(path: str, chunk: int) -> tuple[TranscriptUsage, int, bytes]:
 
 
 def _feed(usage: TranscriptUsage, data: bytes, end: int) -> None:
-    """Add the complete lines ``data[:end]`` (split as ``read_transcript`` splits them)."""
-    if _DECODER is None or data.find(b"\r", 0, end) >= 0:  # splitlines() also splits at a carriage return
-        feed_lines(usage, data[:end].splitlines())
+    """Add the complete lines ``data[:end]`` (split at newlines, as ``read_transcript`` splits them)."""
+    if _DECODER is None:
+        usage.feed(data[:end])
         return
     region = Region(data, end)
     find = data.find

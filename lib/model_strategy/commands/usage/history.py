@@ -35,8 +35,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any, NotRequired, Protocol, TypedDict, cast
 
 from model_strategy.runtime.base import clock, store
+from model_strategy.runtime.base.clock import day_of, iso
 from model_strategy.runtime.books import records
-from model_strategy.runtime.books.ledger import Ledger, day_of, iso
+from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.books.usage import TranscriptUsage
 
 from .history_report import ImportSummary

@@ -9,9 +9,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
+from model_strategy.runtime.base.clock import day_of, period_days
+from model_strategy.runtime.base.kinds import WEEKDAYS
 from model_strategy.runtime.books import records
-from model_strategy.runtime.books.archive import month_end
-from model_strategy.runtime.books.ledger import Ledger, day_of
+from model_strategy.runtime.books.ledger import Ledger
 
 if TYPE_CHECKING:
     from model_strategy.runtime.books.records import Record, Tokens
@@ -71,10 +72,8 @@ HistoryDoc = TypedDict("HistoryDoc", {
 
 
 def _week_start(day: str, week_start: str) -> str:
-    names = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-    d = date.fromisoformat(day)
-    first = names.index(week_start) if week_start in names else 0
-    return (d - timedelta(days=(d.weekday() - first) % 7)).isoformat()
+    start = week_start if week_start in WEEKDAYS else "monday"
+    return period_days("week", date.fromisoformat(day), start)[0].isoformat()
 
 
 def _zero() -> Totals:
@@ -147,7 +146,8 @@ def report(ledger: Ledger, group: str, since: str | None, until: str | None, wee
     rows: dict[str, Totals] = {}
     totals = _zero()
     for month in months:
-        first, last = f"{month}-01", month_end(month).isoformat()
+        first = f"{month}-01"
+        last = (period_days("month", date.fromisoformat(first))[1] - timedelta(days=1)).isoformat()
         data = ledger.rollup(month)
         for day, bucket in (data.get("by_day") or {}).items():
             if (since and day < since) or (until and day > until):

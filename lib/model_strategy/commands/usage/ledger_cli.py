@@ -22,8 +22,12 @@ from typing import Any, NotRequired, TypedDict
 from model_strategy.commands.base.cells import Writer
 from model_strategy.commands.base.errors import BadInput
 from model_strategy.runtime.base import clock, store
+from model_strategy.runtime.base.clock import day_of
+from model_strategy.runtime.base.fastjson import jsonl
 from model_strategy.runtime.books import records
-from model_strategy.runtime.books.ledger import KEY_LEN, Ledger, day_of, index_entries
+from model_strategy.runtime.books.dayfiles import index_entries
+from model_strategy.runtime.books.keys import KEY_LEN
+from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.limits import budget
 from model_strategy.runtime.settings import config
 
@@ -352,12 +356,12 @@ def _check_cache(ledger: Ledger, rel: str, build: Any, repair: bool) -> tuple[bo
 
 def _check_key_index(ledger: Ledger, day_keys: dict[str, str], repair: bool) -> tuple[str, bool, str, bool]:
     """The ledger-wide request-key index against the keys of every record (day files and archives)."""
-    from model_strategy.runtime.books import archive
+    from model_strategy.runtime.books import archived
 
     want = set(day_keys)
     for month in ledger.archived_months():
-        with contextlib.suppress(archive.ArchiveError):  # reported by the ledger check
-            want.update(str(k) for r in archive.read_archive(ledger.archive_file(month))
+        with contextlib.suppress(archived.ArchiveError):  # reported by the ledger check
+            want.update(str(k) for r in archived.read_archive(ledger.archive_file(month))
                         for k in r.get("request_keys") or ())
     want = {k for k in want if len(k) == KEY_LEN}
     with ledger.transaction(wait=10):
@@ -398,23 +402,17 @@ def quarantine_fragments(ledger: Ledger, day: str) -> list[str]:
     keep = bytearray()
     out: list[str] = []
     moved = bytearray()
-    pos = 0
-    for line in data.splitlines(keepends=True):
-        body = line.strip()
-        ok = True
-        if body:
-            try:
-                obj = json.loads(body)
-                ok = isinstance(obj, dict) and records.upgrade(obj) is not None
-            except (ValueError, UnicodeDecodeError):
-                ok = False
-        if ok:
-            keep += line if line.endswith(b"\n") or not body else line + b"\n"
+    prev = 0
+    for pos, end, obj in jsonl(data):
+        keep += data[prev:pos]  # blank lines stay
+        line, prev = data[pos:end], end
+        if isinstance(obj, dict) and records.upgrade(obj) is not None:
+            keep += line if line.endswith(b"\n") else line + b"\n"
         else:
             moved += json.dumps({"day": day, "offset": pos, "length": len(line),
                                  "bytes_base64": base64.b64encode(line).decode("ascii")}).encode() + b"\n"
             out.append(f"{day} at byte {pos}")
-        pos += len(line)
+    keep += data[prev:]
     if not out:
         return []
     store.append_bytes(ledger.path("quarantine", f"{day}.jsonl"), bytes(moved))  # first: never lose a byte

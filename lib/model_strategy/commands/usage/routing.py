@@ -284,7 +284,7 @@ def build(days: int, cfg: Config, ledger: Ledger | None = None) -> tuple[Routing
 
 def mark(verdict: str, which: str) -> str:
     """Append a feedback event for a run; the line that says what was marked."""
-    from model_strategy.runtime.books.ledger import iso, parse_ts
+    from model_strategy.runtime.base.clock import iso, parse_ts
 
     ledger = Ledger()
     ledger.settle()

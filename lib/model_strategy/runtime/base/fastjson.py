@@ -11,6 +11,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
 try:
@@ -61,6 +62,39 @@ def loads(text: str | bytes) -> Any:
     if text[end:].strip(_WS):
         raise JSONDecodeError(f"Extra data: line 1 column {end + 1} (char {end})")
     return obj
+
+
+class _NotJSON:
+    def __repr__(self) -> str:
+        return "NOT_JSON"
+
+
+#: the value ``jsonl`` gives a line that is not JSON
+NOT_JSON = _NotJSON()
+
+
+def jsonl(data: bytes, needles: tuple[bytes, ...] = ()) -> Iterator[tuple[int, int, Any]]:
+    """The one JSON Lines reader: each non-blank line of ``data`` as ``(start, end, value)`` -- its
+    byte offsets in ``data`` (``end`` after its newline, if it has one) and its parsed value, or
+    ``NOT_JSON``.  Lines end at ``\n`` only (a ``\r`` before it is whitespace).  With ``needles``,
+    a line holding none of them is skipped unparsed (a cheap filter before the parse).  What to do
+    with a bad line, a value that is not an object or a last line without its newline (still being
+    written, or its newline lost) is the caller's: the ledger, the archives, transcripts and
+    ``store.iter_jsonl`` each say."""
+    pos = 0
+    n = len(data)
+    find = data.find
+    while pos < n:
+        nl = find(b"\n", pos)
+        end = n if nl < 0 else nl + 1
+        line = data[pos:end]
+        if line.strip() and (not needles or any(x in line for x in needles)):
+            try:
+                value = loads(line)
+            except ValueError:  # UnicodeDecodeError is one
+                value = NOT_JSON
+            yield pos, end, value
+        pos = end
 
 
 def _raise(o: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The vocabularies every module shares: model tiers and token kinds (one definition each)."""
+"""The vocabularies every module shares: model tiers, token kinds, weekdays (one definition each)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ TIERS = ("haiku", "sonnet", "opus", "fable")
 
 #: Reasoning efforts the ``Agent`` tool and a workflow's ``agent()`` accept, lowest first.
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+#: Days of the week as the config names them (``budgets.week_start``), Monday first (``date.weekday()``).
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 #: Budget levels, lowest first, and the policies a level (or a subscription window) can apply.
 LEVELS = ("info", "warning", "critical", "exceeded")

@@ -25,7 +25,7 @@ from . import fastjson, paths
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 try:
@@ -148,9 +148,14 @@ def ensure_dir(path: str) -> None:
         os.makedirs(path, mode=DIR_MODE, exist_ok=True)
 
 
-def atomic_write_bytes(path: str, data: bytes, mode: int = FILE_MODE) -> None:
+def atomic_write_bytes(path: str, data: bytes, mode: int = FILE_MODE, *, durable: bool = False,
+                       check: Callable[[str], None] | None = None) -> None:
     """Replace ``path`` with ``data``: a temp file in the same folder, then ``os.replace`` (readers
-    never see half a file).  Call with the lock held.  ``mode``: 0600 unless the file must run (0700)."""
+    never see half a file); the temp file is removed when anything fails.  Call with the lock held.
+    ``mode``: 0600 unless the file must run (0700).  ``durable``: the file is fsynced before it
+    replaces ``path`` and the folder after (for a write that other files are deleted on the strength
+    of).  ``check(temp path)`` runs before the replace: it may read the file back and raise, leaving
+    ``path`` as it was."""
     folder, name = os.path.split(path)
     ensure_dir(folder)
     refuse_links(path)  # os.replace would not follow it, but a linked folder would take the file elsewhere
@@ -161,9 +166,15 @@ def atomic_write_bytes(path: str, data: bytes, mode: int = FILE_MODE) -> None:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
+        if check is not None:
+            check(tmp)
         os.replace(tmp, path)
+        if durable:
+            _fsync_dir(folder)
     except BaseException as exc:
         try:  # noqa: SIM105 - contextlib is not imported on the hot path
             os.unlink(tmp)
@@ -172,6 +183,19 @@ def atomic_write_bytes(path: str, data: bytes, mode: int = FILE_MODE) -> None:
         if isinstance(exc, OSError) and not isinstance(exc, LinkRefused):
             raise _named(exc, path) from exc
         raise
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def atomic_write_json(path: str, obj: Any, *, indent: int | None = None) -> None:
@@ -258,23 +282,18 @@ def read_json_or_quarantine(path: str, default: Any, warnings: list[str]) -> Any
 
 
 def iter_jsonl(path: str, errors: list[str] | None = None) -> Iterator[dict[str, Any]]:
-    """Yield each JSON object line of ``path``; bad lines are skipped and counted in ``errors``."""
+    """Yield each JSON object line of ``path`` (``fastjson.jsonl``); bad lines are skipped and counted
+    in ``errors``."""
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
+        with open(path, "rb") as fh:
+            data = fh.read()
     except FileNotFoundError:
         return
     name = os.path.basename(path)
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = loads(line)
-            except (ValueError, UnicodeDecodeError):
-                if errors is not None:
-                    errors.append(f"{name}:{lineno}: not valid JSON, skipped")
-                continue
-            if isinstance(obj, dict):
-                yield obj
-            elif errors is not None:
-                errors.append(f"{name}:{lineno}: not a JSON object, skipped")
+    for pos, _, obj in fastjson.jsonl(data):
+        if isinstance(obj, dict):
+            yield obj
+        elif errors is not None:
+            lineno = data.count(b"\n", 0, pos) + 1
+            what = "not valid JSON" if obj is fastjson.NOT_JSON else "not a JSON object"
+            errors.append(f"{name}:{lineno}: {what}, skipped")

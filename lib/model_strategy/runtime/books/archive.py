@@ -27,247 +27,61 @@ import os
 from datetime import date, timedelta
 
 from model_strategy.runtime.base import clock, store
-from model_strategy.runtime.base.fastjson import encode, loads
+from model_strategy.runtime.base.clock import day_of
+from model_strategy.runtime.base.fastjson import encode, jsonl
 
 from . import records
-from .ledger import Ledger, day_of, rollup_add, rollup_fresh
+from .archived import ArchiveError, read_archive, uncache
+from .folds import kept_rollup, save_rollup
+from .ledger import Ledger
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-    from typing import Any
+    from typing import TypedDict
 
     from model_strategy.runtime.settings.values import Config
 
-    from .records import Record
+    class MonthArchived(TypedDict):
+        month: str
+        records: int  # in the archive now
+        added: int  # of them, new to it
+        days: int  # day files merged (and removed)
+        unreadable_lines: int  # kept verbatim in archive/YYYY-MM.unreadable.jsonl
+        bytes: int
+        file: str
+
+    class ArchiveRun(TypedDict):
+        archived: list[MonthArchived]
+        problems: list[str]  # one line each: a month left as day files
+        complete: bool  # False: stopped at the time budget (the rest next time)
+        retention_days: int
+
+    class ArchiveFile(TypedDict):
+        month: str
+        bytes: int
+        file: str
+
+    class ArchiveStatus(TypedDict):
+        retention_days: int
+        archived: list[ArchiveFile]
+        due: list[str]  # months due for archiving
+        day_files: int
+        oldest_day_file: str | None
+        last_run: str | None  # the day of the last complete run
+
 
 DEFAULT_RETENTION_DAYS = 90
 STAMP = "last-run.json"
-ROLLUP_KEY = "{month}@archive"
-_CACHE: dict[str, tuple[tuple[int, int, int], list[Record]]] = {}
-
-
-class ArchiveError(ValueError):
-    """An archive file that cannot be read (one line naming it)."""
-
-
-def has_archive(ledger: Ledger, month: str) -> bool:
-    return os.path.exists(ledger.archive_file(month))
-
-
-def month_end(month: str) -> date:
-    y, m = int(month[:4]), int(month[5:7])
-    first_next = date(y + (m == 12), m % 12 + 1, 1)
-    return first_next - timedelta(days=1)
-
-
-def read_archive(path: str) -> list[Record]:
-    """The records of an archive file (cached per file version).  Raises ``ArchiveError``."""
-    import gzip
-    import zlib
-
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return []
-    sig = (st.st_size, st.st_mtime_ns, st.st_ino)
-    hit = _CACHE.get(path)
-    if hit is not None and hit[0] == sig:
-        return hit[1]
-    try:
-        with open(path, "rb") as fh:
-            data = gzip.decompress(fh.read())
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ArchiveError(f"{path}: not a readable gzip archive ({str(exc).splitlines()[0][:80]})") from None
-    out: list[Record] = []
-    for n, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = loads(line)
-        except (ValueError, UnicodeDecodeError):
-            raise ArchiveError(f"{path}: line {n} is not valid JSON") from None
-        rec = records.upgrade(obj) if isinstance(obj, dict) else None
-        if rec is None:
-            raise ArchiveError(f"{path}: line {n} is not a record")
-        out.append(rec)
-    if len(_CACHE) > 8:
-        _CACHE.clear()
-    _CACHE[path] = (sig, out)
-    return out
-
-
-def _month_records(ledger: Ledger, month: str, s: str | None, e: str | None,
-                   errors: list[str] | None) -> list[Record]:
-    """A month's records: the archive, then day-file records whose id it lacks (a run killed before
-    it removed them, or records committed after), each id once, by day."""
-    try:
-        recs = list(read_archive(ledger.archive_file(month)))
-    except ArchiveError as exc:
-        if errors is not None:
-            errors.append(str(exc))
-        recs = []
-    seen = {r["id"] for r in recs}
-    for day in ledger.days(f"{month}-01", f"{month}-31"):
-        for _, rec in ledger.scan(day, errors=errors):
-            if rec["id"] not in seen:
-                seen.add(rec["id"])
-                recs.append(rec)
-    recs.sort(key=lambda r: day_of(r["ts"]))
-    if s or e:
-        recs = [r for r in recs if (not s or day_of(r["ts"]) >= s) and (not e or day_of(r["ts"]) <= e)]
-    return recs
-
-
-def iter_with_archives(ledger: Ledger, archived: list[str], s: str | None, e: str | None,
-                       errors: list[str] | None) -> Iterator[Record]:
-    """``Ledger.iter_records`` when some months of [s, e] are archived: oldest month first."""
-    days = ledger.days(s, e)
-    months = sorted(set(archived) | {d[:7] for d in days})
-    done = set(archived)
-    for month in months:
-        if month in done:
-            yield from _month_records(ledger, month, s, e, errors)
-            continue
-        for day in days:
-            if day.startswith(month):
-                for _, rec in ledger.scan(day, errors=errors):
-                    yield rec
-
-
-def month_days(ledger: Ledger, month: str) -> list[str]:
-    """The days an archived month holds records for."""
-    try:
-        recs = read_archive(ledger.archive_file(month))
-    except ArchiveError as exc:
-        ledger.warnings.append(str(exc))
-        return []
-    return sorted({day_of(r["ts"]) for r in recs})
-
-
-def month_index(ledger: Ledger, month: str) -> dict[str, bytes]:
-    """For ``has_id``/``has_key``: per day, the index entries of the month's archived records."""
-    from .ledger import digest
-
-    out: dict[str, bytearray] = {}
-    try:
-        recs = read_archive(ledger.archive_file(month))
-    except ArchiveError as exc:
-        ledger.warnings.append(str(exc))
-        recs = []
-    for rec in recs:
-        buf = out.setdefault(day_of(rec["ts"]), bytearray(b"\n"))
-        buf += b"i" + digest(rec["id"]).encode() + b"\n"
-        for key in rec.get("request_keys") or ():
-            buf += b"k" + str(key).encode() + b"\n"
-    return {d: bytes(b) for d, b in out.items()}
-
-
-# ------------------------------------------------------------------ roll-ups of archived months
-
-
-def _rollup_path(ledger: Ledger, month: str) -> str:
-    return ledger.path("monthly", f"{month}.json")
-
-
-def _signature(ledger: Ledger, month: str) -> list[Any]:
-    try:
-        st = os.stat(ledger.archive_file(month))
-        sig: list[Any] = [st.st_size, st.st_mtime_ns]
-    except FileNotFoundError:
-        sig = [None, None]
-    for day in ledger.days(f"{month}-01", f"{month}-31"):
-        try:
-            sig.append([day, os.path.getsize(ledger.day_file(day))])
-        except FileNotFoundError:
-            continue
-    return sig
-
-
-def fold_archived(ledger: Ledger, name: str, since: str | None, until: str | None, months: list[str],
-                  fresh: Callable[[], dict[str, Any]], add: Callable[[dict[str, Any], Record], None], schema: int,
-                  key: Any) -> dict[str, Any]:
-    """``Ledger.fold`` over a range that reaches into archived months: the records folded whole, and
-    the result kept in ``name`` with the versions of the archives and day files it came from."""
-    from .ledger import _crc
-
-    sig = [[m, *_signature(ledger, m)] for m in months]
-    sig += [[d, os.path.getsize(ledger.day_file(d))] for d in ledger.days(since, until)
-            if os.path.exists(ledger.day_file(d))]
-    path = ledger.path(name)
-    try:
-        doc = store.read_json(path)
-    except store.StoreError:
-        doc = None
-    if (isinstance(doc, dict) and doc.get("schema") == schema and doc.get("key") == key
-            and doc.get("archived") == sig and isinstance(doc.get("data"), dict) and doc.get("crc") == _crc(doc)):
-        kept: dict[str, Any] = doc["data"]
-        return kept
-    data = fresh()
-    for rec in ledger.iter_records(since, until, ledger.warnings):
-        add(data, rec)
-    doc = {"schema": schema, "key": key, "since": since, "covered": {}, "archived": sig, "data": data}
-    doc["crc"] = _crc(doc)
-    try:  # noqa: SIM105 - contextlib is not imported on the hot path
-        store.atomic_write_json(path, doc)
-    except OSError:
-        pass  # folded again next time
-    return data
-
-
-def _save_rollup(ledger: Ledger, month: str, recs: list[Record]) -> dict[str, Any]:
-    data = rollup_fresh(month)
-    for rec in recs:
-        rollup_add(data, rec)
-    doc = {"schema": records.SCHEMA, "key": ROLLUP_KEY.format(month=month), "since": f"{month}-01",
-           "covered": {}, "archive": _signature(ledger, month), "data": data}
-    try:
-        store.atomic_write_json(_rollup_path(ledger, month), doc)
-    except OSError as exc:
-        ledger.warnings.append(f"could not save the roll-up of {month} ({exc.strerror}); rebuilt next time")
-    return data
-
-
-def kept_rollup(ledger: Ledger, month: str) -> dict[str, Any] | None:
-    """The roll-up of an archived month (from the archive plus any day files left or added), or of a
-    month whose archive the user deleted (the roll-up stays); None for a month that is not archived."""
-    try:
-        doc = store.read_json(_rollup_path(ledger, month))
-    except store.StoreError:
-        doc = None
-    ours = isinstance(doc, dict) and doc.get("key") == ROLLUP_KEY.format(month=month) \
-        and doc.get("schema") == records.SCHEMA and isinstance(doc.get("data"), dict)
-    if has_archive(ledger, month):
-        if ours and doc["archive"] == _signature(ledger, month):
-            kept: dict[str, Any] = doc["data"]
-            return kept
-        return _save_rollup(ledger, month, _month_records(ledger, month, None, None, ledger.warnings))
-    if ours and not ledger.days(f"{month}-01", f"{month}-31"):
-        deleted: dict[str, Any] = doc["data"]
-        return deleted
-    return None
 
 
 # ------------------------------------------------------------------ archiving
 
 
-def _fsync_write(path: str, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, store.FILE_MODE)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def archive_month(ledger: Ledger, month: str) -> dict[str, Any] | None:
+def archive_month(ledger: Ledger, month: str) -> MonthArchived | None:
     """Merge a month's day files into its archive and remove them (inside a transaction).  None when
     the month has no day files.  Raises ``ArchiveError`` when the existing archive is unreadable (it
     is then left alone, and so are the day files)."""
     import gzip
-    import time
 
     if not ledger.locked:
         raise RuntimeError("archive_month outside a transaction")
@@ -285,39 +99,25 @@ def archive_month(ledger: Ledger, month: str) -> dict[str, Any] | None:
                 data = fh.read()
         except FileNotFoundError:
             continue
-        for line in data.splitlines():
-            if not line.strip():
-                continue
-            try:
-                obj = loads(line)
-            except (ValueError, UnicodeDecodeError):
-                obj = None
+        for pos, end, obj in jsonl(data):
             rec = records.upgrade(obj) if isinstance(obj, dict) else None
             if rec is None:
-                unreadable.append(line)
+                unreadable.append(data[pos:end].removesuffix(b"\n").removesuffix(b"\r"))
             elif rec["id"] not in seen:
                 seen.add(rec["id"])
                 recs.append(rec)
     recs.sort(key=lambda r: day_of(r["ts"]))
     payload = gzip.compress(b"".join(encode(r) + b"\n" for r in recs), compresslevel=6, mtime=0)
-    folder = os.path.dirname(path)
-    store.ensure_dir(folder)
-    store.refuse_links(path)  # never into a linked archive/ folder, never over a link
-    tmp = os.path.join(folder, f".{month}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    try:
-        _fsync_write(tmp, payload)
-        back = read_archive(tmp)
+
+    def same_records(tmp: str) -> None:
+        try:
+            back = read_archive(tmp)
+        finally:
+            uncache(tmp)
         if [r["id"] for r in back] != [r["id"] for r in recs]:
             raise ArchiveError(f"{tmp}: did not read back with the same records; day files kept")
-        os.replace(tmp, path)
-    except BaseException:
-        try:  # noqa: SIM105
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _CACHE.pop(tmp, None)
-    _fsync_dir(folder)
+
+    store.atomic_write_bytes(path, payload, durable=True, check=same_records)  # never over a link
     if unreadable:
         store.append_bytes(ledger.path("archive", f"{month}.unreadable.jsonl"), b"\n".join(unreadable) + b"\n")
     ledger.keys_archiving(month)  # the request-key index holds these days' keys: no re-read of the archive
@@ -329,29 +129,16 @@ def archive_month(ledger: Ledger, month: str) -> dict[str, Any] | None:
                 pass
     ledger._index.clear()
     ledger._archive_index.pop(month, None)
-    _save_rollup(ledger, month, recs)
+    save_rollup(ledger, month, recs)
     return {"month": month, "records": len(recs), "added": len(recs) - before, "days": len(days),
             "unreadable_lines": len(unreadable), "bytes": len(payload), "file": path}
-
-
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def due_months(ledger: Ledger, retention_days: int, today: date | None = None) -> list[str]:
     """Months with day files whose last day is more than ``retention_days`` before today."""
     cutoff = (today or clock.today_utc()) - timedelta(days=retention_days)
     months = sorted({d[:7] for d in ledger.days()})
-    return [m for m in months if month_end(m) < cutoff]
+    return [m for m in months if clock.period_days("month", date.fromisoformat(f"{m}-01"))[1] <= cutoff]
 
 
 def _clean_temps(ledger: Ledger) -> None:
@@ -368,13 +155,13 @@ def _clean_temps(ledger: Ledger) -> None:
 
 
 def run(ledger: Ledger, retention_days: int, today: date | None = None, wait: float = 30.0,
-        time_budget: float | None = None) -> dict[str, Any]:
+        time_budget: float | None = None) -> ArchiveRun:
     """Archive every due month (idempotent).  With ``time_budget`` (seconds) it stops after the month
     that exceeds it and reports ``complete: false``."""
     import time
 
     start = time.monotonic()
-    done: list[dict[str, Any]] = []
+    done: list[MonthArchived] = []
     problems: list[str] = []
     complete = True
     with ledger.transaction(wait=wait):
@@ -430,13 +217,13 @@ def delete_before(ledger: Ledger, month: str) -> list[str]:
             if m < month:
                 kept_rollup(ledger, m)  # make sure the roll-up is saved before its detail goes
                 os.unlink(ledger.archive_file(m))
-                _CACHE.pop(ledger.archive_file(m), None)
+                uncache(ledger.archive_file(m))
                 gone.append(m)
     return gone
 
 
-def status(ledger: Ledger, retention_days: int, today: date | None = None) -> dict[str, Any]:
-    months = []
+def status(ledger: Ledger, retention_days: int, today: date | None = None) -> ArchiveStatus:
+    months: list[ArchiveFile] = []
     for m in ledger.archived_months():
         try:
             size = os.path.getsize(ledger.archive_file(m))

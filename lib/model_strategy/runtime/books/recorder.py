@@ -14,22 +14,24 @@ the lock stays busy the pending record goes to the spool and is committed by the
 from __future__ import annotations
 
 from model_strategy.runtime.base import clock, store
+from model_strategy.runtime.base.clock import day_of, iso, parse_ts, utc_iso
+from model_strategy.runtime.base.faults import crash_point
 from model_strategy.runtime.base.payload import Payload, prompt_hash
 from model_strategy.runtime.money import pricing
 from model_strategy.runtime.routing.workflow import unframe
 
 from . import records
-from .ledger import Ledger, crash_point, day_of, iso, parse_ts, utc_iso
 from .usage import TranscriptUsage, read_transcript
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .journal import Journal
     from .records import Record, Request
 
 
-def link_async(p: Payload, ledger: Ledger) -> None:
+def link_async(p: Payload, ledger: Journal) -> None:
     """A background spawn was launched: remember which agent id belongs to which tool_use_id."""
     agent_id = p.tool_response.get("agentId")
     if not isinstance(agent_id, str) or not p.tool_use_id:
@@ -101,7 +103,7 @@ def pending_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, tr
     }
 
 
-def agent_slice(ledger: Ledger, pending: dict[str, Any]) -> tuple[str, str, list[Any], bool] | None:
+def agent_slice(ledger: Journal, pending: dict[str, Any]) -> tuple[str, str, list[Any], bool] | None:
     """What of an agent's transcript the ledger lacks (inside a transaction): ``(record id, ts,
     requests, continuation)``, or None when it holds all of it.  The first slice of an agent is
     ``<session>:<agent id>`` (filed by the agent's first entry); requests that come later -- a
@@ -129,7 +131,7 @@ def agent_slice(ledger: Ledger, pending: dict[str, Any]) -> tuple[str, str, list
     return records.subagent_id(pending["session_id"], f"{pending['agent_id']}:{fresh[0]['key']}"), ts, fresh, True
 
 
-def commit_agent(ledger: Ledger, pending: dict[str, Any], state: dict[str, Any] | None = None) -> Record | None:
+def commit_agent(ledger: Journal, pending: dict[str, Any], state: dict[str, Any] | None = None) -> Record | None:
     """Join, build and commit what of a pending agent the ledger lacks (inside a transaction): its
     first record, or a continuation slice.  None when the ledger holds all of it.  With ``state``
     (the session's, held by the caller) the caller saves it."""
@@ -185,7 +187,7 @@ def commit_agent(ledger: Ledger, pending: dict[str, Any], state: dict[str, Any] 
     return rec if written else None
 
 
-def record_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, ledger: Ledger,
+def record_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, ledger: Journal,
                  transcript_path: str | None, duration_ms: int | None = None,
                  tool_use_id: str | None = None, after: Any = None) -> Record | None:
     """Record the agent once; returns the new record, or None (recorded before, or spooled).
@@ -206,7 +208,7 @@ def record_agent(p: Payload, *, agent_id: str, agent_type: str, source: str, led
     return rec
 
 
-def apply_spooled(ledger: Ledger, kind: str, payload: dict[str, Any]) -> None:
+def apply_spooled(ledger: Journal, kind: str, payload: dict[str, Any]) -> None:
     """Commit one parked write (inside a transaction).  Every kind is idempotent."""
     if kind == "agent":
         commit_agent(ledger, payload)
@@ -229,7 +231,7 @@ def apply_spooled(ledger: Ledger, kind: str, payload: dict[str, Any]) -> None:
 MAIN_READ_LIMIT = 32 << 20  # bytes of the main transcript one hook reads (the next hooks read on)
 
 
-def ingest_main(ledger: Ledger, state: dict[str, Any], transcript_path: str, source: str) -> list[Record]:
+def ingest_main(ledger: Journal, state: dict[str, Any], transcript_path: str, source: str) -> list[Record]:
     """Record the main thread's requests that are not in the ledger yet, read incrementally from the
     session transcript (only bytes after the remembered offset; from the start when the state was
     lost -- request keys keep that from counting anything twice).  One call reads at most
@@ -255,7 +257,7 @@ def ingest_main(ledger: Ledger, state: dict[str, Any], transcript_path: str, sou
     return out
 
 
-def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: TranscriptUsage,
+def _commit_main(ledger: Journal, session_id: str, project: str | None, usage: TranscriptUsage,
                  source: str, agent_id: str | None = None, agent_type: str = "sidechain") -> list[Record]:
     """Commit a transcript's requests not yet in the ledger, one record per UTC day.  With
     ``agent_id``: sidechain requests found in a main transcript (older client layouts), recorded as
@@ -290,7 +292,7 @@ def _commit_main(ledger: Ledger, session_id: str, project: str | None, usage: Tr
     return out
 
 
-def commit_corrections(ledger: Ledger, requests: list[Any], *, session_id: str, project: str | None,
+def commit_corrections(ledger: Journal, requests: list[Any], *, session_id: str, project: str | None,
                        agent_id: str | None, agent_type: str, source: str) -> list[Record]:
     """Requests the ledger holds with counts read while they streamed, now read larger: a correction
     slice each (inside a transaction) with the difference -- of each kind only what grew (never
@@ -362,7 +364,7 @@ def agent_transcripts(transcript_path: str) -> list[str]:
     return sorted(out)
 
 
-def reconcile(ledger: Ledger, state: dict[str, Any], transcript_path: str, source: str,
+def reconcile(ledger: Journal, state: dict[str, Any], transcript_path: str, source: str,
               running: frozenset[str] = frozenset(), budget: int = RECONCILE_BYTES) -> list[Record]:
     """Record what the session's transcripts hold and the ledger lacks (inside a transaction; the
     caller saves ``state``): the main thread from its read offset, and every agent transcript that

@@ -82,6 +82,17 @@ if TYPE_CHECKING:
         partial: NotRequired[dict[str, list[int]]]  # key -> counts (RECORD_KINDS order) of requests not final
         corrects: NotRequired[dict[str, list[int]]]  # a correction: key -> the request's counts now
 
+    class Usage(TypedDict):
+        """The usage part of a record (``priced_usage``, ``delta_usage``)."""
+        model_actual: str | None
+        tokens: Tokens
+        requests: int
+        cost_usd: str
+        unpriced_requests: int
+        models: dict[str, ModelRow]
+        flags: list[str]
+        price_source: str
+
 SCHEMA = SCHEMA_VERSION
 SCHEMA_V1 = 1
 
@@ -124,7 +135,7 @@ def clamp(tokens: Tokens) -> bool:
     return clamped
 
 
-def priced_usage(requests: Iterable[Request], table: Any) -> dict[str, Any]:
+def priced_usage(requests: Iterable[Request], table: Any) -> Usage:
     """The usage part of a record: tokens, requests, cost of the priced requests, unpriced count,
     per-model rows, the model that ran most, flags.  Each request is priced on its own (so
     long-context tiers apply per request, as the API bills them)."""
@@ -177,7 +188,7 @@ def priced_usage(requests: Iterable[Request], table: Any) -> dict[str, Any]:
 
 
 def build(*, kind: str, record_id: str, ts: str, recorded_at: str, session_id: str, project: str | None,
-          usage: dict[str, Any], agent_id: str = "main", agent_type: str = "main-thread",
+          usage: Usage, agent_id: str = "main", agent_type: str = "main-thread",
           tool_use_id: str | None = None, background: bool | None = None, model_requested: str | None = None,
           duration_ms: int | None = None, decision: dict[str, Any] | None = None, source: str = "Stop",
           outcome: str | None = None, request_keys: list[str] | None = None,
@@ -210,7 +221,7 @@ def build(*, kind: str, record_id: str, ts: str, recorded_at: str, session_id: s
     return rec
 
 
-def delta_usage(now: dict[str, Any], was: dict[str, Any]) -> dict[str, Any]:
+def delta_usage(now: Usage, was: Usage) -> Usage:
     """The usage a correction adds: ``priced_usage`` of a request's counts now minus of those stored
     (no request: it is counted already)."""
     tokens = zero_tokens()
@@ -218,12 +229,12 @@ def delta_usage(now: dict[str, Any], was: dict[str, Any]) -> dict[str, Any]:
         tokens[kind] = now["tokens"][kind] - was["tokens"][kind]  # type: ignore[literal-required]
     models: dict[str, ModelRow] = {}
     for name, row in now["models"].items():
-        old = was["models"].get(name) or {}
+        old = was["models"].get(name)
         delta: ModelRow = {**zero_tokens(), "requests": 0, "priced": row["priced"],
                            "cost_usd": None if row["cost_usd"] is None else
-                           str(max(Decimal(0), Decimal(row["cost_usd"]) - Decimal(old.get("cost_usd") or "0")))}
+                           str(max(Decimal(0), Decimal(row["cost_usd"]) - Decimal((old and old["cost_usd"]) or "0")))}
         for kind in RECORD_KINDS:
-            delta[kind] = row[kind] - int(old.get(kind, 0))  # type: ignore[literal-required]
+            delta[kind] = row[kind] - (int(old[kind]) if old else 0)  # type: ignore[literal-required]
         models[name] = delta
     return {"model_actual": now["model_actual"], "tokens": tokens, "requests": 0,
             "cost_usd": str(max(Decimal(0), Decimal(now["cost_usd"]) - Decimal(was["cost_usd"]))),  # never lower

@@ -12,17 +12,17 @@ Standard library only (hot path).
 
 from __future__ import annotations
 
-from model_strategy.runtime.base.fastjson import loads
+from model_strategy.runtime.base.clock import utc_iso
+from model_strategy.runtime.base.fastjson import NOT_JSON, jsonl
 from model_strategy.runtime.base.kinds import RECORD_KINDS, TOKEN_KINDS
 
-from .ledger import utc_iso
 from .records import request_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .records import Request
+    from .records import Request, Tokens
 
 __all__ = ["RECORD_KINDS", "TOKEN_KINDS", "TranscriptUsage", "read_transcript", "tokens_from_api_usage"]
 
@@ -34,7 +34,7 @@ def _num(v: Any) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
 
 
-def tokens_from_api_usage(u: dict[str, Any]) -> dict[str, int]:
+def tokens_from_api_usage(u: dict[str, Any]) -> Tokens:
     """Anthropic ``usage`` → our token kinds (``input`` is the uncached input)."""
     num = _num
     cache_write = num(u.get("cache_creation_input_tokens"))
@@ -61,7 +61,7 @@ class TranscriptUsage:
 
     def __init__(self, skip_sidechain: bool = False) -> None:
         self.skip_sidechain = skip_sidechain
-        self.requests: dict[tuple[str, str], dict[str, Any]] = {}
+        self.requests: dict[tuple[str, str], Request] = {}
         self.first_ts: str | None = None
         self.last_ts: str | None = None
         self.bad_lines = 0
@@ -72,7 +72,7 @@ class TranscriptUsage:
         self.interrupted = False
         self.bad_timestamps = 0  # entries whose stamp was unusable (they took a neighbour's time)
         self._last_good: str | None = None
-        self._orphans: list[dict[str, Any]] = []  # requests still waiting for a good neighbour's time
+        self._orphans: list[Request] = []  # requests still waiting for a good neighbour's time
 
     def _stamp(self, raw: Any) -> tuple[str | None, bool]:
         """The entry's time as UTC ISO and whether its own stamp was unusable: a bad stamp (out of
@@ -133,25 +133,22 @@ class TranscriptUsage:
                 self._orphans.append(req)
         else:
             seen["final"] = seen["final"] or final
-            for kind, value in tokens.items():
-                if value > seen["tokens"][kind]:
-                    seen["tokens"][kind] = value
+            had = seen["tokens"]
+            for kind in RECORD_KINDS:
+                if tokens[kind] > had[kind]:  # type: ignore[literal-required]
+                    had[kind] = tokens[kind]  # type: ignore[literal-required]
 
-    def feed_lines(self, lines: list[bytes] | list[str]) -> None:
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                entry = loads(line)
-            except ValueError:
+    def feed(self, data: bytes, needles: tuple[bytes, ...] = ()) -> None:
+        """Add the JSON lines of ``data`` (``fastjson.jsonl``; ``needles``: only lines holding one)."""
+        for _, _, entry in jsonl(data, needles):
+            if entry is NOT_JSON:
                 self.bad_lines += 1
-                continue
-            if isinstance(entry, dict):
+            elif isinstance(entry, dict):
                 self.add_entry(entry)
 
     def request_list(self) -> list[Request]:
         """The requests, in transcript order."""
-        return list(self.requests.values())  # type: ignore[arg-type]
+        return list(self.requests.values())
 
     def outcome(self) -> str | None:
         """How an agent's run ended, as far as its transcript shows."""
@@ -194,10 +191,7 @@ def read_transcript(path: str, start: int = 0, main_thread: bool = False,
             if not end:  # no line ends in it yet: keep reading the long line
                 rest = data
                 continue
-            lines = data[:end].splitlines()
-            if main_thread:
-                lines = [line for line in lines if b'"usage"' in line]
-            usage.feed_lines(lines)
+            usage.feed(data[:end], (b'"usage"',) if main_thread else ())
             offset += end
             rest = data[end:]
     return usage, offset

@@ -12,10 +12,11 @@ import sys
 import time
 
 from model_strategy.runtime.base import clock
+from model_strategy.runtime.base.clock import iso
 from model_strategy.runtime.base.fastjson import dumps, loads
 from model_strategy.runtime.base.payload import BadPayload, Payload, prompt_hash
 from model_strategy.runtime.base.store import LinkRefused
-from model_strategy.runtime.books.ledger import Ledger, iso
+from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.settings import config as config_mod
 
 TYPE_CHECKING = False
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from model_strategy.runtime.books.records import Record
+    from model_strategy.runtime.limits.budget import BudgetStatus
+    from model_strategy.runtime.limits.windows import Verdict
     from model_strategy.runtime.settings.values import Config
 
     Handler = Callable[[Payload], "dict[str, Any] | None"]
@@ -91,7 +94,7 @@ def pre_tool_use(p: Payload) -> dict[str, Any] | None:
     return _message(out, [_summary(agent, decision, verdict), *warnings, *ledger.warnings, *ledger.notices])
 
 
-def _summary(agent: str, decision: dict[str, Any], verdict: dict[str, Any]) -> str:
+def _summary(agent: str, decision: dict[str, Any], verdict: Verdict) -> str:
     """``Explore → haiku, low effort (simple search, 0.90)``; a budget downgrade names both models."""
     why = f"{decision['summary']}, {decision['confidence']:.2f}"
     if decision.get("explored"):
@@ -105,7 +108,7 @@ def _summary(agent: str, decision: dict[str, Any], verdict: dict[str, Any]) -> s
     return f"{summary}; {verdict['note']}" if verdict.get("note") else summary
 
 
-def _remember(key: str, decision: dict[str, Any], verdict: dict[str, Any], now: Any) -> dict[str, Any]:
+def _remember(key: str, decision: dict[str, Any], verdict: Verdict, now: Any) -> dict[str, Any]:
     """The decision as the session state keeps it (``models.Decision``) for the agent's record."""
     kept = {"tool_use_id": key, "ts": iso(now), "agent_type": decision["agent_type"],
             "requested": decision["requested"], "chosen": decision["chosen"], "source": decision["source"],
@@ -124,7 +127,7 @@ def _remember(key: str, decision: dict[str, Any], verdict: dict[str, Any], now: 
 
 
 def _apply_budgets(p: Payload, cfg: Config, ledger: Ledger,
-                   decisions: list[tuple[str, dict[str, Any]]], keep: bool = True) -> list[dict[str, Any]]:
+                   decisions: list[tuple[str, dict[str, Any]]], keep: bool = True) -> list[Verdict]:
     """Apply the budget and window policy to each decision (in place) and keep them in the session
     state under their keys (unless not ``keep``), for the agents' records; the verdicts, in order."""
     from model_strategy.runtime.base import store
@@ -164,7 +167,7 @@ def _apply_budgets(p: Payload, cfg: Config, ledger: Ledger,
 
 
 def _learn(p: Payload, cfg: Config, ledger: Ledger, decisions: list[tuple[str, dict[str, Any]]], now: Any,
-           state: dict[str, Any] | None, statuses: list[dict[str, Any]] | None) -> None:
+           state: dict[str, Any] | None, statuses: list[BudgetStatus] | None) -> None:
     """The learned pick and exploration for each decision (``learning.route``), before the budget
     policy; escalations of earlier spawns found in the session (``state``; None: the ledger is busy,
     neither escalations nor exploration then).  Learning never stops a spawn: a failure is one line."""
@@ -187,7 +190,7 @@ def _learn(p: Payload, cfg: Config, ledger: Ledger, decisions: list[tuple[str, d
             d.pop("_match", None)
 
 
-def _policy(decision: dict[str, Any], apply: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+def _policy(decision: dict[str, Any], apply: Callable[[dict[str, Any]], Verdict]) -> Verdict:
     """The budget verdict for one decision.  A fork's model cannot change: for it the policy may only
     deny (it is applied to a copy).  A spawn the budget took down to a cheaper model gets no routed
     effort on top (the caller's own effort stays)."""

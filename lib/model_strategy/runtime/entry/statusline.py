@@ -25,6 +25,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from model_strategy.runtime.limits.budget import BudgetStatus
+    from model_strategy.runtime.limits.windows import WindowStatus
+
 ORIGINAL = "statusline-original.json"
 ORIGINAL_TIMEOUT = 2.0  # seconds the user's own status line may take
 SAVINGS_CACHE = os.path.join("cache", "statusline-savings.json")
@@ -187,15 +190,15 @@ def segment(info: dict[str, Any], root: str, now: float, room: int = WIDTH) -> s
     return line
 
 
-def _level(day: dict[str, Any], week: dict[str, Any], month: dict[str, Any], wins: list[dict[str, Any]],
+def _level(day: BudgetStatus, week: BudgetStatus, month: BudgetStatus, wins: list[WindowStatus],
            levels: tuple[str, ...], day_shown: bool = False) -> str:
     rank = {"ok": 0, **{name: i + 1 for i, name in enumerate(levels)}}
     worst_budget = max((day, week, month), key=lambda s: rank[s["level"]])
     hot = [w for w in wins if w["policy"]]
     worst_win = max(hot, key=lambda w: (windows.POLICIES.index(w["policy"]), w["pct"])) if hot else None
-    win_rank = rank[windows.AS_BUDGET_LEVEL[worst_win["policy"]]] if worst_win else 0
+    win_rank = rank[windows.AS_BUDGET_LEVEL[str(worst_win["policy"])]] if worst_win else 0
     if worst_win and win_rank >= rank[worst_budget["level"]]:
-        return f"{windows.SHORT[worst_win['window']]} {worst_win['policy'].replace('_', ' ')}"
+        return f"{windows.SHORT[worst_win['window']]} {str(worst_win['policy']).replace('_', ' ')}"
     if worst_budget["level"] != "ok":
         if day_shown and worst_budget is day:  # "$12.21 today · 1221% of $1 · day exceeded": the % once
             return f"{day['period']} {day['level']}"

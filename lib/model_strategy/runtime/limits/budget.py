@@ -22,17 +22,55 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from model_strategy.runtime.base import clock, store
-from model_strategy.runtime.base.kinds import LEVELS, TIERS
-from model_strategy.runtime.books.ledger import Ledger, iso, parse_ts
+from model_strategy.runtime.base.clock import iso, parse_ts
+from model_strategy.runtime.base.faults import crash_point
+from model_strategy.runtime.base.kinds import LEVELS, TIERS, tier_index
+from model_strategy.runtime.books.ledger import Ledger
 
-from . import periods
+from . import periods, windows
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Mapping
+    from typing import Any, TypedDict
 
     from model_strategy.runtime.books.records import Record
     from model_strategy.runtime.settings.values import Config
+
+    from .windows import Verdict
+
+    class Totals(TypedDict):
+        """``totals.json``'s data: running sums ``[key, cost, records, unpriced requests]`` of the
+        current periods (``p``) and 15-minute buckets ``[cost, records, unpriced requests]`` of the
+        last 8 days (``q``); costs are Decimal strings."""
+        q: dict[str, list[Any]]
+        p: dict[str, list[Any]]
+
+    class BudgetStatus(TypedDict):
+        """One budget period now (``period_status``)."""
+        period: str  # day | week | month
+        key: str  # which day, week or month (``periods.key``)
+        start: str  # [start, end) as UTC ISO
+        end: str
+        spent_usd: Decimal
+        budget_usd: Decimal | None  # None: no budget for this period
+        percent: Decimal | None
+        level: str  # ok | info | warning | critical | exceeded
+        forecast_usd: Decimal
+        runs_out_at: str | None
+        burn_per_active_hour_usd: Decimal
+        active_share: Decimal
+        policy: str  # the level's policy; "none" at ok
+        records: int
+        unpriced_requests: int
+
+    class Constraint(TypedDict):
+        """An active limit on new spawns (``constraints``)."""
+        rank: tuple[int, float]
+        policy: str
+        label: str
+        level: str
+
 
 FORECAST_METHOD = ("spend per active hour over the last 7 days × share of hours active × hours left "
                    "in the period, added to what is spent")
@@ -44,15 +82,11 @@ _NAMES = {"day": "daily", "week": "weekly", "month": "monthly"}
 _EFFECT = {"warn": "", "downgrade": "; new agents drop one tier (opus→sonnet→haiku)",
            "haiku_only": "; new agents use haiku", "deny": "; new agent spawns are denied"}
 
-__all__ = ["LEVELS", "TIERS", "apply_policy", "status"]
+__all__ = ["LEVELS", "apply_policy", "status"]
 
 
-def _budgets(cfg: Config) -> dict[str, Any]:
-    return dict(cfg.get("budgets") or {})
-
-
-def _limit(b: dict[str, Any], period: str) -> Decimal | None:
-    raw = b.get(f"{_NAMES[period]}_usd")
+def _limit(cfg: Config, period: str) -> Decimal | None:
+    raw = cfg.get("budgets", {}).get(f"{_NAMES[period]}_usd")
     if raw in (None, ""):
         return None
     try:
@@ -62,8 +96,8 @@ def _limit(b: dict[str, Any], period: str) -> Decimal | None:
     return value if value.is_finite() and value > 0 else None
 
 
-def _thresholds(b: dict[str, Any]) -> dict[str, Decimal]:
-    raw = b.get("thresholds") or {}
+def _thresholds(cfg: Config) -> dict[str, Decimal]:
+    raw = cfg.get("budgets", {}).get("thresholds", {})
     out = {}
     for name in LEVELS:
         try:
@@ -73,7 +107,7 @@ def _thresholds(b: dict[str, Any]) -> dict[str, Decimal]:
     return out
 
 
-def level_for(pct: Decimal, thresholds: dict[str, Any]) -> str:
+def level_for(pct: Decimal, thresholds: Mapping[str, Decimal | int]) -> str:
     level = "ok"
     for name in LEVELS:
         if pct >= Decimal(str(thresholds.get(name, DEFAULT_THRESHOLDS[name]))):
@@ -103,7 +137,7 @@ class _Window:
     reach back that far."""
 
     def __init__(self, cfg: Config, now: datetime) -> None:
-        b = _budgets(cfg)
+        b = cfg.get("budgets", {})  # a config without budgets (a test's) reads as the defaults
         tz = periods.zone(b.get("timezone", "local"))
         week_start = b.get("week_start", "monday")
         self.bounds = {p: (periods.key(p, now, tz, week_start), *periods.bounds(p, now, tz, week_start))
@@ -114,10 +148,10 @@ class _Window:
         self.key = [periods.zone_key(b.get("timezone", "local")), week_start]  # the zone in force, not "local"
         self._edges = {p: (_quarter(start), _quarter(end)) for p, (_, start, end) in self.bounds.items()}
 
-    def fresh(self) -> dict[str, Any]:
+    def fresh(self) -> Totals:
         return {"q": {}, "p": {p: [k, "0", 0, 0] for p, (k, _, _) in self.bounds.items()}}
 
-    def add(self, data: dict[str, Any], rec: Record) -> None:
+    def add(self, data: Totals, rec: Record) -> None:
         try:
             ts = parse_ts(rec["ts"])
         except (ValueError, TypeError):
@@ -132,7 +166,7 @@ class _Window:
             if start <= ts < end:
                 _bump(data["p"][p], rec)
 
-    def reconcile(self, data: dict[str, Any]) -> bool | str:
+    def reconcile(self, data: Totals) -> bool | str:
         """Roll the cache over to now: prune old buckets, re-take a rolled-over period's sum from the
         buckets (False, i.e. rebuild, when they do not reach its start)."""
         q, sums = data["q"], data["p"]
@@ -159,14 +193,14 @@ class _Window:
         return "changed" if changed else True
 
 
-def spend(ledger: Ledger, cfg: Config, now: datetime, w: _Window | None = None) -> dict[str, Any]:
+def spend(ledger: Ledger, cfg: Config, now: datetime, w: _Window | None = None) -> Totals:
     """``{"q": 15-minute buckets of the last 8 days, "p": {period: [key, cost, records, unpriced]}}``."""
     w = w or _Window(cfg, now)
     return ledger.fold("totals.json", w.since, None, w.fresh, w.add, schema=TOTALS_SCHEMA, key=w.key,
                        prune=lambda data, since: None, valid=w.reconcile)
 
 
-def _rate(q: dict[str, Any], now: datetime) -> tuple[Decimal, Decimal]:
+def _rate(q: dict[str, list[Any]], now: datetime) -> tuple[Decimal, Decimal]:
     """(spend per active hour, share of hours active) over the last 7 days."""
     cutoff = f"{(now - WINDOW).astimezone(timezone.utc):%Y-%m-%dT%H}"
     hours: dict[str, Decimal] = {}
@@ -183,19 +217,19 @@ def _rate(q: dict[str, Any], now: datetime) -> tuple[Decimal, Decimal]:
     return sum(active.values(), Decimal(0)) / len(active), share
 
 
-def period_status(totals: dict[str, Any], cfg: Config, period: str, now: datetime,
-                  burn: tuple[Decimal, Decimal], bounds: tuple[datetime, datetime]) -> dict[str, Any]:
+def period_status(totals: Totals, cfg: Config, period: str, now: datetime,
+                  burn: tuple[Decimal, Decimal], bounds: tuple[datetime, datetime]) -> BudgetStatus:
     """One period's spend, budget, level, forecast and policy; ``bounds`` is its [start, end)."""
-    b = _budgets(cfg)
+    b = cfg.get("budgets", {})
     start, end = bounds
     key, cost, n, unpriced = totals["p"][period]
     spent = Decimal(cost)
-    limit = _limit(b, period)
+    limit = _limit(cfg, period)
     rate, share = burn
     hours_left = max(Decimal(0), Decimal((end - now).total_seconds()) / 3600)
     forecast = spent + rate * share * hours_left
     pct = spent * 100 / limit if limit else None
-    level = level_for(pct, _thresholds(b)) if pct is not None else "ok"
+    level = level_for(pct, _thresholds(cfg)) if pct is not None else "ok"
     runs_out = None
     if limit is not None and rate * share > 0:
         if spent >= limit:
@@ -203,7 +237,7 @@ def period_status(totals: dict[str, Any], cfg: Config, period: str, now: datetim
         else:
             hours = (limit - spent) / (rate * share)
             runs_out = now + timedelta(hours=float(hours)) if hours < hours_left else None
-    policy = (b.get("policy") or {}).get(level, "warn") if level != "ok" else "none"
+    policy = str(b.get("policy", {}).get(level, "warn")) if level != "ok" else "none"
     return {
         "period": period, "key": key, "start": iso(start), "end": iso(end),
         "spent_usd": spent, "budget_usd": limit, "percent": pct, "level": level,
@@ -213,7 +247,7 @@ def period_status(totals: dict[str, Any], cfg: Config, period: str, now: datetim
     }
 
 
-def status(ledger: Ledger, cfg: Config, now: datetime | None = None) -> list[dict[str, Any]]:
+def status(ledger: Ledger, cfg: Config, now: datetime | None = None) -> list[BudgetStatus]:
     now = now or clock.now()
     w = _Window(cfg, now)  # the periods' bounds, worked out once
     totals = spend(ledger, cfg, now, w)
@@ -226,18 +260,18 @@ def money(value: Decimal | None) -> str:
     return "—" if value is None else f"${value:,.2f}"
 
 
-def spent_text(st: dict[str, Any]) -> str:
+def spent_text(st: BudgetStatus) -> str:
     """``$12.40`` or ``$12.40 + 3 unpriced requests``."""
     text = money(st["spent_usd"])
     n = st.get("unpriced_requests") or 0
     return f"{text} + {n} unpriced request{'s' if n != 1 else ''}" if n else text
 
 
-def where(st: dict[str, Any]) -> str:
+def where(st: BudgetStatus) -> str:
     return f"{_NAMES[st['period']]} budget {st['percent']:.0f}% ({spent_text(st)} of {money(st['budget_usd'])})"
 
 
-def line(st: dict[str, Any]) -> str:
+def line(st: BudgetStatus) -> str:
     """The one-line announcement of a period's level."""
     return (f"{where(st)} — forecast {money(st['forecast_usd'])} by {periods.end_label(st['period'])}"
             f"{_EFFECT.get(st['policy'], '')}")
@@ -251,13 +285,13 @@ def _notices_path(ledger: Ledger) -> str:
 
 
 def notices(ledger: Ledger, cfg: Config, now: datetime | None = None,
-            statuses: list[dict[str, Any]] | None = None) -> list[str]:
+            statuses: list[BudgetStatus] | None = None) -> list[str]:
     """A line for each period that reached a level not yet announced for this period, budget and
     thresholds (changing either re-arms the levels).  Saves what it announced (lock held)."""
     now = now or clock.now()
     statuses = statuses if statuses is not None else status(ledger, cfg, now)
-    b = _budgets(cfg)
-    th = [str(v) for v in _thresholds(b).values()]
+    b = cfg.get("budgets", {})
+    th = [str(v) for v in _thresholds(cfg).values()]
     try:
         data = store.read_json(_notices_path(ledger))
     except store.StoreError:
@@ -283,8 +317,6 @@ def notices(ledger: Ledger, cfg: Config, now: datetime | None = None,
             lines.append(line(st))
             changed = True
     if changed and ledger.locked:
-        from model_strategy.runtime.books.ledger import crash_point
-
         crash_point("before-notices")
         try:
             store.atomic_write_json(_notices_path(ledger), data)
@@ -315,26 +347,24 @@ def session_start_line(ledger: Ledger, cfg: Config, now: datetime | None = None)
 
 
 def constraints(ledger: Ledger, cfg: Config, now: datetime,
-                statuses: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+                statuses: list[BudgetStatus] | None = None) -> list[Constraint]:
     """Every active limit on new spawns: ``{"rank", "policy", "label"}`` (budget periods, and
     subscription windows when the status line has reported them)."""
-    out = []
+    out: list[Constraint] = []
     for st in statuses if statuses is not None else status(ledger, cfg, now):
-        if st["level"] != "ok":
-            out.append({"rank": (LEVELS.index(st["level"]), float(st["percent"])), "policy": st["policy"],
+        if st["level"] != "ok":  # so it has a budget, and a percent
+            out.append({"rank": (LEVELS.index(st["level"]), float(st["percent"] or 0)), "policy": st["policy"],
                         "label": where(st), "level": st["level"]})
     return out
 
 
 def apply_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger,
-                 now: datetime | None = None, statuses: list[dict[str, Any]] | None = None,
-                 session: str | None = None) -> dict[str, Any]:
+                 now: datetime | None = None, statuses: list[BudgetStatus] | None = None,
+                 session: str | None = None) -> Verdict:
     """Apply the worst of the budget levels and the subscription-window levels (``windows``) to
     ``decision`` (in place).  Returns ``{"deny": bool, "reason": str, "note": str, "picked": str}``:
     ``picked`` is the selector's choice when a limit took it down.  ``session``: the session deciding
     (windows count only when its own status line reported them)."""
-    from . import windows
-
     now = now or clock.now()
     before = decision["chosen"]
     verdict = _apply_budget_policy(decision, cfg, ledger, now, statuses)
@@ -348,7 +378,7 @@ def apply_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger,
 
 
 def _apply_budget_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger, now: datetime,
-                         statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                         statuses: list[BudgetStatus] | None = None) -> Verdict:
     """Apply the worst active budget level's policy to ``decision`` (in place)."""
     active = constraints(ledger, cfg, now, statuses)
     if not active:
@@ -359,11 +389,11 @@ def _apply_budget_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger, 
     if policy == "deny":
         return {"deny": True, "reason": f"{label}; the budget policy denies new agents"}
     picked = decision["chosen"]
-    idx = next((i for i, t in enumerate(TIERS) if t in picked.lower()), None)
+    idx = tier_index(picked)
     if policy == "downgrade" and idx is not None and idx > 0:
         new = TIERS[idx - 1]
     elif policy == "haiku_only" and idx != 0:
-        new = "haiku"
+        new = TIERS[0]
     else:
         return {"note": label}
     decision["reasons"].append(f"{label}: policy {policy} → {new}")

@@ -11,7 +11,8 @@ import time as _time
 from datetime import date, datetime, time, timedelta, tzinfo
 from datetime import timezone as dt_timezone
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+from model_strategy.runtime.base.clock import period_days
+
 PERIODS = ("day", "week", "month")
 _ZONES: dict[str, tzinfo] = {}
 _EPOCH = datetime(1970, 1, 1)
@@ -75,19 +76,7 @@ def _midnight(d: date, tz: tzinfo) -> datetime:
 
 def bounds(period: str, when: datetime, tz: tzinfo, week_start: str = "monday") -> tuple[datetime, datetime]:
     """[start, end) of the period containing ``when`` (aware), as UTC instants."""
-    local = when.astimezone(tz)
-    d = local.date()
-    if period == "day":
-        start, end = d, d + timedelta(days=1)
-    elif period == "week":
-        offset = (d.weekday() - WEEKDAYS.index(week_start)) % 7
-        start = d - timedelta(days=offset)
-        end = start + timedelta(days=7)
-    elif period == "month":
-        start = d.replace(day=1)
-        end = (start + timedelta(days=32)).replace(day=1)
-    else:
-        raise ValueError(f"unknown period {period!r}")
+    start, end = period_days(period, when.astimezone(tz).date(), week_start)
     return _midnight(start, tz), _midnight(end, tz)
 
 

@@ -29,20 +29,61 @@ from __future__ import annotations
 import os
 
 from model_strategy.runtime.base import clock, paths, store
+from model_strategy.runtime.base.kinds import LEVELS, TIERS, tier_index
 from model_strategy.runtime.base.kinds import POLICIES as POLICIES  # re-exported for the commands
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Mapping
+    from typing import Any, NotRequired, TypedDict
 
     from model_strategy.runtime.settings.values import Config
+
+    class Verdict(TypedDict, total=False):
+        """What the budget and window policy did to a spawn (``budget.apply_policy``, ``apply``)."""
+        deny: bool
+        reason: str  # why it is denied
+        note: str  # the limit that acted, for the user
+        picked: str  # the selector's choice when a limit took it down
+
+    class Reported(TypedDict):
+        """A window as a status-line payload reports it (``parse``)."""
+        pct: float  # used, 0-100
+        resets_at: int  # epoch seconds
+        used_usd: NotRequired[float]  # the spend limit's dollars
+        limit_usd: NotRequired[float]
+        period: NotRequired[str]
+
+    class Kept(Reported):
+        """A window in ``windows.json``."""
+        samples: NotRequired[list[list[float]]]  # [epoch seconds, percent] at each change
+
+    class Stored(TypedDict, total=False):
+        """``windows.json`` (``{}`` when missing or unreadable)."""
+        schema: int
+        windows: dict[str, Kept]
+        sessions: dict[str, int]  # sessions whose status line reported them -> when first
+
+    class WindowStatus(TypedDict):
+        """A current window with its policy level, pace and forecast (``status``)."""
+        window: str  # five_hour | seven_day | spend_limit
+        label: str
+        pct: float
+        resets_at: int
+        policy: str | None  # the policy level reached (None: none)
+        thresholds: Mapping[str, float | None]  # policy -> percent
+        pace_per_hour: float | None
+        fills_at: float | None
+        used_usd: NotRequired[float]
+        limit_usd: NotRequired[float]
+        period: NotRequired[str]
 
 SCHEMA = 1
 NAMES = ("five_hour", "seven_day", "spend_limit")
 LABELS = {"five_hour": "5-hour limit", "seven_day": "7-day limit", "spend_limit": "spend limit"}
 SHORT = {"five_hour": "5h", "seven_day": "7d", "spend_limit": "spend"}
 
-DEFAULTS: dict[str, dict[str, int | None]] = {
+DEFAULTS: dict[str, Mapping[str, float | None]] = {
     "five_hour": {"warn": None, "downgrade": 70, "haiku_only": 90, "deny": None},
     "seven_day": {"warn": None, "downgrade": 80, "haiku_only": None, "deny": None},
     "spend_limit": {"warn": None, "downgrade": 80, "haiku_only": 95, "deny": None},
@@ -62,11 +103,11 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def parse(info: Any) -> dict[str, dict[str, Any]]:
+def parse(info: Any) -> dict[str, Reported]:
     """The windows in a status-line payload: ``{name: {"pct", "resets_at", ["used_usd", "limit_usd",
     "period"]}}``; missing or malformed entries are left out (lenient: fields come and go)."""
     rl = info.get("rate_limits") if isinstance(info, dict) else None
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, Reported] = {}
     if not isinstance(rl, dict):
         return out
     for name in NAMES:
@@ -76,10 +117,12 @@ def parse(info: Any) -> dict[str, dict[str, Any]]:
         pct, reset = _num(w.get("used_percentage")), _num(w.get("resets_at"))
         if pct is None or reset is None:
             continue
-        row: dict[str, Any] = {"pct": round(pct, 2), "resets_at": int(reset)}
-        for k in ("used_usd", "limit_usd"):
-            if _num(w.get(k)) is not None:
-                row[k] = _num(w.get(k))
+        row: Reported = {"pct": round(pct, 2), "resets_at": int(reset)}
+        used, limit = _num(w.get("used_usd")), _num(w.get("limit_usd"))
+        if used is not None:
+            row["used_usd"] = used
+        if limit is not None:
+            row["limit_usd"] = limit
         if isinstance(w.get("period"), str):
             row["period"] = w["period"][:20]
         out[name] = row
@@ -94,14 +137,16 @@ def _path(root: str | None, name: str) -> str:
     return os.path.join(root or paths.data_dir(), name)
 
 
-def load(root: str | None = None) -> dict[str, Any]:
+def load(root: str | None = None) -> Stored:
     try:
         data = store.read_json(_path(root, FILE), None)
     except (store.StoreError, OSError):
         return {}
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("windows"), dict):
-        return {}
-    return data
+    return data if _ours(data) else {}
+
+
+def _ours(data: object) -> bool:
+    return isinstance(data, dict) and data.get("schema") == SCHEMA and isinstance(data.get("windows"), dict)
 
 
 def remember(info: Any, now: float | None = None, root: str | None = None) -> bool:
@@ -115,7 +160,7 @@ def remember(info: Any, now: float | None = None, root: str | None = None) -> bo
     old = stored.get("windows", {})
     sessions = _sessions(stored)
     sid = info.get("session_id") if isinstance(info, dict) else None
-    merged: dict[str, Any] = {}
+    merged: dict[str, Kept] = {}
     changed = False
     for name, row in new.items():
         prev = old.get(name) if isinstance(old.get(name), dict) else None
@@ -124,7 +169,7 @@ def remember(info: Any, now: float | None = None, root: str | None = None) -> bo
             samples = []
         if not samples or samples[-1][1] != row["pct"]:
             samples = [*samples, [int(now), row["pct"]]][-MAX_SAMPLES:]
-        cur = {**row, "samples": samples}
+        cur: Kept = {**row, "samples": samples}
         if prev is None or any(prev.get(k) != cur.get(k) for k in ("pct", "used_usd", "limit_usd", "period")) \
                 or not same_window(prev.get("resets_at"), row["resets_at"]):
             changed = True
@@ -144,14 +189,14 @@ def remember(info: Any, now: float | None = None, root: str | None = None) -> bo
     return True
 
 
-def _sessions(stored: dict[str, Any]) -> dict[str, int]:
+def _sessions(stored: Stored) -> dict[str, int]:
     raw = stored.get("sessions")
     if not isinstance(raw, dict):
         return {}
     return {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)}
 
 
-def reported_by(session: str | None, root: str | None = None, stored: dict[str, Any] | None = None) -> bool:
+def reported_by(session: str | None, root: str | None = None, stored: Stored | None = None) -> bool:
     """Whether ``session``'s own status line reported the stored windows (``None``: no session, as
     in a terminal -- the windows as last reported count)."""
     if session is None:
@@ -162,12 +207,12 @@ def reported_by(session: str | None, root: str | None = None, stored: dict[str, 
 # ------------------------------------------------------------------ levels
 
 
-def _thresholds(cfg: Config, name: str) -> dict[str, Any]:
+def _thresholds(cfg: Config, name: str) -> Mapping[str, float | None]:
     conf: Any = cfg.get("budgets", {}).get("windows", {}).get(name)
     return conf if isinstance(conf, dict) else DEFAULTS[name]
 
 
-def policy_for(pct: float, thresholds: dict[str, Any]) -> str | None:
+def policy_for(pct: float, thresholds: Mapping[str, float | None]) -> str | None:
     level = None
     for pol in POLICIES:
         t = thresholds.get(pol)
@@ -176,7 +221,7 @@ def policy_for(pct: float, thresholds: dict[str, Any]) -> str | None:
     return level
 
 
-def pace(row: dict[str, Any], now: float) -> float | None:
+def pace(row: Kept, now: float) -> float | None:
     """Percentage points per hour since the window's first sample (None without growth or history)."""
     samples = row.get("samples") or []
     if not samples:
@@ -189,7 +234,7 @@ def pace(row: dict[str, Any], now: float) -> float | None:
     return float(grown / hours)
 
 
-def fills_at(row: dict[str, Any], now: float) -> float | None:
+def fills_at(row: Kept, now: float) -> float | None:
     """When the window reaches 100 % at the current pace (None: not before it resets)."""
     if row["pct"] >= 100:
         return now
@@ -201,30 +246,36 @@ def fills_at(row: dict[str, Any], now: float) -> float | None:
 
 
 def status(cfg: Config, now: float | None = None, root: str | None = None,
-           session: str | None = None) -> list[dict[str, Any]]:
+           session: str | None = None) -> list[WindowStatus]:
     """Every current (not stale) window with its policy level, pace and forecast; with ``session``,
     only when that session reported them (see the module docstring)."""
     now = clock.epoch() if now is None else now
     stored = load(root)
     if not reported_by(session, root, stored):
         return []
-    out = []
+    out: list[WindowStatus] = []
     for name, row in stored.get("windows", {}).items():
         if name not in NAMES or not isinstance(row, dict) or not isinstance(row.get("resets_at"), (int, float)):
             continue
         if row["resets_at"] <= now:
             continue  # the window has reset since: stale
         th = _thresholds(cfg, name)
-        out.append({"window": name, "label": LABELS[name], "pct": float(row["pct"]),
-                    "resets_at": int(row["resets_at"]), "policy": policy_for(float(row["pct"]), th),
-                    "thresholds": th, "pace_per_hour": pace(row, now), "fills_at": fills_at(row, now),
-                    **{k: row[k] for k in ("used_usd", "limit_usd", "period") if k in row}})
+        st: WindowStatus = {"window": name, "label": LABELS[name], "pct": float(row["pct"]),
+                            "resets_at": int(row["resets_at"]), "policy": policy_for(float(row["pct"]), th),
+                            "thresholds": th, "pace_per_hour": pace(row, now), "fills_at": fills_at(row, now)}
+        if "used_usd" in row:
+            st["used_usd"] = row["used_usd"]
+        if "limit_usd" in row:
+            st["limit_usd"] = row["limit_usd"]
+        if "period" in row:
+            st["period"] = row["period"]
+        out.append(st)
     out.sort(key=lambda w: NAMES.index(w["window"]))
     return out
 
 
 def active(cfg: Config, now: float | None = None, root: str | None = None,
-           session: str | None = None) -> list[dict[str, Any]]:
+           session: str | None = None) -> list[WindowStatus]:
     """The windows at a policy level right now (``status`` rows whose ``policy`` is set)."""
     return [w for w in status(cfg, now, root, session) if w["policy"]]
 
@@ -238,7 +289,7 @@ def until(ts: float, now: float) -> str:
     return f"{h}h {m:02d}m" if h else f"{m}m"
 
 
-def describe(w: dict[str, Any], now: float) -> str:
+def describe(w: WindowStatus, now: float) -> str:
     """``5-hour limit 72% used (resets in 3h 12m)``; the spend limit with its dollars."""
     money = ""
     if "used_usd" in w and "limit_usd" in w:
@@ -246,7 +297,7 @@ def describe(w: dict[str, Any], now: float) -> str:
     return f"{w['label']} {w['pct']:.0f}% used{money} (resets in {until(w['resets_at'], now)})"
 
 
-def announce(levels: list[dict[str, Any]], now: float, root: str | None = None) -> list[str]:
+def announce(levels: list[WindowStatus], now: float, root: str | None = None) -> list[str]:
     """A line for each (window, reset, level) not announced before; remembered in its own file."""
     if not levels:
         return []
@@ -260,6 +311,8 @@ def announce(levels: list[dict[str, Any]], now: float, root: str | None = None) 
             seen = {}
         lines = []
         for w in levels:
+            if w["policy"] is None:
+                continue  # at no level (``active`` gives none such)
             prev = seen.get(w["window"]) if isinstance(seen.get(w["window"]), dict) else None
             done = list(prev.get("levels") or []) if prev and same_window(prev.get("resets_at"), w["resets_at"]) else []
             if w["policy"] in done:
@@ -275,14 +328,12 @@ def announce(levels: list[dict[str, Any]], now: float, root: str | None = None) 
 # ------------------------------------------------------------------ the PreToolUse policy
 
 
-def apply(decision: dict[str, Any], cfg: Config, verdict: dict[str, Any], before: str,
+def apply(decision: dict[str, Any], cfg: Config, verdict: Verdict, before: str,
           notices: list[str] | None = None, now: float | None = None, root: str | None = None,
-          session: str | None = None) -> dict[str, Any]:
+          session: str | None = None) -> Verdict:
     """Apply the strictest active window level on top of the budget ``verdict`` (the worst wins).
     ``before`` is the choice before the budget policy; new announcements go to ``notices``.  With
     ``session``, only windows that session's status line reported count."""
-    from .budget import TIERS
-
     now = clock.epoch() if now is None else now
     levels = active(cfg, now, root, session)
     if notices is not None:
@@ -290,12 +341,12 @@ def apply(decision: dict[str, Any], cfg: Config, verdict: dict[str, Any], before
     if not levels or verdict.get("deny"):
         return verdict
     worst = max(levels, key=lambda w: (POLICIES.index(w["policy"]), w["pct"]))
-    policy, where = worst["policy"], describe(worst, now)
+    policy, where = worst["policy"] or "warn", describe(worst, now)  # (``active``: a policy is set)
     if policy == "deny":
         return {"deny": True, "reason": f"{where}; the window policy denies new agents"}
     cur = decision["chosen"]
-    idx = next((i for i, t in enumerate(TIERS) if t in str(before).lower()), None)
-    cur_idx = next((i for i, t in enumerate(TIERS) if t in str(cur).lower()), None)
+    idx = tier_index(str(before))
+    cur_idx = tier_index(str(cur))
     target = None
     if policy == "downgrade" and idx is not None and idx > 0:
         target = idx - 1
@@ -309,7 +360,7 @@ def apply(decision: dict[str, Any], cfg: Config, verdict: dict[str, Any], before
     decision["reasons"].append(f"{where}: window policy {policy} → {new}")
     decision["chosen"] = new
     decision["source"] = "budget"
-    levels_order = ("ok", "info", "warning", "critical", "exceeded")
+    levels_order = ("ok", *LEVELS)
     mine = AS_BUDGET_LEVEL[policy]
     if levels_order.index(mine) > levels_order.index(decision.get("budget_level", "ok")):
         decision["budget_level"] = mine

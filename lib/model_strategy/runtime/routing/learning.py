@@ -282,7 +282,7 @@ def escalations(ledger: Ledger, session: dict[str, Any], key: str, decision: dic
     (same agent type, similar task, explicit model above the earlier tier, within 30 minutes), mark
     that run failed.  Inside the ledger transaction; the caller saves ``session``.  The lines to
     show."""
-    from model_strategy.runtime.books.ledger import iso, parse_ts
+    from model_strategy.runtime.base.clock import iso, parse_ts
 
     mem = session.setdefault("learning", {})
     recent = mem.get("recent") if isinstance(mem.get("recent"), list) else []
@@ -330,7 +330,7 @@ def find_record(ledger: Ledger, run: str, ts: str) -> Record | None:
     """The first record of a run (id ``run``) near ``ts`` (its day, the day before and after)."""
     from datetime import date, timedelta
 
-    from model_strategy.runtime.books.ledger import day_of
+    from model_strategy.runtime.base.clock import day_of
 
     try:
         day = date.fromisoformat(day_of(ts))
@@ -376,7 +376,7 @@ def counted(rec: Record | dict[str, Any]) -> tuple[str, str, str, bool] | None:
     """``(bucket key, tier, day, success)`` of a run as the learning counts it from its record, or
     None when it is not evidence (a main-thread slice, a continuation slice, a fork, no bucket, an
     outcome that says nothing of the model: denied or unknown)."""
-    from model_strategy.runtime.books.ledger import day_of
+    from model_strategy.runtime.base.clock import day_of
 
     if rec.get("kind") != "subagent" or rec.get("continuation"):
         return None
@@ -415,7 +415,7 @@ def append_event(ledger: Ledger, rec: Record | dict[str, Any], kind: str, to: bo
     """Append an outcome event for a run (``escalated``/``good``/``bad``); None when the run is not
     evidence the learning counts."""
     from model_strategy.runtime.base import clock
-    from model_strategy.runtime.books.ledger import iso
+    from model_strategy.runtime.base.clock import iso
 
     c = counted(rec)
     if c is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from model_strategy.runtime.base.kinds import EFFORTS, LEVELS, POLICIES, TIERS
+from model_strategy.runtime.base.kinds import EFFORTS, LEVELS, POLICIES, TIERS, WEEKDAYS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 CHOICES = (*TIERS, "auto")
 PROFILES = ("FAST", "BALANCED", "QUALITY")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 THRESHOLD_MAX = 1000  # percent
 
 # field -> (kind, argument, default).  Kinds: int/float (arg = (min, max) or None), bool, str,

@@ -17,6 +17,28 @@ if _cached and os.environ.get("MODEL_STRATEGY_PY_VERSION") != sys.version.split(
         os.unlink(_cached)
     except OSError:
         pass
+if sys.version_info < (3, 12):
+    # datetime.py of 3.10/3.11 runs its whole pure-Python version (~1.5 ms) before it imports the C
+    # module over it; 3.12's is only `from _datetime import *`: do what it does
+    try:
+        import _datetime
+
+        sys.modules.setdefault("datetime", _datetime)
+    except ImportError:  # pragma: no cover - an interpreter without the C module
+        pass
+
+
+def done(code: int) -> None:
+    """Exit once the output is out, skipping the interpreter's teardown (freeing every module and
+    object: ~2 ms of a hook's time).  Files are closed and locks released by then."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:  # Claude Code stopped reading: nothing left to tell it
+        pass
+    os._exit(code)
+
+
 EVENTS = ("pre_tool_use", "post_tool_use", "subagent_stop", "stop", "session_start")
 event = sys.argv[1] if len(sys.argv) > 1 else ""
 
@@ -24,11 +46,11 @@ try:
     if event == "statusline":
         from model_strategy.runtime.entry.statusline import main as statusline
 
-        sys.exit(statusline())
+        done(statusline())
     if event == "slash_args":  # UserPromptExpansion / PreToolUse(Skill): store a slash command's arguments
         from model_strategy.runtime.entry.slashargs import hook_main
 
-        sys.exit(hook_main())
+        done(hook_main())
     from model_strategy.runtime.entry import hooks
 except Exception as exc:  # a broken install must not break Claude Code either
     reason = type(exc).__name__
@@ -39,4 +61,4 @@ except Exception as exc:  # a broken install must not break Claude Code either
 if event not in EVENTS:
     print('{"systemMessage": "model-strategy: unknown hook event ' + repr(event)[:40].replace('"', "'") + '"}')
     sys.exit(0)
-sys.exit(hooks.run(getattr(hooks, event)))
+done(hooks.run(getattr(hooks, event)))

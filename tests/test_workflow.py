@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import synthrecords
 from model_strategy.models import AgentRecord, Decision
-from model_strategy.runtime.base import clock
+from model_strategy.runtime.base import clock, payload
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.entry import hooks
 from model_strategy.runtime.routing import workflow
@@ -123,8 +123,8 @@ def test_fnv_equals_the_javascript_one() -> None:  # values printed by node for 
 def test_unframe_gives_back_the_scripts_prompt() -> None:
     framed = ("[Workflow harness — computed task] The task text below was computed at runtime by a workflow "
               "script. … The computed task text follows:\n  first line\n  second\n\n  third")
-    assert workflow.unframe(framed) == "first line\nsecond\n\nthird"
-    assert workflow.unframe("plain prompt") == "plain prompt"
+    assert payload.unframe(framed) == "first line\nsecond\n\nthird"
+    assert payload.unframe("plain prompt") == "plain prompt"
 
 
 @settings(max_examples=60, deadline=None)

@@ -111,3 +111,14 @@ def first_user_text(entries_head: list[dict[str, Any]]) -> str | None:
                 return "\n".join(texts) if len(texts) > 1 else texts[0]
         return None
     return None
+
+
+def unframe(text: str) -> str:
+    """A workflow agent's task as the script passed it: Claude Code frames it ("[Workflow harness —
+    computed task] … follows:" and every line indented by two spaces) in the agent's first message."""
+    if not text.startswith("[Workflow harness"):
+        return text
+    _, sep, rest = text.partition("follows:\n")
+    if not sep:
+        return text
+    return "\n".join(line[2:] if line.startswith("  ") else line for line in rest.split("\n"))

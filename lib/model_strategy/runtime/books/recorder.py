@@ -14,9 +14,8 @@ the lock stays busy the pending record goes to the spool and is committed by the
 from __future__ import annotations
 
 from model_strategy.runtime.base import clock, store
-from model_strategy.runtime.base.payload import Payload, prompt_hash
+from model_strategy.runtime.base.payload import Payload, prompt_hash, unframe
 from model_strategy.runtime.money import pricing
-from model_strategy.runtime.routing.workflow import unframe
 
 from . import records
 from .ledger import Ledger, crash_point, day_of, iso, parse_ts, utc_iso

@@ -177,7 +177,8 @@ def _rate(q: dict[str, Any], now: datetime) -> tuple[Decimal, Decimal]:
     active = {h: v for h, v in hours.items() if v > 0}
     if not active:
         return Decimal(0), Decimal(0)
-    first_dt = datetime.strptime(min(active), "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
+    first = min(active)  # "YYYY-MM-DDTHH" (no strptime: it imports locale and calendar, ~5 ms)
+    first_dt = datetime(int(first[:4]), int(first[5:7]), int(first[8:10]), int(first[11:13]), tzinfo=timezone.utc)
     span_hours = max(Decimal(1), Decimal((now - first_dt).total_seconds()) / 3600)
     share = min(Decimal(1), Decimal(len(active)) / span_hours)
     return sum(active.values(), Decimal(0)) / len(active), share

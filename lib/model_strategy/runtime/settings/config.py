@@ -14,8 +14,6 @@ import zlib
 
 from model_strategy.runtime.base import paths, store
 
-from . import config_rules
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -108,6 +106,8 @@ def _validate_layers(
     files: list[str], last_good: dict[str, Any]
 ) -> tuple[Config, list[str], dict[str, Any], list[dict[str, Any]]]:
     import json
+
+    from . import config_rules  # only when a file changed: a hook with a fresh cache skips the rules
 
     warnings: list[str] = []
     states: list[dict[str, Any]] = []

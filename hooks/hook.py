@@ -1,8 +1,10 @@
-"""Claude Code hook shim: ``hook.py <event>`` parses stdin, calls ``model_strategy.runtime.entry.hooks.<event>`` and
-prints its JSON (``statusline`` prints one line of text instead).
+"""Claude Code hook shim: ``hook.py <event>`` parses stdin, calls the event's handler --
+``model_strategy.runtime.entry.spawns.pre_tool_use`` (routing) or ``...entry.recording.<event>`` -- through
+the fail-open runner ``...entry.hooks.run`` and prints its JSON (``statusline`` prints one line of text
+instead; ``slash_args`` nothing).
 
-Never fails the user's session: ``model_strategy.runtime.entry.hooks.run`` exits 0 whatever happens, and so does
-this file when the package itself cannot be loaded.
+Never fails the user's session: the runner exits 0 whatever happens, and so does this file when the
+package itself cannot be loaded.
 """
 
 import os
@@ -39,7 +41,7 @@ def done(code: int) -> None:
     os._exit(code)
 
 
-EVENTS = ("pre_tool_use", "post_tool_use", "subagent_stop", "stop", "session_start")
+RECORDING = ("post_tool_use", "subagent_stop", "stop", "session_start")
 event = sys.argv[1] if len(sys.argv) > 1 else ""
 
 try:
@@ -52,13 +54,20 @@ try:
 
         done(hook_main())
     from model_strategy.runtime.entry import hooks
+
+    if event == "pre_tool_use":  # only the module the event needs is loaded
+        from model_strategy.runtime.entry.spawns import pre_tool_use as handler
+    elif event in RECORDING:
+        from model_strategy.runtime.entry import recording
+
+        handler = getattr(recording, event)
 except Exception as exc:  # a broken install must not break Claude Code either
     reason = type(exc).__name__
     print(f"model-strategy: status unavailable ({reason})" if event == "statusline" else
           '{"systemMessage": "model-strategy: cannot load its code (' + reason + '); nothing changed"}')
     sys.exit(0)
 
-if event not in EVENTS:
+if event != "pre_tool_use" and event not in RECORDING:
     print('{"systemMessage": "model-strategy: unknown hook event ' + repr(event)[:40].replace('"', "'") + '"}')
     sys.exit(0)
-done(hooks.run(getattr(hooks, event)))
+done(hooks.run(handler))

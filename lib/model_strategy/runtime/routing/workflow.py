@@ -24,7 +24,29 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import TypedDict
+
+    class Rule(TypedDict):
+        """The model and effort to give a call (None: leave it)."""
+
+        m: str
+        e: str | None
+
+    class CallRule(Rule):
+        """A literal call's decision, for the calls with its agent type and requested model / effort."""
+
+        t: str | None
+        rm: str | None
+        re: str | None
+
+    class Table(TypedDict):
+        """The routing table the appended ``agent`` function reads (see the module's docstring)."""
+
+        calls: dict[str, list[CallRule]]  # per FNV-1a of a literal prompt
+        types: dict[str, Rule]  # computed prompts, per literal agent type
+        other: Rule  # computed prompts of any other type
+        keepModel: bool  # a model the caller set is kept (unless the call was decided one by one)
+        keepEffort: bool
 
 #: the agent type Claude Code gives an ``agent()`` call whose options name none
 DEFAULT_TYPE = "workflow-subagent"
@@ -404,7 +426,7 @@ function agent(prompt, opts) {{
 """
 
 
-def rewrite(script: str, table: dict[str, Any]) -> str:
+def rewrite(script: str, table: Table) -> str:
     """``script`` (without an earlier routing block) plus the routing function for ``table``."""
     from model_strategy.runtime.base.fastjson import dumps_ascii
 

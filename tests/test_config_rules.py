@@ -17,7 +17,7 @@ from model_strategy.runtime.settings import config_rules
 from model_strategy.runtime.settings.config_rules import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULTS = json.loads((ROOT / ".claude" / "model-strategy.defaults.json").read_text())
+DEFAULTS = json.loads((ROOT / "lib" / "model_strategy" / "data" / "defaults.json").read_text())
 
 
 def pydantic_result(data: Any) -> tuple[str, Any]:

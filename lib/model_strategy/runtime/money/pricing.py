@@ -90,8 +90,7 @@ def snapshot_path() -> str:
 
 def shipped_path() -> str:
     """The snapshot shipped in the package (``scripts/build-prices`` writes it)."""
-    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # model_strategy/
-    return os.path.join(package, "data", "prices.json")
+    return paths.package_data("prices.json")
 
 
 def load_shipped() -> dict[str, Any] | None:

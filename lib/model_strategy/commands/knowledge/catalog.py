@@ -127,7 +127,7 @@ class Catalog:
         self.source: str = cat["source"]
         self.aliases: dict[str, str] = cat["claude_code_aliases"]
         self.models: dict[str, dict[str, Any]] = {m["id"]: m for m in cat["models"]}
-        self.cards: dict[str, dict[str, Any]] = data["cards"]
+        self.cards: dict[str, rates.Card] = data["cards"]
         self.usecases: list[dict[str, Any]] = data["usecases"]["usecases"]
         self.usecases_source: str = data["usecases"]["source"]
 

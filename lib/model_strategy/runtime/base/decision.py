@@ -46,3 +46,13 @@ class Decision(TypedDict):
     learned: NotRequired[str | None]
     explored: NotRequired[bool]
     escalated: NotRequired[bool]  # the caller re-spawned the task on a higher tier: this run failed
+
+
+class Verdict(TypedDict, total=False):
+    """The budget and window policies' verdict on a decision (``budget.apply_policy``); empty: nothing
+    acts on it."""
+
+    deny: bool  # refuse the spawn
+    reason: str  # why it is denied
+    note: str  # the limit that acted (said after the routing line)
+    picked: str  # the model the selector picked before a policy took it down

@@ -21,14 +21,12 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any
 
-    from model_strategy.runtime.base.decision import Decision
+    from model_strategy.runtime.base.decision import Decision, Verdict
     from model_strategy.runtime.base.payload import AgentInput, Payload
     from model_strategy.runtime.routing.workflow import Call, Rule, Table
     from model_strategy.runtime.settings.values import Config
 
     from .hooks import Output
-
-    Verdict = dict[str, Any]  # budget.apply_policy's: {"deny", "reason", "note", "picked"}
 
 SHOWN = 6  # a Workflow's line names at most this many agent() calls
 
@@ -105,6 +103,16 @@ def _loose(value: Decision | AgentInput) -> dict[str, Any]:
     return loose
 
 
+def _apply_policy(decision: Decision, cfg: Config, ledger: Ledger, now: datetime,
+                  statuses: list[dict[str, Any]] | None, session: str) -> Verdict:
+    """``budget.apply_policy`` on a decision (in place), its verdict typed."""
+    from model_strategy.runtime.limits import budget
+
+    verdict: Any = budget.apply_policy(_loose(decision), cfg, ledger, now, statuses, session=session)
+    typed: Verdict = verdict
+    return typed
+
+
 def _apply_budgets(p: Payload, cfg: Config, ledger: Ledger, decisions: list[tuple[str, Decision]],
                    keep: bool = True, match: dict[str, Any] | None = None) -> list[Verdict]:
     """Apply the budget and window policy to each decision (in place) and keep them in the session
@@ -124,8 +132,8 @@ def _apply_budgets(p: Payload, cfg: Config, ledger: Ledger, decisions: list[tupl
             statuses = budget.status(ledger, cfg, now)
             ledger.notices += budget.notices(ledger, cfg, now, statuses)
             _learn(p, cfg, ledger, decisions, now, state, statuses, match)
-            verdicts = [_policy(d, lambda x: budget.apply_policy(_loose(x), cfg, ledger, now, statuses,
-                                                                 session=session)) for _, d in decisions]
+            verdicts = [_policy(d, lambda x: _apply_policy(x, cfg, ledger, now, statuses, session))
+                        for _, d in decisions]
             for (key, d), v in zip(decisions, verdicts, strict=True):
                 if keep:
                     state["decisions"][key] = _remember(key, d, v, now)
@@ -134,8 +142,7 @@ def _apply_budgets(p: Payload, cfg: Config, ledger: Ledger, decisions: list[tupl
         if isinstance(exc, store.LinkRefused):                # as it stands, park the decisions
             ledger.warnings.append(str(exc))
         _learn(p, cfg, ledger, decisions, now, None, None, None)
-        verdicts = [_policy(d, lambda x: budget.apply_policy(_loose(x), cfg, ledger, now, session=session))
-                    for _, d in decisions]
+        verdicts = [_policy(d, lambda x: _apply_policy(x, cfg, ledger, now, None, session)) for _, d in decisions]
         try:
             for (key, d), v in zip(decisions, verdicts if keep else [], strict=False):
                 ledger.spool("decision", {"session_id": p.session_id, "project": p.project,

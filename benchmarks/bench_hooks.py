@@ -2,7 +2,11 @@
 
 Prints medians and ratios against baselines measured in the same run; asserts nothing.
 
-    python benchmarks/bench_hooks.py [--runs 40] [--records 200000]
+    python benchmarks/bench_hooks.py [--runs 40] [--records 200000] [--ab]
+
+Target (issue #15): the whole PreToolUse process (hooks/run → hook.py, learning on, 200k records this
+month) within 1.5× a bare `python -c pass` of the interpreter that runs the hooks, both measured in the
+same interleaved runs (medians).  ``--ab`` measures only that pair (quick).
 
 Targets (issue #3/#4): PreToolUse median ≤ 60 ms and ≤ 4× `python3 -c pass`; recording hook median
 ≤ 80 ms and, with 200k records already in this month's archive, ≤ 1.15× the empty case; the budget
@@ -56,6 +60,28 @@ def make_env(data: Path) -> dict[str, str]:
     return env
 
 
+TIERS = ("haiku", "sonnet", "opus")
+MODELS = {"haiku": "claude-haiku-5-5", "sonnet": "claude-sonnet-5-5", "opus": "claude-opus-5-5"}
+
+
+def routed(d: int, i: int, ts: str) -> dict[str, Any]:
+    """Record ``i`` of day ``d`` as a routed run (for ``fill_month``): its bucket, tier and outcome, so
+    the learning state the hooks fold from the ledger has buckets to count."""
+    agent_type, band = ("Explore", "general-purpose", "Plan", "code-reviewer")[i % 4], \
+        ("simple", "moderate", "complex")[i % 3]
+    tier = TIERS[(i // 7) % 3]
+    decision = {"tool_use_id": f"t{d}x{i}", "ts": ts, "agent_type": agent_type, "requested": None,
+                "chosen": tier, "source": "complexity", "profile": "BALANCED", "confidence": 0.8,
+                "complexity": 0.5, "reasons": [], "budget_level": "ok", "denied": False,
+                "prompt_hash": "x", "background": True, "bucket": [agent_type, band, "BALANCED"],
+                "static": tier, "p": 0.95}
+    tokens = {"input": 3000, "output": 600, "cache_read": 9000, "cache_write_5m": 300, "cache_write_1h": 0,
+              "web_search": 0}
+    return {"agent_type": agent_type, "model_requested": tier, "model_actual": MODELS[tier],
+            "models": {MODELS[tier]: {**tokens, "requests": 3, "cost_usd": "0.00075", "priced": True}},
+            "decision": decision, "outcome": "completed" if i % 11 else "error"}
+
+
 def prepare(data: Path, records: int, budgets: bool) -> None:
     from model_strategy.runtime.money import pricing
 
@@ -65,8 +91,8 @@ def prepare(data: Path, records: int, budgets: bool) -> None:
     if not budgets:
         (data / "config.json").write_text(json.dumps({"budgets": {"daily_usd": None, "weekly_usd": None,
                                                                   "monthly_usd": None}}))
-    if records:
-        fill_month(data, records)
+    if records:  # routed runs: learning (on by default) has a state to fold and read
+        fill_month(data, records, vary=routed)
 
 
 def fill_month(data: Path, n: int, vary: Callable[[int, int, str], dict[str, Any]] | None = None,
@@ -150,6 +176,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=40)
     ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--ab", action="store_true", help="only PreToolUse (full, learning on) vs `python -c pass`")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ms-bench-"))
     run = [str(ROOT / "hooks" / "run")]
@@ -166,7 +193,11 @@ def main() -> None:
 
     setups = [("empty", 0, True), ("empty-nobudget", 0, False),
               ("full", args.records, True), ("full-nobudget", args.records, False)]
-    cases: dict[str, Callable[[int], float]] = {}
+    cases: dict[str, Callable[[int], float]] = {
+        # the A/B baseline, interleaved with the hooks: the same interpreter, site and all, doing nothing
+        "python -c pass": lambda i: timed([py, "-c", "pass"], b"", base_env)}
+    if args.ab:
+        setups = [("full", args.records, True)]
     for name, records, budgets in setups:
         data = tmp / name
         t0 = time.perf_counter()
@@ -176,10 +207,17 @@ def main() -> None:
         env = make_env(data)
         cases[f"pre-{name}"] = lambda i, e=env: timed([*run, "pre_tool_use"], pre_payload(i, main_transcript), e)
         cases[f"rec-{name}"] = lambda i, e=env: timed([*run, "subagent_stop"], stop_payload(i, agent_transcript), e)
+        if args.ab:
+            continue
         if budgets:
             cases[f"statusline-{name}"] = lambda i, e=env: timed([*run, "statusline"], b"{}", e)
             # a subscriber's payload (rate_limits: windows.json is written once, then left alone)
             cases[f"statusline-windows-{name}"] = lambda i, e=env: timed([*run, "statusline"], windows_payload(), e)
+    if args.ab:
+        samples = _interleaved(cases, args.runs)
+        _print_ab(samples, py, args.records)
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
     composed = tmp / "empty-composed"
     prepare(composed, 0, True)
     (composed / "statusline-original.json").write_text(json.dumps(
@@ -203,13 +241,7 @@ def main() -> None:
                                                       fresh_env(warm_system))
     cases["pre-venv-python-warm"] = lambda i: timed([*run, "pre_tool_use"], pre_payload(i, main_transcript),
                                                     make_env(warm_system))
-    # interleaved: run i of every case before run i+1 of any, so drift on the machine hits all alike
-    samples: dict[str, list[float]] = {key: [] for key in cases}
-    for i in range(args.runs + 1):
-        for key, fn in cases.items():
-            ms = fn(i)
-            if i:  # run 0 warms bytecode and page caches
-                samples[key].append(ms)
+    samples = _interleaved(cases, args.runs)
     results = {key: statistics.median(values) for key, values in samples.items()}
 
     print(f"\nbaselines: python3 -c pass (shim {shim}) {b_shim:.1f} ms; hook interpreter -c pass {b_py:.1f} ms")
@@ -217,6 +249,7 @@ def main() -> None:
     for key, ms in results.items():
         print(f"{key:<34}{ms:>10.1f}{ms / b_shim:>11.2f}{ms / b_py:>10.2f}")
     print("\ntargets")
+    _print_ab(samples, py, args.records)
     pre = results["pre-empty"]
     print(f"  PreToolUse median {pre:.1f} ms (≤ 60) and {pre / b_shim:.2f}× python3 -c pass (≤ 4)")
     rec, rec_full = results["rec-empty"], results["rec-full"]
@@ -233,6 +266,25 @@ def main() -> None:
           f"{results['pre-system-python-warm']:.1f} ms on the cached system python, "
           f"{results['pre-venv-python-warm']:.1f} ms on the venv python")
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _interleaved(cases: dict[str, Callable[[int], float]], runs: int) -> dict[str, list[float]]:
+    """Run i of every case before run i+1 of any, so drift on the machine hits all alike."""
+    samples: dict[str, list[float]] = {key: [] for key in cases}
+    for i in range(runs + 1):
+        for key, fn in cases.items():
+            ms = fn(i)
+            if i:  # run 0 warms bytecode and page caches
+                samples[key].append(ms)
+    return samples
+
+
+def _print_ab(samples: dict[str, list[float]], py: str, records: int) -> None:
+    """Issue #15's speed target: PreToolUse (learning on, ``records`` this month) vs `python -c pass`."""
+    pre, bare = statistics.median(samples["pre-full"]), statistics.median(samples["python -c pass"])
+    print(f"  A/B ({len(samples['pre-full'])} interleaved runs, medians): PreToolUse, learning on, {records:,} "
+          f"records, whole process (hooks/run → hook.py) {pre:.1f} ms vs `{py} -c pass` {bare:.1f} ms = "
+          f"{pre / bare:.2f}× (≤ 1.5)")
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ class Sim:
 
     def spawn(self, task: tuple[str, str, str], truth: dict[str, float], model: str | None) -> tuple[str, bool]:
         """One spawn through PreToolUse, its run, SubagentStop: the tier it ran on and its success."""
-        from model_strategy.runtime.entry import hooks
+        from model_strategy.runtime.entry import recording, spawns
 
         self.n += 1
         tuid = f"toolu_sim{self.n:05d}"
@@ -117,7 +117,7 @@ class Sim:
         tool_input: dict[str, Any] = {"description": desc, "prompt": prompt, "subagent_type": agent_type}
         if model:
             tool_input["model"] = model
-        out = self.hook(hooks.pre_tool_use, {
+        out = self.hook(spawns.pre_tool_use, {
             "session_id": self.sid, "transcript_path": str(self.main), "cwd": str(self.project),
             "hook_event_name": "PreToolUse", "tool_name": "Agent", "tool_input": tool_input, "tool_use_id": tuid})
         spec = out.get("hookSpecificOutput", {})
@@ -142,7 +142,7 @@ class Sim:
                           "message": {"role": "assistant", "content": [{"type": "text", "text": "API Error"}]}})
         path.write_text("".join(json.dumps(x) + "\n" for x in lines))
         (self.sessdir / "subagents" / f"agent-{agent_id}.meta.json").write_text(json.dumps({"toolUseId": tuid}))
-        self.hook(hooks.subagent_stop, {
+        self.hook(recording.subagent_stop, {
             "session_id": self.sid, "transcript_path": str(self.main), "cwd": str(self.project),
             "hook_event_name": "SubagentStop", "agent_id": agent_id, "agent_type": agent_type,
             "agent_transcript_path": str(path), "stop_hook_active": False})

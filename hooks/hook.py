@@ -1,8 +1,6 @@
-"""Claude Code hook shim: ``hook.py <event>`` parses stdin, calls ``model_strategy.runtime.entry.hooks.<event>`` and
-prints its JSON (``statusline`` prints one line of text instead).
-
-Never fails the user's session: ``model_strategy.runtime.entry.hooks.run`` exits 0 whatever happens, and so does
-this file when the package itself cannot be loaded.
+"""Claude Code hook shim: ``hook.py <event>`` runs ``model_strategy.runtime.entry.main`` (which
+picks the event's handler and prints what it says).  This file is compiled on every hook, so it
+stays small; it exits 0 with one line when the package itself cannot be loaded.
 """
 
 import os
@@ -17,26 +15,12 @@ if _cached and os.environ.get("MODEL_STRATEGY_PY_VERSION") != sys.version.split(
         os.unlink(_cached)
     except OSError:
         pass
-EVENTS = ("pre_tool_use", "post_tool_use", "subagent_stop", "stop", "session_start")
 event = sys.argv[1] if len(sys.argv) > 1 else ""
-
 try:
-    if event == "statusline":
-        from model_strategy.runtime.entry.statusline import main as statusline
-
-        sys.exit(statusline())
-    if event == "slash_args":  # UserPromptExpansion / PreToolUse(Skill): store a slash command's arguments
-        from model_strategy.runtime.entry.slashargs import hook_main
-
-        sys.exit(hook_main())
-    from model_strategy.runtime.entry import hooks
+    from model_strategy.runtime.entry.main import main
 except Exception as exc:  # a broken install must not break Claude Code either
     reason = type(exc).__name__
     print(f"model-strategy: status unavailable ({reason})" if event == "statusline" else
           '{"systemMessage": "model-strategy: cannot load its code (' + reason + '); nothing changed"}')
     sys.exit(0)
-
-if event not in EVENTS:
-    print('{"systemMessage": "model-strategy: unknown hook event ' + repr(event)[:40].replace('"', "'") + '"}')
-    sys.exit(0)
-sys.exit(hooks.run(getattr(hooks, event)))
+main(event)

@@ -27,7 +27,7 @@ from model_strategy.runtime.base import clock
 from model_strategy.runtime.base.clock import day_of
 from model_strategy.runtime.books import archive, archived, records
 from model_strategy.runtime.books.ledger import Ledger
-from model_strategy.runtime.entry import hooks
+from model_strategy.runtime.entry import hooks, recording
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 28)  # retention 90 days: months ending before 2026-08-30 are due
@@ -171,7 +171,7 @@ def test_session_start_archives(data_dir: Path) -> None:
     old = (today.replace(day=1) - timedelta(days=200)).isoformat()
     commit_all([make(1, old)])
     out = io.StringIO()
-    assert hooks.run(hooks.session_start, io.StringIO(json.dumps({"session_id": "s", "cwd": str(data_dir)})),
+    assert hooks.run(recording.session_start, io.StringIO(json.dumps({"session_id": "s", "cwd": str(data_dir)})),
                      out) == 0
     assert Ledger().archived_months() == [old[:7]] and ids() == ["s1:a1"]
 

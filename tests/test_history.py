@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from model_strategy.commands.cli import cli, history_cli
 from model_strategy.commands.usage import history, history_report
 from model_strategy.runtime.books.ledger import Ledger
-from model_strategy.runtime.entry import hooks
+from model_strategy.runtime.entry import hooks, recording, spawns
 from sessionlab import AGENT_A, AGENT_B, ROOT, Session
 
 FIX = Path(__file__).parent / "fixtures" / "history" / "claude"
@@ -333,13 +333,13 @@ def _finish_metas(lab: Session) -> None:
 
 
 def _hooks(lab: Session) -> None:
-    call(hooks.pre_tool_use, lab.pre("A"))
-    call(hooks.subagent_stop, lab.subagent_stop(AGENT_A))
-    call(hooks.post_tool_use, lab.payload("PostToolUse-foreground"))
-    call(hooks.pre_tool_use, lab.pre("B"))
-    call(hooks.post_tool_use, lab.payload("PostToolUse-background"))
-    call(hooks.subagent_stop, lab.subagent_stop(AGENT_B))
-    call(hooks.stop, lab.payload("Stop"))
+    call(spawns.pre_tool_use, lab.pre("A"))
+    call(recording.subagent_stop, lab.subagent_stop(AGENT_A))
+    call(recording.post_tool_use, lab.payload("PostToolUse-foreground"))
+    call(spawns.pre_tool_use, lab.pre("B"))
+    call(recording.post_tool_use, lab.payload("PostToolUse-background"))
+    call(recording.subagent_stop, lab.subagent_stop(AGENT_B))
+    call(recording.stop, lab.payload("Stop"))
 
 
 def _sums() -> tuple[int, int, Decimal, int]:

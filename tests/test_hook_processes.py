@@ -239,6 +239,23 @@ def test_warm_hooks_import_none_of_pydantic_rich_genai_prices(lab: Session, data
         assert subprocess.run([venv_python(), "-c", f"import {heavy}"], capture_output=True).returncode == 0
 
 
+#: standard-library modules a warm PreToolUse does without (each costs 1-12 ms of a hook's start-up):
+#: dataclasses (inspect, ast, dis), strptime's locale and calendar, re, json, the config's rules
+SLOW_STDLIB = ("dataclasses", "inspect", "_strptime", "locale", "re", "json", "enum",
+               "model_strategy.runtime.settings.config_rules")
+
+
+def test_warm_pre_tool_use_skips_the_slow_standard_library(lab: Session, data_dir: Path) -> None:
+    """With spend this week (the budget's burn rate is worked out) and a fresh compiled config."""
+    assert run_hook("pre_tool_use", lab.pre("B"))[0] == 0
+    assert run_hook("subagent_stop", lab.subagent_stop(AGENT_A))[0] == 0
+    proc = _direct([venv_python(), "-E", "-S", "-X", "importtime"], "pre_tool_use", lab.pre("A"), data_dir)
+    assert proc.returncode == 0 and "updatedInput" in proc.stdout, proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "model_strategy.runtime.limits.budget" in imported and not imported & set(SLOW_STDLIB), \
+        imported & set(SLOW_STDLIB)
+
+
 def test_stdlib_only_interpreter_routes_and_records_from_cold(lab: Session, data_dir: Path) -> None:
     """A bare interpreter (-I -S: no site-packages at all), no venv, no caches: the config is validated,
     prices come from the shipped snapshot, the spawn is routed and the agent recorded with its cost."""

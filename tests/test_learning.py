@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from model_strategy.models import Decision
 from model_strategy.runtime.books.ledger import Ledger
-from model_strategy.runtime.entry import hooks
+from model_strategy.runtime.entry import hooks, recording, spawns
 from model_strategy.runtime.routing import learning, selector
 from test_hook_processes import run_hook
 
@@ -89,9 +89,9 @@ def config(data_dir: Path, **learning_cfg: Any) -> None:
 
 def run_once(lab: Lab, tool_input: dict[str, Any], ok: bool, ts: str = NOW) -> tuple[str | None, dict[str, Any]]:
     payload = lab.pre(tool_input)
-    out = call(hooks.pre_tool_use, payload)
+    out = call(spawns.pre_tool_use, payload)
     model = model_of(out) or tool_input.get("model")
-    call(hooks.subagent_stop, lab.agent(payload["tool_use_id"], str(model), ok, ts))
+    call(recording.subagent_stop, lab.agent(payload["tool_use_id"], str(model), ok, ts))
     return model, out
 
 
@@ -163,7 +163,7 @@ def test_decision_records_bucket_static_and_probability(tmp_path: Path, data_dir
     assert d["bucket"] == ["Explore", "simple", "BALANCED"] and d["static"] == "haiku" and d["p"] == 1.0
     Decision.model_validate(d)  # the schema the hot path must satisfy
     explicit = lab.pre({**SEARCH, "model": "opus"})
-    call(hooks.pre_tool_use, explicit)
+    call(spawns.pre_tool_use, explicit)
     kept = Ledger().session(lab.sid, None)["decisions"][explicit["tool_use_id"]]
     assert kept["chosen"] == "opus" and kept["p"] == 1.0 and "_match" not in kept
     Decision.model_validate(kept)
@@ -201,7 +201,7 @@ def test_learning_off_restores_the_static_rule_exactly(tmp_path: Path, data_dir:
     cfg = config_mod.load(str(lab.project))[0]
     for tool_input in corpus:
         expect = selector.decide(dict(tool_input), cfg)["chosen"]
-        out = call(hooks.pre_tool_use, lab.pre(tool_input))
+        out = call(spawns.pre_tool_use, lab.pre(tool_input))
         assert (model_of(out) or tool_input.get("model")) == expect
         assert "learned" not in out.get("systemMessage", "")
 
@@ -212,7 +212,7 @@ def test_learned_pick_is_said_and_budget_still_applies(tmp_path: Path, data_dir:
     config(data_dir)
     _seed_counts(data_dir, {"haiku": [10, 9], "sonnet": [30, 0]})
     lab = Lab(tmp_path)
-    out = call(hooks.pre_tool_use, lab.pre(SEARCH))
+    out = call(spawns.pre_tool_use, lab.pre(SEARCH))
     assert model_of(out) == "sonnet"
     assert "Explore → sonnet, low effort (learned: 49 runs, sonnet" in out["systemMessage"]
     assert "% vs haiku" in out["systemMessage"]
@@ -220,7 +220,7 @@ def test_learned_pick_is_said_and_budget_still_applies(tmp_path: Path, data_dir:
     cfg = {"budgets": {"daily_usd": "0.000001", "weekly_usd": None, "monthly_usd": None}}
     (data_dir / "config.json").write_text(json.dumps(cfg))
     run_once(lab, {"subagent_type": "Plan", "prompt": "design the architecture"}, True)
-    out = call(hooks.pre_tool_use, lab.pre(SEARCH))
+    out = call(spawns.pre_tool_use, lab.pre(SEARCH))
     assert model_of(out) == "haiku"
     assert out["systemMessage"].startswith("model-strategy: Explore → sonnet → haiku (daily budget ")
     assert "picked for learned: " in out["systemMessage"]
@@ -233,7 +233,7 @@ def test_pinned_agent_is_neither_learned_nor_explored(tmp_path: Path, data_dir: 
     (data_dir / "config.json").write_text(json.dumps(cfg))
     _seed_counts(data_dir, {"haiku": [0, 50], "sonnet": [100, 0]}, "Explore\x1fsimple\x1fBALANCED")
     lab = Lab(tmp_path)
-    out = call(hooks.pre_tool_use, lab.pre(SEARCH))  # pinned to sonnet; the static rule takes a trivial search down
+    out = call(spawns.pre_tool_use, lab.pre(SEARCH))  # pinned to sonnet; the static rule takes a trivial search down
     assert model_of(out) == "haiku"
     assert "learned" not in out["systemMessage"] and "exploring" not in out["systemMessage"]
 
@@ -246,17 +246,17 @@ def test_exploration_one_tier_down_with_its_probability(tmp_path: Path, data_dir
     _seed_counts(data_dir, {"sonnet": [5, 0]}, "general-purpose\x1fmoderate\x1fBALANCED")
     monkeypatch.setenv("MODEL_STRATEGY_DRAW", "0.05")
     p1 = lab.pre(gp)
-    out = call(hooks.pre_tool_use, p1)
+    out = call(spawns.pre_tool_use, p1)
     assert model_of(out) == "haiku" and "exploring" in out["systemMessage"]
     kept = Ledger().session(lab.sid, None)["decisions"][p1["tool_use_id"]]
     assert kept["explored"] is True and kept["p"] == 0.1 and kept["static"] == "sonnet"
     monkeypatch.setenv("MODEL_STRATEGY_DRAW", "0.5")
     p2 = lab.pre(gp)
-    assert model_of(call(hooks.pre_tool_use, p2)) == "sonnet"
+    assert model_of(call(spawns.pre_tool_use, p2)) == "sonnet"
     assert Ledger().session(lab.sid, None)["decisions"][p2["tool_use_id"]]["p"] == 0.9
     # a fresh bucket (fewer than EXPLORE_AFTER runs) is routed as always
     monkeypatch.setenv("MODEL_STRATEGY_DRAW", "0.0")
-    out = call(hooks.pre_tool_use, lab.pre({"subagent_type": "Plan", "prompt": "design the architecture"}))
+    out = call(spawns.pre_tool_use, lab.pre({"subagent_type": "Plan", "prompt": "design the architecture"}))
     assert model_of(out) == "opus"
 
 
@@ -270,7 +270,7 @@ def test_no_exploration_while_a_budget_policy_acts(tmp_path: Path, data_dir: Pat
     for _ in range(4):
         run_once(lab, gp, True)
     p = lab.pre(gp)
-    call(hooks.pre_tool_use, p)
+    call(spawns.pre_tool_use, p)
     kept = Ledger().session(lab.sid, None)["decisions"][p["tool_use_id"]]
     assert kept["p"] == 1.0 and not kept.get("explored") and kept["budget_level"] != "ok"
 
@@ -283,13 +283,13 @@ def test_escalation_marks_the_earlier_run_failed(tmp_path: Path, data_dir: Path)
     lab = Lab(tmp_path)
     run_once(lab, SEARCH, True)
     assert state()["total"][BUCKET] == {"haiku": [1, 0]}
-    out = call(hooks.pre_tool_use, lab.pre({**SEARCH, "description": "find the config loaders!", "model": "sonnet"}))
+    out = call(spawns.pre_tool_use, lab.pre({**SEARCH, "description": "find the config loaders!", "model": "sonnet"}))
     assert "escalation: Explore again on sonnet after haiku" in out["systemMessage"]
     assert state()["total"][BUCKET] == {"haiku": [0, 1]}
     events = [json.loads(x) for x in (data_dir / learning.EVENTS).read_text().splitlines()]
     assert [(e["kind"], e["from"], e["to"]) for e in events] == [("escalated", True, False)]
     # once: the same re-spawn again does not count the run twice
-    call(hooks.pre_tool_use, lab.pre({**SEARCH, "model": "opus"}))
+    call(spawns.pre_tool_use, lab.pre({**SEARCH, "model": "opus"}))
     assert state()["total"][BUCKET] == {"haiku": [0, 1]}
 
 
@@ -297,9 +297,9 @@ def test_escalation_before_the_record_is_carried_by_it(tmp_path: Path, data_dir:
     config(data_dir, explore=0.0)
     lab = Lab(tmp_path)
     first = lab.pre(SEARCH)
-    call(hooks.pre_tool_use, first)
-    call(hooks.pre_tool_use, lab.pre({**SEARCH, "model": "opus"}))  # while the first still runs
-    call(hooks.subagent_stop, lab.agent(first["tool_use_id"], "haiku", True))
+    call(spawns.pre_tool_use, first)
+    call(spawns.pre_tool_use, lab.pre({**SEARCH, "model": "opus"}))  # while the first still runs
+    call(recording.subagent_stop, lab.agent(first["tool_use_id"], "haiku", True))
     (rec,) = [r for r in Ledger().iter_records() if r["kind"] == "subagent"]
     assert rec["decision"]["escalated"] is True
     assert state()["total"][BUCKET] == {"haiku": [0, 1]}
@@ -322,7 +322,7 @@ def test_not_an_escalation(tmp_path: Path, data_dir: Path, monkeypatch: pytest.M
         monkeypatch.setenv("MODEL_STRATEGY_NOW", "2026-12-07T12:31:00Z")
     else:
         again["subagent_type"] = "code-writer"
-    out = call(hooks.pre_tool_use, lab.pre(again))
+    out = call(spawns.pre_tool_use, lab.pre(again))
     assert "escalation" not in out.get("systemMessage", "")
     assert state()["total"]["general-purpose\x1fmoderate\x1fBALANCED"] == {"sonnet": [1, 0]}
 
@@ -529,7 +529,7 @@ def test_no_exploration_into_a_hopeless_tier(tmp_path: Path, data_dir: Path, mon
     monkeypatch.setenv("MODEL_STRATEGY_DRAW", "0.0")
     lab = Lab(tmp_path)
     p = lab.pre({"subagent_type": "general-purpose", "prompt": "implement the retry logic in the network client"})
-    assert model_of(call(hooks.pre_tool_use, p)) == "sonnet"
+    assert model_of(call(spawns.pre_tool_use, p)) == "sonnet"
     assert Ledger().session(lab.sid, None)["decisions"][p["tool_use_id"]]["p"] == 1.0
 
 

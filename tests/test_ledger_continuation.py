@@ -15,7 +15,7 @@ from model_strategy.commands.cli import cli
 from model_strategy.commands.usage import ledger_cli
 from model_strategy.runtime.books import records
 from model_strategy.runtime.books.ledger import Ledger
-from model_strategy.runtime.entry import hooks
+from model_strategy.runtime.entry import hooks, recording, spawns
 
 SAMPLES = Path(__file__).parent / "fixtures" / "claude-code-2.1.332"
 RESUME = SAMPLES / "resume"
@@ -71,16 +71,16 @@ def replay(lab: Resume) -> list[str]:
     """The capture's hook sequence; returns the session messages."""
     out = []
     lab.grow(6, 0)
-    out.append(call(hooks.pre_tool_use, lab.hook("00")))
+    out.append(call(spawns.pre_tool_use, lab.hook("00")))
     lab.grow(11, 4)
-    out.append(call(hooks.stop, lab.hook("04")))
-    out.append(call(hooks.subagent_stop, lab.hook("06")))
+    out.append(call(recording.stop, lab.hook("04")))
+    out.append(call(recording.subagent_stop, lab.hook("06")))
     lab.grow(20, 4)
     lab.grow(22, 6)  # SendMessage resumed the agent: one more request in the same transcript
-    out.append(call(hooks.stop, lab.hook("10")))
-    out.append(call(hooks.subagent_stop, lab.hook("11")))
+    out.append(call(recording.stop, lab.hook("10")))
+    out.append(call(recording.subagent_stop, lab.hook("11")))
     lab.grow(len(lab.main_lines), 6)
-    out.append(call(hooks.stop, lab.hook("12")))
+    out.append(call(recording.stop, lab.hook("12")))
     return out
 
 
@@ -151,10 +151,10 @@ def all_keys() -> list[str]:
 def test_one_response_on_both_sides_of_midnight_counts_once(tmp_path: Path) -> None:
     main = tmp_path / "s1.jsonl"
     main.write_bytes(user("2026-12-06T23:59:50.000Z") + entry("m1", "2026-12-06T23:59:59.000Z", out=5))
-    call(hooks.stop, stop_payload(tmp_path, "s1", main))
+    call(recording.stop, stop_payload(tmp_path, "s1", main))
     with open(main, "ab") as fh:  # the same response's next content block, stamped after midnight
         fh.write(entry("m1", "2026-12-07T00:00:30.000Z", out=5) + entry("m2", "2026-12-07T00:01:00.000Z"))
-    call(hooks.stop, stop_payload(tmp_path, "s1", main))
+    call(recording.stop, stop_payload(tmp_path, "s1", main))
     keys = all_keys()
     assert len(keys) == len(set(keys)) == 2
     assert ledger_cli.check(Ledger())["ok"]
@@ -163,19 +163,19 @@ def test_one_response_on_both_sides_of_midnight_counts_once(tmp_path: Path) -> N
 def test_a_copy_stamped_days_later_counts_once(tmp_path: Path) -> None:
     first = tmp_path / "s1.jsonl"
     first.write_bytes(user("2026-12-01T10:00:00.000Z") + entry("m1", "2026-12-01T10:00:01.000Z"))
-    call(hooks.stop, stop_payload(tmp_path, "s1", first))
+    call(recording.stop, stop_payload(tmp_path, "s1", first))
     resumed = tmp_path / "s2.jsonl"  # a resumed session copies the history, stamped days later
     resumed.write_bytes(user("2026-12-05T09:00:00.000Z") + entry("m1", "2026-12-05T09:00:00.500Z")
                         + entry("m9", "2026-12-05T09:00:02.000Z"))
-    call(hooks.stop, stop_payload(tmp_path, "s2", resumed))
+    call(recording.stop, stop_payload(tmp_path, "s2", resumed))
     keys = all_keys()
     assert len(keys) == len(set(keys)) == 2
     Path(Ledger().path("index", "keys", "state.json")).unlink()  # the key index is a cache: rebuilt
     for shard in Path(Ledger().path("index", "keys")).glob("*.keys"):
         shard.unlink()
-    call(hooks.stop, stop_payload(tmp_path, "s2", resumed))
+    call(recording.stop, stop_payload(tmp_path, "s2", resumed))
     Path(Ledger().session_path("s1")).unlink()  # its read offset lost: read again from the start
-    call(hooks.stop, stop_payload(tmp_path, "s1", first))
+    call(recording.stop, stop_payload(tmp_path, "s1", first))
     assert sorted(all_keys()) == sorted(keys)
 
 
@@ -191,7 +191,7 @@ def test_a_fork_does_not_count_its_parents_response_again(tmp_path: Path, order:
                       + entry("child", "2026-12-07T10:00:03.000Z", out=20))
     sub = {"session_id": sid, "transcript_path": str(main), "cwd": str(tmp_path), "agent_id": "afork",
            "agent_type": "fork", "hook_event_name": "SubagentStop", "agent_transcript_path": str(agent)}
-    steps = [(hooks.stop, stop_payload(tmp_path, sid, main)), (hooks.subagent_stop, sub)]
+    steps = [(recording.stop, stop_payload(tmp_path, sid, main)), (recording.subagent_stop, sub)]
     for handler, payload in steps if order == "main first" else steps[::-1]:
         call(handler, payload)
     recs = list(Ledger().iter_records())
@@ -206,28 +206,28 @@ def test_a_fork_does_not_count_its_parents_response_again(tmp_path: Path, order:
 
 def test_stop_records_an_agent_whose_hooks_were_lost(lab: Resume) -> None:
     lab.grow(len(lab.main_lines), len(lab.agent_lines))  # every SubagentStop lost (disk full, timeout)
-    out = call(hooks.stop, lab.hook("12"))
+    out = call(recording.stop, lab.hook("12"))
     assert "agents missed by earlier hooks: recorded 3 request(s) of 1 agent(s) ($0.0240)" in out, out
     assert session_total(lab.sid) == expected_total()
-    assert call(hooks.stop, lab.hook("12")) == ""  # nothing new: nothing said
+    assert call(recording.stop, lab.hook("12")) == ""  # nothing new: nothing said
 
 
 def test_stop_leaves_running_background_agents_to_their_subagent_stop(lab: Resume) -> None:
     lab.grow(11, 4)
-    call(hooks.stop, lab.hook("04"))  # lists the agent as running
+    call(recording.stop, lab.hook("04"))  # lists the agent as running
     assert [r["kind"] for r in Ledger().iter_records()] == ["main"]
-    call(hooks.subagent_stop, lab.hook("06"))
+    call(recording.subagent_stop, lab.hook("06"))
     (agent,) = [r for r in Ledger().iter_records() if r["kind"] == "subagent"]
     assert agent["source"] == "SubagentStop" and agent["requests"] == 2
 
 
 def test_session_start_reconciles_the_previous_session(lab: Resume, tmp_path: Path) -> None:
     lab.grow(6, 0)
-    call(hooks.pre_tool_use, lab.hook("00"))  # the plugin saw the session; every later hook was lost
+    call(spawns.pre_tool_use, lab.hook("00"))  # the plugin saw the session; every later hook was lost
     lab.grow(len(lab.main_lines), len(lab.agent_lines))
     start = {"session_id": "next-session", "transcript_path": str(lab.main.parent / "next-session.jsonl"),
              "cwd": str(lab.project), "hook_event_name": "SessionStart", "source": "startup"}
-    out = call(hooks.session_start, start)
+    out = call(recording.session_start, start)
     assert "from earlier sessions' transcripts: recorded 3 request(s) of 1 agent(s) and 4 main-thread" in out, out
     assert session_total(lab.sid) == expected_total()
 
@@ -320,7 +320,7 @@ def test_within_one_read_the_complete_counts_win(tmp_path: Path) -> None:
     main = tmp_path / "s1.jsonl"
     main.write_bytes(user("2026-12-07T10:00:00.000Z") + streaming("m1", "2026-12-07T10:00:01.000Z", 3, None)
                      + streaming("m1", "2026-12-07T10:00:09.000Z", 8000, "end_turn"))
-    call(hooks.stop, stop_payload(tmp_path, "s1", main))
+    call(recording.stop, stop_payload(tmp_path, "s1", main))
     (rec,) = Ledger().iter_records()
     assert rec["tokens"]["output"] == 8000 and rec["requests"] == 1 and "partial" not in rec
 
@@ -340,9 +340,9 @@ def test_a_streamed_response_read_partial_then_complete_is_corrected_once(tmp_pa
 
     def hook() -> None:
         if where == "main":
-            call(hooks.stop, stop_payload(tmp_path, sid, main))
+            call(recording.stop, stop_payload(tmp_path, sid, main))
         else:
-            call(hooks.subagent_stop, sub)
+            call(recording.subagent_stop, sub)
 
     hook()  # read while it streamed: output 3
     with open(target, "ab") as fh:
@@ -409,12 +409,12 @@ def wf_hook(name: str, main: Path, agents: dict[str, Path], project: Path) -> di
 @pytest.mark.parametrize("lost", [False, True])
 def test_workflow_agents_recorded_once_each_with_their_type(tmp_path: Path, lost: bool) -> None:
     main, agents, project = workflow_lab(tmp_path)
-    call(hooks.stop, wf_hook("04", main, agents, project))  # the workflow still runs: its agents are left
+    call(recording.stop, wf_hook("04", main, agents, project))  # the workflow still runs: its agents are left
     assert not [r for r in Ledger().iter_records() if r["kind"] == "subagent"]
     if not lost:
-        call(hooks.subagent_stop, wf_hook("06", main, agents, project))
-        call(hooks.subagent_stop, wf_hook("08", main, agents, project))
-    out = call(hooks.stop, wf_hook("09", main, agents, project))
+        call(recording.subagent_stop, wf_hook("06", main, agents, project))
+        call(recording.subagent_stop, wf_hook("08", main, agents, project))
+    out = call(recording.stop, wf_hook("09", main, agents, project))
     assert ("recorded 3 request(s) of 2 agent(s)" in out) == lost, out
     subs = [r for r in Ledger().iter_records() if r["kind"] == "subagent"]
     assert {r["agent_id"]: r["agent_type"] for r in subs} == WF_AGENTS
@@ -428,9 +428,9 @@ def test_workflow_agents_recorded_once_each_with_their_type(tmp_path: Path, lost
 
 def test_an_agent_recorded_by_an_older_version_is_continued_from_its_request_count(lab: Resume) -> None:
     lab.grow(6, 0)
-    call(hooks.pre_tool_use, lab.hook("00"))
+    call(spawns.pre_tool_use, lab.hook("00"))
     lab.grow(11, 4)
-    call(hooks.subagent_stop, lab.hook("06"))
+    call(recording.subagent_stop, lab.hook("06"))
     led = Ledger()
     (day,) = led.days()
     path = Path(led.day_file(day))
@@ -447,9 +447,9 @@ def test_an_agent_recorded_by_an_older_version_is_continued_from_its_request_cou
     for s in Path(led.path("sessions")).glob("*.json"):
         s.unlink()
     lab.grow(22, 6)
-    call(hooks.subagent_stop, lab.hook("11"))
+    call(recording.subagent_stop, lab.hook("11"))
     lab.grow(len(lab.main_lines), 6)
-    call(hooks.stop, lab.hook("12"))
+    call(recording.stop, lab.hook("12"))
     agent = [r for r in Ledger().iter_records() if r["agent_id"] == AGENT]
     assert [(r["requests"], r.get("continuation", False)) for r in agent] == [(2, False), (1, True)]
     assert session_total(lab.sid) == expected_total()
@@ -459,7 +459,7 @@ def test_doctor_does_not_send_the_user_to_a_repair_that_changes_nothing(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first = tmp_path / "s1.jsonl"
     first.write_bytes(user("2026-12-01T10:00:00.000Z") + entry("m1", "2026-12-01T10:00:01.000Z"))
-    call(hooks.stop, stop_payload(tmp_path, "s1", first))
+    call(recording.stop, stop_payload(tmp_path, "s1", first))
     led = Ledger()
     assert len(led.days()) == 1
     (rec,) = led.iter_records()
@@ -479,7 +479,7 @@ def test_archiving_a_month_keeps_its_keys_without_reading_the_archive_back(
     old = tmp_path / "s1.jsonl"
     old.write_bytes(user("2026-10-01T10:00:00.000Z") + entry("m1", "2026-10-01T10:00:01.000Z")
                     + entry("m2", "2026-10-02T10:00:01.000Z"))
-    call(hooks.stop, stop_payload(tmp_path, "s1", old))
+    call(recording.stop, stop_payload(tmp_path, "s1", old))
     led = Ledger()
     with led.transaction():
         assert archive.archive_month(led, "2026-10") is not None
@@ -491,6 +491,6 @@ def test_archiving_a_month_keeps_its_keys_without_reading_the_archive_back(
     with monkeypatch.context() as patch:
         patch.setattr(archive, "read_archive", no_read)
         Path(Ledger().session_path("s1")).unlink()  # read again from its start: the requests are in the archive
-        assert call(hooks.stop, stop_payload(tmp_path, "s1", old)) == ""
+        assert call(recording.stop, stop_payload(tmp_path, "s1", old)) == ""
     assert sorted(all_keys()) == sorted(set(all_keys())) and len(all_keys()) == 2
     assert ledger_cli.check(Ledger())["ok"]

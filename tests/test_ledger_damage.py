@@ -17,7 +17,7 @@ import pytest
 from model_strategy.commands.cli import cli
 from model_strategy.commands.usage import ledger_cli
 from model_strategy.runtime.books.ledger import Ledger
-from model_strategy.runtime.entry import hooks
+from model_strategy.runtime.entry import hooks, recording, spawns
 from model_strategy.runtime.money import pricing
 from sessionlab import AGENT_A, AGENT_B, SAMPLE_NOW, Session
 
@@ -31,11 +31,11 @@ def call(handler: Any, payload: dict[str, Any]) -> str:
 def deliver_all(lab: Session) -> str:
     """The whole session's hooks, in Claude Code's order; returns everything they printed."""
     pricing.reset()
-    seq = [(hooks.pre_tool_use, lab.pre("A")), (hooks.pre_tool_use, lab.pre("B")),
-           (hooks.post_tool_use, lab.payload("PostToolUse-background")),
-           (hooks.subagent_stop, lab.subagent_stop(AGENT_A)),
-           (hooks.post_tool_use, lab.payload("PostToolUse-foreground")),
-           (hooks.subagent_stop, lab.subagent_stop(AGENT_B)), (hooks.stop, lab.payload("Stop"))]
+    seq = [(spawns.pre_tool_use, lab.pre("A")), (spawns.pre_tool_use, lab.pre("B")),
+           (recording.post_tool_use, lab.payload("PostToolUse-background")),
+           (recording.subagent_stop, lab.subagent_stop(AGENT_A)),
+           (recording.post_tool_use, lab.payload("PostToolUse-foreground")),
+           (recording.subagent_stop, lab.subagent_stop(AGENT_B)), (recording.stop, lab.payload("Stop"))]
     return "".join(call(h, p) for h, p in seq)
 
 

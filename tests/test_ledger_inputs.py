@@ -18,7 +18,7 @@ from fleet import Fleet, finish, hook_env, start
 from model_strategy.commands.usage import ledger_cli
 from model_strategy.runtime.base import clock
 from model_strategy.runtime.books.ledger import Ledger
-from model_strategy.runtime.entry import hooks
+from model_strategy.runtime.entry import hooks, recording, spawns
 from model_strategy.runtime.limits import budget
 from model_strategy.runtime.money import pricing
 from model_strategy.runtime.settings import config
@@ -52,8 +52,8 @@ def _set_model(path: Path, model: str, **usage: int) -> None:
 def test_provider_and_unknown_models_are_recorded(lab: Session, model: str, priced_as: str | None) -> None:
     _set_model(lab.agent_paths[AGENT_A], model)
     _set_model(lab.transcript, model)  # the main thread too: routing must go on
-    call(hooks.pre_tool_use, lab.pre("A"))
-    out = call(hooks.subagent_stop, lab.subagent_stop(AGENT_A))
+    call(spawns.pre_tool_use, lab.pre("A"))
+    out = call(recording.subagent_stop, lab.subagent_stop(AGENT_A))
     (rec,) = records()
     assert rec["model_actual"] == model and rec["requests"] == 3 and rec["tokens"]["input"] == 3000
     table = pricing.table()
@@ -65,17 +65,17 @@ def test_provider_and_unknown_models_are_recorded(lab: Session, model: str, pric
         assert rec["models"][model]["priced"] is False and rec["models"][model]["cost_usd"] is None
         assert out is not None and "recorded without a price" in out["systemMessage"]
     # later spawns of the session are still routed
-    again = call(hooks.pre_tool_use, lab.pre("B"))
+    again = call(spawns.pre_tool_use, lab.pre("B"))
     assert again is not None and "→" in again["systemMessage"] and "internal error" not in again["systemMessage"]
-    assert call(hooks.stop, lab.payload("Stop")) is None or True
+    assert call(recording.stop, lab.payload("Stop")) is None or True
     main = records("main")
     assert len(main) == 1 and main[0]["requests"] == 2
 
 
 def test_unpriced_usage_is_named_in_the_budget_line(lab: Session) -> None:
     _set_model(lab.agent_paths[AGENT_A], "glm-4.6")
-    call(hooks.pre_tool_use, lab.pre("A"))
-    call(hooks.subagent_stop, lab.subagent_stop(AGENT_A))
+    call(spawns.pre_tool_use, lab.pre("A"))
+    call(recording.subagent_stop, lab.subagent_stop(AGENT_A))
     cfg, _ = config.load(None)
     month = budget.status(Ledger(), cfg, datetime(2026, 11, 26, 12, tzinfo=timezone.utc))[2]
     assert month["unpriced_requests"] == 3
@@ -84,8 +84,8 @@ def test_unpriced_usage_is_named_in_the_budget_line(lab: Session) -> None:
 
 def test_absurd_token_counts_are_clamped_flagged_and_never_priced(lab: Session) -> None:
     _set_model(lab.agent_paths[AGENT_A], "claude-haiku-5-5", input_tokens=10**30)
-    call(hooks.pre_tool_use, lab.pre("A"))
-    call(hooks.subagent_stop, lab.subagent_stop(AGENT_A))
+    call(spawns.pre_tool_use, lab.pre("A"))
+    call(recording.subagent_stop, lab.subagent_stop(AGENT_A))
     (rec,) = records()
     assert "clamped_tokens" in rec["flags"] and rec["unpriced_requests"] == 3
     assert rec["tokens"]["input"] == 3 * 10_000_000 and rec["cost_usd"] == "0"
@@ -97,7 +97,7 @@ def test_bad_bytes_on_stdin_and_in_ids(lab: Session) -> None:
     payload = lab.subagent_stop(AGENT_A)
     payload["agent_type"] = "rev\udc80iewer"  # a lone surrogate
     raw = json.dumps(payload).replace("\\udc80", "\\udc80")
-    code = hooks.run(hooks.subagent_stop, _Bytes(raw.encode() + b""), _Sink())
+    code = hooks.run(recording.subagent_stop, _Bytes(raw.encode() + b""), _Sink())
     assert code == 0
     (rec,) = records()
     assert rec["agent_type"] == "rev\udc80iewer"
@@ -106,7 +106,7 @@ def test_bad_bytes_on_stdin_and_in_ids(lab: Session) -> None:
     other["session_id"] = "second-session"
     text = json.dumps(other).encode().replace(b'"cwd": "', b'"cwd": "\xff')
     sink = _Sink()
-    assert hooks.run(hooks.subagent_stop, _Bytes(text), sink) == 0
+    assert hooks.run(recording.subagent_stop, _Bytes(text), sink) == 0
     assert len(records()) == 2, sink.text
     assert ledger_cli.check(Ledger())["ok"]
 
@@ -139,8 +139,8 @@ def test_busy_lock_spools_then_the_next_hook_merges(samples: Path, tmp_path: Pat
 
 
 def test_doctor_and_export_from_the_command_line(lab: Session, tmp_path: Path) -> None:
-    call(hooks.pre_tool_use, lab.pre("A"))
-    call(hooks.subagent_stop, lab.subagent_stop(AGENT_A))
+    call(spawns.pre_tool_use, lab.pre("A"))
+    call(recording.subagent_stop, lab.subagent_stop(AGENT_A))
     env = {**hook_env(), "MODEL_STRATEGY_PYTHON": venv_python()}
     bin_ = str(ROOT / "bin" / "model-strategy")
     doc = subprocess.run([bin_, "doctor", "--json"], capture_output=True, text=True, env=env, timeout=120)
@@ -188,8 +188,8 @@ def test_budget_table_names_unpriced_requests(lab: Session) -> None:
     _set_model(path, "glm-4.6")
     entries = [json.loads(line) for line in path.read_text().splitlines()]
     path.write_text("".join(json.dumps({**e, "timestamp": now}) + "\n" for e in entries))  # spent today
-    call(hooks.pre_tool_use, lab.pre("A"))
-    call(hooks.subagent_stop, lab.subagent_stop(AGENT_A))
+    call(spawns.pre_tool_use, lab.pre("A"))
+    call(recording.subagent_stop, lab.subagent_stop(AGENT_A))
     data = budget_cli.report_data()
     assert [p["unpriced_requests"] for p in data["periods"]] == [3, 3, 3]
     assert render_budget.text(data).count("+ 3 unpriced") == 3

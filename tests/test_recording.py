@@ -12,7 +12,7 @@ import pytest
 
 from model_strategy.models import AgentRecord, Decision, MonthlyRollup
 from model_strategy.runtime.books.ledger import Ledger
-from model_strategy.runtime.entry import hooks
+from model_strategy.runtime.entry import hooks, recording, spawns
 from sessionlab import AGENT_A, AGENT_B, Session
 
 
@@ -33,9 +33,9 @@ def lab(samples: Path, tmp_path: Path) -> Session:
 
 
 def test_foreground_agent_stop_then_post(lab: Session) -> None:
-    call(hooks.pre_tool_use, lab.pre("A"))
-    call(hooks.subagent_stop, lab.subagent_stop(AGENT_A))
-    call(hooks.post_tool_use, lab.payload("PostToolUse-foreground"))
+    call(spawns.pre_tool_use, lab.pre("A"))
+    call(recording.subagent_stop, lab.subagent_stop(AGENT_A))
+    call(recording.post_tool_use, lab.payload("PostToolUse-foreground"))
     (rec,) = records()
     AgentRecord.model_validate(rec)
     assert rec["agent_id"] == AGENT_A and rec["requests"] == 3
@@ -48,33 +48,33 @@ def test_foreground_agent_stop_then_post(lab: Session) -> None:
 
 
 def test_foreground_agent_post_only(lab: Session) -> None:
-    call(hooks.pre_tool_use, lab.pre("A"))
-    call(hooks.post_tool_use, lab.payload("PostToolUse-foreground"))
-    call(hooks.post_tool_use, lab.payload("PostToolUse-foreground"))
-    call(hooks.subagent_stop, lab.subagent_stop(AGENT_A))
+    call(spawns.pre_tool_use, lab.pre("A"))
+    call(recording.post_tool_use, lab.payload("PostToolUse-foreground"))
+    call(recording.post_tool_use, lab.payload("PostToolUse-foreground"))
+    call(recording.subagent_stop, lab.subagent_stop(AGENT_A))
     (rec,) = records()
     assert rec["source"] == "PostToolUse" and rec["duration_ms"] == 417
 
 
 def test_background_agent_joins_decision_via_link(lab: Session) -> None:
-    call(hooks.pre_tool_use, lab.pre("B"))
-    out = call(hooks.post_tool_use, lab.payload("PostToolUse-background"))
+    call(spawns.pre_tool_use, lab.pre("B"))
+    out = call(recording.post_tool_use, lab.payload("PostToolUse-background"))
     assert out is None  # async launch: nothing to say, nothing recorded yet
     assert records() == []
-    call(hooks.subagent_stop, lab.subagent_stop(AGENT_B))
-    call(hooks.subagent_stop, lab.subagent_stop(AGENT_B))
+    call(recording.subagent_stop, lab.subagent_stop(AGENT_B))
+    call(recording.subagent_stop, lab.subagent_stop(AGENT_B))
     (rec,) = records()
     assert rec["tool_use_id"] == "toolu_00000_1" and rec["decision"]["tool_use_id"] == "toolu_00000_1"
     assert rec["requests"] == 2 and rec["tokens"]["input"] == 4000 and rec["tokens"]["output"] == 600
 
 
 def test_both_agents_cost_what_claude_code_charged(lab: Session, samples: Path) -> None:
-    call(hooks.pre_tool_use, lab.pre("A"))
-    call(hooks.pre_tool_use, lab.pre("B"))
-    call(hooks.post_tool_use, lab.payload("PostToolUse-background"))
-    call(hooks.subagent_stop, lab.subagent_stop(AGENT_A))
-    call(hooks.post_tool_use, lab.payload("PostToolUse-foreground"))
-    call(hooks.subagent_stop, lab.subagent_stop(AGENT_B))
+    call(spawns.pre_tool_use, lab.pre("A"))
+    call(spawns.pre_tool_use, lab.pre("B"))
+    call(recording.post_tool_use, lab.payload("PostToolUse-background"))
+    call(recording.subagent_stop, lab.subagent_stop(AGENT_A))
+    call(recording.post_tool_use, lab.payload("PostToolUse-foreground"))
+    call(recording.subagent_stop, lab.subagent_stop(AGENT_B))
     recs = records()
     assert len(recs) == 2
     expected = json.loads((samples / "print-mode-result.json").read_text())["modelUsage"]["claude-haiku-5-5"]
@@ -94,15 +94,15 @@ def test_both_agents_cost_what_claude_code_charged(lab: Session, samples: Path) 
 
 
 def test_join_by_prompt_digest_without_tool_use_id(lab: Session) -> None:
-    call(hooks.pre_tool_use, lab.pre("B"))
-    call(hooks.pre_tool_use, lab.pre("A"))
-    call(hooks.subagent_stop, lab.subagent_stop(AGENT_B))  # no PostToolUse link yet
+    call(spawns.pre_tool_use, lab.pre("B"))
+    call(spawns.pre_tool_use, lab.pre("A"))
+    call(recording.subagent_stop, lab.subagent_stop(AGENT_B))  # no PostToolUse link yet
     (rec,) = records()
     assert rec["decision"]["tool_use_id"] == "toolu_00000_1"
 
 
 def test_decisions_are_stored_per_session_and_valid(lab: Session) -> None:
-    call(hooks.pre_tool_use, lab.pre("A"))
+    call(spawns.pre_tool_use, lab.pre("A"))
     state = json.loads((Path(Ledger().session_path(lab.sid))).read_text())
     decision = state["decisions"]["toolu_00000_0"]
     Decision.model_validate(decision)
@@ -110,8 +110,8 @@ def test_decisions_are_stored_per_session_and_valid(lab: Session) -> None:
 
 
 def test_main_thread_usage_recorded_incrementally_on_stop(lab: Session, samples: Path) -> None:
-    call(hooks.stop, lab.payload("Stop"))
-    call(hooks.stop, lab.payload("Stop"))  # nothing new: no second record
+    call(recording.stop, lab.payload("Stop"))
+    call(recording.stop, lab.payload("Stop"))  # nothing new: no second record
     (rec,) = records("main")
     AgentRecord.model_validate(rec)
     assert rec["kind"] == "main" and rec["requests"] == 2  # msg_mock_00000 appears twice, counted once
@@ -122,14 +122,14 @@ def test_main_thread_usage_recorded_incrementally_on_stop(lab: Session, samples:
         entry = json.loads(lab.transcript.read_text().splitlines()[5])
         entry["message"]["id"], entry["requestId"] = "msg_new", "req_new"
         fh.write(json.dumps(entry) + "\n")
-    call(hooks.stop, lab.payload("Stop"))
+    call(recording.stop, lab.payload("Stop"))
     assert [r["requests"] for r in records("main")] == [2, 1]
 
 
 def test_missing_transcript_is_one_line_not_a_crash(lab: Session) -> None:
     payload = lab.subagent_stop(AGENT_A)
     payload["agent_transcript_path"] = "/nonexistent/agent.jsonl"
-    out = call(hooks.subagent_stop, payload)
+    out = call(recording.subagent_stop, payload)
     assert out is not None and "no transcript for agent" in out["systemMessage"]
     assert records() == []
 
@@ -137,8 +137,8 @@ def test_missing_transcript_is_one_line_not_a_crash(lab: Session) -> None:
 def test_record_mismatch_is_flagged(lab: Session) -> None:
     pre = lab.pre("A")
     pre["tool_input"]["model"] = "opus"
-    call(hooks.pre_tool_use, pre)  # explicit model kept: requested opus
-    out = call(hooks.subagent_stop, lab.subagent_stop(AGENT_A))
+    call(spawns.pre_tool_use, pre)  # explicit model kept: requested opus
+    out = call(recording.subagent_stop, lab.subagent_stop(AGENT_A))
     (rec,) = records()
     assert rec["model_requested"] == "opus" and rec["model_mismatch"] is True
     assert out is not None and "asked for opus but ran on claude-haiku-5-5" in out["systemMessage"]

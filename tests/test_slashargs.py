@@ -115,6 +115,17 @@ def test_hook_fails_open(data_dir: Path) -> None:
     assert slashargs.take("fallback", SESSION) == "support chat"
 
 
+def test_a_failed_slash_args_hook_is_in_the_one_error_log(data_dir: Path) -> None:
+    """The same writer and format as the hooks' (a time on the header): status counts it."""
+    from model_strategy.commands.usage import status
+
+    assert slashargs.hook_main(io.StringIO("not json")) == 0
+    health = status.hook_health(str(data_dir))
+    assert health["errors_24h"] == 1 and health["last_error"] is not None
+    assert health["last_error"]["hook"] == "slash_args" and "JSONDecodeError" in health["last_error"]["error"]
+    assert health["last_error"]["time"] == "2026-12-07T12:00:00Z"
+
+
 @pytest.mark.parametrize("text", NASTY)
 def test_nasty_arguments_are_words_of_the_report(text: str, data_dir: Path, tmp_path: Path) -> None:
     marker = Path("/tmp/ms-injection-marker")

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from model_strategy.runtime.books import recorder, usage
 from model_strategy.runtime.books.ledger import Ledger
-from model_strategy.runtime.entry import hooks
+from model_strategy.runtime.entry import hooks, recording, spawns
 from sessionlab import Session
 
 
@@ -74,11 +74,11 @@ def test_hooks_catch_up_a_long_main_transcript_in_bounded_slices(samples: Path, 
     lab = Session(samples, tmp_path)
     write(lab.transcript, [e for i in range(40) for e in (assistant(i), tool_result(2000))])
     monkeypatch.setattr(recorder, "MAIN_READ_LIMIT", 10_000)  # ~4 requests a hook
-    call(hooks.pre_tool_use, lab.pre("A"))
+    call(spawns.pre_tool_use, lab.pre("A"))
     first = [r for r in Ledger().iter_records() if r["kind"] == "main"]
     assert 0 < sum(r["requests"] for r in first) < 40  # one hook read a bounded slice, not the whole file
     for _ in range(12):
-        call(hooks.stop, lab.payload("Stop"))
+        call(recording.stop, lab.payload("Stop"))
     main = [r for r in Ledger().iter_records() if r["kind"] == "main"]
     assert sum(r["requests"] for r in main) == 40  # the next hooks caught up: every request, once
     assert sum(r["tokens"]["input"] for r in main) == sum(10 + i for i in range(40))

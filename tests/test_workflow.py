@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 import synthrecords
 from model_strategy.models import AgentRecord, Decision
-from model_strategy.runtime.base import clock
+from model_strategy.runtime.base import clock, payload
 from model_strategy.runtime.books.ledger import Ledger
-from model_strategy.runtime.entry import hooks
+from model_strategy.runtime.entry import hooks, recording, spawns
 from model_strategy.runtime.routing import workflow
 
 SAMPLE = "claude-code-2.1.332/workflow"
@@ -123,8 +123,8 @@ def test_fnv_equals_the_javascript_one() -> None:  # values printed by node for 
 def test_unframe_gives_back_the_scripts_prompt() -> None:
     framed = ("[Workflow harness — computed task] The task text below was computed at runtime by a workflow "
               "script. … The computed task text follows:\n  first line\n  second\n\n  third")
-    assert workflow.unframe(framed) == "first line\nsecond\n\nthird"
-    assert workflow.unframe("plain prompt") == "plain prompt"
+    assert payload.unframe(framed) == "first line\nsecond\n\nthird"
+    assert payload.unframe("plain prompt") == "plain prompt"
 
 
 @settings(max_examples=60, deadline=None)
@@ -163,7 +163,7 @@ def test_the_routing_function_sets_model_and_effort_in_javascript(wf: Run) -> No
               "const c = await agent(['list', 'docs'].join(' '), { agentType: 'Explore' })\n"
               "const d = await agent(['x'].join(''))\n"
               "return [a, b, c, d]\n")
-    out = call(hooks.pre_tool_use, wf.pre(script))
+    out = call(spawns.pre_tool_use, wf.pre(script))
     assert out is not None
     body = out["hookSpecificOutput"]["updatedInput"]["script"].split("\n", 1)[1]
     program = ("globalThis.agent = async (p, o) => o === undefined ? null : JSON.parse(JSON.stringify(o));\n"
@@ -182,7 +182,7 @@ def test_the_routing_function_sets_model_and_effort_in_javascript(wf: Run) -> No
 def test_workflow_hook_rewrites_only_the_script_and_keeps_the_decisions(wf: Run) -> None:
     payload = wf.pre()
     payload["tool_input"]["args"] = {"q": [1, 2]}
-    out = call(hooks.pre_tool_use, payload)
+    out = call(spawns.pre_tool_use, payload)
     assert out is not None
     hso = out["hookSpecificOutput"]
     assert "permissionDecision" not in hso  # routing never grants the call
@@ -202,9 +202,9 @@ def test_workflow_hook_rewrites_only_the_script_and_keeps_the_decisions(wf: Run)
 
 
 def test_workflow_agents_join_their_calls_by_prompt(wf: Run) -> None:
-    call(hooks.pre_tool_use, wf.pre())
+    call(spawns.pre_tool_use, wf.pre())
     for name in ("hook-06-SubagentStop-Explore", "hook-08-SubagentStop-workflow-subagent"):
-        call(hooks.subagent_stop, wf.payload(name))
+        call(recording.subagent_stop, wf.payload(name))
     recs = {r["agent_id"]: r for r in Ledger().iter_records() if r["kind"] == "subagent"}
     assert set(recs) == {EXPLORE, DESIGN}
     for r in recs.values():
@@ -219,8 +219,8 @@ def test_workflow_agents_join_their_calls_by_prompt(wf: Run) -> None:
 
 def test_a_computed_prompt_joins_the_workflows_rule(wf: Run) -> None:
     script = "export const meta = {name: 'x'}\nreturn agent(prompts[0], {agentType: 'Explore'})\n"
-    call(hooks.pre_tool_use, wf.pre(script))
-    call(hooks.subagent_stop, wf.payload("hook-06-SubagentStop-Explore"))
+    call(spawns.pre_tool_use, wf.pre(script))
+    call(recording.subagent_stop, wf.payload("hook-06-SubagentStop-Explore"))
     (rec,) = [r for r in Ledger().iter_records() if r["kind"] == "subagent"]
     assert rec["decision"]["shared"] and rec["decision"]["agent_type"] == "Explore"
     assert rec["decision"]["chosen"] == "haiku"
@@ -233,7 +233,7 @@ def test_a_computed_prompt_joins_the_workflows_rule(wf: Run) -> None:
     ({"script": "export const meta = {name: 'scan'}\nconst agent = 1\n"}, "the script defines or assigns agent()"),
 ])
 def test_unroutable_workflows_say_so_and_change_nothing(wf: Run, tool_input: dict[str, Any], why: str) -> None:
-    out = call(hooks.pre_tool_use, wf.pre(**tool_input))
+    out = call(spawns.pre_tool_use, wf.pre(**tool_input))
     assert out is not None and "hookSpecificOutput" not in out
     assert out["systemMessage"].startswith("model-strategy: Workflow scan: its agents were not routed (" + why)
     assert not json.loads(Path(Ledger().session_path(SID)).read_text())["decisions"]
@@ -242,7 +242,7 @@ def test_unroutable_workflows_say_so_and_change_nothing(wf: Run, tool_input: dic
 def test_budget_deny_denies_the_workflow_call(wf: Run) -> None:
     over_budget(wf)
     for tool_input in ({}, {"name": "scan"}):
-        out = call(hooks.pre_tool_use, wf.pre(**tool_input))
+        out = call(spawns.pre_tool_use, wf.pre(**tool_input))
         assert out is not None
         hso = out["hookSpecificOutput"]
         assert hso["permissionDecision"] == "deny" and "updatedInput" not in hso
@@ -254,7 +254,7 @@ def test_fork_is_recorded_but_not_routed(wf: Run) -> None:
     payload.update(tool_name="Agent", tool_use_id="toolu_fork",
                    tool_input={"description": "fork", "prompt": "list the docs", "subagent_type": "fork",
                                "model": "haiku", "run_in_background": False})
-    assert call(hooks.pre_tool_use, payload) is None  # nothing to say, nothing changed
+    assert call(spawns.pre_tool_use, payload) is None  # nothing to say, nothing changed
     decision = json.loads(Path(Ledger().session_path(SID)).read_text())["decisions"]["toolu_fork"]
     Decision.model_validate(decision)
     assert decision["source"] == "fork" and decision["chosen"] == "inherit" and decision["requested"] == "haiku"
@@ -264,15 +264,15 @@ def test_fork_under_deny_policy_is_denied(wf: Run) -> None:
     over_budget(wf)
     payload = wf.pre()
     payload.update(tool_name="Agent", tool_input={"prompt": "x", "subagent_type": "fork"})
-    out = call(hooks.pre_tool_use, payload)
+    out = call(spawns.pre_tool_use, payload)
     assert out is not None and out["hookSpecificOutput"]["permissionDecision"] == "deny"
 
 
 def test_send_message_is_quiet_unless_the_policy_denies(wf: Run) -> None:
     payload = wf.payload("hook-PreToolUse-SendMessage", session_id=SID)
-    assert call(hooks.pre_tool_use, payload) is None
+    assert call(spawns.pre_tool_use, payload) is None
     over_budget(wf)
-    out = call(hooks.pre_tool_use, payload)
+    out = call(spawns.pre_tool_use, payload)
     assert out is not None and out["hookSpecificOutput"]["permissionDecision"] == "deny"
     assert out["systemMessage"].startswith("model-strategy: SendMessage denied: ")
 
@@ -285,13 +285,13 @@ def test_a_budget_downgrade_adds_no_effort_and_leaves_forks_alone(wf: Run) -> No
     payload.update(tool_name="Agent", tool_use_id="toolu_design",
                    tool_input={"description": "Design", "prompt": "design the architecture with a threat model",
                                "subagent_type": "general-purpose"})
-    out = call(hooks.pre_tool_use, payload)
+    out = call(spawns.pre_tool_use, payload)
     assert out is not None
     assert out["hookSpecificOutput"]["updatedInput"]["model"] == "haiku"
     assert "effort" not in out["hookSpecificOutput"]["updatedInput"]
     assert "general-purpose → opus → haiku (daily budget" in out["systemMessage"]
     payload.update(tool_use_id="toolu_fork", tool_input={"prompt": "x", "subagent_type": "fork"})
-    out = call(hooks.pre_tool_use, payload)
+    out = call(spawns.pre_tool_use, payload)
     assert out is None or "hookSpecificOutput" not in out
     kept = json.loads(Path(Ledger().session_path(SID)).read_text())["decisions"]
     assert kept["toolu_design"]["effort"] is None and kept["toolu_design"]["chosen"] == "haiku"
@@ -302,13 +302,13 @@ def test_a_budget_downgrade_adds_no_effort_and_leaves_forks_alone(wf: Run) -> No
 def test_many_calls_are_bounded_and_a_too_long_script_is_left_alone(wf: Run) -> None:
     head = "export const meta = { name: 'many' }\n"
     many = head + "".join(f"await agent('find file {i}', {{label: 'f{i}'}})\n" for i in range(150))
-    out = call(hooks.pre_tool_use, wf.pre(many))
+    out = call(spawns.pre_tool_use, wf.pre(many))
     assert out is not None and "updatedInput" in out["hookSpecificOutput"]
-    assert out["systemMessage"].count(" → ") == hooks.SHOWN + 1 and "94 more routed" in out["systemMessage"]
+    assert out["systemMessage"].count(" → ") == spawns.SHOWN + 1 and "94 more routed" in out["systemMessage"]
     kept = json.loads(Path(Ledger().session_path(SID)).read_text())["decisions"]
     assert len([k for k in kept if k.split("#")[1].isdigit()]) == workflow.MAX_CALLS
     filler = "// " + "x" * (workflow.MAX_SCRIPT - 200) + "\n"
-    out = call(hooks.pre_tool_use, wf.pre(head + filler + "await agent('find it')\n"))
+    out = call(spawns.pre_tool_use, wf.pre(head + filler + "await agent('find it')\n"))
     assert out is not None and "hookSpecificOutput" not in out
     assert "not routed (the script is too long to add routing to)" in out["systemMessage"]
 
@@ -323,6 +323,6 @@ def test_child_workflows_are_named_as_not_routed(wf: Run) -> None:
     assert workflow.parse("await workflow('review', {x: 1})").children
     assert not workflow.parse("const workflows = 1; x.workflow('y')").children
     script = "export const meta = {name: 'parent'}\nawait agent('find x')\nreturn await workflow('child')\n"
-    out = call(hooks.pre_tool_use, wf.pre(script))
+    out = call(spawns.pre_tool_use, wf.pre(script))
     assert out is not None and "updatedInput" in out["hookSpecificOutput"]
     assert out["systemMessage"].endswith("; the agents of child workflow() runs are not routed")

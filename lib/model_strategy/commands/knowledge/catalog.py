@@ -103,7 +103,7 @@ class CatalogData(TypedDict):
     genai_prices_version: str
     catalog: CatalogJson
     usecases: UseCasesJson
-    cards: dict[str, dict[str, Any]]  # model id -> ``rates.extract``'s card
+    cards: dict[str, rates.Card]  # model id -> ``rates.extract``'s card
 
 
 _MEMO: dict[str, CatalogData] = {}
@@ -213,7 +213,7 @@ class Catalog:
         self.source: str = cat["source"]
         self.aliases: dict[str, str] = cat["claude_code_aliases"]
         self.models: dict[str, ModelInfo] = {m["id"]: m for m in cat["models"]}
-        self.cards = data["cards"]
+        self.cards: dict[str, rates.Card] = data["cards"]
         self.usecases: list[UseCase] = data["usecases"]["usecases"]
         self.usecases_source: str = data["usecases"]["source"]
 

@@ -10,14 +10,16 @@ import json
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from model_strategy.runtime.base import clock, paths
+from model_strategy.runtime.base.store import ERROR_HEADER, ERROR_LOG
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.entry import bootstrap
 from model_strategy.runtime.settings import config
 
-ERROR_HEADER = "--- "  # hooks.py writes "--- <iso time> <hook name>" before each traceback
+if TYPE_CHECKING:
+    from model_strategy.runtime.settings.config import LayerState
 
 
 class HookError(TypedDict):
@@ -63,7 +65,7 @@ class Status(TypedDict):
     hooks: HookHealth
     records: int
     unpriced_models: dict[str, int]
-    config: list[dict[str, Any]]  # config.file_states: one layer each
+    config: list[LayerState]  # config.file_states: one layer each
 
 
 def count_records(data: str) -> int:
@@ -88,14 +90,16 @@ def hook_health(data: str, now: datetime | None = None) -> HookHealth:
     """The last internal error in ``errors.log`` (time, hook, exception line) and the count of the last 24 h."""
     now = now or clock.now()
     try:
-        with open(os.path.join(data, "errors.log"), encoding="utf-8", errors="replace") as fh:
+        with open(os.path.join(data, ERROR_LOG), encoding="utf-8", errors="replace") as fh:
             lines = fh.read().splitlines()
     except OSError:
         return {"errors_24h": 0, "last_error": None}
     entries: list[HookError] = []
     for line in lines:
         if line.startswith(ERROR_HEADER):
-            when, _, hook = line[len(ERROR_HEADER):].partition(" ")
+            when, _, hook = line[len(ERROR_HEADER):].partition(" ")  # the format: store.log_error
+            if not hook:  # written before there was one writer: "--- slash_args", no time
+                when, hook = "", when
             entries.append({"time": when, "hook": hook, "error": ""})
         elif entries and line.strip() and not line.startswith((" ", "Traceback")):
             entries[-1]["error"] = line.strip()[:200]  # the exception line ends each traceback

@@ -168,9 +168,16 @@ def project_dir(cwd: str | None = None) -> str | None:
     return os.environ.get("CLAUDE_PROJECT_DIR") or cwd or None
 
 
+def package_data(name: str) -> str:
+    """A file shipped in the package's ``data/`` folder (``lib/model_strategy/data/<name>``)."""
+    here = os.path.abspath(__file__)  # <package>/runtime/base/paths.py
+    return join(os.path.dirname(os.path.dirname(os.path.dirname(here))), "data", name)
+
+
 def defaults_file() -> str:
-    """The configuration shipped with the plugin."""
-    return join(plugin_root(), ".claude", "model-strategy.defaults.json")
+    """The configuration shipped with the plugin: package data, apart from a developer's own settings
+    in the checkout's ``.claude/``."""
+    return package_data("defaults.json")
 
 
 def global_config_file() -> str:

@@ -11,7 +11,45 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypedDict
+
+    class AgentInput(TypedDict, total=False):
+        """The ``Agent`` (``Task``) tool's input as Claude Code sends it (``sdk-tools.d.ts``): any field
+        may be missing or of another type (read leniently), unknown fields are kept (``updatedInput``
+        replaces the whole input)."""
+
+        description: object
+        prompt: object
+        subagent_type: object
+        model: object
+        effort: object
+        run_in_background: object
+        name: object
+
+    class WorkflowInput(TypedDict, total=False):
+        """The ``Workflow`` tool's input: an inline ``script``, or a ``name`` / ``scriptPath`` whose
+        script the client reads after the hooks ran."""
+
+        script: object
+        name: object
+        scriptPath: object
+
+    class AgentResponse(TypedDict, total=False):
+        """PostToolUse(Agent)'s ``tool_response``: ``agentId``, and ``status: "async_launched"`` (or
+        ``isAsync``) for a background spawn."""
+
+        agentId: object
+        agentType: object
+        status: object
+        isAsync: object
+        totalDurationMs: object
+
+    class Task(TypedDict, total=False):
+        """One of a Stop's ``background_tasks``."""
+
+        id: object
+        type: object
+        status: object
 
 try:  # hashlib loads OpenSSL (~5 ms); the builtin module is enough for one digest
     from _sha256 import sha256  # type: ignore[import-not-found]
@@ -37,9 +75,10 @@ class Payload:
         value = self.raw.get(key)
         return value if isinstance(value, str) else default
 
-    def obj(self, key: str) -> dict[str, Any]:
+    def _object(self, key: str) -> Any:
+        """A JSON object field (its type given by the accessor that asks), or None."""
         value = self.raw.get(key)
-        return value if isinstance(value, dict) else {}
+        return value if isinstance(value, dict) else None
 
     @property
     def event(self) -> str:
@@ -65,13 +104,30 @@ class Payload:
     def is_subagent_tool(self) -> bool:
         return self.tool_name in SUBAGENT_TOOLS
 
-    @property
-    def tool_input(self) -> dict[str, Any]:
-        return self.obj("tool_input")
+    def agent_input(self) -> AgentInput | None:
+        """The ``Agent`` tool's input, None when it is not an object."""
+        found: AgentInput | None = self._object("tool_input")
+        return found
+
+    def workflow_input(self) -> WorkflowInput | None:
+        found: WorkflowInput | None = self._object("tool_input")
+        return found
 
     @property
-    def tool_response(self) -> dict[str, Any]:
-        return self.obj("tool_response")
+    def tool_response(self) -> AgentResponse:
+        found: AgentResponse | None = self._object("tool_response")
+        return found or {}
+
+    def background_tasks(self) -> list[Task]:
+        """A Stop's ``background_tasks`` that are objects."""
+        tasks = self.raw.get("background_tasks")
+        found: list[Task] = [self._task(t) for t in tasks if isinstance(t, dict)] if isinstance(tasks, list) else []
+        return found
+
+    @staticmethod
+    def _task(value: Any) -> Task:
+        task: Task = value
+        return task
 
     @property
     def tool_use_id(self) -> str | None:
@@ -111,3 +167,14 @@ def first_user_text(entries_head: list[dict[str, Any]]) -> str | None:
                 return "\n".join(texts) if len(texts) > 1 else texts[0]
         return None
     return None
+
+
+def unframe(text: str) -> str:
+    """A workflow agent's task as the script passed it: Claude Code frames it ("[Workflow harness —
+    computed task] … follows:" and every line indented by two spaces) in the agent's first message."""
+    if not text.startswith("[Workflow harness"):
+        return text
+    _, sep, rest = text.partition("follows:\n")
+    if not sep:
+        return text
+    return "\n".join(line[2:] if line.startswith("  ") else line for line in rest.split("\n"))

@@ -236,9 +236,27 @@ def _named(exc: OSError, path: str) -> OSError:
     return OSError(exc.errno, exc.strerror or str(exc), path)
 
 
-def append_text(path: str, text: str) -> None:
-    """Append text to a log (``errors.log``): the same single no-follow append as the ledger's."""
-    append_bytes(path, text.encode("utf-8", "backslashreplace"))
+#: ``<data dir>/errors.log``, the one error log: each entry is a header line, ``--- <UTC time, ISO 8601>
+#: <what failed>`` (``--- 2026-12-07T12:00:00Z pre_tool_use``), then the traceback; ``status`` counts them
+ERROR_LOG = "errors.log"
+ERROR_HEADER = "--- "
+
+
+def log_error(what: str) -> str:
+    """Append the exception being handled to the error log (the same single no-follow append as the
+    ledger's: never through a link).  Returns the log's path, "" when it could not be written."""
+    try:
+        import traceback
+
+        from . import clock
+
+        log = os.path.join(paths.data_dir(), ERROR_LOG)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock.epoch()))
+        text = f"{ERROR_HEADER}{stamp} {what}\n{traceback.format_exc()}"
+        append_bytes(log, text.encode("utf-8", "backslashreplace"))
+        return log
+    except Exception:  # the log is a courtesy: never fail over it
+        return ""
 
 
 def append_jsonl(path: str, obj: Any) -> int:

@@ -16,9 +16,8 @@ from __future__ import annotations
 from model_strategy.runtime.base import clock, store
 from model_strategy.runtime.base.clock import day_of, iso, parse_ts, utc_iso
 from model_strategy.runtime.base.faults import crash_point
-from model_strategy.runtime.base.payload import Payload, prompt_hash
+from model_strategy.runtime.base.payload import Payload, prompt_hash, unframe
 from model_strategy.runtime.money import pricing
-from model_strategy.runtime.routing.workflow import unframe
 
 from . import records
 from .usage import TranscriptUsage, read_transcript

@@ -18,11 +18,11 @@ The text is only ever data: the CLI splits it into words for its subcommand.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
 from model_strategy.runtime.base import clock, paths, store
+from model_strategy.runtime.base.fastjson import loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -70,9 +70,9 @@ def stash(session_id: str, command: str, args: str) -> str | None:
     if sub not in TAKES_WORDS:
         return None
     path = _path(session_id, sub)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     _prune(os.path.dirname(path))
-    store.atomic_write_json(path, {"command": command, "args": args, "time": clock.epoch()})  # never through a link
+    # the one atomic writer: a private folder, temp + os.replace, never through a link
+    store.atomic_write_json(path, {"command": command, "args": args, "time": clock.epoch()})
     return path
 
 
@@ -99,10 +99,9 @@ def take(subcommand: str, session_id: str | None = None) -> str | None:
         return None
     path = _path(session_id, subcommand)
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        data = store.read_json(path)
         os.unlink(path)
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # StoreError is a ValueError
         return None
     if not isinstance(data, dict) or not isinstance(data.get("args"), str):
         return None
@@ -134,19 +133,14 @@ def hook_main(stdin: Any = None) -> int:
     command then runs without arguments and says so)."""
     try:
         raw = (stdin or sys.stdin).read()
-        payload = json.loads(raw)
+        payload = loads(raw)
         if isinstance(payload, dict):
             found = from_payload(payload)
             session = payload.get("session_id") or os.environ.get("CLAUDE_CODE_SESSION_ID")
             if found and isinstance(session, str) and session:
                 stash(session, *found)
     except Exception:  # never disturb the user's command
-        try:
-            import traceback
-
-            store.append_text(os.path.join(paths.data_dir(), "errors.log"), f"--- slash_args\n{traceback.format_exc()}")
-        except Exception:
-            pass
+        store.log_error("slash_args")
     return 0
 
 

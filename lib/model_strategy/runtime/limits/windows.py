@@ -37,14 +37,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any, NotRequired, TypedDict
 
+    from model_strategy.runtime.base.decision import Verdict
     from model_strategy.runtime.settings.values import Config
-
-    class Verdict(TypedDict, total=False):
-        """What the budget and window policy did to a spawn (``budget.apply_policy``, ``apply``)."""
-        deny: bool
-        reason: str  # why it is denied
-        note: str  # the limit that acted, for the user
-        picked: str  # the selector's choice when a limit took it down
 
     class Reported(TypedDict):
         """A window as a status-line payload reports it (``parse``)."""

@@ -23,7 +23,25 @@ from . import rates
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypedDict
+
+    from .rates import Card, Prices, Tiered
+
+    class Model(Card):
+        """A snapshot's model: its rate card, id and name."""
+
+        id: str
+        name: str | None
+        context_window: int | None
+
+    class Snapshot(TypedDict):
+        """The compact snapshot of genai-prices' Claude prices (``data/prices.json``, the data dir's cache)."""
+
+        schema: int
+        source: str
+        genai_prices_version: str
+        provider: str
+        models: list[Model]
 
 SNAPSHOT_SCHEMA = 2
 PRICE_KEYS = (
@@ -66,15 +84,15 @@ def model_candidates(ref: str) -> list[str]:
     return out
 
 
-def build_snapshot(provider_id: str = PROVIDER) -> dict[str, Any]:
+def build_snapshot(provider_id: str = PROVIDER) -> Snapshot:
     """Derive the compact snapshot (one ``rates`` card per model) from the installed genai-prices."""
     import genai_prices
     from genai_prices import data_snapshot
 
     snap = data_snapshot.get_snapshot()
     provider = next(p for p in snap.providers if p.id == provider_id)
-    models = [{"id": m.id, "name": m.name, "context_window": m.context_window,
-               **rates.extract(provider_id, m.id, snap)} for m in provider.models]
+    models: list[Model] = [{"id": m.id, "name": m.name, "context_window": m.context_window,
+                            **rates.extract(provider_id, m.id, snap)} for m in provider.models]
     return {
         "schema": SNAPSHOT_SCHEMA,
         "source": "genai-prices",
@@ -90,16 +108,21 @@ def snapshot_path() -> str:
 
 def shipped_path() -> str:
     """The snapshot shipped in the package (``scripts/build-prices`` writes it)."""
-    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # model_strategy/
-    return os.path.join(package, "data", "prices.json")
+    return paths.package_data("prices.json")
 
 
-def load_shipped() -> dict[str, Any] | None:
+def load_shipped() -> Snapshot | None:
+    return _read_snapshot(shipped_path())
+
+
+def _read_snapshot(path: str) -> Snapshot | None:
+    """A snapshot file of this schema (None: missing, broken or of another schema)."""
     try:
-        data = store.read_json(shipped_path())
+        data = store.read_json(path)
     except store.StoreError:
         return None
-    return data if isinstance(data, dict) and data.get("schema") == SNAPSHOT_SCHEMA else None
+    ours = isinstance(data, dict) and data.get("schema") == SNAPSHOT_SCHEMA
+    return data if ours else None
 
 
 def write_shipped() -> str:
@@ -113,18 +136,14 @@ def write_shipped() -> str:
     return path
 
 
-def ensure_snapshot(force: bool = False) -> dict[str, Any]:
+def ensure_snapshot(force: bool = False) -> Snapshot:
     """The data dir's cached snapshot, (re)built from genai-prices when missing, broken or from another
     genai-prices version; without genai-prices (a bare interpreter) the shipped one."""
     path = snapshot_path()
     if not force:
-        try:
-            data = store.read_json(path)
-        except store.StoreError:
-            data = None
-        fresh = isinstance(data, dict) and data.get("schema") == SNAPSHOT_SCHEMA
-        if fresh and not _installed_version_differs(data.get("genai_prices_version")):
-            return data  # type: ignore[no-any-return]
+        cached = _read_snapshot(path)
+        if cached is not None and not _installed_version_differs(cached.get("genai_prices_version")):
+            return cached
     try:
         data = build_snapshot()
     except ImportError:
@@ -153,18 +172,19 @@ def _installed_version_differs(version: Any) -> bool:
 class PriceTable:
     """Model lookup plus per-request pricing over a snapshot and optional overrides."""
 
-    def __init__(self, snapshot: dict[str, Any], overrides: dict[str, Any] | None = None) -> None:
+    def __init__(self, snapshot: Snapshot, overrides: dict[str, Prices] | None = None) -> None:
         self.snapshot = snapshot
         self.overrides = {k.lower(): v for k, v in (overrides or {}).items()}
-        self._cache: dict[str, dict[str, Any] | None] = {}
-        self._prices: dict[tuple[str, str], dict[str, Any] | None] = {}  # prices_for, by model and day
-        self._planned: dict[tuple[str, str], tuple[dict[str, Any], Any]] = {}  # and rates.plan of them
+        self._cache: dict[str, Model | None] = {}
+        self._prices: dict[tuple[str, str], Prices | None] = {}  # prices_for, by model and day
+        # and rates.plan of them
+        self._planned: dict[tuple[str, str], tuple[Prices, tuple[tuple[str, Decimal | Tiered], ...]]] = {}
 
     @property
     def version(self) -> str:
         return f"genai-prices {self.snapshot.get('genai_prices_version', '?')}"
 
-    def find(self, model_ref: str) -> dict[str, Any] | None:
+    def find(self, model_ref: str) -> Model | None:
         """The rate card of a model id, trying Bedrock/Vertex/gateway spellings of Claude ids too."""
         ref = model_ref.lower()
         if ref not in self._cache:
@@ -176,14 +196,15 @@ class PriceTable:
             self._cache[ref] = found
         return self._cache[ref]
 
-    def prices_for(self, model_ref: str, date_iso: str | None = None) -> dict[str, Any]:
+    def prices_for(self, model_ref: str, date_iso: str | None = None) -> Prices:
         """The prices in force for a model on a day (do not change the dict: it is shared)."""
         day = (date_iso or "9999-12-31")[:10]
-        memo = self._prices.get((model_ref, day), self)
-        if memo is None:
-            raise UnknownModel(f"no price for model {model_ref!r} in {self.version} or the override file")
-        if memo is not self:
-            return memo  # type: ignore[return-value]
+        key = (model_ref, day)
+        if key in self._prices:
+            memo = self._prices[key]
+            if memo is None:
+                raise UnknownModel(f"no price for model {model_ref!r} in {self.version} or the override file")
+            return memo
         try:
             chosen = self._prices_for(model_ref, day)
         except UnknownModel:
@@ -192,7 +213,7 @@ class PriceTable:
         self._prices[(model_ref, day)] = chosen
         return chosen
 
-    def _prices_for(self, model_ref: str, day: str) -> dict[str, Any]:
+    def _prices_for(self, model_ref: str, day: str) -> Prices:
         ref = model_ref.lower()
         override = self.overrides.get(ref)
         if override is None:
@@ -200,7 +221,7 @@ class PriceTable:
         model = self.find(ref)
         if model is None and override is None:
             raise UnknownModel(f"no price for model {model_ref!r} in {self.version} or the override file")
-        chosen: dict[str, Any] = {}
+        chosen: Prices = {}
         if model is not None:
             chosen = rates.at(model, day)
         if override:
@@ -217,8 +238,9 @@ class PriceTable:
             known = self._planned[(model_ref, day)] = (prices, rates.plan(prices))
         p, planned = known
         cost = rates.cost(p, usage, planned=planned)
-        if "web_searches_kcount" in p and usage.get("web_search"):
-            cost += Decimal(p["web_searches_kcount"]) * usage["web_search"] / _K
+        per_k = p.get("web_searches_kcount")
+        if isinstance(per_k, str) and usage.get("web_search"):
+            cost += Decimal(per_k) * usage["web_search"] / _K
         return cost
 
 
@@ -226,7 +248,7 @@ def override_path() -> str:
     return os.path.join(paths.data_dir(), "prices.override.json")
 
 
-def load_overrides(warnings: list[str]) -> dict[str, Any]:
+def load_overrides(warnings: list[str]) -> dict[str, Prices]:
     """The user's price overrides: ``{"models": {"<model id or prefix*>": {"input_mtok": "3", ...}}}``."""
     path = override_path()
     try:
@@ -238,7 +260,7 @@ def load_overrides(warnings: list[str]) -> dict[str, Any]:
     if not isinstance(models, dict):
         warnings.append(f"{path}: expected {{\"models\": {{...}}}}; price overrides ignored")
         return {}
-    clean: dict[str, Any] = {}
+    clean: dict[str, Prices] = {}
     for model, prices in models.items():
         if not isinstance(prices, dict):
             warnings.append(f"{path}: models.{model} must be an object; ignored")
@@ -273,13 +295,7 @@ def table(warnings: list[str] | None = None) -> PriceTable:
     global _TABLE
     if _TABLE is None:
         sink: list[str] = [] if warnings is None else warnings
-        path = snapshot_path()
-        try:
-            snap = store.read_json(path)
-        except store.StoreError:
-            snap = None
-        if not isinstance(snap, dict) or snap.get("schema") != SNAPSHOT_SCHEMA:
-            snap = load_shipped() or ensure_snapshot(force=True)
+        snap = _read_snapshot(snapshot_path()) or load_shipped() or ensure_snapshot(force=True)
         _TABLE = PriceTable(snap, load_overrides(sink) if os.path.exists(override_path()) else {})
     return _TABLE
 

@@ -24,7 +24,33 @@ from model_strategy.runtime.base.kinds import TOKEN_KINDS as KINDS
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any
+    from typing import Any, TypeAlias, TypedDict
+
+    class Tiered(TypedDict):
+        """A long-context price: ``base`` below the first tier's start, a tier's price above it."""
+
+        base: str
+        tiers: list[tuple[int, str]]  # (start: total input tokens of a request, price); JSON pairs
+
+    Price: TypeAlias = "str | Tiered"  # USD per million tokens (per thousand for web searches), as text
+    Prices: TypeAlias = "dict[str, Price]"  # genai-prices' keys: input_mtok, output_mtok, cache_read_mtok…
+
+    class Option(TypedDict):
+        """Prices in force from ``start`` (ISO date; None: always)."""
+
+        start: str | None
+        prices: Prices
+
+    Clause: TypeAlias = "dict[str, str | list[Clause]]"  # genai-prices' match: equals, starts_with, or, and…
+
+    class Card(TypedDict):
+        """One model's rate card (``extract``)."""
+
+        options: list[Option]  # dated standard prices, later ones win
+        batch: list[Option]  # the batch API's variant
+        time_of_day: bool  # it also has daily peak-hour prices (left out)
+        match: Clause
+        gp_context_window: int | None
 
 
 GP_KEYS = {"input": "input_mtok", "output": "output_mtok", "cache_read": "cache_read_mtok",
@@ -35,19 +61,20 @@ _MTOK = Decimal(1_000_000)
 # ---------------------------------------------------------------- from genai-prices (slow path)
 
 
-def _price_json(value: Any) -> Any:
+def _price_json(value: Any) -> Price | None:
     if value is None:
         return None
     if hasattr(value, "tiers"):
-        return {"base": str(value.base), "tiers": [[t.start, str(t.price)] for t in value.tiers]}
+        pairs: Any = [[t.start, str(t.price)] for t in value.tiers]  # as JSON keeps them
+        return {"base": str(value.base), "tiers": pairs}
     return str(value)
 
 
 EXTRA_KEYS = ("web_searches_kcount",)  # kept on the card; priced by ``pricing`` (per 1000 searches)
 
 
-def _prices_json(mp: Any) -> dict[str, Any]:
-    out = {}
+def _prices_json(mp: Any) -> Prices:
+    out: Prices = {}
     for key in (*GP_KEYS.values(), *EXTRA_KEYS):
         val = _price_json(getattr(mp, key, None))
         if val is not None:
@@ -55,7 +82,7 @@ def _prices_json(mp: Any) -> dict[str, Any]:
     return out
 
 
-def extract(provider_id: str, model_id: str, snapshot: Any = None) -> dict[str, Any]:
+def extract(provider_id: str, model_id: str, snapshot: Any = None) -> Card:
     """One model's price data from the installed genai-prices (``LookupError`` when absent)."""
     if snapshot is None:
         from genai_prices import data_snapshot
@@ -65,7 +92,7 @@ def extract(provider_id: str, model_id: str, snapshot: Any = None) -> dict[str, 
     model = next((m for m in provider.models if m.id == model_id), None) if provider else None
     if model is None:
         raise LookupError(f"genai-prices has no model {provider_id}/{model_id}")
-    options: list[dict[str, Any]] = []
+    options: list[Option] = []
     time_of_day = False
     raw = model.prices if isinstance(model.prices, list) else None
     if raw is None:
@@ -78,7 +105,7 @@ def extract(provider_id: str, model_id: str, snapshot: Any = None) -> dict[str, 
                 continue
             start = c.start_date.isoformat() if c is not None else None
             options.append({"start": start, "prices": _prices_json(cond.prices)})
-    batch = []
+    batch: list[Option] = []
     for variant in model.price_variants or ():
         if variant.when != {"processing": "batch"}:
             continue
@@ -91,7 +118,7 @@ def extract(provider_id: str, model_id: str, snapshot: Any = None) -> dict[str, 
             "match": clause_json(model.match), "gp_context_window": model.context_window}
 
 
-def clause_json(clause: Any) -> dict[str, Any]:
+def clause_json(clause: Any) -> Clause:
     """A genai-prices match clause as JSON."""
     for attr in ("equals", "starts_with", "ends_with", "contains", "regex"):
         if hasattr(clause, attr):
@@ -103,7 +130,7 @@ def clause_json(clause: Any) -> dict[str, Any]:
     raise ValueError(f"unknown genai-prices clause {clause!r}")
 
 
-def matches(clause: dict[str, Any], ref: str) -> bool:
+def matches(clause: Clause, ref: str) -> bool:
     """genai-prices' matching of a model reference (lower-cased) against a clause."""
     if "equals" in clause:
         return ref == str(clause["equals"]).lower()
@@ -114,9 +141,11 @@ def matches(clause: dict[str, Any], ref: str) -> bool:
     if "contains" in clause:
         return str(clause["contains"]).lower() in ref
     if "or" in clause:
-        return any(matches(c, ref) for c in clause["or"])
+        either = clause["or"]
+        return isinstance(either, list) and any(matches(c, ref) for c in either)
     if "and" in clause:
-        return all(matches(c, ref) for c in clause["and"])
+        every = clause["and"]
+        return isinstance(every, list) and all(matches(c, ref) for c in every)
     if "regex" in clause:
         import re
 
@@ -127,11 +156,11 @@ def matches(clause: dict[str, Any], ref: str) -> bool:
 # ---------------------------------------------------------------- resolution and arithmetic
 
 
-def at(card: dict[str, Any], day: str) -> dict[str, Any]:
+def at(card: Card, day: str) -> Prices:
     """The standard prices in force on ``day`` (ISO date): the last option whose start has come
     (genai-prices' order: later entries win)."""
     options = card["options"]
-    chosen: dict[str, Any] = options[0]["prices"]
+    chosen = options[0]["prices"]
     for option in reversed(options):
         if option["start"] is None or option["start"] <= day:
             chosen = option["prices"]
@@ -139,7 +168,7 @@ def at(card: dict[str, Any], day: str) -> dict[str, Any]:
     return chosen
 
 
-def batch_at(card: dict[str, Any], day: str) -> dict[str, Any] | None:
+def batch_at(card: Card, day: str) -> Prices | None:
     """Standard prices overlaid with the batch variant active on ``day`` (None: no batch API)."""
     active = [v for v in card.get("batch", []) if v["start"] is None or v["start"] <= day]
     if not active:
@@ -154,12 +183,12 @@ def batch_at(card: dict[str, Any], day: str) -> dict[str, Any] | None:
     return merged
 
 
-def upcoming(card: dict[str, Any], day: str, horizon: str) -> list[tuple[str, dict[str, Any]]]:
+def upcoming(card: Card, day: str, horizon: str) -> list[tuple[str, Prices]]:
     """Dated price changes after ``day`` up to ``horizon`` (ISO dates)."""
     return [(o["start"], o["prices"]) for o in card["options"] if o["start"] and day < o["start"] <= horizon]
 
 
-def unit(price: Any, total_input: int | Decimal) -> Decimal:
+def unit(price: Price, total_input: int | Decimal) -> Decimal:
     """A per-MTok price; tiered prices pick the highest tier whose start ``total_input`` exceeds."""
     if isinstance(price, dict):
         chosen = price["base"]
@@ -171,7 +200,7 @@ def unit(price: Any, total_input: int | Decimal) -> Decimal:
     return Decimal(price)
 
 
-def base(prices: dict[str, Any], kind: str) -> Decimal | None:
+def base(prices: Prices, kind: str) -> Decimal | None:
     """The untiered (short-prompt) price of ``kind``, following the parent rule."""
     key = _effective_key(prices, kind)
     return unit(prices[key], 0) if key else None
@@ -184,27 +213,27 @@ _CHAINS = {"cache_write_1h": ("cache_write_1h_mtok", "cache_write_mtok", "input_
 _INPUT_KINDS = tuple(k for k in KINDS if k != "output")
 
 
-def _effective_key(prices: dict[str, Any], kind: str) -> str | None:
+def _effective_key(prices: Prices, kind: str) -> str | None:
     for key in _CHAINS[kind]:
         if key in prices:
             return key
     return None
 
 
-def plan(prices: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+def plan(prices: Prices) -> tuple[tuple[str, Decimal | Tiered], ...]:
     """What ``cost`` works out from the prices alone: each token kind that has a price (its own or
     its parent's), in ``KINDS`` order, with that price (a ``Decimal``, or a tiered price)."""
-    out = []
+    out: list[tuple[str, Decimal | Tiered]] = []
     for kind in KINDS:
         key = _effective_key(prices, kind)
         if key is not None:
             price = prices[key]
-            out.append((kind, Decimal(price) if price.__class__ is str else price))
+            out.append((kind, Decimal(price) if isinstance(price, str) else price))
     return tuple(out)
 
 
-def cost(prices: dict[str, Any], tokens: Mapping[str, Any], per_request_input: int | Decimal | None = None,
-         planned: tuple[tuple[str, Any], ...] | None = None) -> Decimal:
+def cost(prices: Prices, tokens: Mapping[str, Any], per_request_input: int | Decimal | None = None,
+         planned: tuple[tuple[str, Decimal | Tiered], ...] | None = None) -> Decimal:
     """Price token counts.  ``tokens`` uses Anthropic's kinds (``input`` = uncached input).
     ``per_request_input`` is the total input of one request, which selects long-context tiers;
     by default the counts are taken to be a single request.  ``planned``: ``plan(prices)``, worked
@@ -218,10 +247,10 @@ def cost(prices: dict[str, Any], tokens: Mapping[str, Any], per_request_input: i
     for kind, price in plan(prices) if planned is None else planned:
         count = get(kind, 0)
         if count:
-            out += (price if price.__class__ is Decimal else unit(price, tier_basis)) * count / _MTOK
+            out += (price if isinstance(price, Decimal) else unit(price, tier_basis)) * count / _MTOK
     return out
 
 
-def tier_starts(prices: dict[str, Any]) -> set[int]:
+def tier_starts(prices: Prices) -> set[int]:
     """Every long-context tier threshold in a price set."""
     return {start for p in prices.values() if isinstance(p, dict) for start, _ in p["tiers"]}

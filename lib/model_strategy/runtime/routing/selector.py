@@ -9,11 +9,12 @@ Budget policy is applied afterwards (``budget.apply_policy``).  Standard library
 from __future__ import annotations
 
 from model_strategy.runtime.base.kinds import EFFORTS, TIERS
+from model_strategy.runtime.base.payload import prompt_hash
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
+    from model_strategy.runtime.base.decision import Decision, Source
+    from model_strategy.runtime.base.payload import AgentInput
     from model_strategy.runtime.settings.values import Config
 
 
@@ -117,7 +118,7 @@ def _agent_choice(agent_type: str, config: Config) -> tuple[str | None, str]:
 BANDS = ("simple", "moderate", "complex")
 
 
-def _effort(decision: dict[str, Any], band: int, requested: str | None, config: Config) -> None:
+def _effort(decision: Decision, band: int, requested: str | None, config: Config) -> None:
     """Set ``effort`` (and ``requested_effort``) on a decision: the effort configured for the task's
     complexity band (``effort.simple`` / ``moderate`` / ``complex``; null leaves the agent's usual
     effort), unless the caller set one (kept unless ``override_explicit_effort``) or set the model
@@ -136,9 +137,9 @@ def _effort(decision: dict[str, Any], band: int, requested: str | None, config: 
             decision["reasons"].append(f"{BANDS[band]} task → {configured} effort")
 
 
-def decide(tool_input: dict[str, Any], config: Config) -> dict[str, Any]:
-    """The model decision for one spawn (a plain dict matching ``models.Decision`` minus ids), with
-    the effort to run it at (``effort``; None: the agent's usual effort)."""
+def decide(tool_input: AgentInput, config: Config) -> Decision:
+    """The model decision for one spawn (ids and time are added when the session state keeps it),
+    with the effort to run it at (``effort``; None: the agent's usual effort)."""
     out = _decide_model(tool_input, config)
     score = out["complexity"]
     simple_below = float(config.get("complexity", {}).get("simple_below", 0.35))
@@ -149,11 +150,12 @@ def decide(tool_input: dict[str, Any], config: Config) -> dict[str, Any]:
     return out
 
 
-def _decide_model(tool_input: dict[str, Any], config: Config) -> dict[str, Any]:
+def _decide_model(tool_input: AgentInput, config: Config) -> Decision:
     agent_type = str(tool_input.get("subagent_type") or "general-purpose")
     description = str(tool_input.get("description") or "")
     prompt = str(tool_input.get("prompt") or "")
-    requested = tool_input.get("model") if isinstance(tool_input.get("model"), str) else None
+    model = tool_input.get("model")
+    requested = model if isinstance(model, str) else None
     profile = str(config.get("profile", "BALANCED")).upper()
     lo = TIERS.index(config.get("min_tier", "haiku"))
     hi = TIERS.index(config.get("max_tier", "opus"))
@@ -166,17 +168,20 @@ def _decide_model(tool_input: dict[str, Any], config: Config) -> dict[str, Any]:
     reasons: list[str] = []
     what = ", ".join(labels[:2]) if labels else ("short task" if by_complexity == 0 else "general task")
 
+    digest, background = prompt_hash(tool_input.get("prompt")), tool_input.get("run_in_background") is not False
     if requested and not config.get("override_explicit_model", False):
         return {
             "agent_type": agent_type, "requested": requested, "chosen": requested, "source": "explicit",
             "profile": profile, "confidence": 1.0, "complexity": round(score, 3),
             "reasons": [f"caller asked for {requested}; explicit models are respected"], "summary": "caller's choice",
+            "budget_level": "ok", "prompt_hash": digest, "background": background, "effort": None,
+            "requested_effort": None,  # set by _effort
         }
 
     choice, why = _agent_choice(agent_type, config)
     if choice and choice != "auto":
         idx = TIERS.index(choice)
-        source = "agent"
+        source: Source = "agent"
         reasons.append(why)
         confidence = 0.8
         if abs(by_complexity - idx) == 0:
@@ -216,5 +221,6 @@ def _decide_model(tool_input: dict[str, Any], config: Config) -> dict[str, Any]:
     return {
         "agent_type": agent_type, "requested": requested, "chosen": chosen, "source": source,
         "profile": profile, "confidence": round(max(0.5, min(0.97, confidence)), 2),
-        "complexity": round(score, 3), "reasons": reasons, "summary": what,
+        "complexity": round(score, 3), "reasons": reasons, "summary": what, "budget_level": "ok",
+        "prompt_hash": digest, "background": background, "effort": None, "requested_effort": None,  # see _effort
     }

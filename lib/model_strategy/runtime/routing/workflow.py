@@ -22,11 +22,31 @@ Scripts that declare or assign ``agent`` themselves are left alone.  ``workflow(
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import TypedDict
+
+    class Rule(TypedDict):
+        """The model and effort to give a call (None: leave it)."""
+
+        m: str
+        e: str | None
+
+    class CallRule(Rule):
+        """A literal call's decision, for the calls with its agent type and requested model / effort."""
+
+        t: str | None
+        rm: str | None
+        re: str | None
+
+    class Table(TypedDict):
+        """The routing table the appended ``agent`` function reads (see the module's docstring)."""
+
+        calls: dict[str, list[CallRule]]  # per FNV-1a of a literal prompt
+        types: dict[str, Rule]  # computed prompts, per literal agent type
+        other: Rule  # computed prompts of any other type
+        keepModel: bool  # a model the caller set is kept (unless the call was decided one by one)
+        keepEffort: bool
 
 #: the agent type Claude Code gives an ``agent()`` call whose options name none
 DEFAULT_TYPE = "workflow-subagent"
@@ -40,25 +60,31 @@ _KEYWORDS_BEFORE_EXPR = frozenset(("return", "typeof", "instanceof", "in", "of",
                                    "case", "do", "else", "yield", "await"))
 
 
-@dataclass
 class Call:
-    """One ``agent(prompt, opts)`` call as written in the script."""
+    """One ``agent(prompt, opts)`` call as written in the script.  (Plain classes, not dataclasses:
+    ``dataclasses`` costs ~12 ms to import, more than a hook may take.)"""
 
-    prompt: str | None  # the literal prompt; None when computed at run time
-    agent_type: str | None  # None when computed at run time
-    model: str | None  # UNKNOWN when computed
-    effort: str | None  # UNKNOWN when computed
-    label: str | None
+    __slots__ = ("agent_type", "effort", "label", "model", "prompt")
+
+    def __init__(self, prompt: str | None, agent_type: str | None, model: str | None, effort: str | None,
+                 label: str | None) -> None:
+        self.prompt = prompt  # the literal prompt; None when computed at run time
+        self.agent_type = agent_type  # None when computed at run time
+        self.model = model  # UNKNOWN when computed
+        self.effort = effort  # UNKNOWN when computed
+        self.label = label
 
 
 # ------------------------------------------------------------------ a small JavaScript tokenizer
 
 
-@dataclass
 class _Tok:
-    kind: str  # id, num, str, tmpl, regex, punct
-    text: str
-    value: str | None = None  # decoded string / template without substitutions
+    __slots__ = ("kind", "text", "value")
+
+    def __init__(self, kind: str, text: str, value: str | None = None) -> None:
+        self.kind = kind  # id, num, str, tmpl, regex, punct
+        self.text = text
+        self.value = value  # decoded string / template without substitutions
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v"}
@@ -292,11 +318,13 @@ def _options(toks: list[_Tok], i: int) -> tuple[dict[str, str], bool]:
     return found, dynamic
 
 
-@dataclass
 class Script:
-    calls: list[Call]
-    own: bool  # the script declares or assigns ``agent`` itself (then it is left alone)
-    children: bool  # it starts child workflows (``workflow(...)``), whose calls are not routed
+    __slots__ = ("calls", "children", "own")
+
+    def __init__(self, calls: list[Call], own: bool, children: bool) -> None:
+        self.calls = calls
+        self.own = own  # the script declares or assigns ``agent`` itself (then it is left alone)
+        self.children = children  # it starts child workflows (``workflow(...)``), whose calls are not routed
 
 
 def parse(script: str) -> Script:
@@ -398,7 +426,7 @@ function agent(prompt, opts) {{
 """
 
 
-def rewrite(script: str, table: dict[str, Any]) -> str:
+def rewrite(script: str, table: Table) -> str:
     """``script`` (without an earlier routing block) plus the routing function for ``table``."""
     from model_strategy.runtime.base.fastjson import dumps_ascii
 
@@ -414,15 +442,4 @@ def printable(text: str, limit: int = 40) -> str:
     """A label from the script, safe to show on one line of the user's terminal."""
     cleaned = "".join(c if c.isprintable() else " " for c in text).strip()
     return cleaned if len(cleaned) <= limit else cleaned[:limit - 1] + "…"
-
-
-def unframe(text: str) -> str:
-    """A workflow agent's task as the script passed it: Claude Code frames it ("[Workflow harness —
-    computed task] … follows:" and every line indented by two spaces) in the agent's first message."""
-    if not text.startswith("[Workflow harness"):
-        return text
-    _, sep, rest = text.partition("follows:\n")
-    if not sep:
-        return text
-    return "\n".join(line[2:] if line.startswith("  ") else line for line in rest.split("\n"))
 

@@ -14,13 +14,21 @@ import zlib
 
 from model_strategy.runtime.base import paths, store
 
-from . import config_rules
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Literal, TypedDict
 
     from model_strategy.runtime.settings.values import Config
+
+    class FileState(TypedDict):
+        """How one configuration file fared: read and valid, missing, or invalid (``reason``)."""
+
+        file: str
+        state: Literal["ok", "missing", "invalid"]
+        reason: str | None
+
+    class LayerState(FileState):
+        layer: Literal["defaults", "global", "project"]
 
 CACHE_SCHEMA = 3  # 3: amounts have a range (a config compiled before is checked again)
 
@@ -96,21 +104,23 @@ def compile_config(
     return config, warnings, good
 
 
-def file_states(cwd: str | None = None) -> list[dict[str, Any]]:
+def file_states(cwd: str | None = None) -> list[LayerState]:
     """Each configuration layer in force: ``{"layer", "file", "state": ok|missing|invalid, "reason"}``."""
     files = _sources(cwd)
     states = _validate_layers(files, {})[3]
-    layers = ["defaults", "global", "project"]
-    return [{"layer": layers[i], **st} for i, st in enumerate(states)]
+    layers: tuple[Literal["defaults", "global", "project"], ...] = ("defaults", "global", "project")
+    return [{"layer": layer, **st} for layer, st in zip(layers, states, strict=False)]
 
 
 def _validate_layers(
     files: list[str], last_good: dict[str, Any]
-) -> tuple[Config, list[str], dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[Config, list[str], dict[str, Any], list[FileState]]:
     import json
 
+    from . import config_rules  # only when a file changed: a hook with a fresh cache skips the rules
+
     warnings: list[str] = []
-    states: list[dict[str, Any]] = []
+    states: list[FileState] = []
     merged: dict[str, Any] = {}
     good: dict[str, Any] = {}
     for f in files:

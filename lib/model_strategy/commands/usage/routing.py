@@ -35,7 +35,8 @@ from model_strategy.runtime.settings.values import Config
 JSON_SCHEMA = 1
 FEEDBACK_DAYS = 30  # how far back ``feedback`` looks for the run
 Z95 = 1.96
-POLICIES = ("static", "learned", "always-haiku", "always-sonnet", "always-opus")
+ALWAYS = TIERS[:3]  # the fixed policies the replay compares with: always-haiku, always-sonnet, always-opus
+POLICIES = ("static", "learned", *(f"always-{t}" for t in ALWAYS))
 
 
 class Run(TypedDict):
@@ -269,7 +270,7 @@ def build(days: int, cfg: Config, ledger: Ledger | None = None) -> tuple[Routing
     targets: dict[str, list[str | None]] = {
         "static": [r["static"] for r in routed],
         "learned": [TIERS[picks[r["bucket"]]] if r["bucket"] in picks else None for r in routed],
-        **{f"always-{t}": [t] * len(routed) for t in ("haiku", "sonnet", "opus")}}
+        **{f"always-{t}": [t] * len(routed) for t in ALWAYS}}
     replays: list[Replay] = [{"policy": name, **replay(routed, targets[name])} for name in POLICIES]
     doc: RoutingDoc = {"schema": JSON_SCHEMA, "days": days, "since": since, "until": now.date().isoformat(),
            "runs": len(rows), "routed_runs": len(routed), "learning": opts,

@@ -15,9 +15,6 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 LEVELS = ("info", "warning", "critical", "exceeded")
 POLICIES = ("warn", "downgrade", "haiku_only", "deny")
 
-#: Days of the week, Monday first (``budgets.week_start``).
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
 #: Anthropic's token kinds as we record them (``input`` is the uncached input).
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 

@@ -19,6 +19,7 @@ import time
 from decimal import Decimal
 
 from model_strategy.runtime.base import clock, paths, store
+from model_strategy.runtime.base.fastjson import jsonl
 from model_strategy.runtime.limits import windows
 
 TYPE_CHECKING = False
@@ -97,14 +98,7 @@ def _read_lines(path: str, offset: int) -> tuple[list[dict[str, Any]], int]:
         fh.seek(offset)
         data = fh.read()
     end = data.rfind(b"\n") + 1
-    out = []
-    for line in data[:end].splitlines():
-        try:
-            obj = store.loads(line)
-        except (ValueError, UnicodeDecodeError):
-            continue
-        if isinstance(obj, dict):
-            out.append(obj)
+    out = [obj for _, _, obj in jsonl(data[:end]) if isinstance(obj, dict)]
     return out, offset + end
 
 

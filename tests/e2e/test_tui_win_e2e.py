@@ -91,7 +91,7 @@ def install_statusline(setup: dict[str, Any], settings: Path) -> str:
 
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "lib"), "MODEL_STRATEGY_DATA_DIR": str(setup["data"]),
            "CLAUDE_PLUGIN_ROOT": str(REPO_ROOT), "HOME": str(setup["home"])}
-    code = ("import sys; from model_strategy.commands.cli.budget_cli import install_statusline as i; "
+    code = ("import sys; from model_strategy.commands.cli.statusline_install import install as i; "
             "print(i(sys.argv[1]))")
     out = subprocess.run([setup["python"], "-c", code, str(settings)], env=env, capture_output=True, text=True,
                          timeout=60, check=True)

@@ -558,3 +558,108 @@ def test_window_never_reaches_archived_detail(tmp_path: Path, data_dir: Path) ->
     run_once(lab, SEARCH, False)
     assert learning.load(Ledger(), clock.now())["total"][BUCKET] == {"haiku": [1, 1]}
     assert learning.load(Ledger(), clock.now(), retention_days=7)["total"][BUCKET] == {"haiku": [0, 1]}
+
+
+# ------------------------------------------------------------------ directed exploration
+
+
+def _exact_tail(n: int, k: int, rate: float) -> float:
+    """P(at least k failures in n runs of success rate ``rate``), term by term in log space."""
+    from math import exp, lgamma, log
+
+    return sum(exp(lgamma(n + 1) - lgamma(i + 1) - lgamma(n - i + 1) + i * log(1 - rate) + (n - i) * log(rate))
+               for i in range(k, n + 1))
+
+
+@given(st.integers(0, 300), st.integers(0, 40), st.floats(0.5, 0.999))
+def test_surprise_is_the_binomial_tail(s: int, f: int, rate: float) -> None:
+    got = learning.surprise({"haiku": [s, f]}, 0, rate)
+    assert got == pytest.approx(_exact_tail(s + f, f, rate) if f else 1.0, abs=1e-9)
+
+
+def test_surprise_for_many_runs_is_close_to_the_tail() -> None:
+    for s, f in ((1900, 100), (2900, 120)):
+        assert learning.surprise({"sonnet": [s, f]}, 1, 0.96) == pytest.approx(_exact_tail(s + f, f, 0.96), abs=0.01)
+
+
+def test_a_tier_is_ruled_out_by_its_failures_not_by_one_unlucky_run() -> None:
+    best = {"opus": [120, 1]}
+    assert not learning.hopeless({**best, "sonnet": [0, 1]}, 2, 1, 0, 2, 0.02)  # fewer than 3 runs of its own
+    assert not learning.hopeless({**best, "sonnet": [3, 1]}, 2, 1, 0, 2, 0.02)  # 1 failure in 4: 11 % at 97 %
+    assert not learning.hopeless({**best, "sonnet": [9, 1]}, 2, 1, 0, 2, 0.02)
+    assert learning.hopeless({**best, "sonnet": [8, 3]}, 2, 1, 0, 2, 0.02)  # 3 in 11: under 1 % at 96 %
+    assert learning.hopeless({**best, "haiku": [5, 3]}, 2, 0, 0, 2, 0.02)
+
+
+def _decision(agent_type: str, chosen: str) -> dict[str, Any]:
+    return {"agent_type": agent_type, "chosen": chosen, "source": "agent", "complexity": 0.5,
+            "profile": "BALANCED", "reasons": []}
+
+
+def _key(agent_type: str) -> str:
+    return f"{agent_type}\x1fmoderate\x1fBALANCED"
+
+
+def test_exploration_goes_where_there_is_something_to_learn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three buckets of equal size: one whose cheaper tier is already ruled out, one at the cheapest tier
+    (nothing below to try: the tier above is sampled by the re-spawns after failures), one still open.
+    The open one explores at 3 × learning.explore, so the spawns explore 5 % on average; the others do not,
+    and the decision records the probability it used."""
+    state = {"total": {_key("gp"): {"sonnet": [56, 2], "haiku": [2, 6]},
+                       _key("Explore"): {"haiku": [64, 2]},
+                       _key("Plan"): {"opus": [60, 1], "sonnet": [4, 1]}},
+             "pick": {_key("gp"): ["t", "sonnet"], _key("Explore"): ["t", "haiku"], _key("Plan"): ["t", "opus"]},
+             "static": {_key("gp"): "sonnet", _key("Explore"): "haiku", _key("Plan"): "opus"}}
+    cfg: dict[str, Any] = {"learning": {"explore": 0.05}}
+    assert learning.informative(state, 0, 2, 0.02) == pytest.approx(1 / 3)
+    monkeypatch.setenv("MODEL_STRATEGY_DRAW", "0.1")
+    for agent_type, static in (("gp", "sonnet"), ("Explore", "haiku")):
+        d = _decision(agent_type, static)
+        learning.route(d, cfg, state, False)
+        assert d["chosen"] == static and d["p"] == 1.0 and not d["explored"]
+    rate = 0.15
+    d = _decision("Plan", "opus")
+    learning.route(d, cfg, state, False)
+    assert d["chosen"] == "sonnet" and d["explored"] and d["p"] == rate
+    monkeypatch.setenv("MODEL_STRATEGY_DRAW", "0.2")
+    d = _decision("Plan", "opus")
+    learning.route(d, cfg, state, False)
+    assert d["chosen"] == "opus" and d["p"] == round(1 - rate, 6)
+    # explore: 0 still turns it off; a budget or window policy acting too
+    for c, acting in (({"learning": {"explore": 0}}, False), (cfg, True)):
+        d = _decision("Plan", "opus")
+        learning.route(d, c, state, acting)
+        assert d["chosen"] == "opus" and d["p"] == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(0, 80), st.integers(0, 8),
+                          st.integers(0, 80), st.integers(0, 8)), min_size=1, max_size=8),
+       st.sampled_from([0.01, 0.05, 0.2, 0.5]))
+def test_exploration_averages_at_most_the_configured_rate(buckets: list[tuple[int, ...]], explore: float) -> None:
+    """Weighted by the buckets' runs, the probability of exploring never exceeds learning.explore."""
+    tiers = ("haiku", "sonnet", "opus")
+    state: dict[str, Any] = {"total": {}, "pick": {}, "static": {}}
+    for i, (static, below, s0, f0, s1, f1) in enumerate(buckets):
+        key = _key(f"t{i}")
+        counts = {tiers[static]: [s1, f1]}
+        if static:
+            counts[tiers[max(0, static - 1 - below % 2)]] = [s0, f0]
+        state["total"][key], state["static"][key] = counts, tiers[static]
+    expected = 0.0
+    for i, (static, *_rest) in enumerate(buckets):
+        key = _key(f"t{i}")
+        t, _ = learning.pick(state["total"][key], static, 0, 2, 0.02)
+        state["pick"][key] = ["t", tiers[t]]
+    total = sum(learning.runs(c) for c in state["total"].values())
+    for i, (static, *_rest) in enumerate(buckets):
+        key = _key(f"t{i}")
+        d = _decision(f"t{i}", tiers[static])
+        os.environ["MODEL_STRATEGY_DRAW"] = "0.999"
+        try:
+            learning.route(d, {"learning": {"explore": explore}}, state, False)
+        finally:
+            del os.environ["MODEL_STRATEGY_DRAW"]
+        expected += learning.runs(state["total"][key]) * (1 - d["p"])
+    if total:
+        assert expected / total <= explore + 1e-6

@@ -13,11 +13,17 @@ accumulates at the pick itself); the static pick, the tiers above it, and a chea
 bucket's pick already (the latest greedy pick in the ledger) stay until they are confidently worse
 (the gap minus ``Z_UP`` / ``Z_STAY`` standard deviations still exceeds the loss).
 
-Exploration: with probability ``learning.explore`` a spawn runs one tier below the pick (above it at
-the floor; the tier above is sampled anyway by the re-spawns after failures) -- never while a budget
-or window policy is acting, never for an agent type the user pinned in ``agents``, not before the
-bucket has ``EXPLORE_AFTER`` runs, not in a Workflow, not into a tier already shown hopeless;
-the decision records the probability of the tier it got (``p``) so replays can be unbiased.
+Exploration spends ``learning.explore`` (the share of spawns, on average) where there is something
+to learn: a spawn runs the tier just below the pick (``target``) while that tier is not ruled out --
+ruled out (``hopeless``) once it has ``MIN_RUNS_DOWN`` runs and as many failures would happen with
+probability below ``ALPHA_OUT`` were it within the loss of the best tier (exact binomial tail,
+``surprise``).  A bucket at the cheapest tier allowed explores nothing (the tier above is sampled
+anyway: a failed run is re-spawned there), nor does one whose cheaper tier is ruled out; their
+share goes to the buckets still open (``informative``: the probability is ``explore`` divided by
+the share of the window's runs in open buckets, at most ``EXPLORE_CAP`` times ``explore``).  Never
+while a budget or window policy is acting, never for an agent type the user pinned in ``agents``,
+not before the bucket has ``EXPLORE_AFTER`` runs, not in a Workflow; the decision records the
+probability of the tier it got (``p``) so replays can be unbiased.
 
 Outcome signals beyond the transcript:
 
@@ -52,7 +58,7 @@ if TYPE_CHECKING:
     from model_strategy.runtime.books.records import Record
     from model_strategy.runtime.settings.values import Config
 
-SCHEMA = 2
+SCHEMA = 3
 CACHE = "learning.json"
 EVENTS = "outcomes.jsonl"
 WINDOW_DAYS = 90  # runs older than this no longer count
@@ -63,10 +69,11 @@ PRIOR_GAP = 0.01  # prior success lost per tier below the static pick, beyond th
 PRIOR_RUNS = 2.0
 Z_DOWN = 0.0
 Z_UP = 1.5
-Z_STAY = 0.75
-Z_HOPELESS = 2.0
+Z_STAY = 1.0
+ALPHA_OUT = 0.1  # a tier whose failures would be this unlikely were it within the loss is ruled out (not explored)
 MIN_RUNS_DOWN = 3  # runs of its own a tier below the static pick needs before it can be the pick
 EXPLORE_AFTER = 3  # runs a bucket has before it explores (a new user's first spawns are routed as always)
+EXPLORE_CAP = 4.0  # a bucket explores at most this many times learning.explore
 SEP = "\x1f"
 BANDS = ("simple", "moderate", "complex")
 DEFAULTS = {"enabled": True, "explore": 0.05, "max_success_loss": 0.02}
@@ -144,15 +151,37 @@ def pick(counts: dict[str, Any], static: int, lo: int, hi: int, loss: float,
 
 
 def hopeless(counts: dict[str, Any], static: int, tier: int, lo: int, hi: int, loss: float) -> bool:
-    """Whether ``tier`` is worse than the best tier by more than ``loss`` even ``Z_HOPELESS`` standard
-    deviations optimistically: exploring it again would cost success and cannot change the pick."""
+    """Whether ``tier`` has failed too often for a tier within ``loss`` of the best one: as many
+    failures or more would happen with probability below ``ALPHA_OUT`` (``surprise``).  Exploring it
+    again would cost success and cannot change the pick."""
     static = max(lo, min(hi, static))
     stats = _stats(counts, static, lo, hi, loss)
     best = max(stats, key=lambda t: (stats[t][0], -t))
-    if best == tier or tier not in stats:
+    if best == tier or tier not in stats or sum(_sf(counts.get(TIERS[tier]))) < MIN_RUNS_DOWN:
         return False
-    gap = stats[best][0] - stats[tier][0]
-    return gap - Z_HOPELESS * math.sqrt(stats[best][1] + stats[tier][1]) > loss
+    return surprise(counts, tier, stats[best][0] - loss) < ALPHA_OUT
+
+
+def surprise(counts: dict[str, Any], tier: int, rate: float) -> float:
+    """The probability of at least as many failures as ``tier`` had in its runs if its success rate
+    were ``rate`` (binomial tail; 1.0 without failures).  Small: the tier is worse than ``rate``."""
+    s, f = _sf(counts.get(TIERS[tier]))
+    n, k = round(s + f), round(f)
+    if k <= 0:
+        return 1.0
+    if rate <= 0:
+        return 1.0
+    if rate >= 1:
+        return 0.0
+    q = 1 - rate
+    if n > 1000:  # the normal approximation (with continuity correction); the sum below would underflow
+        z = (k - 0.5 - n * q) / math.sqrt(n * q * rate)
+        return 0.5 * math.erfc(z / math.sqrt(2))
+    term, below = rate ** n, 0.0
+    for i in range(k):  # P(fewer than k failures)
+        below += term
+        term *= (n - i) / (i + 1) * q / rate
+    return max(0.0, 1.0 - below)
 
 
 def _sf(row: Any) -> tuple[float, float]:
@@ -235,17 +264,47 @@ def route(decision: dict[str, Any], cfg: Config, state: dict[str, Any] | None, a
     explore = float(opts["explore"])
     if explore <= 0 or acting or decision.get("workflow") or runs(counts) < EXPLORE_AFTER:
         return
-    # one tier down (the tier above is sampled anyway: a failed run is re-spawned there); up from the floor
-    other = t - 1 if t > lo else t + 1
-    if not lo <= other <= hi or hopeless(counts, static, other, lo, hi, float(opts["max_success_loss"])):
+    loss = float(opts["max_success_loss"])
+    other = target(counts, static, t, lo, hi, loss)
+    if other is None:
         return
-    if _draw() < explore:
+    rate = round(min(explore * EXPLORE_CAP, explore / max(informative(state, lo, hi, loss), 1e-9), max(explore, 0.5)),
+                 6)
+    if _draw() < rate:
         decision["chosen"] = TIERS[other]
-        decision["p"] = round(explore, 6)
+        decision["p"] = rate
         decision["explored"] = True
         decision["reasons"].append(f"exploring: {TIERS[other]} instead of {TIERS[t]} (p {decision['p']:g})")
     else:
-        decision["p"] = round(1 - explore, 6)
+        decision["p"] = round(1 - rate, 6)
+
+
+def target(counts: dict[str, Any], static: int, t: int, lo: int, hi: int, loss: float) -> int | None:
+    """The tier worth exploring from the pick ``t``: the one below it while it is not ruled out
+    (``hopeless``); None when there is nothing to learn there."""
+    other = t - 1
+    if other < lo or hopeless(counts, static, other, lo, hi, loss):
+        return None
+    return other
+
+
+def informative(state: dict[str, Any], lo: int, hi: int, loss: float) -> float:
+    """The share of the window's runs that fall in buckets with a tier worth exploring (``target``
+    from the bucket's latest pick; a bucket without one counts as worth exploring).  Exploration is
+    spread over those buckets: ``learning.explore`` per spawn on average, none where nothing is left
+    to learn."""
+    total = useful = 0.0
+    statics = state.get("static", {})
+    picks = state.get("pick", {})
+    for key, counts in state.get("total", {}).items():
+        n = runs(counts)
+        total += n
+        static, current = tier_index(statics.get(key)), picks.get(key)
+        t = tier_index(current[1]) if isinstance(current, list) and len(current) == 2 else None
+        if (static is None or t is None or not lo <= t <= hi
+                or target(counts, max(lo, min(hi, static)), t, lo, hi, loss) is not None):
+            useful += n
+    return useful / total if total else 1.0
 
 
 # ------------------------------------------------------------------ escalation
@@ -441,7 +500,7 @@ class _State:
         self.ledger, self.since = ledger, since
 
     def fresh(self) -> dict[str, Any]:
-        return {"days": {}, "total": {}, "pick": {}, "events_at": 0}
+        return {"days": {}, "total": {}, "pick": {}, "static": {}, "events_at": 0}
 
     def add(self, data: dict[str, Any], rec: Record) -> None:
         c = counted(rec)
@@ -449,6 +508,8 @@ class _State:
             return
         _bump(data, c[2], c[0], c[1], 1 if c[3] else 0, 0 if c[3] else 1)
         d = rec["decision"] or {}
+        if d.get("source") != "explicit" and d.get("static") in TIERS:
+            data.setdefault("static", {})[c[0]] = d["static"]
         if greedy(d):  # the policy's own pick (not explored, not the caller's, not a budget's)
             ts = str(d.get("ts") or rec.get("ts"))
             last = data["pick"].get(c[0])
@@ -495,7 +556,8 @@ def since_day(now: datetime, days: int = WINDOW_DAYS) -> str:
 
 
 def load(ledger: Ledger, now: datetime, retention_days: int | None = None) -> dict[str, Any]:
-    """The learning state: ``{"total": {bucket: {tier: [successes, failures]}}, "pick": …, "days": …}``
+    """The learning state: ``{"total": {bucket: {tier: [successes, failures]}}, "pick": …, "static": …,
+    "days": …}``
     over the last ``WINDOW_DAYS`` days -- fewer when ``retention_days`` keeps less detail, so the window
     never reaches into archived months (folded whole) -- caught up with the ledger and the events."""
     days = WINDOW_DAYS if retention_days is None else max(1, min(WINDOW_DAYS, int(retention_days)))

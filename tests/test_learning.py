@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from model_strategy.models import Decision
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.entry import hooks, recording, spawns
-from model_strategy.runtime.routing import learning, selector
+from model_strategy.runtime.routing import learning, outcomes, selector
 from test_hook_processes import run_hook
 
 NOW = "2026-12-07T12:00:00Z"
@@ -286,7 +286,7 @@ def test_escalation_marks_the_earlier_run_failed(tmp_path: Path, data_dir: Path)
     out = call(spawns.pre_tool_use, lab.pre({**SEARCH, "description": "find the config loaders!", "model": "sonnet"}))
     assert "escalation: Explore again on sonnet after haiku" in out["systemMessage"]
     assert state()["total"][BUCKET] == {"haiku": [0, 1]}
-    events = [json.loads(x) for x in (data_dir / learning.EVENTS).read_text().splitlines()]
+    events = [json.loads(x) for x in (data_dir / outcomes.EVENTS).read_text().splitlines()]
     assert [(e["kind"], e["from"], e["to"]) for e in events] == [("escalated", True, False)]
     # once: the same re-spawn again does not count the run twice
     call(spawns.pre_tool_use, lab.pre({**SEARCH, "model": "opus"}))
@@ -343,10 +343,10 @@ def test_escalation_in_real_hook_processes(tmp_path: Path, data_dir: Path) -> No
 
 
 def test_similar_matches_prefix_or_overlap() -> None:
-    a = learning.match_info({"description": "Fix the flaky test", "prompt": "the retry test fails now and then; fix"})
-    assert learning.similar(a, learning.match_info({"description": "fix the FLAKY test!", "prompt": "x"}))
-    assert learning.similar(a, learning.match_info({"prompt": "the retry test fails now and then; please fix it"}))
-    assert not learning.similar(a, learning.match_info({"description": "write docs", "prompt": "document the api"}))
+    a = outcomes.match_info({"description": "Fix the flaky test", "prompt": "the retry test fails now and then; fix"})
+    assert outcomes.similar(a, outcomes.match_info({"description": "fix the FLAKY test!", "prompt": "x"}))
+    assert outcomes.similar(a, outcomes.match_info({"prompt": "the retry test fails now and then; please fix it"}))
+    assert not outcomes.similar(a, outcomes.match_info({"description": "write docs", "prompt": "document the api"}))
 
 
 # ------------------------------------------------------------------ the cache
@@ -516,9 +516,9 @@ def test_config_keys_validated(data_dir: Path) -> None:
 @settings(max_examples=30, deadline=None)
 @given(st.text(max_size=200), st.text(max_size=200))
 def test_match_info_total(desc: str, prompt: str) -> None:
-    info = learning.match_info({"description": desc, "prompt": prompt})
+    info = outcomes.match_info({"description": desc, "prompt": prompt})
     assert len(info["d"]) <= 60 and len(info["h"]) <= 60 and len(info["w"]) <= 64
-    assert learning.similar(info, info) == bool(info["d"] or info["h"] or info["w"])
+    assert outcomes.similar(info, info) == bool(info["d"] or info["h"] or info["w"])
 
 
 def test_no_exploration_into_a_hopeless_tier(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,7 +29,7 @@ from model_strategy.commands.base.errors import BadInput
 from model_strategy.runtime.base import clock
 from model_strategy.runtime.base.kinds import TIERS, tier_index
 from model_strategy.runtime.books.ledger import Ledger
-from model_strategy.runtime.routing import learning
+from model_strategy.runtime.routing import learning, outcomes
 from model_strategy.runtime.settings.values import Config
 
 JSON_SCHEMA = 1
@@ -178,11 +178,11 @@ def runs(ledger: Ledger, since: str, errors: list[str] | None = None) -> list[Ru
     """The runs the learning counts since ``since`` (a UTC day), oldest first, with their labels
     after the outcome events."""
     events: dict[str, list[dict[str, Any]]] = {}
-    for e in learning.read_events(ledger)[0]:
+    for e in outcomes.read_events(ledger)[0]:
         events.setdefault(str(e["run"]), []).append(e)
     out: list[Run] = []
     for rec in ledger.iter_records(since, None, errors):
-        c = learning.counted(rec)
+        c = outcomes.counted(rec)
         if c is None:
             continue
         d = rec["decision"] or {}
@@ -196,7 +196,7 @@ def runs(ledger: Ledger, since: str, errors: list[str] | None = None) -> list[Ru
                     "static": static if isinstance(static, str) and static in TIERS else c[1],
                     "p": float(p) if isinstance(p, (int, float)) and not isinstance(p, bool) and 0 < p <= 1 else 1.0,
                     "ok": ok, "cost": Decimal(rec.get("cost_usd") or "0"), "source": d.get("source"),
-                    "explored": bool(d.get("explored")), "learned": d.get("learned"), "greedy": learning.greedy(d),
+                    "explored": bool(d.get("explored")), "learned": d.get("learned"), "greedy": outcomes.greedy(d),
                     "escalated": bool(d.get("escalated")) or any(e.get("kind") == "escalated"
                                                                  for e in events.get(rec["id"], ())),
                     "feedback": next((e["kind"] for e in reversed(events.get(rec["id"], ()))
@@ -245,7 +245,7 @@ def build(days: int, cfg: Config, ledger: Ledger | None = None) -> tuple[Routing
     buckets: list[Bucket] = []
     picks: dict[str, int] = {}
     for key in sorted(counts, key=lambda k: (-learning.runs(counts[k]), k)):
-        agent_type = key.split(learning.SEP)[0]
+        agent_type = key.split(outcomes.SEP)[0]
         st = statics.get(key)
         static = tier_index(max(st, key=lambda t: st[t])) if st else None
         if static is None:
@@ -264,7 +264,7 @@ def build(days: int, cfg: Config, ledger: Ledger | None = None) -> tuple[Routing
         for t, (s, f) in sorted(counts[key].items(), key=lambda kv: TIERS.index(kv[0])):
             ci = wilson(s, s + f)
             tiers[t] = {"runs": s + f, "successes": s, "success": s / (s + f) if s + f else None, "ci": list(ci)}
-        buckets.append({"bucket": learning.bucket_name(key), "runs": learning.runs(counts[key]), "tiers": tiers,
+        buckets.append({"bucket": outcomes.bucket_name(key), "runs": learning.runs(counts[key]), "tiers": tiers,
                         "static": TIERS[static], "learned": TIERS[learned], "why": why, "pinned": pinned})
     routed = [r for r in rows if r["source"] not in ("explicit", "fork", "budget")]
     targets: dict[str, list[str | None]] = {
@@ -309,7 +309,7 @@ def mark(verdict: str, which: str) -> str:
         if len({r["id"] for r in match}) > 1:
             raise BadInput(f"{which!r} starts {len(match)} agent ids; give more of it")
         found = match[0]
-    c = learning.counted(found)
+    c = outcomes.counted(found)
     try:
         when = iso(parse_ts(found["ts"]))[:16].replace("T", " ")
     except ValueError:
@@ -319,8 +319,8 @@ def mark(verdict: str, which: str) -> str:
         return f"{who}) has no routing decision the learning counts (a fork, a denied spawn or an unknown " \
                "outcome); nothing marked"
     with ledger.transaction():
-        event = learning.append_event(ledger, found, verdict, verdict == "good")
+        event = outcomes.append_event(ledger, found, verdict, verdict == "good")
     assert event is not None
     was = {True: "a success", False: "a failure", None: "not counted"}[event["from"]]
     return (f"marked {who}, {c[1]}) {verdict}: it counts as a {'success' if verdict == 'good' else 'failure'} "
-            f"on {c[1]} for {learning.bucket_name(c[0])} (was {was})")
+            f"on {c[1]} for {outcomes.bucket_name(c[0])} (was {was})")

@@ -44,7 +44,7 @@ def pre_tool_use(p: Payload) -> Output | None:
     if tool_input is None:
         return message(None, ["PreToolUse input has no tool_input object; spawn left unchanged"])
     from model_strategy.runtime.routing import selector
-    from model_strategy.runtime.routing.learning import match_info
+    from model_strategy.runtime.routing.outcomes import match_info
 
     cfg, warnings = config_mod.load(p.cwd)
     tuid = p.tool_use_id or f"anon-{time.time_ns()}"
@@ -119,7 +119,7 @@ def _apply_budgets(p: Payload, cfg: Config, ledger: Ledger, decisions: list[tupl
                    keep: bool = True, match: dict[str, Any] | None = None) -> list[Verdict]:
     """Apply the budget and window policy to each decision (in place) and keep them in the session
     state under their keys (unless not ``keep``), for the agents' records; the verdicts, in order.
-    ``match``: the first decision's task, for escalation matching (``learning.match_info``)."""
+    ``match``: the first decision's task, for escalation matching (``outcomes.match_info``)."""
     from model_strategy.runtime.base import store
     from model_strategy.runtime.books import recorder
     from model_strategy.runtime.limits import budget
@@ -162,7 +162,7 @@ def _learn(p: Payload, cfg: Config, ledger: Ledger, decisions: list[tuple[str, D
     policy; escalations of earlier spawns found in the session (``state``; None: the ledger is busy,
     neither escalations nor exploration then).  Learning never stops a spawn: a failure is one line."""
     from model_strategy.runtime.limits import budget, windows
-    from model_strategy.runtime.routing import learning
+    from model_strategy.runtime.routing import learning, outcomes
 
     try:
         on = learning.settings(cfg)["enabled"]
@@ -172,7 +172,7 @@ def _learn(p: Payload, cfg: Config, ledger: Ledger, decisions: list[tuple[str, D
         for n, (key, d) in enumerate(decisions):
             learning.route(_loose(d), cfg, learned, acting)
             if state is not None and match is not None and n == 0:
-                ledger.notices += learning.escalations(ledger, state, key, _loose(d), match, now)
+                ledger.notices += outcomes.escalations(ledger, state, key, _loose(d), match, now)
     except (OSError, ValueError, KeyError, TypeError, ArithmeticError) as exc:
         ledger.warnings.append(f"learning skipped ({type(exc).__name__}: {str(exc)[:80]}); static routing")
 

@@ -25,14 +25,8 @@ while a budget or window policy is acting, never for an agent type the user pinn
 not before the bucket has ``EXPLORE_AFTER`` runs, not in a Workflow; the decision records the
 probability of the tier it got (``p``) so replays can be unbiased.
 
-Outcome signals beyond the transcript:
-
-* escalation -- the caller spawns the same agent type again within ``ESCALATION_S`` with a matching
-  description or prompt and an explicit model above the earlier run's tier: the earlier run failed.
-  Found in PreToolUse among the session's recent spawns (``state["learning"]``, at most ``RECENT``);
-  marked on the earlier decision when its record is not written yet (the record carries it), else
-  an event in ``outcomes.jsonl``;
-* feedback -- ``model-strategy feedback good|bad`` appends an event to ``outcomes.jsonl``.
+Outcome signals beyond the transcript -- escalations and the user's feedback -- are found and
+recorded by ``outcomes.py``.
 
 ``outcomes.jsonl`` is append-only (events carry the change they make: ``from`` → ``to``).  The
 learning state, ``learning.json``, is a cache folded from the ledger's day files and that file
@@ -49,6 +43,8 @@ import os
 from model_strategy.runtime.base import store
 from model_strategy.runtime.base.kinds import TIERS, tier_index
 
+from .outcomes import SEP, counted, events_path, greedy, read_events
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
@@ -60,10 +56,7 @@ if TYPE_CHECKING:
 
 SCHEMA = 3
 CACHE = "learning.json"
-EVENTS = "outcomes.jsonl"
 WINDOW_DAYS = 90  # runs older than this no longer count
-ESCALATION_S = 1800
-RECENT = 40  # spawns a session remembers for escalation matching
 PRIOR_MEAN = 0.95
 PRIOR_GAP = 0.01  # prior success lost per tier below the static pick, beyond the tolerated loss
 PRIOR_RUNS = 2.0
@@ -74,7 +67,6 @@ ALPHA_OUT = 0.1  # a tier whose failures would be this unlikely were it within t
 MIN_RUNS_DOWN = 3  # runs of its own a tier below the static pick needs before it can be the pick
 EXPLORE_AFTER = 3  # runs a bucket has before it explores (a new user's first spawns are routed as always)
 EXPLORE_CAP = 4.0  # a bucket explores at most this many times learning.explore
-SEP = "\x1f"
 BANDS = ("simple", "moderate", "complex")
 DEFAULTS = {"enabled": True, "explore": 0.05, "max_success_loss": 0.02}
 
@@ -89,16 +81,6 @@ def band(score: float, cfg: Config) -> str:
     simple_below = float(c.get("simple_below", 0.35))
     complex_from = float(c.get("complex_from", 0.7))
     return BANDS[0 if score < simple_below else (2 if score >= complex_from else 1)]
-
-
-def bucket_key(bucket: Any) -> str | None:
-    if isinstance(bucket, list) and len(bucket) == 3 and all(isinstance(b, str) for b in bucket):
-        return SEP.join(bucket)
-    return None
-
-
-def bucket_name(key: str) -> str:
-    return "/".join(key.split(SEP))
 
 
 # ------------------------------------------------------------------ posterior and the pick
@@ -305,184 +287,6 @@ def informative(state: dict[str, Any], lo: int, hi: int, loss: float) -> float:
                 or target(counts, max(lo, min(hi, static)), t, lo, hi, loss) is not None):
             useful += n
     return useful / total if total else 1.0
-
-
-# ------------------------------------------------------------------ escalation
-
-
-def _norm(text: str) -> str:
-    return " ".join("".join(c.lower() if c.isalnum() else " " for c in text).split())
-
-
-def match_info(tool_input: dict[str, Any]) -> dict[str, Any]:
-    """What a later spawn is matched against: the normalised first 60 characters of the description
-    and of the prompt, and the prompt's word digests (at most 64)."""
-    from zlib import crc32
-
-    desc = _norm(str(tool_input.get("description") or ""))
-    prompt = _norm(str(tool_input.get("prompt") or ""))
-    words = sorted({f"{crc32(w.encode('utf-8', 'replace')) & 0xFFFFFF:06x}" for w in prompt.split()
-                    if len(w) > 2})[:64]
-    return {"d": desc[:60], "h": prompt[:60], "w": words}
-
-
-def similar(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Same normalised first 60 characters of the description or the prompt, or ≥ 60 % of the
-    prompt's words in common."""
-    if (a.get("d") and a.get("d") == b.get("d")) or (a.get("h") and a.get("h") == b.get("h")):
-        return True
-    wa, wb = set(a.get("w") or ()), set(b.get("w") or ())
-    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= 0.6
-
-
-def escalations(ledger: Ledger, session: dict[str, Any], key: str, decision: dict[str, Any],
-                match: dict[str, Any], now: datetime) -> list[str]:
-    """Remember this spawn among the session's recent ones and, when it escalates an earlier run
-    (same agent type, similar task, explicit model above the earlier tier, within 30 minutes), mark
-    that run failed.  Inside the ledger transaction; the caller saves ``session``.  The lines to
-    show."""
-    from model_strategy.runtime.base.clock import iso, parse_ts
-
-    mem = session.setdefault("learning", {})
-    recent = mem.get("recent") if isinstance(mem.get("recent"), list) else []
-    tier = tier_index(decision.get("chosen"))
-    out: list[str] = []
-    if decision.get("source") == "explicit" and tier is not None:
-        for old in reversed(recent):
-            try:
-                age = (now - parse_ts(old["ts"])).total_seconds()
-            except (ValueError, KeyError, TypeError):
-                continue
-            if age > ESCALATION_S or age < 0 or old.get("type") != decision.get("agent_type") or old.get("esc"):
-                continue
-            old_tier = tier_index(old.get("tier"))
-            if old_tier is None or old_tier >= tier or not similar(old, match):
-                continue
-            old["esc"] = True
-            out.append(f"escalation: {decision['agent_type']} again on {decision['chosen']} after "
-                       f"{old.get('tier')}; the earlier run counts as failed on {old.get('tier')}")
-            _mark_escalated(ledger, session, str(old.get("key")))
-            break
-    recent.append({"key": key, "ts": iso(now), "type": decision.get("agent_type"), "tier": decision.get("chosen"),
-                   **match})
-    mem["recent"] = recent[-RECENT:]
-    return out
-
-
-def _mark_escalated(ledger: Ledger, session: dict[str, Any], key: str) -> None:
-    decision = session["decisions"].get(key)
-    if not isinstance(decision, dict):
-        return
-    decision["escalated"] = True  # the record written later carries it
-    agent_id = decision.get("agent_id")
-    if not agent_id:
-        return
-    from model_strategy.runtime.books import records
-
-    run = records.subagent_id(session["session_id"], str(agent_id))
-    rec = find_record(ledger, run, str(decision.get("ts") or ""))
-    if rec is not None:
-        append_event(ledger, rec, "escalated", False)
-
-
-def find_record(ledger: Ledger, run: str, ts: str) -> Record | None:
-    """The first record of a run (id ``run``) near ``ts`` (its day, the day before and after)."""
-    from datetime import date, timedelta
-
-    from model_strategy.runtime.base.clock import day_of
-
-    try:
-        day = date.fromisoformat(day_of(ts))
-    except ValueError:
-        return None
-    for d in (day, day + timedelta(days=1), day - timedelta(days=1)):
-        for _, rec in ledger.scan(d.isoformat()):
-            if rec.get("id") == run:
-                return rec
-    return None
-
-
-# ------------------------------------------------------------------ outcome events
-
-
-def events_path(ledger: Ledger) -> str:
-    return ledger.path(EVENTS)
-
-
-def read_events(ledger: Ledger, start: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Events from byte ``start`` of ``outcomes.jsonl`` and the offset after the last whole line."""
-    from model_strategy.runtime.base.fastjson import loads
-
-    try:
-        with open(events_path(ledger), "rb") as fh:
-            fh.seek(start)
-            data = fh.read()
-    except FileNotFoundError:
-        return [], start
-    end = data.rfind(b"\n") + 1
-    out = []
-    for line in data[:end].splitlines():
-        try:
-            obj = loads(line)
-        except (ValueError, UnicodeDecodeError):
-            continue
-        if isinstance(obj, dict) and isinstance(obj.get("run"), str):
-            out.append(obj)
-    return out, start + end
-
-
-def counted(rec: Record | dict[str, Any]) -> tuple[str, str, str, bool] | None:
-    """``(bucket key, tier, day, success)`` of a run as the learning counts it from its record, or
-    None when it is not evidence (a main-thread slice, a continuation slice, a fork, no bucket, an
-    outcome that says nothing of the model: denied or unknown)."""
-    from model_strategy.runtime.base.clock import day_of
-
-    if rec.get("kind") != "subagent" or rec.get("continuation"):
-        return None
-    if rec.get("id") != f"{rec.get('session_id')}:{rec.get('agent_id')}":
-        return None
-    d = rec.get("decision")
-    if not isinstance(d, dict):
-        return None
-    key = bucket_key(d.get("bucket"))
-    tier = d.get("chosen")
-    outcome = rec.get("outcome")
-    if key is None or tier not in TIERS or outcome not in ("completed", "error", "interrupted", "truncated"):
-        return None
-    return key, str(tier), day_of(rec.get("ts")), outcome == "completed" and not d.get("escalated")
-
-
-def greedy(d: dict[str, Any]) -> bool:
-    """Whether a decision's tier is the learning policy's pick (not explored, not the caller's model,
-    not moved by a budget or window policy)."""
-    return d.get("source") in ("agent", "complexity") and not d.get("explored") and "p" in d
-
-
-def label(ledger: Ledger, rec: Record | dict[str, Any]) -> bool | None:
-    """A run's current label: its counted outcome, changed by its events (escalation, feedback)."""
-    c = counted(rec)
-    if c is None:
-        return None
-    ok: bool = c[3]
-    for e in read_events(ledger)[0]:
-        if e.get("run") == rec.get("id") and isinstance(e.get("to"), bool):
-            ok = e["to"]
-    return ok
-
-
-def append_event(ledger: Ledger, rec: Record | dict[str, Any], kind: str, to: bool) -> dict[str, Any] | None:
-    """Append an outcome event for a run (``escalated``/``good``/``bad``); None when the run is not
-    evidence the learning counts."""
-    from model_strategy.runtime.base import clock
-    from model_strategy.runtime.base.clock import iso
-
-    c = counted(rec)
-    if c is None:
-        return None
-    event = {"ts": iso(clock.now()), "kind": kind, "run": rec["id"], "bucket": c[0], "tier": c[1], "day": c[2],
-             "from": label(ledger, rec), "to": to}
-    store.append_jsonl(events_path(ledger), event)
-    return event
 
 
 # ------------------------------------------------------------------ the learning state (cache)

@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "tests" / "fixtures" / "claude-code-2.1.332"
 sys.path.insert(0, str(ROOT / "lib"))
 
+from model_strategy.runtime.base.kinds import TIERS  # noqa: E402 (after the path)
+
 
 def python_for_hooks() -> str:
     return os.environ.get("MODEL_STRATEGY_PYTHON") or sys.executable
@@ -60,7 +62,6 @@ def make_env(data: Path) -> dict[str, str]:
     return env
 
 
-TIERS = ("haiku", "sonnet", "opus")
 MODELS = {"haiku": "claude-haiku-5-5", "sonnet": "claude-sonnet-5-5", "opus": "claude-opus-5-5"}
 
 

@@ -35,7 +35,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
-TIERS = ("haiku", "sonnet", "opus")
+from model_strategy.runtime.base.kinds import TIERS as ALL_TIERS  # noqa: E402 (after the path)
+
+TIERS = ALL_TIERS[:3]  # the simulated worlds' tiers, cheapest first
+
 MODELS = {"haiku": "claude-haiku-5-5", "sonnet": "claude-sonnet-5-5", "opus": "claude-opus-5-5"}
 TOKENS = {"input": 20_000, "output": 3_000, "cache_read": 60_000, "cache_write_5m": 5_000, "cache_write_1h": 0,
           "web_search": 0}
@@ -256,24 +259,7 @@ def speed(records: int, runs: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ms-learn-speed-"))
     data = tmp / "data"
     bh.prepare(data, 0, False)
-    types = ("Explore", "general-purpose", "Plan", "code-reviewer")
-
-    def routed(d: int, i: int, ts: str) -> dict[str, Any]:
-        """Record ``i`` of day ``d`` as a routed run: its bucket, tier and outcome."""
-        agent_type, band = types[i % 4], ("simple", "moderate", "complex")[i % 3]
-        tier = TIERS[(i // 7) % 3]
-        decision = {"tool_use_id": f"t{d}x{i}", "ts": ts, "agent_type": agent_type, "requested": None,
-                    "chosen": tier, "source": "complexity", "profile": "BALANCED", "confidence": 0.8,
-                    "complexity": 0.5, "reasons": [], "budget_level": "ok", "denied": False,
-                    "prompt_hash": "x", "background": True, "bucket": [agent_type, band, "BALANCED"],
-                    "static": tier, "p": 0.95}
-        tokens = {"input": 3000, "output": 600, "cache_read": 9000, "cache_write_5m": 300, "cache_write_1h": 0,
-                  "web_search": 0}
-        return {"agent_type": agent_type, "model_requested": tier, "model_actual": MODELS[tier],
-                "models": {MODELS[tier]: {**tokens, "requests": 3, "cost_usd": "0.00075", "priced": True}},
-                "decision": decision, "outcome": "completed" if i % 11 else "error"}
-
-    bh.fill_month(data, records, vary=routed, warm=False)  # the first hook below builds the caches
+    bh.fill_month(data, records, vary=bh.routed, warm=False)  # the first hook below builds the caches
     main_transcript = tmp / "main.jsonl"
     shutil.copy(bh.SAMPLES / "transcript-main.jsonl", main_transcript)
     env = bh.make_env(data)

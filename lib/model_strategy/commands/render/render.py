@@ -31,20 +31,6 @@ def console(width: int, record: bool = False, file: IO[str] | None = None,
                    highlight=False, soft_wrap=False, emoji=False, markup=False)
 
 
-DEFAULT_WIDTH = 100
-
-
-def default_width(minimum: int = 40) -> int:
-    """Columns for a report: the terminal's width when stdout is a terminal (``COLUMNS`` first, as rich
-    does), never under ``minimum``; 100 when the output goes to a file, a pipe or a slash command."""
-    import shutil
-    import sys
-
-    if not sys.stdout.isatty():
-        return DEFAULT_WIDTH
-    return max(minimum, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
-
-
 def usd(x: Decimal | float | None, places: int = 2) -> str:
     if x is None:
         return "n/a"

@@ -108,20 +108,6 @@ class Journal(DayFiles):
             for _, rec in self.scan(day, errors=errors):
                 yield rec
 
-    # ------------------------------------------------------------------ archived months (archived.py)
-
-    def archive_file(self, month: str) -> str:
-        return self.path("archive", f"{month}.jsonl.gz")
-
-    def archived_months(self, start: str | None = None, end: str | None = None) -> list[str]:
-        """Months (``YYYY-MM``) whose detail lives in ``archive/YYYY-MM.jsonl.gz``, oldest first."""
-        try:
-            names = os.listdir(self.path("archive"))
-        except FileNotFoundError:
-            return []
-        out = [n[:7] for n in names if len(n) == 16 and n.endswith(".jsonl.gz") and n[4] == "-"]
-        return sorted(m for m in out if (not start or m >= start[:7]) and (not end or m <= end[:7]))
-
     def record_days(self, start: str | None = None, end: str | None = None) -> list[str]:
         """The days that hold records, oldest first: day files and the days of archived months."""
         out = set(self.days(start, end))

@@ -77,9 +77,10 @@ def test_unpriced_usage_is_named_in_the_budget_line(lab: Session) -> None:
     call(spawns.pre_tool_use, lab.pre("A"))
     call(recording.subagent_stop, lab.subagent_stop(AGENT_A))
     cfg, _ = config.load(None)
+    cfg["budgets"] = {**cfg.get("budgets", {}), "monthly_usd": 100}
     month = budget.status(Ledger(), cfg, datetime(2026, 11, 26, 12, tzinfo=timezone.utc))[2]
     assert month["unpriced_requests"] == 3
-    assert budget.spent_text(month).endswith(" + 3 unpriced requests")
+    assert " + 3 unpriced requests of $100.00)" in budget.where(month)
 
 
 def test_absurd_token_counts_are_clamped_flagged_and_never_priced(lab: Session) -> None:

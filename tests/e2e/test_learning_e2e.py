@@ -56,4 +56,8 @@ def test_bucket_moves_after_escalations(claude_env, fake_api, tmp_path: Path) ->
     assert len(recs) == 5
     learned = [r for r in recs.values() if r["decision"].get("learned")]
     assert len(learned) == 1 and learned[0]["decision"]["static"] == "haiku"
-    assert learned[0]["decision"]["bucket"] == ["Explore", "simple", "BALANCED"] and learned[0]["decision"]["p"] == 1
+    assert learned[0]["decision"]["bucket"] == ["Explore", "simple", "BALANCED"]
+    # the draw (0.99) took the pick itself; p is its probability: haiku, one tier below, is still open (2 runs
+    # cannot rule it out) and this is the only bucket with something to learn, so it explores at the cap,
+    # 4 x learning.explore
+    assert learned[0]["decision"]["p"] == 0.8 and not learned[0]["decision"]["explored"]

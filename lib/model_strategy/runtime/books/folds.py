@@ -16,6 +16,7 @@ import os
 
 from model_strategy.runtime.base import fastjson, store
 from model_strategy.runtime.base.clock import day_of
+from model_strategy.runtime.money.amount import amount
 
 from . import archived, records
 
@@ -162,11 +163,9 @@ def rollup_add(data: dict[str, Any], rec: Record) -> None:
 
 def add_to_bucket(bucket: dict[str, Any], row: Any, records: int | None = None) -> None:
     """Add a record (or a per-model row) into a roll-up bucket; money stays Decimal-as-string."""
-    from decimal import Decimal
-
     from model_strategy.runtime.base.kinds import RECORD_KINDS
 
-    bucket["cost_usd"] = str(Decimal(bucket.get("cost_usd", "0")) + Decimal(row.get("cost_usd") or "0"))
+    bucket["cost_usd"] = str(amount(bucket.get("cost_usd", "0")) + amount(row.get("cost_usd") or "0"))
     bucket["records"] = bucket.get("records", 0) + (records if records is not None else 1)
     bucket["requests"] = bucket.get("requests", 0) + int(row.get("requests", 0))
     unpriced = row.get("unpriced_requests")

@@ -17,7 +17,6 @@ from model_strategy.runtime.base import clock, store
 from model_strategy.runtime.base.clock import day_of, iso, parse_ts, utc_iso
 from model_strategy.runtime.base.faults import crash_point
 from model_strategy.runtime.base.payload import Payload, prompt_hash, unframe
-from model_strategy.runtime.money import pricing
 
 from . import records
 from .usage import TranscriptUsage, read_transcript
@@ -26,8 +25,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from model_strategy.runtime.money.pricing import PriceTable
+
     from .journal import Journal
     from .records import Record, Request
+
+
+def _prices(ledger: Journal) -> PriceTable:
+    """The price table (``pricing.table``), loaded when a request is priced: a hook with nothing new to
+    record imports neither it nor ``decimal`` (~3 ms)."""
+    from model_strategy.runtime.money import pricing
+
+    return pricing.table(ledger.warnings)
 
 
 def link_async(p: Payload, ledger: Journal) -> None:
@@ -161,7 +170,7 @@ def commit_agent(ledger: Journal, pending: dict[str, Any], state: dict[str, Any]
                 ledger.save_session(state)
             return None
         record_id, ts, fresh, continuation = part
-        usage = records.priced_usage(fresh, pricing.table(ledger.warnings))
+        usage = records.priced_usage(fresh, _prices(ledger))
         keys = [r["key"] for r in fresh]
     decision = _join_decision(state, agent_id, tuid, pending.get("first_prompt_hash"), pending["agent_type"],
                               bool(pending.get("in_workflow")))
@@ -274,7 +283,7 @@ def _commit_main(ledger: Journal, session_id: str, project: str | None, usage: T
                                   project=project, agent_id=agent_id, agent_type=agent_type, source=source)
         if not fresh:
             continue
-        priced = records.priced_usage(fresh, pricing.table(ledger.warnings))
+        priced = records.priced_usage(fresh, _prices(ledger))
         ts = min((r["ts"] for r in fresh if r["ts"]), default=None) or now
         keys = [r["key"] for r in fresh]
         if agent_id is None:
@@ -306,7 +315,7 @@ def commit_corrections(ledger: Journal, requests: list[Any], *, session_id: str,
         if len(old) != len(mine) or not any(n > o for n, o in zip(mine, old, strict=True)):
             continue
         now = [max(n, o) for n, o in zip(mine, old, strict=True)]
-        table = table or pricing.table(ledger.warnings)
+        table = table or _prices(ledger)
         grown = records.priced_usage([_with_tokens(req, now)], table)
         was = records.priced_usage([_with_tokens(req, old)], table)
         who = agent_id or "main"

@@ -19,14 +19,14 @@ priced.  Standard library only (hot path).
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from model_strategy import SCHEMA_VERSION
 from model_strategy.runtime.base.kinds import MAX_TOKENS_PER_REQUEST, RECORD_KINDS
+from model_strategy.runtime.money.amount import amount
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from decimal import Decimal
     from typing import Any, Literal, NotRequired, TypedDict
 
     class Tokens(TypedDict):
@@ -144,7 +144,7 @@ def priced_usage(requests: Iterable[Request], table: Any) -> Usage:
     total = zero_tokens()
     models: dict[str, ModelRow] = {}
     costs: dict[str, Decimal] = {}
-    cost = Decimal(0)
+    cost = amount(0)
     n = unpriced = 0
     flags: list[str] = []
     for req in requests:
@@ -175,7 +175,7 @@ def priced_usage(requests: Iterable[Request], table: Any) -> Usage:
             row["priced"] = False
         else:
             cost += price
-            costs[req["model"]] = costs.get(req["model"], Decimal(0)) + price
+            costs[req["model"]] = costs.get(req["model"], amount(0)) + price
     for name, row in models.items():
         row["cost_usd"] = str(costs[name]) if name in costs else None
     if unpriced:
@@ -232,12 +232,12 @@ def delta_usage(now: Usage, was: Usage) -> Usage:
         old = was["models"].get(name)
         delta: ModelRow = {**zero_tokens(), "requests": 0, "priced": row["priced"],
                            "cost_usd": None if row["cost_usd"] is None else
-                           str(max(Decimal(0), Decimal(row["cost_usd"]) - Decimal((old and old["cost_usd"]) or "0")))}
+                           str(max(amount(0), amount(row["cost_usd"]) - amount((old and old["cost_usd"]) or "0")))}
         for kind in RECORD_KINDS:
             delta[kind] = row[kind] - (int(old[kind]) if old else 0)  # type: ignore[literal-required]
         models[name] = delta
     return {"model_actual": now["model_actual"], "tokens": tokens, "requests": 0,
-            "cost_usd": str(max(Decimal(0), Decimal(now["cost_usd"]) - Decimal(was["cost_usd"]))),  # never lower
+            "cost_usd": str(max(amount(0), amount(now["cost_usd"]) - amount(was["cost_usd"]))),  # never lower
             "unpriced_requests": 0,
             "models": models, "flags": [f for f in now["flags"] if f != "unpriced"],
             "price_source": now["price_source"]}
@@ -284,4 +284,4 @@ def upgrade(rec: dict[str, Any]) -> Record | None:
 
 
 def cost(rec: Record | dict[str, Any]) -> Decimal:
-    return Decimal(rec.get("cost_usd") or "0")
+    return amount(rec.get("cost_usd") or "0")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from model_strategy.runtime.base.decision import Decision, Verdict
     from model_strategy.runtime.base.payload import AgentInput, Payload
-    from model_strategy.runtime.limits.budget import BudgetStatus
+    from model_strategy.runtime.limits.budget import Brief
     from model_strategy.runtime.routing.workflow import Call, Rule, Table
     from model_strategy.runtime.settings.values import Config
 
@@ -106,7 +106,7 @@ def _loose(value: Decision | AgentInput) -> dict[str, Any]:
 
 
 def _apply_policy(decision: Decision, cfg: Config, ledger: Ledger, now: datetime,
-                  statuses: list[BudgetStatus] | None, session: str) -> Verdict:
+                  statuses: list[Brief] | None, session: str) -> Verdict:
     """``budget.apply_policy`` on a decision (in place), its verdict typed."""
     from model_strategy.runtime.limits import budget
 
@@ -131,7 +131,7 @@ def _apply_budgets(p: Payload, cfg: Config, ledger: Ledger, decisions: list[tupl
             state = ledger.session(p.session_id, p.project)
             # bring the main thread's spend up to date so the budget reflects it
             recorder.ingest_main(ledger, state, p.text("transcript_path"), "PreToolUse")
-            statuses = budget.status(ledger, cfg, now)
+            statuses = budget.briefs(ledger, cfg, now)
             ledger.notices += budget.notices(ledger, cfg, now, statuses)
             _learn(p, cfg, ledger, decisions, now, state, statuses, match)
             verdicts = [_policy(d, lambda x: _apply_policy(x, cfg, ledger, now, statuses, session))
@@ -156,7 +156,7 @@ def _apply_budgets(p: Payload, cfg: Config, ledger: Ledger, decisions: list[tupl
 
 
 def _learn(p: Payload, cfg: Config, ledger: Ledger, decisions: list[tuple[str, Decision]], now: datetime,
-           state: dict[str, Any] | None, statuses: list[BudgetStatus] | None,
+           state: dict[str, Any] | None, statuses: list[Brief] | None,
            match: dict[str, Any] | None) -> None:
     """The learned pick and exploration for each decision (``learning.route``), before the budget
     policy; escalations of earlier spawns found in the session (``state``; None: the ledger is busy,

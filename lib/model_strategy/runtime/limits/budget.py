@@ -19,19 +19,20 @@ hours left``; the budget runs out after ``(budget − spent) / (rate × active s
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 
-from model_strategy.runtime.base import clock, store
+from model_strategy.runtime.base import clock, fastjson, store
 from model_strategy.runtime.base.clock import iso, parse_ts
 from model_strategy.runtime.base.faults import crash_point
 from model_strategy.runtime.base.kinds import LEVELS, TIERS, tier_index
 from model_strategy.runtime.books.ledger import Ledger
+from model_strategy.runtime.money.amount import amount
 
 from . import periods, windows
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from decimal import Decimal
     from typing import Any, TypedDict
 
     from model_strategy.runtime.base.decision import Verdict
@@ -63,6 +64,18 @@ if TYPE_CHECKING:
         records: int
         unpriced_requests: int
 
+    class Brief(TypedDict):
+        """A budget period's level now, as a spawn's policy, the learning and the notices need it
+        (``briefs``): ``status``'s without the forecast, with no Decimal in it."""
+        period: str
+        key: str
+        budget: str | None  # ``str`` of the budget; None: no budget for this period
+        thresholds: list[str]  # ``str`` of each level's threshold in force (the notices re-arm when they change)
+        level: str
+        policy: str
+        percent: float  # 0.0 without a budget
+        label: str  # ``where``: "daily budget 214% ($21.43 of $10.00)"; "" without a budget
+
     class Constraint(TypedDict):
         """An active limit on new spawns (``constraints``)."""
         rank: tuple[int, float]
@@ -77,6 +90,8 @@ DEFAULT_THRESHOLDS = {"info": 50, "warning": 75, "critical": 90, "exceeded": 100
 WINDOW = timedelta(days=7)
 TOTALS_SCHEMA = 2
 NOTICES_SCHEMA = 1
+LEVELS_CACHE = "levels.json"
+LEVELS_SCHEMA = 1  # bump when what ``_judge`` or ``where`` give for the same inputs changes
 _NAMES = {"day": "daily", "week": "weekly", "month": "monthly"}
 _EFFECT = {"warn": "", "downgrade": "; new agents drop one tier (opus→sonnet→haiku)",
            "haiku_only": "; new agents use haiku", "deny": "; new agent spawns are denied"}
@@ -89,7 +104,7 @@ def _limit(cfg: Config, period: str) -> Decimal | None:
     if raw in (None, ""):
         return None
     try:
-        value = Decimal(str(raw))
+        value = amount(str(raw))
     except ArithmeticError:
         return None
     return value if value.is_finite() and value > 0 else None
@@ -100,16 +115,16 @@ def _thresholds(cfg: Config) -> dict[str, Decimal]:
     out = {}
     for name in LEVELS:
         try:
-            out[name] = Decimal(str(raw.get(name, DEFAULT_THRESHOLDS[name])))
+            out[name] = amount(str(raw.get(name, DEFAULT_THRESHOLDS[name])))
         except ArithmeticError:
-            out[name] = Decimal(DEFAULT_THRESHOLDS[name])
+            out[name] = amount(DEFAULT_THRESHOLDS[name])
     return out
 
 
 def level_for(pct: Decimal, thresholds: Mapping[str, Decimal | int]) -> str:
     level = "ok"
     for name in LEVELS:
-        if pct >= Decimal(str(thresholds.get(name, DEFAULT_THRESHOLDS[name]))):
+        if pct >= amount(str(thresholds.get(name, DEFAULT_THRESHOLDS[name]))):
             level = name
     return level
 
@@ -123,7 +138,7 @@ def _quarter(dt: datetime) -> str:
 
 
 def _bump(row: list[Any], rec: Record) -> None:
-    row[-3] = str(Decimal(row[-3]) + Decimal(rec.get("cost_usd") or "0"))
+    row[-3] = str(amount(row[-3]) + amount(rec.get("cost_usd") or "0"))
     row[-2] += 1
     row[-1] += int(rec.get("unpriced_requests") or 0)
 
@@ -185,7 +200,7 @@ class _Window:
             row = sums[p] = [k, "0", 0, 0]
             for quarter, bucket in q.items():
                 if lo <= quarter < hi:
-                    row[1] = str(Decimal(row[1]) + Decimal(bucket[0]))
+                    row[1] = str(amount(row[1]) + amount(bucket[0]))
                     row[2] += bucket[1]
                     row[3] += bucket[2]
             changed = True
@@ -206,30 +221,26 @@ def _rate(q: dict[str, list[Any]], now: datetime) -> tuple[Decimal, Decimal]:
     for key, row in q.items():
         hour = key[:13]
         if hour >= cutoff:
-            hours[hour] = hours.get(hour, Decimal(0)) + Decimal(row[0])
+            hours[hour] = hours.get(hour, amount(0)) + amount(row[0])
     active = {h: v for h, v in hours.items() if v > 0}
     if not active:
-        return Decimal(0), Decimal(0)
+        return amount(0), amount(0)
     first = min(active)  # "YYYY-MM-DDTHH" (no strptime: it imports locale and calendar, ~5 ms)
     first_dt = datetime(int(first[:4]), int(first[5:7]), int(first[8:10]), int(first[11:13]), tzinfo=timezone.utc)
-    span_hours = max(Decimal(1), Decimal((now - first_dt).total_seconds()) / 3600)
-    share = min(Decimal(1), Decimal(len(active)) / span_hours)
-    return sum(active.values(), Decimal(0)) / len(active), share
+    span_hours = max(amount(1), amount((now - first_dt).total_seconds()) / 3600)
+    share = min(amount(1), amount(len(active)) / span_hours)
+    return sum(active.values(), amount(0)) / len(active), share
 
 
 def period_status(totals: Totals, cfg: Config, period: str, now: datetime,
                   burn: tuple[Decimal, Decimal], bounds: tuple[datetime, datetime]) -> BudgetStatus:
     """One period's spend, budget, level, forecast and policy; ``bounds`` is its [start, end)."""
-    b = cfg.get("budgets", {})
     start, end = bounds
-    key, cost, n, unpriced = totals["p"][period]
-    spent = Decimal(cost)
-    limit = _limit(cfg, period)
+    key, _, n, unpriced = totals["p"][period]
+    spent, limit, pct, level, policy = _judge(totals["p"][period], cfg, period)
     rate, share = burn
-    hours_left = max(Decimal(0), Decimal((end - now).total_seconds()) / 3600)
+    hours_left = max(amount(0), amount((end - now).total_seconds()) / 3600)
     forecast = spent + rate * share * hours_left
-    pct = spent * 100 / limit if limit else None
-    level = level_for(pct, _thresholds(cfg)) if pct is not None else "ok"
     runs_out = None
     if limit is not None and rate * share > 0:
         if spent >= limit:
@@ -237,7 +248,6 @@ def period_status(totals: Totals, cfg: Config, period: str, now: datetime,
         else:
             hours = (limit - spent) / (rate * share)
             runs_out = now + timedelta(hours=float(hours)) if hours < hours_left else None
-    policy = str(b.get("policy", {}).get(level, "warn")) if level != "ok" else "none"
     return {
         "period": period, "key": key, "start": iso(start), "end": iso(end),
         "spent_usd": spent, "budget_usd": limit, "percent": pct, "level": level,
@@ -255,20 +265,69 @@ def status(ledger: Ledger, cfg: Config, now: datetime | None = None) -> list[Bud
     return [period_status(totals, cfg, p, now, burn, w.bounds[p][1:]) for p in periods.PERIODS]
 
 
+def _judge(row: list[Any], cfg: Config, period: str) -> tuple[Decimal, Decimal | None, Decimal | None, str, str]:
+    """``(spent, budget, percent, level, policy)`` of a period from its row of ``totals["p"]``."""
+    spent = amount(row[1])
+    limit = _limit(cfg, period)
+    pct = spent * 100 / limit if limit else None
+    level = level_for(pct, _thresholds(cfg)) if pct is not None else "ok"
+    policy = str(cfg.get("budgets", {}).get("policy", {}).get(level, "warn")) if level != "ok" else "none"
+    return spent, limit, pct, level, policy
+
+
+def briefs(ledger: Ledger, cfg: Config, now: datetime | None = None) -> list[Brief]:
+    """Each period's level, policy and line: ``status`` without the forecast.  They are a pure
+    function of the periods' rows in ``totals.json`` and the budget settings, so they are remembered
+    in ``levels.json`` under those inputs (a cache: worked out again, with Decimal, when one of them
+    changed) -- a spawn with nothing new since the last one does no arithmetic on money."""
+    rows = spend(ledger, cfg, now or clock.now())["p"]
+    b = cfg.get("budgets", {})
+    inputs = fastjson.dumps([LEVELS_SCHEMA, [rows[p] for p in periods.PERIODS],
+                             [b.get(k) for k in (*(f"{n}_usd" for n in _NAMES.values()), "thresholds", "policy")]])
+    path = ledger.path(LEVELS_CACHE)
+    try:
+        memo = store.read_json(path)
+    except store.StoreError:
+        memo = None
+    if isinstance(memo, dict) and memo.get("inputs") == inputs and _well_formed(memo.get("briefs")):
+        kept: list[Brief] = memo["briefs"]
+        return kept
+    th = [str(v) for v in _thresholds(cfg).values()]
+    out: list[Brief] = []
+    for p in periods.PERIODS:
+        spent, limit, pct, level, policy = _judge(rows[p], cfg, p)
+        out.append({"period": p, "key": rows[p][0], "budget": None if limit is None else str(limit),
+                    "thresholds": th, "level": level, "policy": policy, "percent": float(pct or 0),
+                    "label": "" if limit is None or pct is None else _where(p, pct, spent, rows[p][3], limit)})
+    if ledger.locked:
+        try:
+            store.atomic_write_json(path, {"inputs": inputs, "briefs": out})
+        except store.LinkRefused as exc:  # said; the levels are right all the same
+            ledger.warnings.append(str(exc))
+    return out
+
+
+def _well_formed(value: Any) -> bool:
+    return isinstance(value, list) and [b.get("period") if isinstance(b, dict) else None for b in value] \
+        == list(periods.PERIODS) and all(isinstance(b.get("level"), str) and isinstance(b.get("label"), str)
+                                         and isinstance(b.get("policy"), str) and isinstance(b.get("percent"), float)
+                                         and isinstance(b.get("thresholds"), list) for b in value)
+
+
 def money(value: Decimal | None) -> str:
     """Dollars with cents: ``$0.20``, ``$12.50``, ``$1,234.00``."""
     return "—" if value is None else f"${value:,.2f}"
 
 
-def spent_text(st: BudgetStatus) -> str:
-    """``$12.40`` or ``$12.40 + 3 unpriced requests``."""
-    text = money(st["spent_usd"])
-    n = st.get("unpriced_requests") or 0
-    return f"{text} + {n} unpriced request{'s' if n != 1 else ''}" if n else text
-
-
 def where(st: BudgetStatus) -> str:
-    return f"{_NAMES[st['period']]} budget {st['percent']:.0f}% ({spent_text(st)} of {money(st['budget_usd'])})"
+    """``daily budget 214% ($21.43 of $10.00)``."""
+    return _where(st["period"], st["percent"], st["spent_usd"], st.get("unpriced_requests") or 0, st["budget_usd"])
+
+
+def _where(period: str, pct: Decimal | None, spent: Decimal, unpriced: int, limit: Decimal | None) -> str:
+    text = money(spent)
+    spent_text = f"{text} + {unpriced} unpriced request{'s' if unpriced != 1 else ''}" if unpriced else text
+    return f"{_NAMES[period]} budget {pct:.0f}% ({spent_text} of {money(limit)})"
 
 
 def line(st: BudgetStatus) -> str:
@@ -284,14 +343,14 @@ def _notices_path(ledger: Ledger) -> str:
     return ledger.path("notices.json")
 
 
-def notices(ledger: Ledger, cfg: Config, now: datetime | None = None,
-            statuses: list[BudgetStatus] | None = None) -> list[str]:
+def notices(ledger: Ledger, cfg: Config, now: datetime | None = None, levels: list[Brief] | None = None,
+            full: list[BudgetStatus] | None = None) -> list[str]:
     """A line for each period that reached a level not yet announced for this period, budget and
-    thresholds (changing either re-arms the levels).  Saves what it announced (lock held)."""
+    thresholds (changing either re-arms the levels).  Saves what it announced (lock held).  The line
+    names the forecast: it comes from ``full`` (``status``, worked out here when not given)."""
     now = now or clock.now()
-    statuses = statuses if statuses is not None else status(ledger, cfg, now)
+    levels = levels if levels is not None else briefs(ledger, cfg, now)
     b = cfg.get("budgets", {})
-    th = [str(v) for v in _thresholds(cfg).values()]
     try:
         data = store.read_json(_notices_path(ledger))
     except store.StoreError:
@@ -301,10 +360,10 @@ def notices(ledger: Ledger, cfg: Config, now: datetime | None = None,
     changed = False
     lines = []
     zone = periods.zone_key(b.get("timezone", "local"))  # the same day key in another zone is another day
-    for st in statuses:
-        if st["budget_usd"] is None:
+    for st in levels:
+        if st["budget"] is None:
             continue
-        arm = {"key": st["key"], "budget": str(st["budget_usd"]), "thresholds": th, "zone": zone}
+        arm = {"key": st["key"], "budget": st["budget"], "thresholds": st["thresholds"], "zone": zone}
         cur = data["periods"].get(st["period"])
         if isinstance(cur, dict) and "zone" not in cur:  # written before zones were kept: same zone
             cur["zone"] = zone
@@ -314,7 +373,8 @@ def notices(ledger: Ledger, cfg: Config, now: datetime | None = None,
             changed = True
         if st["level"] != "ok" and st["level"] not in cur["levels"]:
             cur["levels"] = list(LEVELS[: LEVELS.index(st["level"]) + 1])
-            lines.append(line(st))
+            full = full if full is not None else status(ledger, cfg, now)
+            lines.append(line(next(f for f in full if f["period"] == st["period"])))
             changed = True
     if changed and ledger.locked:
         crash_point("before-notices")
@@ -331,13 +391,15 @@ def session_start_line(ledger: Ledger, cfg: Config, now: datetime | None = None)
     any other, so the first spawn or Stop does not say the same again (one announcement per level
     and period)."""
     now = now or clock.now()
-    ranked = [s for s in status(ledger, cfg, now) if s["level"] != "ok"]
+    full = status(ledger, cfg, now)
+    ranked = [s for s in full if s["level"] != "ok"]
     if not ranked:
         return None
     worst = max(ranked, key=lambda s: (LEVELS.index(s["level"]), s["percent"]))
     try:
         with ledger.transaction(wait=1.0):
-            notices(ledger, cfg, now, [worst])  # marks it announced (the line it would give is this one)
+            # marks it announced (the line it would give is this one)
+            notices(ledger, cfg, now, [b for b in briefs(ledger, cfg, now) if b["period"] == worst["period"]], full)
     except store.LockTimeout:
         pass  # busy: at worst the next hook says it once more
     return f"session starts at {worst['level']}: {line(worst)}"
@@ -346,20 +408,18 @@ def session_start_line(ledger: Ledger, cfg: Config, now: datetime | None = None)
 # ------------------------------------------------------------------ policy in PreToolUse
 
 
-def constraints(ledger: Ledger, cfg: Config, now: datetime,
-                statuses: list[BudgetStatus] | None = None) -> list[Constraint]:
-    """Every active limit on new spawns: ``{"rank", "policy", "label"}`` (budget periods, and
-    subscription windows when the status line has reported them)."""
+def constraints(ledger: Ledger, cfg: Config, now: datetime, levels: list[Brief] | None = None) -> list[Constraint]:
+    """Every active budget limit on new spawns: ``{"rank", "policy", "label", "level"}``."""
     out: list[Constraint] = []
-    for st in statuses if statuses is not None else status(ledger, cfg, now):
+    for st in levels if levels is not None else briefs(ledger, cfg, now):
         if st["level"] != "ok":  # so it has a budget, and a percent
-            out.append({"rank": (LEVELS.index(st["level"]), float(st["percent"] or 0)), "policy": st["policy"],
-                        "label": where(st), "level": st["level"]})
+            out.append({"rank": (LEVELS.index(st["level"]), st["percent"]), "policy": st["policy"],
+                        "label": st["label"], "level": st["level"]})
     return out
 
 
 def apply_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger,
-                 now: datetime | None = None, statuses: list[BudgetStatus] | None = None,
+                 now: datetime | None = None, levels: list[Brief] | None = None,
                  session: str | None = None) -> Verdict:
     """Apply the worst of the budget levels and the subscription-window levels (``windows``) to
     ``decision`` (in place).  Returns ``{"deny": bool, "reason": str, "note": str, "picked": str}``:
@@ -367,7 +427,7 @@ def apply_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger,
     (windows count only when its own status line reported them)."""
     now = now or clock.now()
     before = decision["chosen"]
-    verdict = _apply_budget_policy(decision, cfg, ledger, now, statuses)
+    verdict = _apply_budget_policy(decision, cfg, ledger, now, levels)
     verdict = windows.apply(decision, cfg, verdict, before, ledger.notices, now.timestamp(), ledger.root, session)
     if decision["chosen"] != before and not verdict.get("deny"):
         verdict["picked"] = before
@@ -378,9 +438,9 @@ def apply_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger,
 
 
 def _apply_budget_policy(decision: dict[str, Any], cfg: Config, ledger: Ledger, now: datetime,
-                         statuses: list[BudgetStatus] | None = None) -> Verdict:
+                         levels: list[Brief] | None = None) -> Verdict:
     """Apply the worst active budget level's policy to ``decision`` (in place)."""
-    active = constraints(ledger, cfg, now, statuses)
+    active = constraints(ledger, cfg, now, levels)
     if not active:
         return {}
     worst = max(active, key=lambda c: c["rank"])

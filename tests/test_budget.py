@@ -146,6 +146,60 @@ def test_policy_downgrade_haiku_only_and_deny() -> None:
     assert v["deny"] and "daily budget 105% ($10.50 of $10.00)" in v["reason"]
 
 
+def _levels_from_status(c: dict[str, Any], now: datetime) -> list[tuple[str, str, str, float, str]]:
+    return [(st["period"], st["level"], st["policy"], float(st["percent"] or 0),
+             budget.where(st) if st["budget_usd"] is not None else "") for st in budget.status(Ledger(), c, now)]
+
+
+def _levels(briefs: list[Any]) -> list[tuple[str, str, str, float, str]]:
+    return [(b["period"], b["level"], b["policy"], b["percent"], b["label"]) for b in briefs]
+
+
+def test_levels_are_remembered_under_their_inputs(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``briefs`` is ``status`` without the forecast; kept in levels.json under the spend rows and the
+    budget settings, it is read back while they stay the same and worked out again when one changes."""
+    c = cfg(daily_usd="10", weekly_usd="12.5", monthly_usd="1E+2")
+    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    spend("8.005", now, c)
+    ledger = Ledger()
+    with ledger.transaction():
+        first = budget.briefs(ledger, c, now)
+    assert _levels(first) == _levels_from_status(c, now)
+    assert first[0]["label"] == "daily budget 80% ($8.00 of $10.00)" and first[0]["level"] == "warning"
+    assert (data_dir / budget.LEVELS_CACHE).exists()
+    real = budget._judge
+    monkeypatch.setattr(budget, "_judge", lambda *a: pytest.fail("worked out again"))
+    assert budget.briefs(Ledger(), c, now) == first  # nothing changed: read back
+    for changed in (cfg(daily_usd="20", weekly_usd="12.5", monthly_usd="1E+2"),
+                    {**c, "budgets": {**c["budgets"], "thresholds": {**c["budgets"]["thresholds"], "warning": 85}}},
+                    {**c, "budgets": {**c["budgets"], "policy": {**c["budgets"]["policy"], "warning": "deny"}}}):
+        monkeypatch.setattr(budget, "_judge", real)
+        expected = _levels_from_status(changed, now)
+        calls: list[str] = []
+        monkeypatch.setattr(budget, "_judge", lambda row, cf, p, calls=calls: calls.append(p) or real(row, cf, p))
+        assert _levels(budget.briefs(Ledger(), changed, now)) == expected
+        assert calls == list(periods.PERIODS)
+    monkeypatch.setattr(budget, "_judge", real)
+    spend("0.50", now, c)  # new spend: new rows, worked out again
+    assert _levels(budget.briefs(Ledger(), c, now)) == _levels_from_status(c, now)
+
+
+@pytest.mark.parametrize("content", ["{", "[]", '{"inputs": "x", "briefs": []}', "null"])
+def test_a_damaged_levels_cache_is_worked_out_again(data_dir: Path, content: str) -> None:
+    c = cfg(daily_usd="10")
+    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    spend("9.50", now, c)
+    ledger = Ledger()
+    with ledger.transaction():
+        budget.briefs(ledger, c, now)
+    memo = json.loads((data_dir / budget.LEVELS_CACHE).read_text())
+    (data_dir / budget.LEVELS_CACHE).write_text(content)
+    assert _levels(budget.briefs(Ledger(), c, now)) == _levels_from_status(c, now)
+    # the right inputs over briefs of the wrong shape are not trusted either
+    (data_dir / budget.LEVELS_CACHE).write_text(json.dumps({**memo, "briefs": memo["briefs"][:2]}))
+    assert _levels(budget.briefs(Ledger(), c, now)) == _levels_from_status(c, now)
+
+
 def test_no_budget_no_policy() -> None:
     c = cfg(daily_usd=None, weekly_usd=None, monthly_usd=None)
     spend("1000", datetime(2026, 11, 26, tzinfo=UTC), c)

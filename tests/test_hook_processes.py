@@ -256,6 +256,23 @@ def test_warm_pre_tool_use_skips_the_slow_standard_library(lab: Session, data_di
         imported & set(SLOW_STDLIB)
 
 
+def test_a_spawn_with_nothing_new_does_no_money_arithmetic(lab: Session, data_dir: Path) -> None:
+    """The second of two spawns with nothing recorded in between (parallel spawns, a Workflow's agents)
+    reads the budget levels from levels.json and imports no ``decimal`` -- and is routed the same."""
+    (data_dir / "config.json").write_text('{"budgets": {"daily_usd": "0.0001"}}')  # over budget: a policy acts
+    assert run_hook("pre_tool_use", lab.pre("B"))[0] == 0
+    assert run_hook("subagent_stop", lab.subagent_stop(AGENT_A))[0] == 0
+    code, first, _ = run_hook("pre_tool_use", lab.pre("A"))
+    assert code == 0 and first is not None
+    proc = _direct([venv_python(), "-E", "-S", "-X", "importtime"], "pre_tool_use", lab.pre("A"), data_dir)
+    assert proc.returncode == 0 and "updatedInput" in proc.stdout, proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "model_strategy.runtime.limits.budget" in imported and "decimal" not in imported
+    out = json.loads(proc.stdout)["hookSpecificOutput"]
+    assert out["updatedInput"] == first["hookSpecificOutput"]["updatedInput"]
+    assert "daily budget" in proc.stdout and "daily budget" in json.dumps(first)  # from the cache, the same level
+
+
 def test_stdlib_only_interpreter_routes_and_records_from_cold(lab: Session, data_dir: Path) -> None:
     """A bare interpreter (-I -S: no site-packages at all), no venv, no caches: the config is validated,
     prices come from the shipped snapshot, the spawn is routed and the agent recorded with its cost."""

@@ -293,18 +293,21 @@ def briefs(ledger: Ledger, cfg: Config, now: datetime | None = None) -> list[Bri
         kept: list[Brief] = memo["briefs"]
         return kept
     th = [str(v) for v in _thresholds(cfg).values()]
-    out: list[Brief] = []
-    for p in periods.PERIODS:
-        spent, limit, pct, level, policy = _judge(rows[p], cfg, p)
-        out.append({"period": p, "key": rows[p][0], "budget": None if limit is None else str(limit),
-                    "thresholds": th, "level": level, "policy": policy, "percent": float(pct or 0),
-                    "label": "" if limit is None or pct is None else _where(p, pct, spent, rows[p][3], limit)})
+    out = [_brief(p, rows[p][0], *_judge(rows[p], cfg, p), rows[p][3], th) for p in periods.PERIODS]
     if ledger.locked:
         try:
             store.atomic_write_json(path, {"inputs": inputs, "briefs": out})
         except store.LinkRefused as exc:  # said; the levels are right all the same
             ledger.warnings.append(str(exc))
     return out
+
+
+def _brief(period: str, key: str, spent: Decimal, limit: Decimal | None, pct: Decimal | None, level: str,
+           policy: str, unpriced: int, thresholds: list[str]) -> Brief:
+    """The one builder of a ``Brief`` (from ``_judge``'s values, or a ``status`` row's)."""
+    return {"period": period, "key": key, "budget": None if limit is None else str(limit), "thresholds": thresholds,
+            "level": level, "policy": policy, "percent": float(pct or 0),
+            "label": "" if limit is None or pct is None else _where(period, pct, spent, unpriced, limit)}
 
 
 def _well_formed(value: Any) -> bool:
@@ -396,10 +399,12 @@ def session_start_line(ledger: Ledger, cfg: Config, now: datetime | None = None)
     if not ranked:
         return None
     worst = max(ranked, key=lambda s: (LEVELS.index(s["level"]), s["percent"]))
+    th = [str(v) for v in _thresholds(cfg).values()]
+    level = _brief(worst["period"], worst["key"], worst["spent_usd"], worst["budget_usd"], worst["percent"],
+                   worst["level"], worst["policy"], worst["unpriced_requests"], th)
     try:
         with ledger.transaction(wait=1.0):
-            # marks it announced (the line it would give is this one)
-            notices(ledger, cfg, now, [b for b in briefs(ledger, cfg, now) if b["period"] == worst["period"]], full)
+            notices(ledger, cfg, now, [level], full)  # marks it announced (the line it would give is this one)
     except store.LockTimeout:
         pass  # busy: at worst the next hook says it once more
     return f"session starts at {worst['level']}: {line(worst)}"

@@ -14,9 +14,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from decimal import Decimal
 
+_decimal: type[Decimal] | None = None  # the class, once imported (an import statement per call costs 4 x the Decimal)
+
 
 def amount(value: str | int | float | Decimal = 0) -> Decimal:
     """``Decimal(value)``: an exact amount from a decimal string, an int, or a float's exact value."""
-    from decimal import Decimal
+    global _decimal
+    if _decimal is None:
+        from decimal import Decimal
 
-    return Decimal(value)
+        _decimal = Decimal
+    return _decimal(value)

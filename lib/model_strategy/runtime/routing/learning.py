@@ -333,10 +333,7 @@ class _State:
         at = data.get("events_at")
         if not isinstance(at, int) or isinstance(at, bool):
             return False
-        try:
-            size = os.path.getsize(events_path(self.ledger))
-        except FileNotFoundError:
-            size = 0
+        size = _events_size(self.ledger)
         if size < at:
             return False  # the events file was cut or replaced: fold again
         if size == at:

@@ -11,6 +11,7 @@ from model_strategy.runtime.base import clock, store
 from model_strategy.runtime.base.clock import day_of, iso, parse_ts
 from model_strategy.runtime.base.fastjson import jsonl
 from model_strategy.runtime.base.kinds import TIERS, tier_index
+from model_strategy.runtime.books import records
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -104,8 +105,6 @@ def _mark_escalated(ledger: Ledger, session: dict[str, Any], key: str) -> None:
     agent_id = decision.get("agent_id")
     if not agent_id:
         return
-    from model_strategy.runtime.books import records
-
     run = records.subagent_id(session["session_id"], str(agent_id))
     rec = find_record(ledger, run, str(decision.get("ts") or ""))
     if rec is not None:

@@ -38,6 +38,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CLAUDE_PLUGIN_ROOT", str(ROOT))
     monkeypatch.delenv("CLAUDE_PLUGIN_DATA", raising=False)
     monkeypatch.delenv("CLAUDE_PROJECT_DIR", raising=False)
+    # each hook in its own process, as the tests of one process's imports and kills expect; the
+    # resident worker has its own tests (test_resident.py) and the real-client tests run with it
+    monkeypatch.setenv("MODEL_STRATEGY_RESIDENT", "off")
     # a shared, pre-built price snapshot makes tests fast (building one imports genai-prices)
     snap = _shared_snapshot()
     (d / "cache").mkdir()

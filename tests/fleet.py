@@ -13,9 +13,12 @@ import os
 import signal
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from model_strategy.commands.usage import ledger_cli
+from model_strategy.runtime.books.ledger import Ledger
 from sessionlab import ROOT, venv_python
 
 RUN = str(ROOT / "hooks" / "run")
@@ -109,3 +112,20 @@ def kill_after(proc: subprocess.Popen[bytes], seconds: float) -> None:
     time.sleep(seconds)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def assert_exactly_once(fleet: Fleet) -> None:
+    ledger = Ledger()
+    ledger.settle(wait=30)
+    assert ledger.spool_names() == []
+    subs = [r for r in ledger.iter_records() if r["kind"] == "subagent"]
+    counts = Counter(r["agent_id"] for r in subs)
+    assert set(counts) == set(fleet.ids), f"missing: {sorted(set(fleet.ids) - set(counts))[:5]}"
+    assert max(counts.values()) == 1, [a for a, c in counts.items() if c > 1][:5]
+    for rec in subs:
+        want = fleet.expected[rec["agent_id"]]
+        got = {k: rec["tokens"][k] for k in ("input", "output", "cache_read")}
+        assert got == {k: want[k] for k in got} and rec["requests"] == want["requests"]
+    result = ledger_cli.check(Ledger())
+    bad = [c for c in result["checks"] if not c["ok"]]
+    assert not bad, bad

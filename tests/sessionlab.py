@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+#: MODEL_STRATEGY_* variables a test's scrubbed hook environment keeps: the test's clock, and
+#: each hook in its own process (conftest sets both)
+KEEP_ENV = ("MODEL_STRATEGY_NOW", "MODEL_STRATEGY_RESIDENT")
 
 
 def venv_python() -> str:

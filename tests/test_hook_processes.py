@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from model_strategy.runtime.books.ledger import Ledger
-from sessionlab import AGENT_A, AGENT_B, ROOT, SAMPLE_NOW, Session, plugin_copy, venv_python
+from sessionlab import AGENT_A, AGENT_B, KEEP_ENV, ROOT, SAMPLE_NOW, Session, plugin_copy, venv_python
 
 RUN = str(ROOT / "hooks" / "run")
 
@@ -116,7 +116,7 @@ def test_internal_error_fails_open_and_logs(lab: Session, data_dir: Path) -> Non
 def _bare_env(tmp_path: Path, data: Path, root: Path) -> dict[str, str]:
     """A user's first session: no venv, no caches, no MODEL_STRATEGY_PYTHON; python3 only on PATH."""
     env = {k: v for k, v in os.environ.items()
-           if k == "MODEL_STRATEGY_NOW" or not k.startswith(("MODEL_STRATEGY_", "CLAUDE_", "PYTHON"))}
+           if k in KEEP_ENV or not k.startswith(("MODEL_STRATEGY_", "CLAUDE_", "PYTHON"))}
     env.update(CLAUDE_PLUGIN_DATA=str(data), CLAUDE_PLUGIN_ROOT=str(root), MODEL_STRATEGY_DATA_DIR="")
     return env
 
@@ -218,7 +218,7 @@ def _direct(python_args: list[str], event: str, payload: dict[str, Any],
             data: Path) -> subprocess.CompletedProcess[str]:
     """hook.py run straight by an interpreter (no launcher), as hooks/run would exec it."""
     env = {k: v for k, v in os.environ.items()
-           if k == "MODEL_STRATEGY_NOW" or not k.startswith(("MODEL_STRATEGY_", "PYTHON"))}
+           if k in KEEP_ENV or not k.startswith(("MODEL_STRATEGY_", "PYTHON"))}
     env.update(MODEL_STRATEGY_DATA_DIR=str(data), CLAUDE_PLUGIN_ROOT=str(ROOT))
     return subprocess.run([*python_args, str(ROOT / "hooks" / "hook.py"), event], input=json.dumps(payload),
                           capture_output=True, text=True, env=env, timeout=60)

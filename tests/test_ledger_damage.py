@@ -16,6 +16,7 @@ import pytest
 
 from model_strategy.commands.cli import cli
 from model_strategy.commands.usage import ledger_cli
+from model_strategy.runtime.books import folds
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.entry import hooks, recording, spawns
 from model_strategy.runtime.money import pricing
@@ -152,3 +153,25 @@ def test_ledger_line_cut_mid_record_is_reported_and_the_next_append_starts_fresh
     result = ledger_cli.check(Ledger())
     ledger_check = next(c for c in result["checks"] if c["name"] == "ledger")
     assert not ledger_check["ok"] and "unreadable" in ledger_check["detail"]
+
+
+def test_caches_are_sealed_over_their_bytes_and_earlier_seals_still_hold(tmp_path: Path) -> None:
+    """A cache's checksum covers the bytes of the rest of its file (checked without encoding it
+    again); one sealed the earlier way (over its re-encoded offsets and content) is still trusted, so an
+    upgrade rebuilds nothing; an edit into other valid JSON is caught either way."""
+    doc = {"schema": 2, "key": ["UTC", "monday"], "since": "2026-12-01", "covered": {"2026-12-01": 120},
+           "data": {"p": {"day": ["d1", "1.25", 3, 0]}, "name": "Explore → \u00e9"}}
+    path = tmp_path / "totals.json"
+    folds.write_sealed(str(path), dict(doc))
+    raw = path.read_bytes()
+    assert raw.startswith(b'{"schema":2,') and b',"crc":' in raw and raw.endswith(b"}\n")
+    loaded, sealed = folds.read_sealed(str(path))
+    assert sealed and {k: v for k, v in loaded.items() if k != "crc"} == doc
+    path.write_bytes(raw.replace(b'"1.25"', b'"0.25"'))
+    assert folds.read_sealed(str(path))[1] is False
+    earlier = {**doc, "crc": folds.crc(doc)}
+    path.write_text(json.dumps(earlier, indent=1))  # any layout: the earlier seal is over the content
+    assert folds.read_sealed(str(path)) == (earlier, True)
+    path.write_text(json.dumps({**earlier, "covered": {"2026-12-01": 121}}))
+    assert folds.read_sealed(str(path))[1] is False
+    assert folds.read_sealed(str(tmp_path / "missing.json")) == (None, False)

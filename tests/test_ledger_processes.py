@@ -7,34 +7,14 @@ import json
 import random
 import subprocess
 import threading
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from fleet import Fleet, finish, hook_env, kill_after, start
-from model_strategy.commands.usage import ledger_cli
-from model_strategy.runtime.books.ledger import Ledger
+from fleet import Fleet, assert_exactly_once, finish, hook_env, kill_after, start
 from sessionlab import ROOT, venv_python
 
 pytestmark = pytest.mark.slow
-
-
-def assert_exactly_once(fleet: Fleet) -> None:
-    ledger = Ledger()
-    ledger.settle(wait=30)
-    assert ledger.spool_names() == []
-    subs = [r for r in ledger.iter_records() if r["kind"] == "subagent"]
-    counts = Counter(r["agent_id"] for r in subs)
-    assert set(counts) == set(fleet.ids), f"missing: {sorted(set(fleet.ids) - set(counts))[:5]}"
-    assert max(counts.values()) == 1, [a for a, c in counts.items() if c > 1][:5]
-    for rec in subs:
-        want = fleet.expected[rec["agent_id"]]
-        got = {k: rec["tokens"][k] for k in ("input", "output", "cache_read")}
-        assert got == {k: want[k] for k in got} and rec["requests"] == want["requests"]
-    result = ledger_cli.check(Ledger())
-    bad = [c for c in result["checks"] if not c["ok"]]
-    assert not bad, bad
 
 
 def test_400_parallel_hook_processes_record_each_agent_once(samples: Path, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from model_strategy.runtime.base import paths
 from model_strategy.runtime.entry import bootstrap
-from sessionlab import ROOT, venv_python
+from sessionlab import KEEP_ENV, ROOT, venv_python
 
 ENV_KEYS = ("MODEL_STRATEGY_DATA_DIR", "CLAUDE_PLUGIN_DATA", "CLAUDE_CONFIG_DIR", "CLAUDE_CODE_PLUGIN_CACHE_DIR")
 
@@ -107,7 +107,7 @@ def test_bootstrap_uses_the_same_home(home: Path) -> None:
 
 def _launcher_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if k == "MODEL_STRATEGY_NOW" or not k.startswith(("CLAUDE_", "MODEL_STRATEGY_"))}
+           if k in KEEP_ENV or not k.startswith(("CLAUDE_", "MODEL_STRATEGY_"))}
     env.update(HOME=str(home), **extra)
     return env
 

@@ -15,6 +15,7 @@ import pytest
 
 from model_strategy.commands.cli import shortcut
 from model_strategy.runtime.entry import slashargs
+from sessionlab import KEEP_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "bin" / "model-strategy"
@@ -39,7 +40,7 @@ NASTY = [
 
 def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if k == "MODEL_STRATEGY_NOW" or not k.startswith(("CLAUDE_", "MODEL_STRATEGY_"))}  # the test's clock
+           if k in KEEP_ENV or not k.startswith(("CLAUDE_", "MODEL_STRATEGY_"))}  # the test's clock
     env.update(MODEL_STRATEGY_PYTHON=PY, MODEL_STRATEGY_DATA_DIR=str(data_dir),
                CLAUDE_CODE_SESSION_ID=SESSION)
     env.update(extra)

@@ -48,6 +48,22 @@ def _wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MODEL_STRATEGY_NOW", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _residents_stopped(tmp_path: Path) -> Iterator[None]:
+    """The client's hooks go through the data home's resident worker, as they do for a user (the
+    scrubbed environment has no MODEL_STRATEGY_RESIDENT); each test stops the ones it started."""
+    yield
+    import time
+
+    from model_strategy.runtime.entry import resident
+
+    for _ in range(3):  # a hook still running as the test ends (a status line refresh) may start one more
+        if not [resident.stop(str(lock.parent.parent)) for lock in tmp_path.rglob(resident.LOCK)
+                if resident.pid(str(lock.parent.parent))]:
+            break
+        time.sleep(1)
+
+
 @pytest.fixture(scope="session")
 def claude_bin() -> str:
     path = find_claude()

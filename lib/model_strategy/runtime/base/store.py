@@ -266,13 +266,18 @@ def append_jsonl(path: str, obj: Any) -> int:
 
 def read_json(path: str, default: Any = None) -> Any:
     """Read a JSON file; a missing file gives ``default``; a broken one raises ``StoreError``."""
+    return read_json_raw(path, default)[0]
+
+
+def read_json_raw(path: str, default: Any = None) -> tuple[Any, bytes]:
+    """``read_json`` and the bytes it was read from (``b""`` for a missing file)."""
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except FileNotFoundError:
-        return default
+        return default, b""
     try:
-        return loads(data)
+        return loads(data), data
     except (ValueError, UnicodeDecodeError) as exc:
         raise StoreError(f"{path}: not valid JSON ({str(exc).splitlines()[0]})") from None
 

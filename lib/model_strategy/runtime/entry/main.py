@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .hooks import Handler
 
 RECORDING = ("post_tool_use", "subagent_stop", "stop", "session_start")
+answer: int | None = None  # in a resident's child: the socket on which the waiting hook gets its exit code
 
 
 def done(code: int) -> NoReturn:
@@ -39,7 +40,19 @@ def done(code: int) -> NoReturn:
         sys.stderr.flush()
     except Exception:  # Claude Code stopped reading: nothing left to tell it
         pass
+    if answer is not None:  # a resident's child: the hook that waits exits with this code
+        try:  # noqa: SIM105 - contextlib is not imported on the hot path
+            os.write(answer, bytes([code & 0xFF]))
+        except OSError:  # it is gone (Claude Code's timeout)
+            pass
     os._exit(code)
+
+
+def _take(event: str, socket: int) -> NoReturn:
+    """A resident's child runs the hook that connected on ``socket``; ``done`` answers it there."""
+    global answer
+    answer = socket
+    main(event)
 
 
 def main(event: str) -> NoReturn:
@@ -49,6 +62,10 @@ def main(event: str) -> NoReturn:
             from .statusline import main as statusline
 
             done(statusline())
+        if event == "resident":  # the resident hook worker (started by a hook; see resident.py)
+            from .resident import serve
+
+            done(serve(_take))
         if event == "slash_args":  # UserPromptExpansion / PreToolUse(Skill): store a slash command's arguments
             from .slashargs import hook_main
 

@@ -62,11 +62,14 @@ def listening(data: Path, other_than: int | None = None, within: float = 20) -> 
 
 
 def gone(pid: int, within: float = 15) -> bool:
+    """Whether ``pid`` exits within ``within`` seconds (a zombie waiting for its reaper has)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return True
+        if state == "Z":
             return True
         time.sleep(0.05)
     return False

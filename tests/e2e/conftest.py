@@ -58,10 +58,15 @@ def _residents_stopped(tmp_path: Path) -> Iterator[None]:
     from model_strategy.runtime.entry import resident
 
     for _ in range(3):  # a hook still running as the test ends (a status line refresh) may start one more
-        if not [resident.stop(str(lock.parent.parent)) for lock in tmp_path.rglob(resident.LOCK)
-                if resident.pid(str(lock.parent.parent))]:
+        running = [home for home in (str(lock.parent.parent) for lock in tmp_path.rglob(resident.LOCK))
+                   if resident.pid(home)]
+        if not running:
             break
-        time.sleep(1)
+        for home in running:
+            resident.stop(home)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and any(resident.pid(home) for home in running):
+            time.sleep(0.01)  # gone once its lock is free (a zombie may wait longer for its reaper)
 
 
 @pytest.fixture(scope="session")

@@ -107,6 +107,7 @@ def serve(run: Run) -> int:
         os.unlink(SOCKET)  # a dead resident's (we hold the lock: no live one uses it)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(SOCKET)
+    os.chmod(SOCKET, 0o600)  # only this user may connect (whatever the umask it was started with)
     sock.listen(64)
     mine = os.stat(SOCKET).st_ino
     os.utime(lock, (0, 0))  # started: a hook that finds no resident later may start one at once (RETRY_S)

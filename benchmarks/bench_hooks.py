@@ -240,7 +240,7 @@ def main() -> None:
     if args.ab:
         samples = _interleaved(cases, args.runs)
         _print_ab(samples, py, args.records)
-        _clean(tmp)
+        clean(tmp)
         return
     composed = tmp / "empty-composed"
     prepare(composed, 0, True)
@@ -293,10 +293,10 @@ def main() -> None:
     print(f"  first run (no venv, no caches, no resident yet: it starts one) PreToolUse "
           f"{results['pre-first-run-fresh']:.1f} ms vs warm {results['pre-system-python-warm']:.1f} ms on the "
           f"cached system python, {results['pre-venv-python-warm']:.1f} ms on the venv python")
-    _clean(tmp)
+    clean(tmp)
 
 
-def _clean(tmp: Path) -> None:
+def clean(tmp: Path) -> None:
     """Stop every data home's resident, then remove the data homes."""
     for lock in tmp.glob(f"*/cache/{resident_mod.LOCK}"):
         resident_mod.stop(str(lock.parent.parent))

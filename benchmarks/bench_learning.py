@@ -270,11 +270,12 @@ def speed(records: int, runs: int) -> None:
     state = json.loads((data / "learning.json").read_text())["data"]["total"]
     assert sum(sum(sum(r) for r in t.values()) for t in state.values()) == records, "learning state incomplete"
     off = tmp / "data-off"  # the same ledger with learning off: what learning itself adds
-    shutil.copytree(data, off)
+    shutil.copytree(data, off, ignore=shutil.ignore_patterns("resident.*"))  # its own resident, not a copy
     (off / "config.json").write_text(json.dumps({**json.loads((data / "config.json").read_text()),
                                                  "learning": {"enabled": False}}))
     env_off = bh.make_env(off)
-    bh.timed(run, bh.pre_payload(0, main_transcript), env_off)
+    bh.start_resident(data, env, bh.pre_payload(0, main_transcript))  # hooks as users get them (answered by it)
+    bh.start_resident(off, env_off, bh.pre_payload(0, main_transcript))
     py = bh.python_for_hooks()
     bare: list[float] = []
     pre: list[float] = []
@@ -289,7 +290,7 @@ def speed(records: int, runs: int) -> None:
     if os.environ.get("KEEP"):
         print(f"kept {tmp}")
     else:
-        shutil.rmtree(tmp, ignore_errors=True)
+        bh.clean(tmp)
 
 
 if __name__ == "__main__":

@@ -36,13 +36,14 @@ def ask(event: str, root: str) -> int | None:
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     except (ImportError, AttributeError, OSError):  # no AF_UNIX (Windows)
         return None
-    folder = os.path.join(data, "cache")
+    folder = os.path.join(cwd, data, "cache")  # a relative data home is the hook's, as the package reads it
     taken = False
     try:
         try:
             os.chdir(folder)  # the socket by its name: a socket path is limited to ~104 bytes, a data home is not
             sock.connect(SOCKET)
         except OSError:
+            os.chdir(cwd)  # the resident starts where the hook runs (it finds the data home the same way)
             start(folder, root)
             return None
         sock.settimeout(WAIT_S)

@@ -260,3 +260,26 @@ def test_it_stops_when_told_or_when_its_socket_is_gone(tmp_path: Path) -> None:
     (data / "cache" / resident.SOCKET).unlink()  # a data home being deleted
     assert gone(pid, within=resident.TICK_S * 3)
     assert not resident.stop(str(data))
+
+
+def test_a_relative_data_home_is_the_hooks_own(lab: Session, tmp_path: Path) -> None:
+    """``MODEL_STRATEGY_DATA_DIR=rel/data`` is relative to where the hook runs, for the resident too."""
+    env = {**env_with(tmp_path / "unused"), "MODEL_STRATEGY_DATA_DIR": "rel/data"}
+    where = tmp_path / "work"
+    where.mkdir()
+    for _ in range(2):
+        proc = subprocess.run([RUN, "unknown_event"], input="{}", capture_output=True, text=True, env=env, cwd=where,
+                              timeout=60)
+        assert proc.returncode == 0
+    data = where / "rel" / "data"
+    first = listening(data)
+    resident.stop(str(data))  # its socket stays behind: the next hook connects in vain from inside cache/
+    assert gone(first)
+    subprocess.run([RUN, "unknown_event"], input=b"{}", capture_output=True, env=env, cwd=where, timeout=60)
+    second = listening(data, other_than=first)
+    assert Path(f"/proc/{second}/cwd").resolve() == (data / "cache").resolve()
+    proc = subprocess.run([venv_python(), "-E", "-S", "-X", "importtime", str(ROOT / "hooks" / "hook.py"),
+                           "pre_tool_use"], input=json.dumps(lab.pre("A")), capture_output=True, text=True,
+                          env=env, cwd=where, timeout=60)
+    assert "updatedInput" in proc.stdout and "model_strategy" not in proc.stderr
+    assert not (where / "rel" / "data" / "cache" / "rel").exists()

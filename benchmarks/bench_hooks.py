@@ -73,11 +73,17 @@ def start_resident(data: Path, env: dict[str, str], stdin: bytes) -> None:
     """Run one hook (it starts the data home's resident) and wait until the resident listens, so that
     the runs measure the steady state: hooks answered by the resident's spare."""
     timed([str(ROOT / "hooks" / "run"), "pre_tool_use"], stdin, env)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (resident_mod.pid(str(data)) and
-                                               (data / "cache" / resident_mod.SOCKET).exists()):
+    wait_listening(data)
+
+
+def wait_listening(data: Path, within: float = 20) -> None:
+    """Until data home ``data``'s resident listens (and its first spare has had a moment)."""
+    deadline = time.monotonic() + within
+    while not (resident_mod.pid(str(data)) and (data / "cache" / resident_mod.SOCKET).exists()):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no resident listening for {data}")
         time.sleep(0.05)
-    time.sleep(0.2)  # its first spare
+    time.sleep(0.3)
 
 
 MODELS = {"haiku": "claude-haiku-5-5", "sonnet": "claude-sonnet-5-5", "opus": "claude-opus-5-5"}

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from bench_hooks import wait_listening  # noqa: E402 (after the path)
+
 
 def one_run(agents: int, seed: int, resident: bool) -> dict[str, float | int | bool]:
     from fleet import Fleet, finish, hook_env, start
@@ -42,11 +44,7 @@ def one_run(agents: int, seed: int, resident: bool) -> dict[str, float | int | b
     env = hook_env({"MODEL_STRATEGY_DATA_DIR": str(data), resident_mod.ENV: "on" if resident else "off"})
     if resident:  # started before the burst (by one hook), as in a session that has been running
         finish(start("unknown_event", {}, env))
-        deadline = time.monotonic() + 20
-        while not (resident_mod.pid(str(data)) and (data / "cache" / resident_mod.SOCKET).exists()):
-            assert time.monotonic() < deadline, "no resident"
-            time.sleep(0.05)
-        time.sleep(0.3)
+        wait_listening(data)
     t0 = time.perf_counter()
     procs = [start(event, payload, env) for event, payload in jobs]
     results = [finish(p) for p in procs]

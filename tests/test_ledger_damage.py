@@ -16,6 +16,7 @@ import pytest
 
 from model_strategy.commands.cli import cli
 from model_strategy.commands.usage import ledger_cli
+from model_strategy.runtime.base import store
 from model_strategy.runtime.books import folds
 from model_strategy.runtime.books.ledger import Ledger
 from model_strategy.runtime.entry import hooks, recording, spawns
@@ -162,7 +163,7 @@ def test_caches_are_sealed_over_their_bytes_and_earlier_seals_still_hold(tmp_pat
     doc = {"schema": 2, "key": ["UTC", "monday"], "since": "2026-12-01", "covered": {"2026-12-01": 120},
            "data": {"p": {"day": ["d1", "1.25", 3, 0]}, "name": "Explore → \u00e9"}}
     path = tmp_path / "totals.json"
-    folds.write_sealed(str(path), dict(doc))
+    store.atomic_write_sealed(str(path), dict(doc))
     raw = path.read_bytes()
     assert raw.startswith(b'{"schema":2,') and b',"crc":' in raw and raw.endswith(b"}\n")
     loaded, sealed = folds.read_sealed(str(path))

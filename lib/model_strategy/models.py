@@ -287,6 +287,6 @@ class MonthlyRollup(Strict):
     since: str
     covered: dict[str, int]
     data: MonthlyData
-    crc: int | None = None  # checksum over the rest of the file's bytes (``folds.write_sealed``)
+    crc: int | None = None  # checksum over the rest of the file's bytes (``store.atomic_write_sealed``)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

@@ -282,6 +282,29 @@ def read_json_raw(path: str, default: Any = None) -> tuple[Any, bytes]:
         raise StoreError(f"{path}: not valid JSON ({str(exc).splitlines()[0]})") from None
 
 
+def atomic_write_sealed(path: str, doc: dict[str, Any]) -> None:
+    """Save cache document ``doc`` (not empty) with a checksum over the bytes of all the rest, as its
+    last key (``"crc"``): one edited or damaged into other values (still valid JSON) is not trusted
+    (``read_sealed``).  ``doc`` loses any ``crc`` it had.  Lock held, or a consistent snapshot."""
+    import zlib
+
+    doc.pop("crc", None)
+    body = fastjson.encode(doc)
+    atomic_write_bytes(path, b'%s,"crc":%d}\n' % (body[:-1], zlib.crc32(body)))
+
+
+def read_sealed(path: str) -> tuple[Any, bool]:
+    """A document ``atomic_write_sealed`` wrote, and whether its checksum holds -- checked on the
+    bytes read, one crc32 (encoding it again to check it cost a PreToolUse ~0.7 ms over two caches).
+    A missing file: ``(None, False)``; one that is not JSON raises ``StoreError``."""
+    import zlib
+
+    doc, raw = read_json_raw(path)
+    head, sep, tail = raw.rstrip().rpartition(b',"crc":')
+    return doc, (isinstance(doc, dict) and bool(sep) and tail[-1:] == b"}" and tail[:-1].isdigit()
+                 and zlib.crc32(head + b"}") == int(tail[:-1]))
+
+
 def quarantine(path: str) -> str:
     """Move a broken file aside (never delete data) and return where it went."""
     dest = f"{path}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"

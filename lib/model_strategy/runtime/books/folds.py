@@ -3,10 +3,10 @@
 Every file besides the day files is a cache derived from them, rebuilt whenever it is missing, cut,
 corrupt, of another schema or behind.  ``fold`` is the one way such a cache is kept: it remembers,
 per day file, the offset it has folded in, catches up from there, and checks a checksum over the
-bytes of the rest of its file (``write_sealed``, ``read_sealed``).  ``monthly/YYYY-MM.json``
-(``rollup``) is one: the totals of a month by model, agent type, day, project and kind.  Months
-whose detail moved into an archive are folded whole from it and kept per archive version
-(``fold_archived``, ``kept_rollup``).
+bytes of the rest of its file (``store.atomic_write_sealed``, ``read_sealed``).
+``monthly/YYYY-MM.json`` (``rollup``) is one: the totals of a month by model, agent type, day,
+project and kind.  Months whose detail moved into an archive are folded whole from it and kept per
+archive version (``fold_archived``, ``kept_rollup``).
 
 Standard library only (hot path: budgets fold ``totals.json`` in PreToolUse).
 """
@@ -119,7 +119,7 @@ def fold(ledger: Journal, name: str, since: str | None, until: str | None, fresh
             changed = True
     if changed:  # a consistent snapshot (offsets match content), so saving needs no lock
         try:
-            write_sealed(path, data)
+            store.atomic_write_sealed(path, data)
         except store.LinkRefused as exc:  # a cache: the answer stands, the file is left alone
             ledger.warnings.append(f"{exc}; {name} is not saved")
         except OSError as exc:
@@ -179,33 +179,16 @@ def add_to_bucket(bucket: dict[str, Any], row: Any, records: int | None = None) 
         tokens[kind] = tokens.get(kind, 0) + int(src.get(kind, 0))
 
 
-def write_sealed(path: str, doc: dict[str, Any]) -> None:
-    """Save cache document ``doc`` (not empty) with a checksum over the bytes of all the rest, as its
-    last key (``"crc"``): one edited or damaged into other values (still valid JSON) is rebuilt from
-    the ledger instead of being trusted.  ``doc`` loses any ``crc`` it had.  Lock held, or a
-    consistent snapshot (a cache: the last writer wins)."""
-    doc.pop("crc", None)
-    body = fastjson.encode(doc)
-    store.atomic_write_bytes(path, b'%s,"crc":%d}\n' % (body[:-1], zlib.crc32(body)))
-
-
 def read_sealed(path: str) -> tuple[Any, bool]:
-    """A cache document and whether its checksum holds: checked on the bytes read (one crc32 -- no
-    re-encoding, which cost a PreToolUse ~0.7 ms over two caches), or, for a file an earlier version
-    wrote, over its re-encoded offsets and content (``crc``).  A missing file: ``(None, False)``;
-    one that is not JSON raises ``store.StoreError``."""
-    doc, raw = store.read_json_raw(path)
-    if not isinstance(doc, dict):
-        return doc, False
-    head, sep, tail = raw.rstrip().rpartition(b',"crc":')
-    if sep and tail[-1:] == b"}" and tail[:-1].isdigit() and zlib.crc32(head + b"}") == int(tail[:-1]):
-        return doc, True
-    return doc, doc.get("crc") == crc(doc)
+    """A cache document and whether its checksum holds: ``store.read_sealed``, or, for a file an
+    earlier version wrote, over its re-encoded offsets and content (``crc``)."""
+    doc, sealed = store.read_sealed(path)
+    return doc, sealed or (isinstance(doc, dict) and doc.get("crc") == crc(doc))
 
 
 def crc(cache: dict[str, Any]) -> int:
-    """The checksum caches carried before ``write_sealed`` (over their re-encoded offsets and content):
-    still accepted, so that an upgrade rebuilds nothing."""
+    """The checksum caches carried before ``store.atomic_write_sealed`` (over their re-encoded offsets
+    and content): still accepted, so that an upgrade rebuilds nothing."""
     body = {"covered": cache.get("covered"), "data": cache.get("data"), "since": cache.get("since")}
     return zlib.crc32(fastjson.encode(body))
 
@@ -252,7 +235,7 @@ def fold_archived(ledger: Journal, name: str, since: str | None, until: str | No
         add(data, rec)
     doc = {"schema": schema, "key": key, "since": since, "covered": {}, "archived": sig, "data": data}
     try:  # noqa: SIM105 - contextlib is not imported on the hot path
-        write_sealed(path, doc)
+        store.atomic_write_sealed(path, doc)
     except OSError:
         pass  # folded again next time
     return data

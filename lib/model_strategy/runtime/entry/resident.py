@@ -171,9 +171,9 @@ def _wait(sock: socket.socket, tell: int, stamp: dict[str, int], mine: int, pare
     sock.settimeout(WARM_AFTER_S)
     warm = False
     while True:
-        fresh = _fresh(stamp)
-        if not fresh or not _still_mine(mine) or os.getppid() != parent or time.monotonic() - born > IDLE_S:
-            if not fresh and _still_mine(mine):
+        fresh, ours = _fresh(stamp), _still_mine(mine)
+        if not fresh or not ours or os.getppid() != parent or time.monotonic() - born > IDLE_S:
+            if not fresh and ours:
                 os.unlink(SOCKET)  # no hook may reach this resident again
             os.write(tell, QUIT)
             return None

@@ -121,6 +121,11 @@ def _thresholds(cfg: Config) -> dict[str, Decimal]:
     return out
 
 
+def _threshold_texts(cfg: Config) -> list[str]:
+    """The thresholds in force as a ``Brief`` carries them (a change re-arms the notices)."""
+    return [str(v) for v in _thresholds(cfg).values()]
+
+
 def level_for(pct: Decimal, thresholds: Mapping[str, Decimal | int]) -> str:
     level = "ok"
     for name in LEVELS:
@@ -292,7 +297,7 @@ def briefs(ledger: Ledger, cfg: Config, now: datetime | None = None) -> list[Bri
     if isinstance(memo, dict) and memo.get("inputs") == inputs and _well_formed(memo.get("briefs")):
         kept: list[Brief] = memo["briefs"]
         return kept
-    th = [str(v) for v in _thresholds(cfg).values()]
+    th = _threshold_texts(cfg)
     out = [_brief(p, rows[p][0], *_judge(rows[p], cfg, p), rows[p][3], th) for p in periods.PERIODS]
     if ledger.locked:
         try:
@@ -399,7 +404,7 @@ def session_start_line(ledger: Ledger, cfg: Config, now: datetime | None = None)
     if not ranked:
         return None
     worst = max(ranked, key=lambda s: (LEVELS.index(s["level"]), s["percent"]))
-    th = [str(v) for v in _thresholds(cfg).values()]
+    th = _threshold_texts(cfg)
     level = _brief(worst["period"], worst["key"], worst["spent_usd"], worst["budget_usd"], worst["percent"],
                    worst["level"], worst["policy"], worst["unpriced_requests"], th)
     try:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     class LayerState(FileState):
         layer: Literal["defaults", "global", "project"]
 
-CACHE_SCHEMA = 3  # 3: amounts have a range (a config compiled before is checked again)
+CACHE_SCHEMA = 4  # 3: amounts have a range; 4: sealed over its bytes (a config compiled before is checked again)
 
 
 def _sources(cwd: str | None) -> list[str]:
@@ -57,11 +57,6 @@ def _cache_path(files: list[str]) -> str:
     return os.path.join(paths.data_dir(), "cache", f"config-{key}.json")
 
 
-def _crc(obj: Any) -> int:
-    """A checksum of the compiled config: a cache edited or damaged into other types is recompiled."""
-    return zlib.crc32(store.dumps(obj).encode("utf-8", "surrogatepass"))
-
-
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
@@ -77,12 +72,12 @@ def load(cwd: str | None = None) -> tuple[Config, list[str]]:
     files = _sources(cwd)
     sig = _signature(files)
     cache_file = _cache_path(files)
-    try:
-        cached = store.read_json(cache_file)
+    try:  # sealed: a cache edited or damaged into other types is compiled again
+        cached, sealed = store.read_sealed(cache_file)
     except store.StoreError:
-        cached = None
-    if (isinstance(cached, dict) and cached.get("schema") == CACHE_SCHEMA and cached.get("sig") == sig
-            and isinstance(cached.get("config"), dict) and cached.get("crc") == _crc(cached["config"])):
+        cached, sealed = None, False
+    if (sealed and cached.get("schema") == CACHE_SCHEMA and cached.get("sig") == sig
+            and isinstance(cached.get("config"), dict)):
         config: Config = cached["config"]
         return config, []
     if not isinstance(cached, dict) or not isinstance(cached.get("last_good"), dict):
@@ -90,9 +85,7 @@ def load(cwd: str | None = None) -> tuple[Config, list[str]]:
     last_good = {k: v for k, v in cached.get("last_good", {}).items() if isinstance(v, dict)}
     config, warnings, good = compile_config(files, last_good)
     with store.locked(cache_file + ".lock"):
-        store.atomic_write_json(
-            cache_file, {"schema": CACHE_SCHEMA, "sig": sig, "config": config, "crc": _crc(config), "last_good": good}
-        )
+        store.atomic_write_sealed(cache_file, {"schema": CACHE_SCHEMA, "sig": sig, "config": config, "last_good": good})
     return config, warnings
 
 
